@@ -1,0 +1,40 @@
+# Two commands do all set-up on a fresh machine:  make run  and  make test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run test lint format clean
+
+## setup: create or update .venv with the package and its dev extras (idempotent)
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## run: set up, train on the embedded default data, predict for an example person
+run: setup
+	$(BIN)/rolefit train
+	$(BIN)/rolefit predict --answers examples/person.json
+
+## test: set up, lint, run every test
+test: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: setup
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean:
+	rm -rf $(VENV) models/champion .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,140 @@
+"""The ``rolefit`` command line (typer): thin wrappers around the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="rolefit: how well you fit software engineering (SWE) versus ML engineering (MLE).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def questionnaire(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")):
+    """Print the questionnaire's items."""
+    from rolefit.questionnaire import load_instrument
+
+    instrument = load_instrument()
+    if as_json:
+        typer.echo(json.dumps(instrument.to_dict(), indent=2))
+        return
+    typer.echo(f"rolefit questionnaire v{instrument.version} ({len(instrument)} items, all optional)")
+    for group in instrument.groups:
+        typer.echo(f"\n{group.title} - {group.prompt}")
+        for item in instrument.items:
+            if item.group == group.id:
+                typer.echo(f"  {item.id:<30} {item.text}  [{item.allowed()}]")
+
+
+@app.command()
+def predict(
+    answers: str = typer.Option(..., "--answers", "-a", help="JSON file of answers, or - for stdin."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    top: int = typer.Option(5, help="How many reasons to show."),
+):
+    """Predict role fit for one person's answers."""
+    from rolefit.bundle import BundleError
+    from rolefit.predict import InvalidAnswers
+    from rolefit.predict import predict as run_predict
+
+    try:
+        text = sys.stdin.read() if answers == "-" else Path(answers).read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read answers from {answers}: {exc.strerror}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"the answers are not valid JSON: {exc}")
+    try:
+        result = run_predict(data)
+    except InvalidAnswers as exc:
+        _fail(str(exc))
+    except BundleError as exc:
+        _fail(str(exc), code=3)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    typer.echo(render_prediction(result, top=top))
+
+
+def render_prediction(result, top: int = 5) -> str:
+    """A short human-readable report of a prediction."""
+    from rolefit.explain import ROLE_NAMES
+
+    p = result.probabilities
+    width = 30
+    lines = [
+        f"Best fit: {ROLE_NAMES[result.role]}",
+        f"  SWE {p['swe']:6.1%} {'#' * round(p['swe'] * width)}",
+        f"  MLE {p['mle']:6.1%} {'#' * round(p['mle'] * width)}",
+    ]
+    if result.explanations:
+        lines.append("Top reasons:")
+        for entry in result.explanations[:top]:
+            lines.append(f"  {entry['effect']:+.2f}  {entry['reason']}")
+    else:
+        lines.append("No answers given: this is the baseline for someone who skipped everything.")
+    lines.append(result.notice)
+    return "\n".join(lines)
+
+
+@app.command()
+def train(
+    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
+    out: Path = typer.Option(None, help="Bundle folder (default: export.dir from the params)."),
+):
+    """Train on the default data, select and calibrate the champion, and export it."""
+    from rolefit.dataset import synthetic_frame
+    from rolefit.params import load_params
+    from rolefit.training import export
+    from rolefit.training import train as run_train
+
+    try:
+        params = load_params(params_file)
+    except ValueError as exc:
+        _fail(str(exc))
+    root = params_file.resolve().parent
+    typer.echo("building data: synthetic respondents (survey-calibrated marginals)")
+    frame = synthetic_frame(params, root)
+    result = run_train(frame, params, log=typer.echo)
+    directory = export(result, out or root / params.export.dir, params)
+    typer.echo(format_metrics(result.metrics))
+    typer.echo(f"exported {result.candidate} + {result.calibration} calibration to {directory}")
+
+
+def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
+    lines = ["test metrics:"]
+    for key, values in metrics.items():
+        if not key.startswith("test/"):
+            continue
+        line = (
+            f"  {key[5:]:<12} n={int(values['n']):>6}  log loss {values['log_loss']:.4f}  "
+            f"ECE {values['ece']:.4f}  ROC AUC {values['roc_auc']:.4f}  accuracy {values['accuracy']:.3f}"
+        )
+        if "bayes_log_loss" in values:
+            line += (
+                f"\n  {'':<12} Bayes log loss {values['bayes_log_loss']:.4f}  "
+                f"ratio {values['log_loss_ratio_to_bayes']:.4f}"
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,231 @@
+"""Additive per-item contributions and their plain-language reasons.
+
+A fitted, calibrated candidate is *decomposed* into an :class:`AdditiveModel`: an intercept (the
+calibrated log-odds of a person who skipped everything), for every item a lookup table from answer to
+raw effect, and the calibration's scale, which depends only on *which* items were answered. A skipped
+item has effect 0 by construction. Because both candidates are additive and the calibration is affine
+in log-odds for a given set of answered items, the decomposition is exact:
+
+    baseline_log_odds + sum(effects) == log_odds of the returned probability
+
+Numeric items are stored as step functions: ``edges`` e_0 < ... < e_{m-1} and ``values`` v_0 ... v_m,
+where v_k applies on (e_{k-1}, e_k] (so a value equal to an edge falls to its left, as in both the
+step encoding ``1[x > t]`` and the trees' ``x <= threshold``). Choice items map each choice id to its
+effect. The tables are plain floats, so scoring needs neither scikit-learn nor pandas.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from typing import Any
+
+from rolefit.questionnaire import Instrument, Item
+
+ROLE_NAMES = {"swe": "software engineering (SWE)", "mle": "machine learning engineering (MLE)"}
+
+
+@dataclass(frozen=True)
+class ItemTable:
+    """One item's shape function: a step function (numeric kinds) or a choice map."""
+
+    item: str
+    edges: tuple[float, ...] = ()
+    values: tuple[float, ...] = ()
+    choices: dict[str, float] = field(default_factory=dict)
+
+    def effect(self, answer: float | str) -> float:
+        if self.choices:
+            return self.choices[answer]  # type: ignore[index]
+        return self.values[bisect_left(self.edges, answer)]  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.choices:
+            return {"choices": dict(self.choices)}
+        return {"edges": list(self.edges), "values": list(self.values)}
+
+    @classmethod
+    def from_dict(cls, item: str, data: dict[str, Any]) -> ItemTable:
+        if "choices" in data:
+            return cls(item=item, choices={str(k): float(v) for k, v in data["choices"].items()})
+        edges = tuple(float(e) for e in data["edges"])
+        values = tuple(float(v) for v in data["values"])
+        if len(values) != len(edges) + 1 or list(edges) != sorted(edges):
+            raise ValueError(f"The scoring table of {item!r} is malformed.")
+        return cls(item=item, edges=edges, values=values)
+
+
+@dataclass(frozen=True)
+class AdditiveModel:
+    """Baseline, per-item lookup tables and the coverage-dependent scale, in log-odds toward MLE.
+
+    For an answer set with answered items S, coverage ``c = sum(coverage[j] for j in S)`` and
+    ``scale = a * (1 + kappa) / (c + kappa)`` (``a`` when ``kappa`` is None), the effect of item j is
+    ``scale * tables[j](answer_j)`` and the log-odds are ``intercept + sum(effects)``.
+    """
+
+    intercept: float
+    tables: dict[str, ItemTable]
+    coverage: dict[str, float]
+    a: float = 1.0
+    kappa: float | None = None
+
+    def scale(self, answered) -> float:
+        if self.kappa is None:
+            return self.a
+        c = sum(self.coverage[item] for item in answered)
+        return self.a * (1.0 + self.kappa) / (c + self.kappa)
+
+    def contributions(self, answers: dict[str, float | str]) -> dict[str, float]:
+        """Effect of every answered item (skipped items are simply absent)."""
+        scale = self.scale(answers)
+        return {item: scale * self.tables[item].effect(value) for item, value in answers.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intercept": self.intercept,
+            "a": self.a,
+            "kappa": self.kappa,
+            "coverage": dict(self.coverage),
+            "tables": {item: table.to_dict() for item, table in self.tables.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdditiveModel:
+        tables = {item: ItemTable.from_dict(item, t) for item, t in data["tables"].items()}
+        kappa = data.get("kappa")
+        return cls(
+            intercept=float(data["intercept"]),
+            tables=tables,
+            coverage={str(k): float(v) for k, v in data["coverage"].items()},
+            a=float(data["a"]),
+            kappa=None if kappa is None else float(kappa),
+        )
+
+
+def _tree_thresholds(hgb, column_indices: list[int]) -> list[float]:
+    """Every numeric split threshold the trees use on the given columns."""
+    wanted = set(column_indices)
+    found: set[float] = set()
+    for iteration in hgb._predictors:
+        for predictor in iteration:
+            nodes = predictor.nodes
+            for node in nodes[~nodes["is_leaf"].astype(bool)]:
+                if int(node["feature_idx"]) in wanted:
+                    found.add(float(node["num_threshold"]))
+    return sorted(found)
+
+
+def _item_edges(pipeline, item: Item) -> list[float]:
+    from rolefit.features import item_thresholds
+    from rolefit.models import MonotoneLogisticRegression
+
+    model = pipeline.named_steps["model"]
+    if isinstance(model, MonotoneLogisticRegression):
+        return list(item_thresholds(item))
+    columns = pipeline.named_steps["encode"].columns_
+    return _tree_thresholds(model, [k for k, c in enumerate(columns) if c.item == item.id])
+
+
+def item_effect_tables(pipeline, instrument: Instrument) -> tuple[float, dict[str, ItemTable]]:
+    """Read an additive pipeline's shape functions off the pipeline itself.
+
+    Returns the decision function ``d_0`` of the all-skipped row and, per item, the table of
+    ``d(only this item answered) - d_0`` over every interval / choice the model distinguishes.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = [{}]
+    plan: list[tuple[Item, list[float], list[Any]]] = []
+    for item in instrument.items:
+        if item.kind == "choice":
+            probes: list[Any] = list(item.choice_ids)
+            edges: list[float] = []
+        else:
+            edges = _item_edges(pipeline, item)
+            probes = [*edges, edges[-1] + 1.0] if edges else [item.bounds[0]]
+        plan.append((item, edges, probes))
+        rows.extend({item.id: probe} for probe in probes)
+    frame = pd.DataFrame(rows, columns=list(instrument.ids))
+    for item in instrument.items:
+        frame[item.id] = frame[item.id].astype(object if item.kind == "choice" else float)
+    z = np.asarray(pipeline.decision_function(frame), dtype=float)
+    z0 = float(z[0])
+    tables: dict[str, ItemTable] = {}
+    position = 1
+    for item, edges, probes in plan:
+        effects = [float(z[position + k] - z0) for k in range(len(probes))]
+        position += len(probes)
+        if item.kind == "choice":
+            tables[item.id] = ItemTable(item=item.id, choices=dict(zip(probes, effects, strict=True)))
+        else:
+            tables[item.id] = ItemTable(item=item.id, edges=tuple(edges), values=tuple(effects))
+    return z0, tables
+
+
+def decompose(calibrated, instrument: Instrument) -> AdditiveModel:
+    """Turn a calibrated additive candidate into exact lookup tables plus its coverage scale."""
+    import math
+
+    z0, tables = item_effect_tables(calibrated.estimator, instrument)
+    if abs(z0 - calibrated.baseline_decision_) > 1e-12:
+        raise RuntimeError("The calibrated model's pipeline changed after calibration.")
+    return AdditiveModel(
+        intercept=calibrated.b_,
+        tables=tables,
+        coverage=dict(zip(calibrated.items_, map(float, calibrated.coverage_weights_), strict=True)),
+        a=calibrated.a_,
+        kappa=None if math.isinf(calibrated.kappa_) else calibrated.kappa_,
+    )
+
+
+_INTEREST_WORDS = {
+    5: "You enjoy {topic} very much",
+    4: "You enjoy {topic} quite a bit",
+    3: "You enjoy {topic} somewhat",
+    2: "You enjoy {topic} only a little",
+    1: "You do not enjoy {topic}",
+}
+_AGREEMENT_WORDS = {
+    5: "You strongly agree that {topic}",
+    4: "You agree that {topic}",
+    3: "You are neutral on whether {topic}",
+    2: "You disagree that {topic}",
+    1: "You strongly disagree that {topic}",
+}
+
+
+def describe_answer(item: Item, answer: float | str) -> str:
+    """A sentence about one answer, e.g. "You enjoy mathematics very much"."""
+    if item.kind == "scale":
+        level = int(answer)
+        assert item.scale is not None
+        if item.scale.id == "interest":
+            return _INTEREST_WORDS[level].format(topic=item.topic)
+        if item.scale.id == "agreement":
+            return _AGREEMENT_WORDS[level].format(topic=item.topic)
+        label = item.scale.labels[level - item.scale.min].lower()
+        return f"You rate your {item.topic} skill as {label} ({level}/5)"
+    if item.kind == "choice":
+        label = item.answer_label(answer)
+        if item.id == "career_goal":
+            if answer == "undecided":
+                return "You are undecided about your career goal"
+            return f"Your goal is to become: {label.lower()}"
+        return f"Your highest education: {label.lower()}"
+    if item.kind == "binary":
+        if item.id.startswith("uses_"):
+            return f"You {'use' if answer else 'do not use'} {item.topic} regularly"
+        return f"{item.topic} {'is' if answer else 'is not'} an important part of your work"
+    if item.kind == "count":
+        return f"You have used {int(answer)} {item.topic}"
+    return f"You have {answer:g} {item.topic}"
+
+
+def reason(item: Item, answer: float | str, effect: float) -> str:
+    """The plain-language reason for one contribution."""
+    toward = "mle" if effect > 0 else "swe"
+    if effect == 0:
+        return f"{describe_answer(item, answer)}, which does not move the result."
+    return f"{describe_answer(item, answer)}, which points toward {ROLE_NAMES[toward]}."

@@ -1,0 +1,280 @@
+"""The candidate estimators and their calibration.
+
+Both candidates are *additive in log-odds* - one shape function per item, no interactions - and
+monotone in each item's lean:
+
+* ``logistic``: :class:`MonotoneLogisticRegression` on the centred step encoding
+  (:class:`~rolefit.features.ThermometerEncoder`); monotonicity is a sign bound on every step
+  coefficient, solved exactly with L-BFGS-B.
+* ``boosting``: scikit-learn's ``HistGradientBoostingClassifier`` with
+  ``interaction_cst="no_interactions"`` and ``monotonic_cst`` from the leans, on
+  :class:`~rolefit.features.NumericEncoder` columns.
+
+Calibration (:class:`CoverageCalibratedClassifier`) is fitted on a split the candidate never saw, with
+a map that is affine in log-odds for any given set of answered items (``sigmoid``: Platt scaling;
+``coverage``: Platt scaling whose slope grows as fewer items are answered, so partial answer sets are
+calibrated too). Isotonic calibration is deliberately not offered: it is not affine, so the calibrated
+log-odds would no longer be a sum of per-item effects and explanations could not be exact.
+
+Labels are integers throughout: 1 = ``mle``, 0 = ``swe``; column 1 of ``predict_proba`` is ``p_mle``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from rolefit.features import NumericEncoder, ThermometerEncoder
+from rolefit.params import TrainParams
+
+CANDIDATES = ("logistic", "boosting")
+
+
+class MonotoneLogisticRegression(ClassifierMixin, BaseEstimator):
+    """L2-penalised binary logistic regression with a sign constraint per coefficient.
+
+    Minimises ``sum_i w_i log(1 + exp(-s_i z_i)) + alpha / 2 * ||coef||^2`` (the intercept is not
+    penalised) with L-BFGS-B, where ``monotonic_cst[j]`` = +1 bounds ``coef[j] >= 0``, -1 bounds it
+    ``<= 0`` and 0 leaves it free.
+
+    Parameters
+    ----------
+    alpha : float
+        L2 penalty strength.
+    monotonic_cst : sequence of {-1, 0, 1} or None
+        One entry per feature; None means unconstrained.
+    max_iter : int
+        Iteration limit of the optimiser.
+    tol : float
+        Projected-gradient tolerance of the optimiser.
+    """
+
+    def __init__(self, alpha=1.0, monotonic_cst=None, max_iter=1000, tol=1e-8):
+        self.alpha = alpha
+        self.monotonic_cst = monotonic_cst
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y, sample_weight=None):
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        self.classes_ = np.unique(y)
+        if not np.array_equal(self.classes_, [0, 1]):
+            raise ValueError(
+                f"MonotoneLogisticRegression needs labels 0 (swe) and 1 (mle); got {self.classes_!r}."
+            )
+        n, d = X.shape
+        cst = np.zeros(d, int) if self.monotonic_cst is None else np.asarray(self.monotonic_cst)
+        if cst.shape != (d,):
+            raise ValueError(f"monotonic_cst has {cst.shape[0]} entries but X has {d} features.")
+        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        target = y.astype(float)
+
+        def objective(theta):
+            coef, intercept = theta[:-1], theta[-1]
+            z = X @ coef + intercept
+            # log(1 + exp(z)) - y z, written stably
+            loss = np.sum(w * (np.logaddexp(0.0, z) - target * z)) + 0.5 * self.alpha * coef @ coef
+            residual = w * (expit(z) - target)
+            grad = np.empty_like(theta)
+            grad[:-1] = X.T @ residual + self.alpha * coef
+            grad[-1] = residual.sum()
+            return loss, grad
+
+        bounds = [(0.0, None) if c > 0 else (None, 0.0) if c < 0 else (None, None) for c in cst]
+        bounds.append((None, None))
+        prior = np.clip(np.average(target, weights=w), 1e-6, 1 - 1e-6)
+        start = np.zeros(d + 1)
+        start[-1] = np.log(prior / (1 - prior))
+        result = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-12},
+        )
+        self.coef_ = result.x[:-1]
+        self.intercept_ = float(result.x[-1])
+        self.n_iter_ = int(result.nit)
+        self.converged_ = bool(result.success)
+        return self
+
+    def decision_function(self, X):
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_ + self.intercept_
+
+    def predict_proba(self, X):
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
+def make_candidate(name: str, params: TrainParams) -> Pipeline:
+    """An unfitted candidate pipeline (encoder -> estimator) for ``name`` in :data:`CANDIDATES`."""
+    if name == "logistic":
+        encoder = ThermometerEncoder()
+        model = MonotoneLogisticRegression(
+            alpha=params.logistic.alpha,
+            monotonic_cst=[c.monotone for c in encoder.layout()],
+            max_iter=params.logistic.max_iter,
+        )
+    elif name == "boosting":
+        encoder = NumericEncoder()
+        b = params.boosting
+        model = HistGradientBoostingClassifier(
+            learning_rate=b.learning_rate,
+            max_iter=b.max_iter,
+            max_leaf_nodes=b.max_leaf_nodes,
+            min_samples_leaf=b.min_samples_leaf,
+            l2_regularization=b.l2_regularization,
+            early_stopping=b.early_stopping,
+            monotonic_cst=[c.monotone for c in encoder.layout()],
+            interaction_cst="no_interactions",
+            random_state=params.seed,
+        )
+    else:
+        raise ValueError(f"Unknown candidate {name!r}; choose one of {', '.join(CANDIDATES)}.")
+    return Pipeline([("encode", encoder), ("model", model)])
+
+
+def fit_candidate(pipeline: Pipeline, X, y, sample_weight=None) -> Pipeline:
+    """Fit a candidate pipeline, passing sample weights to both steps."""
+    return pipeline.fit(X, y, encode__sample_weight=sample_weight, model__sample_weight=sample_weight)
+
+
+def calibrate(
+    pipeline: Pipeline, X, y, sample_weight=None, *, method: str = "coverage"
+) -> CoverageCalibratedClassifier:
+    """Calibrate a fitted pipeline on data it was not fitted on (the pipeline is not refitted)."""
+    return CoverageCalibratedClassifier(pipeline, method=method).fit(X, y, sample_weight=sample_weight)
+
+
+def answered_mask(X, items: tuple[str, ...]) -> np.ndarray:
+    """Boolean matrix: was item ``items[j]`` answered in row ``i`` (not None/NaN)?"""
+    from rolefit.features import numeric_matrix
+    from rolefit.questionnaire import load_instrument
+
+    answers = numeric_matrix(X, load_instrument())
+    columns = []
+    for item in items:
+        values = answers[item]
+        if values.dtype == object:
+            columns.append(np.array([v is not None for v in values], dtype=bool))
+        else:
+            columns.append(~np.isnan(values))
+    return np.column_stack(columns) if columns else np.zeros((len(X), 0), bool)
+
+
+class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """Calibration in log-odds that knows how much of the questionnaire was answered.
+
+    With ``d(x)`` the wrapped additive pipeline's decision function and ``d_0`` its value when every
+    item is skipped, the calibrated log-odds are
+
+    ``B + s(c) * (d(x) - d_0)``,  ``s(c) = A * (1 + kappa) / (c + kappa)``
+
+    where ``c`` in [0, 1] is the *coverage*: the share of the items' total effect variance that the
+    person answered (weights ``coverage_weights_``, estimated on the calibration data). The form comes
+    from a one-factor measurement model: when fewer of several redundant items are answered, each
+    answered item must speak for the skipped ones, so its effect grows like ``1 / (c + kappa)``.
+    ``method="sigmoid"`` fixes ``kappa = inf`` (``s = A``: Platt scaling in log-odds); ``"coverage"``
+    fits ``kappa``. Either way the map is affine in ``d(x) - d_0`` for a given set of answered items,
+    so per-item effects stay exactly additive and monotone (``A > 0``).
+
+    Parameters
+    ----------
+    estimator : fitted Pipeline
+        An additive candidate from :func:`make_candidate`; it is used as is, never refitted.
+    method : {"sigmoid", "coverage"}
+    """
+
+    def __init__(self, estimator, method="coverage"):
+        self.estimator = estimator
+        self.method = method
+
+    def fit(self, X, y, sample_weight=None):
+        from rolefit.explain import item_effect_tables
+        from rolefit.questionnaire import load_instrument
+
+        if self.method not in CALIBRATION_METHODS:
+            raise ValueError(
+                f"Unknown calibration method {self.method!r}; choose one of {', '.join(CALIBRATION_METHODS)}."
+            )
+        y = np.asarray(y)
+        self.classes_ = np.array([0, 1])
+        weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+        instrument = load_instrument()
+        self.items_ = tuple(instrument.ids)
+        self.baseline_decision_, tables = item_effect_tables(self.estimator, instrument)
+        effects = np.zeros((len(y), len(self.items_)))
+        answered = answered_mask(X, self.items_)
+        from rolefit.features import normalise_frame
+
+        clean = normalise_frame(X[[c for c in self.items_ if c in X.columns]])
+        for j, item in enumerate(self.items_):
+            if item not in clean.columns:
+                continue
+            column = clean[item].tolist()
+            effects[:, j] = [tables[item].effect(v) if answered[i, j] else 0.0 for i, v in enumerate(column)]
+        variances = np.zeros(len(self.items_))
+        for j in range(len(self.items_)):
+            rows = answered[:, j]
+            if rows.sum() > 1:
+                mean = np.average(effects[rows, j], weights=weights[rows])
+                variances[j] = np.average((effects[rows, j] - mean) ** 2, weights=weights[rows])
+        total = variances.sum()
+        self.coverage_weights_ = (
+            variances / total if total > 0 else np.full(len(variances), 1 / len(variances))
+        )
+        z = effects.sum(axis=1)
+        coverage = answered @ self.coverage_weights_
+        target = y.astype(float)
+
+        def objective(theta):
+            log_a, b, log_kappa = theta
+            a, kappa = np.exp(log_a), np.exp(log_kappa)
+            factor = (1 + kappa) / (coverage + kappa) if self.method == "coverage" else 1.0
+            t = b + a * factor * z
+            return float(np.sum(weights * (np.logaddexp(0.0, t) - target * t)))
+
+        prior = np.clip(np.average(target, weights=weights), 1e-6, 1 - 1e-6)
+        start = np.array([0.0, np.log(prior / (1 - prior)), np.log(0.1)])
+        result = minimize(
+            objective, start, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000}
+        )
+        log_a, b, log_kappa = result.x
+        self.a_ = float(np.exp(log_a))
+        self.b_ = float(b)
+        self.kappa_ = float(np.exp(log_kappa)) if self.method == "coverage" else float("inf")
+        return self
+
+    def scale(self, coverage):
+        """The multiplier ``s(c)`` of the raw effects at coverage ``c``."""
+        check_is_fitted(self, "a_")
+        if np.isinf(self.kappa_):
+            return self.a_ * np.ones_like(np.asarray(coverage, dtype=float))
+        return self.a_ * (1 + self.kappa_) / (np.asarray(coverage, dtype=float) + self.kappa_)
+
+    def decision_function(self, X):
+        check_is_fitted(self, "a_")
+        raw = np.asarray(self.estimator.decision_function(X), dtype=float) - self.baseline_decision_
+        coverage = answered_mask(X, self.items_) @ self.coverage_weights_
+        return self.b_ + self.scale(coverage) * raw
+
+    def predict_proba(self, X):
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
+CALIBRATION_METHODS = ("sigmoid", "coverage")

@@ -1,0 +1,158 @@
+"""Pipeline parameters: ``params.yaml`` loaded once into frozen, typed objects.
+
+Each section belongs to one pipeline stage. Unknown keys are rejected (a misspelt parameter must not be
+silently ignored), and every value is checked for type and range when the file is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FitWeights(_Section):
+    """Weights of the latent traits in the true log-odds of MLE fit."""
+
+    builder: float = -0.9
+    analytical: float = 1.1
+    research: float = 0.7
+    pace: float = -0.6
+
+
+class TraitCorrelations(_Section):
+    """Correlations between the latent traits (the rest are zero)."""
+
+    builder_analytical: float = Field(-0.1, ge=-0.9, le=0.9)
+    analytical_research: float = Field(0.4, ge=-0.9, le=0.9)
+    builder_pace: float = Field(0.2, ge=-0.9, le=0.9)
+    research_pace: float = Field(-0.2, ge=-0.9, le=0.9)
+
+
+class SynthesizeParams(_Section):
+    """Parameters of the synthetic-respondent generator (stage ``synthesize``)."""
+
+    seed: int = 20261124
+    n_respondents: int = Field(100_000, ge=100)
+    marginals: str = "data/reference/survey_marginals.csv"
+    fit_intercept: float = -0.25
+    fit_weights: FitWeights = FitWeights()
+    trait_correlations: TraitCorrelations = TraitCorrelations()
+    role_effect: float = Field(0.5, ge=0)
+    goal_role_effect: float = Field(0.8, ge=0)
+    experience_sharpness: float = Field(2.0, ge=1.0)
+    item_noise: float = Field(0.45, gt=0)
+    acquiescence_sd: float = Field(0.15, ge=0)
+    extremity_sd: float = Field(0.1, ge=0)
+    skip_rate_min: float = Field(0.05, ge=0, le=0.5)
+    skip_rate_max: float = Field(0.15, ge=0, le=0.5)
+
+    @model_validator(mode="after")
+    def _skip_range(self) -> SynthesizeParams:
+        if self.skip_rate_min > self.skip_rate_max:
+            raise ValueError("skip_rate_min must not exceed skip_rate_max")
+        return self
+
+
+class SplitFractions(_Section):
+    train: float = Field(0.55, gt=0)
+    calibration: float = Field(0.10, gt=0)
+    validation: float = Field(0.10, gt=0)
+    test: float = Field(0.25, gt=0)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> SplitFractions:
+        total = self.train + self.calibration + self.validation + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"split fractions must sum to 1, they sum to {total:g}")
+        return self
+
+
+class BuildParams(_Section):
+    """How the training dataset is assembled and split (stage ``build``)."""
+
+    seed: int = 7
+    fractions: SplitFractions = SplitFractions()
+    source_weights: dict[str, float] = Field(default_factory=lambda: {"synthetic": 1.0})
+
+
+class LogisticParams(_Section):
+    """The monotone logistic-regression candidate."""
+
+    alpha: float = Field(1.0, ge=0, description="L2 penalty on the coefficients")
+    max_iter: int = Field(1000, ge=10)
+
+
+class BoostingParams(_Section):
+    """The additive (no-interaction) gradient-boosting candidate."""
+
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    max_iter: int = Field(300, ge=1)
+    max_leaf_nodes: int = Field(8, ge=2)
+    min_samples_leaf: int = Field(40, ge=1)
+    l2_regularization: float = Field(1.0, ge=0)
+    early_stopping: bool = True
+
+
+class PartialAnswersParams(_Section):
+    """Copies of calibration/validation/test rows with extra answers skipped at random.
+
+    Each copy keeps every answer of a row with a probability drawn per row from
+    U(keep_min, keep_max), so calibration and selection see people who answer only part of the form.
+    """
+
+    copies: int = Field(1, ge=0)
+    keep_min: float = Field(0.05, ge=0, le=1)
+    keep_max: float = Field(1.0, ge=0, le=1)
+
+
+class TrainParams(_Section):
+    """Candidates, calibration and selection (stage ``train``)."""
+
+    seed: int = 0
+    partial_answers: PartialAnswersParams = PartialAnswersParams()
+    candidates: tuple[Literal["logistic", "boosting"], ...] = ("logistic", "boosting")
+    calibration_methods: tuple[Literal["sigmoid", "coverage"], ...] = ("sigmoid", "coverage")
+    logistic: LogisticParams = LogisticParams()
+    boosting: BoostingParams = BoostingParams()
+
+
+class EvaluateParams(_Section):
+    """Evaluation settings (stage ``evaluate``)."""
+
+    ece_bins: int = Field(10, ge=2)
+
+
+class ExportParams(_Section):
+    """Where the champion bundle goes (stage ``export``)."""
+
+    dir: str = "models/champion"
+
+
+class Params(_Section):
+    """All of ``params.yaml``."""
+
+    synthesize: SynthesizeParams = SynthesizeParams()
+    build: BuildParams = BuildParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    export: ExportParams = ExportParams()
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read ``params.yaml``; a missing file gives the defaults, a bad one a ValueError naming the keys."""
+    import yaml
+    from pydantic import ValidationError
+
+    path = Path(path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        return Params.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ValueError(f"{path} is invalid: {problems}") from None

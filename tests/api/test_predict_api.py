@@ -1,0 +1,163 @@
+"""The public Python API: rolefit.predict, predict_many, questionnaire, InvalidAnswers."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rolefit
+from rolefit.bundle import BundleError
+
+
+@pytest.fixture(autouse=True)
+def _shipped(champion, use_model):
+    use_model(champion[1])
+
+
+def test_prediction_has_the_documented_shape():
+    p = rolefit.predict({"interest_math": 5, "skill_dsa": 2, "career_goal": "applied_scientist"})
+    assert p.role in {"swe", "mle"}
+    assert set(p.probabilities) == {"swe", "mle"}
+    entry = p.explanations[0]
+    assert {"item", "question", "answer", "answer_label", "effect", "toward", "reason"} <= set(entry)
+    assert entry["question"] == rolefit.questionnaire()[entry["item"]].text
+    assert "not screening" in p.notice
+    assert p.model_version
+    data = json.loads(json.dumps(p.to_dict()))
+    assert data["probabilities"] == p.probabilities and data["notice"] == p.notice
+
+
+def test_reasons_are_plain_language():
+    p = rolefit.predict(
+        {"interest_math": 5, "pref_fast_job_entry": 5, "uses_java": 1, "career_goal": "ai_researcher"}
+    )
+    reasons = {e["item"]: e["reason"] for e in p.explanations}
+    assert reasons["interest_math"].startswith("You enjoy mathematics very much")
+    assert "machine learning engineering" in reasons["interest_math"]
+    assert reasons["pref_fast_job_entry"].startswith("You strongly agree that you want a job quickly")
+    assert "software engineering" in reasons["pref_fast_job_entry"]
+    assert (
+        reasons["career_goal"]
+        == "Your goal is to become: ai researcher, which points toward machine learning engineering (MLE)."
+    )
+
+
+def test_string_and_number_answers_are_the_same():
+    a = rolefit.predict({"interest_math": 4, "uses_python": 1, "years_ml": 2})
+    b = rolefit.predict({"interest_math": "4", "uses_python": "yes", "years_ml": "2"})
+    assert a.to_dict() == b.to_dict()
+
+
+def test_metadata_is_ignored_and_key_order_does_not_matter():
+    answers = {"interest_math": 4, "skill_dsa": 5, "career_goal": "cloud_engineer"}
+    base = rolefit.predict(answers).to_dict()
+    assert rolefit.predict(dict(reversed(list(answers.items())))).to_dict() == base
+    assert rolefit.predict({**answers, "respondent_id": "x1", "country": "Peru"}).to_dict() == base
+
+
+def test_skipped_answers_do_not_move_the_prediction():
+    base = rolefit.predict({"interest_math": 4}).to_dict()
+    assert rolefit.predict({"interest_math": 4, "skill_dsa": None, "career_goal": ""}).to_dict() == base
+
+
+def test_invalid_answers_name_every_offending_item():
+    with pytest.raises(rolefit.InvalidAnswers) as info:
+        rolefit.predict(
+            {
+                "interest_mth": 5,
+                "skill_dsa": 7,
+                "career_goal": "astronaut",
+                "uses_python": "maybe",
+                "years_ml": -1,
+            }
+        )
+    problems = info.value.problems
+    assert set(problems) == {"interest_mth", "skill_dsa", "career_goal", "uses_python", "years_ml"}
+    assert "did you mean 'interest_math'" in problems["interest_mth"]
+    assert "integer from 1 to 5" in problems["skill_dsa"]
+    assert "applied_scientist" in problems["career_goal"]
+    message = str(info.value)
+    assert all(key in message for key in problems)
+    assert isinstance(info.value, ValueError)
+
+
+def test_non_mapping_input_is_invalid():
+    with pytest.raises(rolefit.InvalidAnswers, match="expected a mapping"):
+        rolefit.predict([("interest_math", 5)])
+
+
+junk = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([*rolefit.questionnaire().ids, "bogus", "respondent_id"]), junk, max_size=8
+    )
+)
+def test_only_invalid_answers_escape(answers):
+    try:
+        p = rolefit.predict(answers)
+    except rolefit.InvalidAnswers as exc:
+        assert exc.problems and all(key in str(exc) for key in list(exc.problems)[:20])
+        return
+    assert math.isfinite(p.log_odds)
+    assert math.isclose(sum(p.probabilities.values()), 1.0)
+
+
+def test_predict_many_matches_predict():
+    frame = pd.DataFrame(
+        [
+            {"interest_math": 5, "skill_dsa": 1, "career_goal": "applied_scientist"},
+            {"interest_coding_puzzles": 5, "years_coding": 12, "uses_java": 1},
+            {},
+        ],
+        index=["a", "b", "c"],
+    )
+    out = rolefit.predict_many(frame)
+    assert list(out.index) == ["a", "b", "c"]
+    for key, row in frame.iterrows():
+        single = rolefit.predict({k: v for k, v in row.items() if pd.notna(v)})
+        assert out.loc[key, "p_mle"] == pytest.approx(single.probabilities["mle"], abs=1e-12)
+        assert out.loc[key, "role"] == single.role
+        if single.explanations:
+            assert out.loc[key, "reason_1"] == single.explanations[0]["item"]
+    np.testing.assert_allclose(out["p_swe"] + out["p_mle"], 1.0)
+
+
+def test_predict_many_reports_every_bad_cell():
+    frame = pd.DataFrame({"interest_math": [5, 9, "x"], "skil_dsa": [1, 2, 3]})
+    with pytest.raises(rolefit.InvalidAnswers) as info:
+        rolefit.predict_many(frame)
+    assert set(info.value.problems) == {"row 1: interest_math", "row 2: interest_math", "skil_dsa"}
+
+
+def test_rolefit_model_env_points_to_another_bundle(use_model, tmp_path):
+    use_model(tmp_path / "missing")
+    with pytest.raises(BundleError, match="rolefit train"):
+        rolefit.predict({"interest_math": 5})
+
+
+def test_questionnaire_is_exposed():
+    q = rolefit.questionnaire()
+    assert len(q) == 44 and q.to_dict()["items"][0]["id"] == "interest_building_products"
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    heavy = ("sklearn", "pandas", "mlflow", "dvc", "matplotlib", "scipy")
+    code = f"import sys, rolefit; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

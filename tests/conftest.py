@@ -1,0 +1,61 @@
+"""Shared fixtures: the default-params champion, trained once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture(scope="session")
+def default_params():
+    from rolefit.params import load_params
+
+    return load_params(ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def champion(tmp_path_factory, default_params):
+    """Train with the project's default params exactly as `rolefit train` does; return (result, path)."""
+    from rolefit.dataset import synthetic_frame
+    from rolefit.training import export, train
+
+    frame = synthetic_frame(default_params, ROOT)
+    result = train(frame, default_params)
+    path = export(result, tmp_path_factory.mktemp("bundle") / "champion", default_params)
+    return result, path
+
+
+@pytest.fixture(scope="session")
+def boosting_champion(tmp_path_factory, default_params):
+    """A smaller training run restricted to the gradient-boosting candidate."""
+    from rolefit.dataset import synthetic_frame
+    from rolefit.training import export, train
+
+    params = default_params.model_copy(
+        update={
+            "synthesize": default_params.synthesize.model_copy(update={"n_respondents": 12_000}),
+            "train": default_params.train.model_copy(update={"candidates": ("boosting",)}),
+        }
+    )
+    frame = synthetic_frame(params, ROOT)
+    result = train(frame, params)
+    path = export(result, tmp_path_factory.mktemp("bundle-boosting") / "champion", params)
+    return result, path
+
+
+@pytest.fixture()
+def use_model(monkeypatch):
+    """Point rolefit.predict at a bundle for one test (and forget cached models around it)."""
+    from rolefit.predict import clear_cache
+
+    def _use(path):
+        clear_cache()
+        monkeypatch.setenv("ROLEFIT_MODEL", str(path))
+
+    yield _use
+    clear_cache()

@@ -1,0 +1,32 @@
+"""Acceptance targets of the default champion on held-out synthetic respondents."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_log_loss_close_to_bayes_and_calibrated(champion):
+    result, path = champion
+    test = result.metrics["test/synthetic"]
+    assert test["n"] >= 20_000
+    assert test["log_loss"] <= 1.03 * test["bayes_log_loss"], test
+    assert test["ece"] <= 0.02, test
+    stored = json.loads((path / "manifest.json").read_text())["metrics"]["test/synthetic"]
+    assert stored["log_loss_ratio_to_bayes"] == pytest.approx(test["log_loss_ratio_to_bayes"])
+    assert stored["ece"] == pytest.approx(test["ece"])
+
+
+def test_partial_answer_sets_are_calibrated_too(champion):
+    result, _ = champion
+    partial = result.metrics["test/partial_answers"]
+    assert partial["ece"] <= 0.02, partial
+
+
+def test_selection_compared_every_candidate_and_calibration(champion):
+    result, _ = champion
+    combos = {(s["candidate"], s["calibration"]) for s in result.selection}
+    assert combos == {(c, m) for c in ("logistic", "boosting") for m in ("sigmoid", "coverage")}
+    best = min(result.selection, key=lambda s: s["validation_log_loss"])
+    assert (best["candidate"], best["calibration"]) == (result.candidate, result.calibration)

@@ -1,0 +1,79 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from rolefit.params import SynthesizeParams
+from rolefit.questionnaire import load_instrument
+from rolefit.synthetic import generate, read_marginals
+
+from ..conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def marginals():
+    return read_marginals(ROOT / "data/reference/survey_marginals.csv")
+
+
+@pytest.fixture(scope="module")
+def sample(marginals):
+    return generate(SynthesizeParams(), marginals, n=40_000, seed=11)
+
+
+def test_same_seed_same_frame(marginals):
+    a = generate(SynthesizeParams(), marginals, n=2_000, seed=5)
+    b = generate(SynthesizeParams(), marginals, n=2_000, seed=5)
+    pd.testing.assert_frame_equal(a, b)
+    c = generate(SynthesizeParams(), marginals, n=2_000, seed=6)
+    assert not a.equals(c)
+
+
+def test_columns_and_values_fit_the_instrument(sample):
+    instrument = load_instrument()
+    assert list(sample.columns) == ["respondent_id", "source", *instrument.ids, "role", "p_true"]
+    assert sample["respondent_id"].is_unique
+    assert set(sample["role"]) == {"swe", "mle"}
+    assert sample["p_true"].between(0, 1, inclusive="neither").all()
+    for item in instrument.items:
+        answered = sample[item.id].dropna()
+        for value in answered.unique():
+            assert item.coerce(value) == value, (item.id, value)
+
+
+def test_skip_rates_are_realistic(sample):
+    rates = sample[list(load_instrument().ids)].isna().mean()
+    assert rates.between(0.04, 0.16).all(), rates[~rates.between(0.04, 0.16)]
+
+
+def test_role_is_drawn_from_p_true(sample):
+    # the role frequency inside p_true deciles matches p_true (calibrated by construction)
+    deciles = pd.qcut(sample["p_true"], 10)
+    observed = (sample["role"] == "mle").groupby(deciles, observed=True).mean()
+    expected = sample["p_true"].groupby(deciles, observed=True).mean()
+    assert np.abs(observed - expected).max() < 0.03
+
+
+def test_items_follow_their_lean(sample):
+    is_mle = sample["role"] == "mle"
+    for item in load_instrument().items:
+        if item.kind != "scale" or item.lean == "none":
+            continue
+        gap = sample.loc[is_mle, item.id].mean() - sample.loc[~is_mle, item.id].mean()
+        assert (gap > 0) == (item.lean == "mle"), (item.id, gap)
+
+
+def test_experience_items_match_the_survey_marginals(sample, marginals):
+    for item_id, levels in marginals.table.items():
+        for role in ("swe", "mle"):
+            answered = sample.loc[sample["role"] == role, item_id].dropna()
+            for level, shares in levels.items():
+                if item_id.startswith(("uses_", "activity_")):
+                    observed = (answered == 1).mean()
+                elif answered.dtype == object:
+                    observed = (answered == level).mean()
+                else:
+                    observed = (answered == float(level)).mean()
+                assert abs(observed - shares[role]) <= 0.03, (item_id, level, role, observed, shares[role])
+
+
+def test_marginals_file_names_its_source_and_licence(marginals):
+    assert "Kaggle" in marginals.source and "CC BY 2.0" in marginals.source
