@@ -20,12 +20,15 @@ def default_params():
 
 @pytest.fixture(scope="session")
 def champion(tmp_path_factory, default_params):
-    """Train with the project's default params exactly as `rolefit train` does; return (result, path)."""
-    from rolefit.dataset import synthetic_frame
+    """Train with the project's default params exactly as `rolefit train` does; return (result, path).
+
+    Uses the real surveys when they are present (as in CI, with ../shared beside the clone)."""
+    from rolefit.dataset import training_frame
     from rolefit.training import export, train
 
-    frame = synthetic_frame(default_params, ROOT)
+    frame, reports = training_frame(default_params, ROOT)
     result = train(frame, default_params)
+    result.extra["ingest_reports"] = reports
     path = export(result, tmp_path_factory.mktemp("bundle") / "champion", default_params)
     return result, path
 

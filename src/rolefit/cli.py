@@ -96,7 +96,7 @@ def train(
     out: Path = typer.Option(None, help="Bundle folder (default: export.dir from the params)."),
 ):
     """Train on the default data, select and calibrate the champion, and export it."""
-    from rolefit.dataset import synthetic_frame
+    from rolefit.dataset import training_frame
     from rolefit.params import load_params
     from rolefit.training import export
     from rolefit.training import train as run_train
@@ -106,12 +106,60 @@ def train(
     except ValueError as exc:
         _fail(str(exc))
     root = params_file.resolve().parent
-    typer.echo("building data: synthetic respondents (survey-calibrated marginals)")
-    frame = synthetic_frame(params, root)
+    typer.echo(
+        f"building data: {params.synthesize.n_respondents:,} synthetic respondents (survey-calibrated)"
+    )
+    frame, reports = training_frame(params, root, log=typer.echo)
+    sources = ", ".join(f"{name} ({count:,})" for name, count in frame["source"].value_counts().items())
+    typer.echo(f"training on sources: {sources}")
     result = run_train(frame, params, log=typer.echo)
+    result.extra["ingest_reports"] = reports
     directory = export(result, out or root / params.export.dir, params)
     typer.echo(format_metrics(result.metrics))
     typer.echo(f"exported {result.candidate} + {result.calibration} calibration to {directory}")
+
+
+@app.command()
+def ingest(
+    source_file: Path = typer.Argument(..., help="The survey export (CSV, Excel or the survey's zip)."),
+    adapter: str = typer.Option(..., "--adapter", help="instrument, kaggle2021 or stackoverflow2017."),
+    name: str = typer.Option(None, "--source", help="Source name (default: the adapter, or the file stem)."),
+    out: Path = typer.Option(Path("data/interim"), "--out", help="Folder for the outputs."),
+):
+    """Validate a survey export; write accepted rows, quarantined rows and a report."""
+    from rolefit.surveys import ingest as run_ingest
+    from rolefit.surveys import write_ingest
+
+    try:
+        result = run_ingest(source_file, adapter, source=name)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    paths = write_ingest(result, out)
+    r = result.report
+    typer.echo(
+        f"{r['source']}: {r['rows_in_file']:,} rows in file, {r['out_of_scope']:,} out of scope, "
+        f"{r['rows_read']:,} read = {r['accepted']:,} accepted + {r['quarantined']:,} quarantined "
+        f"+ {r['duplicates']:,} duplicates"
+    )
+    for reason, count in r["quarantine_reasons"].items():
+        typer.echo(f"  quarantined {count:,}: {reason}")
+    for key, path in paths.items():
+        typer.echo(f"  {key}: {path}")
+
+
+@app.command()
+def marginals(
+    accepted: Path = typer.Argument(..., help="Ingested Kaggle 2021 rows (data/interim/kaggle2021.parquet)."),
+    out: Path = typer.Option(Path("data/reference/survey_marginals.csv"), "--out"),
+):
+    """Derive the role-conditional experience marginals the synthetic generator matches."""
+    import pandas as pd
+
+    from rolefit.surveys import derive_marginals, write_marginals
+
+    frame = pd.read_parquet(accepted)
+    path = write_marginals(frame, derive_marginals(frame), out)
+    typer.echo(f"wrote {path} from {len(frame):,} respondents")
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
@@ -120,12 +168,12 @@ def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
         if not key.startswith("test/"):
             continue
         line = (
-            f"  {key[5:]:<12} n={int(values['n']):>6}  log loss {values['log_loss']:.4f}  "
+            f"  {key[5:]:<30} n={int(values['n']):>6}  log loss {values['log_loss']:.4f}  "
             f"ECE {values['ece']:.4f}  ROC AUC {values['roc_auc']:.4f}  accuracy {values['accuracy']:.3f}"
         )
         if "bayes_log_loss" in values:
             line += (
-                f"\n  {'':<12} Bayes log loss {values['bayes_log_loss']:.4f}  "
+                f"\n  {'':<30} Bayes log loss {values['bayes_log_loss']:.4f}  "
                 f"ratio {values['log_loss_ratio_to_bayes']:.4f}"
             )
         lines.append(line)

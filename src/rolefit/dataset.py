@@ -49,9 +49,31 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def sample_weights(frame: pd.DataFrame, params: BuildParams) -> np.ndarray:
-    """Per-row weight from ``build.source_weights`` (sources not listed weigh 1)."""
-    return frame["source"].map(lambda s: params.source_weights.get(s, 1.0)).to_numpy(dtype=float)
+def sample_weights(
+    frame: pd.DataFrame, params: BuildParams, shares: dict[str, float] | None = None
+) -> np.ndarray:
+    """Per-row weight: ``build.source_weights`` times a prior correction per source and role.
+
+    Sources sample the roles at very different rates (Stack Overflow 2017 has 4% ML specialists,
+    Kaggle 2021 38% ML engineers). Without a correction a model that cannot see the source would mix
+    those priors. Each source's rows are reweighted so that its weighted MLE share equals
+    ``build.target_mle_share``; the model then learns P(role | answers) under one prior. ``shares``
+    gives each source's MLE share (computed from ``frame`` when omitted).
+    """
+    source_weight = frame["source"].map(lambda s: params.source_weights.get(s, 1.0)).to_numpy(dtype=float)
+    if shares is None:
+        shares = mle_shares(frame)
+    target = params.target_mle_share
+    is_mle = (frame["role"] == "mle").to_numpy()
+    share = frame["source"].map(shares).to_numpy(dtype=float)
+    correction = np.where(is_mle, target / share, (1 - target) / (1 - share))
+    return source_weight * correction
+
+
+def mle_shares(frame: pd.DataFrame) -> dict[str, float]:
+    """The MLE share of every source (clipped away from 0 and 1)."""
+    shares = (frame["role"] == "mle").groupby(frame["source"]).mean()
+    return {str(k): float(np.clip(v, 1e-3, 1 - 1e-3)) for k, v in shares.items()}
 
 
 def synthetic_frame(params, root: str | Path = ".") -> pd.DataFrame:
@@ -78,3 +100,73 @@ def skip_at_random(
         column[drop[:, j]] = None if column.dtype == object else np.nan
         out[item] = column
     return out
+
+
+def find_survey(params, name: str, root: str | Path = ".") -> Path | None:
+    """The first existing file of survey source ``name`` in ``ingest.search_paths`` (or None)."""
+    source = params.ingest.sources[name]
+    for folder in params.ingest.search_paths:
+        candidate = Path(root) / folder / source.file
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def survey_frames(params, root: str | Path = ".", log=lambda _: None) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """Ingest every configured survey that is present; returns ``{source: (accepted rows, report)}``."""
+    from rolefit.surveys import ingest
+
+    out = {}
+    for name, source in params.ingest.sources.items():
+        path = find_survey(params, name, root)
+        if path is None:
+            log(f"survey {name}: {source.file} not found in {', '.join(params.ingest.search_paths)}; skipped")
+            continue
+        result = ingest(path, source.adapter, source=name)
+        report = result.report
+        log(
+            f"survey {name}: {report['accepted']:,} respondents from {path} "
+            f"({report['quarantined']} quarantined, {report['duplicates']} duplicates, "
+            f"{report['out_of_scope']:,} out of scope)"
+        )
+        out[name] = (result.accepted, report)
+    return out
+
+
+def combine(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stack sources into one frame: every instrument item column present (missing where a source did
+    not ask it), plus ``respondent_id``, ``source``, ``role``, demographics and ``p_true`` when known."""
+    from rolefit.questionnaire import DEMOGRAPHIC_FIELDS, load_instrument
+
+    instrument = load_instrument()
+    parts = []
+    for name, frame in frames.items():
+        part = pd.DataFrame(index=range(len(frame)))
+        part["respondent_id"] = frame["respondent_id"].astype(str).to_numpy()
+        part["source"] = name
+        for item in instrument.items:
+            if item.id in frame.columns:
+                values = frame[item.id].to_numpy()
+            else:
+                values = np.full(len(frame), None if item.kind == "choice" else np.nan, dtype=object)
+            part[item.id] = pd.Series(values, dtype=object if item.kind == "choice" else float)
+        part["role"] = frame["role"].astype(str).to_numpy()
+        for column in DEMOGRAPHIC_FIELDS:
+            part[column] = frame[column].to_numpy() if column in frame.columns else None
+        part["p_true"] = frame["p_true"].to_numpy() if "p_true" in frame.columns else np.nan
+        parts.append(part)
+    combined = pd.concat(parts, ignore_index=True)
+    for item in instrument.items:
+        if item.kind == "choice":
+            combined[item.id] = combined[item.id].astype(object).where(combined[item.id].notna(), None)
+    return combined
+
+
+def training_frame(params, root: str | Path = ".", log=lambda _: None) -> tuple[pd.DataFrame, dict]:
+    """Synthetic respondents plus every configured survey that is present; returns (frame, reports)."""
+    frames = {"synthetic": synthetic_frame(params, root)}
+    reports = {}
+    for name, (accepted, report) in survey_frames(params, root, log).items():
+        frames[name] = accepted
+        reports[name] = report
+    return combine(frames), reports

@@ -139,6 +139,9 @@ class NumericEncoder(TransformerMixin, BaseEstimator):
     def __init__(self, items: tuple[str, ...] | None = None):
         self.items = items
 
+    def _instrument_items_ids(self) -> tuple[str, ...]:
+        return tuple(item.id for item in self._instrument_items())
+
     def _instrument_items(self) -> list[Item]:
         instrument = load_instrument()
         ids = self.items if self.items is not None else instrument.ids

@@ -146,7 +146,17 @@ def make_candidate(name: str, params: TrainParams) -> Pipeline:
 
 
 def fit_candidate(pipeline: Pipeline, X, y, sample_weight=None) -> Pipeline:
-    """Fit a candidate pipeline, passing sample weights to both steps."""
+    """Fit a candidate pipeline, passing sample weights to both steps.
+
+    Items nobody answered in ``X`` are left out of the gradient-boosting encoder (its binning cannot
+    handle an all-missing column); such items then have no effect, as for the linear model.
+    """
+    if isinstance(pipeline.named_steps["model"], HistGradientBoostingClassifier):
+        encoder = pipeline.named_steps["encode"]
+        answered = [c for c in X.columns if X[c].notna().any()]
+        if set(answered) != set(encoder._instrument_items_ids()):
+            encoder = NumericEncoder(items=tuple(i for i in encoder._instrument_items_ids() if i in answered))
+            pipeline.set_params(encode=encoder, model__monotonic_cst=[c.monotone for c in encoder.layout()])
     return pipeline.fit(X, y, encode__sample_weight=sample_weight, model__sample_weight=sample_weight)
 
 

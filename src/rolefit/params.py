@@ -40,7 +40,7 @@ class SynthesizeParams(_Section):
     seed: int = 20261124
     n_respondents: int = Field(100_000, ge=100)
     marginals: str = "data/reference/survey_marginals.csv"
-    fit_intercept: float = -0.25
+    fit_intercept: float = -0.65
     fit_weights: FitWeights = FitWeights()
     trait_correlations: TraitCorrelations = TraitCorrelations()
     role_effect: float = Field(0.5, ge=0)
@@ -57,6 +57,28 @@ class SynthesizeParams(_Section):
         if self.skip_rate_min > self.skip_rate_max:
             raise ValueError("skip_rate_min must not exceed skip_rate_max")
         return self
+
+
+class SurveySource(_Section):
+    """One survey export: which adapter reads it and its file name in the search paths."""
+
+    adapter: Literal["instrument", "kaggle2021", "stackoverflow2017"]
+    file: str
+
+
+class IngestParams(_Section):
+    """Real survey sources (stage ``ingest``); a source whose file is not found is skipped."""
+
+    search_paths: tuple[str, ...] = ("../shared/data/surveys", "data/raw")
+    sources: dict[str, SurveySource] = Field(
+        default_factory=lambda: {
+            "kaggle2021": SurveySource(adapter="kaggle2021", file="kaggle-survey-2021.zip"),
+            "stackoverflow2017": SurveySource(
+                adapter="stackoverflow2017", file="stackoverflow-survey-2017-partial.zip"
+            ),
+        }
+    )
+    interim_dir: str = "data/interim"
 
 
 class SplitFractions(_Section):
@@ -78,7 +100,10 @@ class BuildParams(_Section):
 
     seed: int = 7
     fractions: SplitFractions = SplitFractions()
-    source_weights: dict[str, float] = Field(default_factory=lambda: {"synthetic": 1.0})
+    target_mle_share: float = Field(0.38, gt=0, lt=1)
+    source_weights: dict[str, float] = Field(
+        default_factory=lambda: {"synthetic": 1.0, "kaggle2021": 1.0, "stackoverflow2017": 0.2}
+    )
 
 
 class LogisticParams(_Section):
@@ -138,6 +163,7 @@ class Params(_Section):
     """All of ``params.yaml``."""
 
     synthesize: SynthesizeParams = SynthesizeParams()
+    ingest: IngestParams = IngestParams()
     build: BuildParams = BuildParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()

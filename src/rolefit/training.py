@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rolefit import evaluation
-from rolefit.dataset import assign_splits, frame_sha256, sample_weights, skip_at_random
+from rolefit.dataset import assign_splits, frame_sha256, mle_shares, sample_weights, skip_at_random
 from rolefit.explain import AdditiveModel, decompose
 from rolefit.models import calibrate, fit_candidate, make_candidate
 from rolefit.params import Params
@@ -77,9 +77,11 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         ]
         return pd.concat([part, *copies], ignore_index=True)
 
+    shares = mle_shares(frame)
+
     def xyw(name: str, with_partial: bool = True):
         part = rows(name, with_partial)
-        return part[item_columns], labels(part), sample_weights(part, params.build)
+        return part[item_columns], labels(part), sample_weights(part, params.build, shares)
 
     selection: list[dict[str, Any]] = []
     best: tuple[float, str, str, Any] | None = None
@@ -124,9 +126,11 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
                 whole, item_columns, partial.keep_min, partial.keep_max, seed=hash_seed(part, "metrics")
             )
             p_skipped = champion.predict_proba(skipped[item_columns])[:, 1]
-            metrics[f"{part}/partial_answers"] = evaluation.summary(
-                y_part, p_skipped, n_bins=params.evaluate.ece_bins
-            )
+            for source in sorted(whole["source"].unique()):
+                mask = (whole["source"] == source).to_numpy()
+                metrics[f"{part}/{source}/partial_answers"] = evaluation.summary(
+                    y_part[mask], p_skipped[mask], n_bins=params.evaluate.ece_bins
+                )
 
     data = {
         "sha256": frame_sha256(frame),

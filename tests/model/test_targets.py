@@ -20,7 +20,7 @@ def test_log_loss_close_to_bayes_and_calibrated(champion):
 
 def test_partial_answer_sets_are_calibrated_too(champion):
     result, _ = champion
-    partial = result.metrics["test/partial_answers"]
+    partial = result.metrics["test/synthetic/partial_answers"]
     assert partial["ece"] <= 0.02, partial
 
 

@@ -1,0 +1,218 @@
+"""Contracts on ingested survey data: adapters, quarantine, de-duplication, accounting, privacy."""
+
+import csv
+import json
+
+import pandas as pd
+import pytest
+
+from rolefit.questionnaire import load_instrument
+from rolefit.surveys import derive_marginals, ingest, write_ingest, write_marginals
+
+from ..conftest import ROOT
+
+SURVEYS = ROOT.parent / "shared" / "data" / "surveys"
+KAGGLE = SURVEYS / "kaggle-survey-2021.zip"
+STACKOVERFLOW = SURVEYS / "stackoverflow-survey-2017-partial.zip"
+needs_surveys = pytest.mark.skipif(
+    not KAGGLE.exists(), reason="../shared/data/surveys is not beside this clone"
+)
+INSTRUMENT = load_instrument()
+
+
+def accounting_holds(report):
+    assert report["rows_in_file"] == report["rows_read"] + report["out_of_scope"]
+    assert report["rows_read"] == report["accepted"] + report["quarantined"] + report["duplicates"]
+
+
+def check_contract(frame):
+    """Accepted rows obey the questionnaire schema and carry no free text."""
+    allowed = {
+        "row_number",
+        "respondent_id",
+        "source",
+        "submitted_at",
+        "role",
+        "gender",
+        "age_band",
+        "country",
+    }
+    assert set(frame.columns) <= allowed | set(INSTRUMENT.ids)
+    assert frame["role"].isin(["swe", "mle"]).all()
+    assert frame["respondent_id"].is_unique
+    for item in INSTRUMENT.items:
+        if item.id in frame.columns:
+            for value in frame[item.id].dropna().unique():
+                assert item.coerce(value) == value, (item.id, value)
+
+
+@pytest.fixture(scope="module")
+def kaggle():
+    return ingest(KAGGLE, "kaggle2021")
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_kaggle_2021_yields_its_engineers_with_exact_accounting(kaggle):
+    report = kaggle.report
+    accounting_holds(report)
+    assert report["rows_in_file"] == 25_973
+    assert report["rows_read"] == 2_449 + 1_499
+    # every Software / ML Engineer row maps cleanly and none is a duplicate: nothing to subtract
+    assert report["quarantined"] == 0 and report["duplicates"] == 0
+    assert report["roles"] == {"swe": 2_449, "mle": 1_499}
+    assert len(kaggle.rejects) == report["quarantined"] + report["duplicates"]
+    check_contract(kaggle.accepted)
+    # only what the survey asked is mapped: psychometric items stay missing
+    assert "interest_math" not in kaggle.accepted.columns
+    assert set(kaggle.accepted[["gender", "age_band", "country"]].columns) == {
+        "gender",
+        "age_band",
+        "country",
+    }
+    assert report["licence"] == "CC BY 2.0"
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_kaggle_mapping_spot_checks(kaggle):
+    frame = kaggle.accepted
+    mle, swe = frame[frame["role"] == "mle"], frame[frame["role"] == "swe"]
+    assert mle["activity_ml_service"].mean() > swe["activity_ml_service"].mean() + 0.2
+    assert swe["uses_javascript"].mean() > mle["uses_javascript"].mean() + 0.2
+    assert set(frame["education"].dropna()) <= set(INSTRUMENT["education"].choice_ids)
+    assert set(frame["years_coding"].dropna()) <= {0.0, 0.5, 2.0, 4.0, 7.5, 15.0, 25.0}
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_committed_marginals_are_derived_from_kaggle(kaggle, tmp_path):
+    path = write_marginals(kaggle.accepted, derive_marginals(kaggle.accepted), tmp_path / "m.csv")
+    assert path.read_text() == (ROOT / "data/reference/survey_marginals.csv").read_text()
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_stackoverflow_cut_off_line_is_quarantined_and_every_row_accounted():
+    result = ingest(STACKOVERFLOW, "stackoverflow2017")
+    report = result.report
+    accounting_holds(report)
+    assert report["rows_in_file"] == 19_102  # 19,101 whole rows and the cut-off one
+    cut = result.rejects[result.rejects["row_number"] == 19_102]
+    assert len(cut) == 1 and "32 fields" in cut["reason"].iloc[0]
+    assert report["roles"]["mle"] == 488
+    check_contract(result.accepted)
+    assert report["licence"] == "ODbL 1.0"
+
+
+GOOD = [
+    # id, interest_math (words or numbers), coding puzzles (header is the question's text), goal (id or
+    # label), years of coding, uses Python (header is the question's text), role
+    ("r01", "Very much", "2", "Applied scientist", "3", "yes", "mle"),
+    ("r02", "Not at all", "5", "Full-stack developer", "10", "no", "swe"),
+    ("r03", "4", "Quite a bit", "ai_researcher", "1.5", "1", "MLE"),
+    ("r04", "2", "4", "cloud_engineer", "", "0", "swe"),
+    ("r05", "", "", "", "", "", "swe"),
+]
+BROKEN = {
+    "b01": (("b01", "7", "3", "undecided", "2", "1", "swe"), "interest_math: got '7'"),
+    "b02": (("b02", "3", "3", "astronaut", "2", "1", "swe"), "career_goal: got 'astronaut'"),
+    "b03": (("b03", "Very mutch", "3", "undecided", "2", "1", "mle"), "interest_math: got 'Very mutch'"),
+    "b04": (("b04", "3", "3", "undecided", "2", "1", ""), "role: missing label"),
+    "b05": (("b05", "3", "3", "undecided", "2", "1", "data scientist"), "role: got 'data scientist'"),
+    "b06": (("b06", "3", "3", "undecided", "60", "1", "swe"), "years_coding: got '60'"),
+    "b07": (("b07", "3", "3", "undecided", "2", "maybe", "swe"), "uses_python: got 'maybe'"),
+    "b08": (("b08", "3.5", "3", "undecided", "2", "1", "swe"), "interest_math: got '3.5'"),
+    "b09": (("b09", "3", "3", "undecided", "2", "1", "mle"), "personal data: an e-mail address"),
+    "r01": (("r01", "1", "1", "undecided", "2", "1", "swe"), "duplicate respondent"),
+}
+HEADER = [
+    "respondent_id", "interest_math",
+    "How much do you enjoy solving coding puzzles (LeetCode-style problems)?",
+    "career_goal", "years_coding", "Do you use Python regularly?", "role", "comments", "Name",
+]  # fmt: skip
+
+
+def write_export(path):
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        rows = [(*g, "great survey", "") for g in GOOD]
+        for key, (values, _) in BROKEN.items():
+            comment = "reach me at jane.doe@example.com" if key == "b09" else "ok"
+            rows.append((*values, comment, "Jane Doe" if key == "b09" else ""))
+        for row in rows[:3] + rows[5:9] + rows[3:5] + rows[9:]:
+            writer.writerow(row)
+
+
+def test_own_instrument_export_quarantines_each_broken_row_with_its_reason(tmp_path):
+    path = tmp_path / "form_export.csv"
+    write_export(path)
+    result = ingest(path, "instrument")
+    report = result.report
+    accounting_holds(report)
+    assert report["rows_read"] == len(GOOD) + len(BROKEN)
+    assert report["accepted"] == len(GOOD) and report["quarantined"] == 9 and report["duplicates"] == 1
+    assert {"comments", "Name"} <= set(report["dropped_columns"])
+    # every good row accepted with normalised answers
+    accepted = result.accepted.set_index("row_number")
+    assert len(accepted) == 5
+    first = result.accepted.iloc[0]
+    assert first["interest_math"] == 5.0 and first["interest_coding_puzzles"] == 2.0
+    assert first["career_goal"] == "applied_scientist" and first["uses_python"] == 1.0
+    assert (
+        result.accepted.iloc[2]["role"] == "mle" and result.accepted.iloc[2]["interest_coding_puzzles"] == 4.0
+    )
+    # every broken row quarantined (or dropped as a duplicate) with the right reason
+    pseudonyms = dict(zip(result.rejects["respondent_id"], result.rejects["reason"], strict=True))
+    assert len(result.rejects) == len(BROKEN)
+    from rolefit.surveys import _pseudonym
+
+    for key, (_, reason) in BROKEN.items():
+        assert reason in pseudonyms[_pseudonym("form_export", key)], key
+    # the duplicate keeps the first submission
+    kept = result.accepted[result.accepted["respondent_id"] == _pseudonym("form_export", "r01")]
+    assert kept["interest_math"].iloc[0] == 5.0
+
+    # no e-mail address, name or free text anywhere in the outputs
+    paths = write_ingest(result, tmp_path / "interim")
+    for output in paths.values():
+        data = output.read_bytes()
+        for secret in (b"jane.doe", b"example.com", b"Jane Doe", b"great survey", b"r01"):
+            assert secret not in data, (output.name, secret)
+
+
+def test_reingest_changes_nothing(tmp_path):
+    path = tmp_path / "form_export.csv"
+    write_export(path)
+    first = {k: p.read_bytes() for k, p in write_ingest(ingest(path, "instrument"), tmp_path / "a").items()}
+    second = {k: p.read_bytes() for k, p in write_ingest(ingest(path, "instrument"), tmp_path / "a").items()}
+    assert first == second
+    report = json.loads(first["report"])
+    assert report["file_sha256"] and report["accepted"] == 5
+
+
+def test_excel_export_with_title_rows(tmp_path):
+    path = tmp_path / "form.xlsx"
+    rows = [["rolefit survey export", None, None], ["exported 2026-11-01", None, None]]
+    rows += [["respondent_id", "interest_math", "role"]]
+    rows += [["x1", "Very much", "mle"], ["x2", 2, "swe"], ["x3", 9, "swe"]]
+    pd.DataFrame(rows).to_excel(path, header=False, index=False)
+    result = ingest(path, "instrument")
+    accounting_holds(result.report)
+    assert result.report["accepted"] == 2 and result.report["quarantined"] == 1
+    assert list(result.accepted["interest_math"]) == [5.0, 2.0]
+
+
+def test_missing_role_column_is_a_clear_error(tmp_path):
+    path = tmp_path / "no_label.csv"
+    path.write_text("respondent_id,interest_math\nx,3\n")
+    with pytest.raises(ValueError, match="no 'role' column"):
+        ingest(path, "instrument")
+
+
+def test_unknown_adapter_and_missing_file_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="Unknown adapter 'nope'"):
+        ingest(tmp_path / "x.csv", "nope")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ingest(tmp_path / "x.csv", "instrument")
