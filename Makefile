@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test repro lint format clean
 
 ## setup: create or update .venv with the package and its dev extras (idempotent)
 setup: $(STAMP)
@@ -25,16 +25,20 @@ run: setup
 
 ## test: set up, lint, run every test
 test: setup
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests pipelines
 	$(BIN)/python -m pytest
 
+## repro: run the DVC retraining pipeline
+repro: setup
+	$(BIN)/dvc repro
+
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests pipelines
+	$(BIN)/ruff format --check src tests pipelines
 
 format: setup
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests pipelines
+	$(BIN)/ruff check --fix src tests pipelines
 
 clean:
-	rm -rf $(VENV) models/champion .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) models/champion models/trained reports .pytest_cache .ruff_cache .hypothesis

@@ -205,3 +205,27 @@ def load_estimator(directory: str | Path):
             + ", ".join(refused)
         )
     return skops.io.load(path, trusted=untrusted)
+
+
+def publish_bundle(source: str | Path, destination: str | Path) -> Path:
+    """Copy a verified bundle to ``destination``, replacing what is there only once the copy is whole."""
+    source, destination = Path(source), Path(destination)
+    verify_bundle(source)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    try:
+        staging.rmdir()
+        shutil.copytree(source, staging)
+        staging.chmod(0o755)
+        verify_bundle(staging)
+        backup = None
+        if destination.exists():
+            backup = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+            destination.rename(backup)
+        staging.rename(destination)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination

@@ -94,12 +94,14 @@ def render_prediction(result, top: int = 5) -> str:
 def train(
     params_file: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
     out: Path = typer.Option(None, help="Bundle folder (default: export.dir from the params)."),
+    track: bool = typer.Option(True, "--track/--no-track", help="Log the run and model to MLflow."),
 ):
-    """Train on the default data, select and calibrate the champion, and export it."""
-    from rolefit.dataset import training_frame
+    """Train on the default data, evaluate, track in MLflow, and export the champion if it passes the gate.
+
+    Exits 4 when the quality gate refuses the new model (the champion stays as it was)."""
     from rolefit.params import load_params
-    from rolefit.training import export
-    from rolefit.training import train as run_train
+    from rolefit.tracking import GateRefused
+    from rolefit.training import train_and_publish
 
     try:
         params = load_params(params_file)
@@ -109,14 +111,16 @@ def train(
     typer.echo(
         f"building data: {params.synthesize.n_respondents:,} synthetic respondents (survey-calibrated)"
     )
-    frame, reports = training_frame(params, root, log=typer.echo)
-    sources = ", ".join(f"{name} ({count:,})" for name, count in frame["source"].value_counts().items())
-    typer.echo(f"training on sources: {sources}")
-    result = run_train(frame, params, log=typer.echo)
-    result.extra["ingest_reports"] = reports
-    directory = export(result, out or root / params.export.dir, params)
-    typer.echo(format_metrics(result.metrics))
-    typer.echo(f"exported {result.candidate} + {result.calibration} calibration to {directory}")
+    try:
+        published = train_and_publish(params, root, out=out, track=track, log=typer.echo)
+    except GateRefused as exc:
+        _fail(str(exc) + "; the champion was not changed", code=4)
+    typer.echo(format_metrics(published.result.metrics))
+    if published.run:
+        run_id = published.run["run_id"]
+        typer.echo(f"MLflow run {run_id} -> registered rolefit version {published.version} (alias champion)")
+    result = published.result
+    typer.echo(f"exported {result.candidate} + {result.calibration} calibration to {published.bundle}")
 
 
 @app.command()

@@ -162,6 +162,13 @@ def combine(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return combined
 
 
+def build(frames: dict[str, pd.DataFrame], params) -> pd.DataFrame:
+    """The training dataset: every source stacked (:func:`combine`) with its ``split`` assigned."""
+    combined = combine({name: frame for name, frame in frames.items() if len(frame)})
+    combined["split"] = assign_splits(combined, params.build).to_numpy()
+    return combined
+
+
 def training_frame(params, root: str | Path = ".", log=lambda _: None) -> tuple[pd.DataFrame, dict]:
     """Synthetic respondents plus every configured survey that is present; returns (frame, reports)."""
     frames = {"synthetic": synthetic_frame(params, root)}
@@ -169,4 +176,15 @@ def training_frame(params, root: str | Path = ".", log=lambda _: None) -> tuple[
     for name, (accepted, report) in survey_frames(params, root, log).items():
         frames[name] = accepted
         reports[name] = report
-    return combine(frames), reports
+    return build(frames, params), reports
+
+
+def read_dataset(path: str | Path) -> pd.DataFrame:
+    """Read a dataset written by the build stage, restoring None for skipped choice answers."""
+    from rolefit.questionnaire import load_instrument
+
+    frame = pd.read_parquet(path)
+    for item in load_instrument().items:
+        if item.kind == "choice" and item.id in frame.columns:
+            frame[item.id] = frame[item.id].astype(object).where(frame[item.id].notna(), None)
+    return frame

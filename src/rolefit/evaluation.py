@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -45,17 +47,389 @@ def summary(y, p, *, n_bins: int = 10, p_true=None) -> dict[str, float]:
     """The headline metrics; with ``p_true`` also the oracle (Bayes) log loss and the ratio to it."""
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
+    predicted = p >= 0.5
+    actual = y == 1
     out = {
         "n": float(len(y)),
         "log_loss": log_loss(y, p),
         "brier": brier(y, p),
         "ece": expected_calibration_error(y, p, n_bins),
         "roc_auc": roc_auc(y, p),
-        "accuracy": float(((p >= 0.5) == (y == 1)).mean()) if len(y) else float("nan"),
+        "accuracy": float((predicted == actual).mean()) if len(y) else float("nan"),
         "mle_rate": float(y.mean()) if len(y) else float("nan"),
     }
+    for role, positive, guess in (("mle", actual, predicted), ("swe", ~actual, ~predicted)):
+        tp = float(np.sum(positive & guess))
+        precision = tp / guess.sum() if guess.sum() else float("nan")
+        recall = tp / positive.sum() if positive.sum() else float("nan")
+        out[f"precision_{role}"] = precision
+        out[f"recall_{role}"] = recall
+        both = precision + recall
+        out[f"f1_{role}"] = 2 * precision * recall / both if both and both == both else float("nan")
+    recalls = [out["recall_mle"], out["recall_swe"]]
+    out["balanced_accuracy"] = (
+        float(np.nanmean(recalls)) if not all(r != r for r in recalls) else float("nan")
+    )
     if p_true is not None:
         bayes = log_loss(y, p_true)
         out["bayes_log_loss"] = bayes
         out["log_loss_ratio_to_bayes"] = out["log_loss"] / bayes
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# behaviour checks: minimum functionality, directional expectations, invariance
+
+
+def behaviour_cases():
+    """The behaviour suite: ``(kind, name, check)`` where ``check(predict)`` returns None or a failure.
+
+    ``predict(answers) -> Prediction``. Used by the quality gate and by ``tests/model``.
+    """
+    from rolefit.questionnaire import load_instrument
+
+    instrument = load_instrument()
+    cases = []
+
+    def minimum(name, answers, role, at_least):
+        def check(predict):
+            p = predict(answers)
+            if p.role != role or p.probabilities[role] < at_least:
+                return f"expected {role} with p >= {at_least}, got {p.role} {p.probabilities}"
+            return None
+
+        cases.append(("minimum", name, check))
+
+    minimum("loves coding puzzles -> swe",
+            {"interest_coding_puzzles": 5, "interest_building_products": 5, "interest_math": 1,
+             "pref_fast_job_entry": 5}, "swe", 0.8)  # fmt: skip
+    minimum("loves data patterns, maths, research, niche -> mle",
+            {"interest_data_patterns": 5, "interest_math": 5, "interest_research": 5,
+             "pref_niche_specialization": 5}, "mle", 0.8)  # fmt: skip
+
+    def leans(name, answers, role):
+        def check(predict):
+            baseline = predict({}).probabilities[role]
+            p = predict(answers).probabilities[role]
+            return (
+                None if p > baseline else f"expected p({role}) above the baseline {baseline:.3f}, got {p:.3f}"
+            )
+
+        cases.append(("minimum", name, check))
+
+    leans("loves LeetCode-style puzzles leans swe", {"interest_coding_puzzles": 5}, "swe")
+    leans("loves analysing data patterns leans mle", {"interest_data_patterns": 5}, "mle")
+    leans("wants a job quickly leans swe", {"pref_fast_job_entry": 5}, "swe")
+    leans("wants a specialised high-paying niche leans mle", {"pref_niche_specialization": 5}, "mle")
+    for goal in ("software_architect", "engineering_manager"):
+        leans(f"goal {goal} leans swe", {"career_goal": goal}, "swe")
+    for goal in ("ai_researcher", "applied_scientist"):
+        leans(f"goal {goal} leans mle", {"career_goal": goal}, "mle")
+    architect = {"career_goal": "software_architect", "interest_system_design": 5, "skill_system_design": 5}
+    minimum("architect goal with design interests -> swe", architect, "swe", 0.8)
+    researcher = {
+        "career_goal": "ai_researcher",
+        "interest_research": 5,
+        "interest_math": 5,
+        "skill_ml_algorithms": 5,
+    }
+    minimum("researcher goal with research and maths -> mle", researcher, "mle", 0.8)
+    swe_archetype = {
+        i.id: (5 if i.lean == "swe" else 1)
+        for i in instrument.items
+        if i.kind == "scale" and i.lean != "none"
+    }
+    mle_archetype = {
+        i.id: (5 if i.lean == "mle" else 1)
+        for i in instrument.items
+        if i.kind == "scale" and i.lean != "none"
+    }
+    minimum("archetype: every swe-lean item high, mle-lean low", swe_archetype, "swe", 0.95)
+    minimum("archetype: every mle-lean item high, swe-lean low", mle_archetype, "mle", 0.95)
+
+    base = {"interest_math": 3, "skill_dsa": 3, "pref_experimentation": 3, "years_coding": 4}
+    for item in instrument.items:
+        if item.lean == "none" or item.kind == "choice":
+            continue
+        lo, hi = item.bounds
+
+        def directional(predict, item=item, lo=lo, hi=hi):
+            low = predict({**base, item.id: lo}).probabilities["mle"]
+            high = predict({**base, item.id: hi}).probabilities["mle"]
+            ok = high >= low - 1e-12 if item.lean == "mle" else high <= low + 1e-12
+            return None if ok else f"raising {item.id} moved p_mle from {low:.4f} to {high:.4f}"
+
+        cases.append(("directional", f"raising {item.id} moves toward {item.lean}", directional))
+
+    sample = {"interest_math": 4, "skill_dsa": 2, "career_goal": "cloud_engineer", "uses_python": 1}
+
+    def same(predict, variant):
+        a, b = predict(sample).to_dict(), predict(variant).to_dict()
+        return None if a == b else f"output changed: {a['probabilities']} vs {b['probabilities']}"
+
+    cases.append(
+        ("invariance", "key order", lambda predict: same(predict, dict(reversed(list(sample.items())))))
+    )
+    cases.append(("invariance", '"4" vs 4', lambda predict: same(predict, {**sample, "interest_math": "4"})))
+    cases.append(("invariance", "respondent_id metadata",
+                  lambda predict: same(predict, {**sample, "respondent_id": "abc-123"})))  # fmt: skip
+    demographics = {**sample, "gender": "Woman", "country": "Kenya"}
+    cases.append(("invariance", "demographics are ignored", lambda predict: same(predict, demographics)))
+    cases.append(("invariance", "choice label vs id",
+                  lambda predict: same(predict, {**sample, "career_goal": "Cloud engineer"})))  # fmt: skip
+    skipped = {**sample, "skill_python": None, "education": ""}
+    cases.append(("invariance", "skipped answers as None", lambda predict: same(predict, skipped)))
+    return cases
+
+
+def run_behaviour(predict) -> list[dict[str, str]]:
+    """Run the whole suite; returns one record per case with its verdict."""
+    results = []
+    for kind, name, check in behaviour_cases():
+        try:
+            failure = check(predict)
+        except Exception as exc:  # a crash is a failed case, reported with its cause
+            failure = f"{type(exc).__name__}: {exc}"
+        results.append({"kind": kind, "name": name, "passed": failure is None, "detail": failure or ""})
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------
+# curves and plots
+
+
+def reliability_curve(y, p, n_bins: int = 10) -> list[dict[str, float]]:
+    """Per equal-width bin: mean predicted probability, observed MLE rate and count."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.any():
+            rows.append({"bin": b, "predicted": float(p[mask].mean()), "observed": float(y[mask].mean()),
+                         "count": int(mask.sum())})  # fmt: skip
+    return rows
+
+
+def curves(y, p) -> dict[str, list[dict[str, float]]]:
+    """ROC and precision-recall points (thinned to at most ~200 each) for plots."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    fpr, tpr, _ = roc_curve(y, p)
+    precision, recall, _ = precision_recall_curve(y, p)
+
+    def thin(xs, ys, xname, yname):
+        step = max(1, len(xs) // 200)
+        idx = sorted(set(range(0, len(xs), step)) | {len(xs) - 1})
+        return [{xname: float(xs[i]), yname: float(ys[i])} for i in idx]
+
+    return {
+        "roc": thin(fpr, tpr, "fpr", "tpr"),
+        "precision_recall": thin(recall, precision, "recall", "precision"),
+    }
+
+
+def confusion(y, p) -> list[dict[str, Any]]:
+    """Actual vs predicted role pairs (one row per respondent) for DVC's confusion template."""
+    actual = np.where(np.asarray(y) == 1, "mle", "swe")
+    predicted = np.where(np.asarray(p) >= 0.5, "mle", "swe")
+    return [{"actual": a, "predicted": b} for a, b in zip(actual, predicted, strict=True)]
+
+
+def save_figures(y, p, importance: dict[str, float], out_dir, n_bins: int = 10) -> dict[str, Any]:
+    """Reliability diagram, ROC, precision-recall, confusion matrix and global importance as PNG."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    reliability = reliability_curve(y, p, n_bins)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    ax.plot([r["predicted"] for r in reliability], [r["observed"] for r in reliability], marker="o")
+    ax.set(xlabel="predicted P(MLE)", ylabel="observed MLE share", title="Reliability (test split)")
+    paths["reliability"] = out_dir / "reliability.png"
+    fig.savefig(paths["reliability"], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    c = curves(y, p)
+    axes = {"roc": ("fpr", "tpr", "ROC"), "precision_recall": ("recall", "precision", "Precision-recall")}
+    for key, (xname, yname, title) in axes.items():
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        ax.plot([r[xname] for r in c[key]], [r[yname] for r in c[key]])
+        ax.set(xlabel=xname, ylabel=yname, title=f"{title} (test split)")
+        paths[key] = out_dir / f"{key}.png"
+        fig.savefig(paths[key], dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    actual = np.asarray(y) == 1
+    predicted = np.asarray(p) >= 0.5
+    matrix = np.array([[np.sum(~actual & ~predicted), np.sum(~actual & predicted)],
+                       [np.sum(actual & ~predicted), np.sum(actual & predicted)]])  # fmt: skip
+    fig, ax = plt.subplots(figsize=(4, 3.6))
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(v), ha="center", va="center")
+    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["swe", "mle"], yticklabels=["swe", "mle"],
+           xlabel="predicted", ylabel="actual", title="Confusion matrix (test split)")  # fmt: skip
+    paths["confusion_matrix"] = out_dir / "confusion_matrix.png"
+    fig.savefig(paths["confusion_matrix"], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    top = sorted(importance.items(), key=lambda kv: kv[1])[-20:]
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.barh([k for k, _ in top], [v for _, v in top])
+    ax.set(xlabel="mean |effect| (log-odds)", title="Global importance (test split)")
+    paths["importance"] = out_dir / "importance.png"
+    fig.savefig(paths["importance"], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------------
+# the evaluate stage: reports, plot data, figures and the model card
+
+
+def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
+    """Score the test split with the exported bundle (as apps do) and compute every report.
+
+    Returns ``{"metrics": {group: summary}, "y": ..., "p": ..., "importance": {...}, "behaviour": [...]}``.
+    """
+    from rolefit.predict import predict, predict_many
+    from rolefit.questionnaire import load_instrument
+
+    instrument = load_instrument()
+    test = frame[frame["split"] == "test"] if "split" in frame.columns else frame
+    items = [c for c in instrument.ids if c in test.columns]
+    scored = predict_many(test[items], model=bundle_dir, top_k=0)
+    y = (test["role"].to_numpy() == "mle").astype(int)
+    p = scored["p_mle"].to_numpy()
+    n_bins = params.evaluate.ece_bins
+    metrics = {"test/all": summary(y, p, n_bins=n_bins)}
+    for source in sorted(test["source"].unique()):
+        mask = (test["source"] == source).to_numpy()
+        p_true = test["p_true"].to_numpy()[mask] if source == "synthetic" and "p_true" in test else None
+        metrics[f"test/{source}"] = summary(y[mask], p[mask], n_bins=n_bins, p_true=p_true)
+    from rolefit.predict import load_model
+
+    additive = load_model(bundle_dir).additive
+    importance = {}
+    for item in items:
+        answered = test[item].dropna()
+        if len(answered):
+            table = additive.tables[item]
+            importance[item] = float(
+                abs(pd_series_effects(answered, table, instrument[item])).mean() * additive.a
+            )
+    behaviour = run_behaviour(lambda answers: predict(answers, model=bundle_dir))
+    return {"metrics": metrics, "y": y, "p": p, "importance": importance, "behaviour": behaviour}
+
+
+def pd_series_effects(values, table, item) -> np.ndarray:
+    """Raw table effects of a column of answers (choices by id, numbers as floats)."""
+    return np.array([table.effect(item.coerce(v)) for v in values.tolist()], dtype=float)
+
+
+def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any], params) -> dict[str, Any]:
+    """``metrics.json``, plot data for ``dvc plots`` (``plots/*.csv``), PNG figures and the model card."""
+    import csv
+    import json
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    plots = out_dir / "plots"
+    figures = out_dir / "figures"
+    plots.mkdir(parents=True, exist_ok=True)
+    y, p = evaluation["y"], evaluation["p"]
+    behaviour = evaluation["behaviour"]
+    metrics = {
+        "model_version": manifest["model_version"],
+        "candidate": manifest["candidate"],
+        "calibration": manifest["calibration"],
+        **{key: {k: float(v) for k, v in values.items()} for key, values in evaluation["metrics"].items()},
+        "behaviour": {"cases": len(behaviour), "passed": sum(b["passed"] for b in behaviour)},
+    }
+    paths = {"metrics": out_dir / "metrics.json"}
+    paths["metrics"].write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+    def write_csv(name, rows, fields):
+        path = plots / f"{name}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        paths[f"plot_{name}"] = path
+
+    c = curves(y, p)
+    write_csv("roc", c["roc"], ["fpr", "tpr"])
+    write_csv("precision_recall", c["precision_recall"], ["recall", "precision"])
+    write_csv(
+        "reliability", reliability_curve(y, p, params.evaluate.ece_bins), ["predicted", "observed", "count"]
+    )
+    write_csv("confusion", confusion(y, p), ["actual", "predicted"])
+    paths.update({f"figure_{k}": v for k, v in save_figures(y, p, evaluation["importance"], figures).items()})
+    paths["model_card"] = out_dir / "model_card.md"
+    paths["model_card"].write_text(model_card(metrics, manifest, evaluation))
+    return paths
+
+
+def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: dict[str, Any]) -> str:
+    """A model card in Markdown: intended use, data, metrics, behaviour, limitations."""
+    rows = manifest["training_data"]["rows"]
+    lines = [
+        f"# rolefit model card — {manifest['model_version']}",
+        "",
+        "## Intended use",
+        "Career **exploration**: helping a person see how their interests, skills, preferences and",
+        "experience resemble software engineers (SWE) or machine learning engineers (MLE).",
+        "**Not for screening**: it must not be used to rank, select or reject job applicants or employees.",
+        "",
+        "## Model",
+        f"- Champion: {manifest['candidate']} with {manifest['calibration']} calibration "
+        f"(instrument v{manifest['instrument']['version']}).",
+        "- Additive in log-odds and monotone in each item's lean; explanations are exact per-item effects.",
+        "",
+        "## Data",
+        f"- Training data sha256 `{manifest['training_data']['sha256'][:16]}…`, {rows['total']:,} rows.",
+        *[f"- {source}: {count:,} rows" for source, count in rows["by_source"].items()],
+        "- Synthetic respondents come from a latent-trait model calibrated to the Kaggle 2021 survey;",
+        "  real respondents from Kaggle ML & DS Survey 2021 (CC BY 2.0) and Stack Overflow 2017 (ODbL 1.0).",
+        "- Demographics are never model inputs.",
+        "",
+        "## Metrics (test split)",
+        "| group | n | ROC AUC | log loss | Brier | ECE | accuracy | balanced acc. |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, values in evaluation["metrics"].items():
+        lines.append(
+            f"| {key[5:]} | {int(values['n']):,} | {values['roc_auc']:.3f} | {values['log_loss']:.4f} | "
+            f"{values['brier']:.4f} | {values['ece']:.4f} | {values['accuracy']:.3f} | "
+            f"{values['balanced_accuracy']:.3f} |"
+        )
+    synthetic = evaluation["metrics"].get("test/synthetic")
+    if synthetic and "bayes_log_loss" in synthetic:
+        lines.append("")
+        lines.append(
+            f"On synthetic respondents the log loss is {synthetic['log_loss_ratio_to_bayes']:.3f} × the "
+            "Bayes "
+            f"log loss ({synthetic['bayes_log_loss']:.4f}), the best any model could do."
+        )
+    behaviour = evaluation["behaviour"]
+    lines += [
+        "",
+        "## Behaviour checks",
+        f"{sum(b['passed'] for b in behaviour)} of {len(behaviour)} passed "
+        "(minimum functionality, directional, invariance).",
+        "",
+        "## Limitations",
+        "- Real respondents only answered the items their survey asked; Kaggle 2021 covers experience items,",
+        "  Stack Overflow 2017 a few interest items. Interest, skill and preference effects are learned",
+        "  mostly from synthetic respondents.",
+        "- Sources sample the roles at different rates; the model is calibrated to one MLE share "
+        "(`build.target_mle_share`), so a population with another base rate needs recalibration.",
+        "- Self-ratings and survey answers are noisy; treat probabilities as a conversation starter.",
+        "",
+    ]
+    return "\n".join(lines)

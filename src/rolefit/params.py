@@ -81,6 +81,13 @@ class IngestParams(_Section):
     interim_dir: str = "data/interim"
 
 
+class MarginalsParams(_Section):
+    """Which ingested survey the experience marginals are derived from (stage ``marginals``)."""
+
+    source: str = "kaggle2021"
+    out: str = "data/reference/survey_marginals.csv"
+
+
 class SplitFractions(_Section):
     train: float = Field(0.55, gt=0)
     calibration: float = Field(0.10, gt=0)
@@ -153,10 +160,18 @@ class EvaluateParams(_Section):
     ece_bins: int = Field(10, ge=2)
 
 
+class GateParams(_Section):
+    """How much worse than the current champion a new model may be and still replace it."""
+
+    log_loss_tolerance: float = Field(0.005, ge=0)
+    ece_tolerance: float = Field(0.01, ge=0)
+
+
 class ExportParams(_Section):
-    """Where the champion bundle goes (stage ``export``)."""
+    """Where the champion bundle goes and the quality gate that guards it (stage ``export``)."""
 
     dir: str = "models/champion"
+    gate: GateParams = GateParams()
 
 
 class Params(_Section):
@@ -164,6 +179,7 @@ class Params(_Section):
 
     synthesize: SynthesizeParams = SynthesizeParams()
     ingest: IngestParams = IngestParams()
+    marginals: MarginalsParams = MarginalsParams()
     build: BuildParams = BuildParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()

@@ -93,7 +93,7 @@ class LoadedModel:
 
 
 _cache: dict[str, LoadedModel] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: an MLflow URI load nests a bundle load
 
 
 def resolve_model_path(location: str | os.PathLike | None = None) -> Path:
@@ -115,8 +115,31 @@ def resolve_model_path(location: str | os.PathLike | None = None) -> Path:
     return here
 
 
+def _is_mlflow_uri(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(("models:/", "runs:/"))
+
+
 def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
-    """Load (once) and return the verified model; thread-safe."""
+    """Load (once) and return the verified model; thread-safe.
+
+    ``location`` (or ``ROLEFIT_MODEL``) is a bundle folder or an MLflow model URI such as
+    ``models:/rolefit@champion``; MLflow is imported only in the second case.
+    """
+    if location is None and _is_mlflow_uri(os.environ.get("ROLEFIT_MODEL")):
+        location = os.environ["ROLEFIT_MODEL"]
+    if _is_mlflow_uri(location):
+        key = str(location)
+        model = _cache.get(key)
+        if model is None:
+            with _lock:
+                model = _cache.get(key)
+                if model is None:
+                    from rolefit.tracking import configure, download_champion
+
+                    configure(Path.cwd())
+                    model = load_model(download_champion(str(location)))
+                    _cache[key] = model
+        return model
     path = resolve_model_path(location)
     key = str(path)
     model = _cache.get(key)

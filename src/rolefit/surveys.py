@@ -719,3 +719,21 @@ def write_marginals(frame: pd.DataFrame, table: pd.DataFrame, path: str | Path) 
     Path(tmp).chmod(0o644)
     os.replace(tmp, path)
     return path
+
+
+def empty_result(source: str, adapter: str, reason: str) -> IngestResult:
+    """The ingest outputs of a source whose file is absent: no rows, and a report that says why."""
+    from rolefit.questionnaire import load_instrument
+
+    columns = ["row_number", "respondent_id", "source", *load_instrument().ids, "role"]
+    accepted = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    rejects = pd.DataFrame(columns=["row_number", "respondent_id", "status", "reason"])
+    counts = ("rows_in_file", "out_of_scope", "rows_read", "accepted", "quarantined", "duplicates")
+    report = {
+        "source": source,
+        "adapter": adapter,
+        "found": False,
+        "reason": reason,
+        **dict.fromkeys(counts, 0),
+    }
+    return IngestResult(accepted=accepted, rejects=rejects, report=report)

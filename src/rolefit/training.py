@@ -8,6 +8,7 @@ checks the tables against the full model, and evaluates on the test split.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,8 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
     metrics report whole rows per source and, separately, such partial copies.
     """
     instrument = load_instrument()
-    split = assign_splits(frame, params.build)
+    # the build stage stores the split; otherwise it is assigned here from the same params
+    split = frame["split"] if "split" in frame.columns else assign_splits(frame, params.build)
     parts = {name: frame.index[split.to_numpy() == name] for name in split.unique()}
     item_columns = [c for c in instrument.ids if c in frame.columns]
     partial = params.train.partial_answers
@@ -189,3 +191,65 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         **result.extra,
     }
     return save_bundle(directory, additive=result.additive, estimator=result.estimator, manifest=manifest)
+
+
+@dataclass
+class Published:
+    """Outcome of :func:`train_and_publish`."""
+
+    result: TrainResult
+    verdict: Any
+    bundle: Path
+    reports: dict[str, Any]
+    run: dict[str, str] | None = None
+    version: str | None = None
+
+
+def train_and_publish(
+    params: Params,
+    root: str | Path = ".",
+    *,
+    out: str | Path | None = None,
+    track: bool = True,
+    frame: pd.DataFrame | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> Published:
+    """Everything ``rolefit train`` does, in one process.
+
+    Build the data (synthetic + surveys found), train and select, export the candidate bundle to
+    ``models/trained``, evaluate it into ``reports/``, log the run and model to MLflow (``track``), run
+    the quality gate, register the version, and copy the bundle to ``out`` (``export.dir``) only if the
+    gate passed. Raises :class:`rolefit.tracking.GateRefused` otherwise (``champion`` and ``out`` stay
+    as they were). ``frame`` replaces the default data (it needs a ``split`` column or gets one).
+    """
+    from rolefit import evaluation, tracking
+    from rolefit.bundle import publish_bundle
+    from rolefit.dataset import training_frame
+
+    root = Path(root)
+    if frame is None:
+        frame, ingest_reports = training_frame(params, root, log=log)
+    else:
+        ingest_reports = {}
+    sources = ", ".join(f"{name} ({count:,})" for name, count in frame["source"].value_counts().items())
+    log(f"training on sources: {sources}")
+    result = train(frame, params, log=log)
+    result.extra["ingest_reports"] = ingest_reports
+    trained = export(result, root / "models" / "trained", params)
+    evaluated = evaluation.evaluate_bundle(trained, frame, params)
+    manifest = json.loads((trained / "manifest.json").read_text())
+    paths = evaluation.write_reports(evaluated, root / "reports", manifest, params)
+    run = version = None
+    champion = None
+    if track:
+        tracking.configure(root)
+        run = tracking.log_training(result, params, trained, root=root, ingest_reports=ingest_reports)
+        tracking.log_evaluation(run["run_id"], paths, evaluated)
+        champion = tracking.current_champion()
+    verdict = tracking.quality_gate(result.metrics, trained, params.export.gate, champion)
+    if track:
+        version = tracking.register(run, verdict)
+    if not verdict.passed:
+        raise tracking.GateRefused(verdict)
+    bundle = publish_bundle(trained, Path(out) if out else root / params.export.dir)
+    return Published(result=result, verdict=verdict, bundle=bundle, reports=paths, run=run, version=version)

@@ -19,7 +19,9 @@ def test_manifest_records_lineage_and_metrics(bundle):
     assert manifest["instrument"]["version"] == "1.0" and len(manifest["instrument"]["sha256"]) == 64
     assert len(manifest["training_data"]["sha256"]) == 64
     assert manifest["training_data"]["rows"]["by_source"]["synthetic"] == 100_000
-    assert manifest["training_data"]["rows"]["total"] == sum(manifest["training_data"]["rows"]["by_source"].values())
+    assert manifest["training_data"]["rows"]["total"] == sum(
+        manifest["training_data"]["rows"]["by_source"].values()
+    )
     assert set(manifest["files"]) == {"scoring.json", "model.skops"}
     assert {"scikit-learn", "numpy", "python"} <= set(manifest["libraries"])
     test = manifest["metrics"]["test/synthetic"]

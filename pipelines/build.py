@@ -1,0 +1,19 @@
+"""Stage `build`: combine synthetic and survey rows and assign splits (rolefit.dataset.build)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from rolefit.dataset import build
+from rolefit.params import load_params
+
+params = load_params()
+interim = Path(params.ingest.interim_dir)
+frames = {"synthetic": pd.read_parquet(interim / "synthetic.parquet")}
+for name in params.ingest.sources:
+    frames[name] = pd.read_parquet(interim / f"{name}.parquet")
+dataset = build(frames, params)
+out = Path("data/processed/dataset.parquet")
+out.parent.mkdir(parents=True, exist_ok=True)
+dataset.to_parquet(out, index=False)
+print(dataset.groupby(["source", "split"]).size().unstack(fill_value=0).to_string())

@@ -1,0 +1,13 @@
+"""Stage `synthesize`: draw synthetic respondents (rolefit.synthetic) into data/interim/synthetic.parquet."""
+
+from pathlib import Path
+
+from rolefit.params import load_params
+from rolefit.synthetic import generate, read_marginals
+
+params = load_params()
+frame = generate(params.synthesize, read_marginals(params.synthesize.marginals))
+out = Path(params.ingest.interim_dir) / "synthetic.parquet"
+out.parent.mkdir(parents=True, exist_ok=True)
+frame.to_parquet(out, index=False)
+print(f"wrote {len(frame)} synthetic respondents to {out}")

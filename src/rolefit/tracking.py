@@ -1,0 +1,343 @@
+"""MLflow: runs a reviewer can trust, the pyfunc model, the registry and the quality gate.
+
+* Store: ``sqlite:///<repo>/mlflow.db`` unless ``MLFLOW_TRACKING_URI`` says otherwise (an ``http://``
+  server included); set explicitly by :func:`configure`, never at import. Experiment ``rolefit``.
+* One parent run per training, one nested run per (candidate, calibration) pair.
+* The model is logged as a pyfunc *from code* (``mlflow_model_code.py``) around the verified bundle, so
+  nothing is pickled; ``rolefit``'s own source travels with it (``code_paths``).
+* Registered model ``rolefit``; alias ``champion`` moves only when :func:`quality_gate` passes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXPERIMENT = "rolefit"
+MODEL_NAME = "rolefit"
+ALIAS = "champion"
+PACKAGE_DIR = Path(__file__).resolve().parent
+METRIC_NAMES = (
+    "roc_auc", "log_loss", "brier", "ece", "accuracy", "balanced_accuracy", "precision_mle", "recall_mle",
+    "f1_mle", "precision_swe", "recall_swe", "f1_swe", "bayes_log_loss", "log_loss_ratio_to_bayes", "n",
+)  # fmt: skip
+
+
+class GateRefused(RuntimeError):
+    """The new model did not pass the quality gate; ``champion`` was not moved."""
+
+    def __init__(self, verdict: GateVerdict):
+        self.verdict = verdict
+        super().__init__("quality gate refused the model: " + "; ".join(verdict.reasons))
+
+
+@dataclass
+class GateVerdict:
+    passed: bool
+    reasons: list[str]
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def tracking_uri(root: str | Path = ".") -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the SQLite store ``mlflow.db`` at ``root``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(Path(root) / 'mlflow.db').resolve()}"
+
+
+def configure(root: str | Path = ".") -> str:
+    """Point MLflow at the store and experiment (call from entry points only)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment(EXPERIMENT)
+    return uri
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, str]:
+    """Nested params as dotted keys (``train.logistic.alpha``) with string values."""
+    if isinstance(data, dict):
+        out: dict[str, str] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    value = json.dumps(data) if isinstance(data, (list, tuple)) else str(data)
+    return {prefix[:-1]: value[:6000]}
+
+
+def git_commit(root: str | Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def dvc_lineage(root: str | Path) -> dict[str, str]:
+    """The md5 of every data dependency and output recorded in ``dvc.lock`` (empty without DVC)."""
+    import yaml
+
+    path = Path(root) / "dvc.lock"
+    if not path.is_file():
+        return {}
+    lock = yaml.safe_load(path.read_text()) or {}
+    out: dict[str, str] = {}
+    for stage in (lock.get("stages") or {}).values():
+        for entry in (stage.get("deps") or []) + (stage.get("outs") or []):
+            name = entry.get("path", "")
+            if name.startswith(("data/", "models/")) and "md5" in entry:
+                out[f"data.{name}"] = entry["md5"]
+    return out
+
+
+def _metric_key(key: str) -> str:
+    return key.replace(" ", "_")
+
+
+def log_training(
+    result,
+    params,
+    bundle_dir: str | Path,
+    *,
+    root: str | Path = ".",
+    ingest_reports: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """Log a training run (parent + nested candidates) and its pyfunc model; returns run and model ids."""
+    import mlflow
+
+    manifest = json.loads((Path(bundle_dir) / "manifest.json").read_text())
+    with mlflow.start_run(run_name=f"train {manifest['model_version']}") as parent:
+        mlflow.log_params(flatten(params.model_dump(mode="json")))
+        tags = {
+            "git_commit": git_commit(root),
+            "model_version": manifest["model_version"],
+            "champion_candidate": result.candidate,
+            "champion_calibration": result.calibration,
+            "instrument_version": manifest["instrument"]["version"],
+            "training_data_sha256": manifest["training_data"]["sha256"],
+            "intended_use": "career exploration, not screening",
+            **{f"lineage.{k}": v for k, v in dvc_lineage(root).items()},
+        }
+        mlflow.set_tags(tags)
+        for source, count in result.data["rows"]["by_source"].items():
+            mlflow.log_metric(f"rows/{source}", count)
+        for split, count in result.data["rows"]["by_split"].items():
+            mlflow.log_metric(f"rows_split/{split}", count)
+        log_metrics(result.metrics)
+        mlflow.log_metric("max_table_error", result.max_table_error)
+        for entry in result.selection:
+            with mlflow.start_run(run_name=f"{entry['candidate']} + {entry['calibration']}", nested=True):
+                mlflow.log_params({"candidate": entry["candidate"], "calibration": entry["calibration"]})
+                section = getattr(params.train, entry["candidate"], None)
+                if section is not None:
+                    mlflow.log_params(flatten(section.model_dump(mode="json"), f"{entry['candidate']}."))
+                mlflow.log_metric("validation/log_loss", entry["validation_log_loss"])
+                mlflow.set_tag("selected", str((entry["candidate"], entry["calibration"]) ==
+                                               (result.candidate, result.calibration)).lower())  # fmt: skip
+        for name, report in (ingest_reports or {}).items():
+            mlflow.log_dict(report, f"ingest/{name}.report.json")
+        mlflow.log_dict(manifest, "bundle/manifest.json")
+        info = log_pyfunc(bundle_dir)
+        return {"run_id": parent.info.run_id, "model_uri": info.model_uri}
+
+
+def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any]) -> None:
+    """Attach the evaluate stage's reports, figures and model card to a training run."""
+    import mlflow
+
+    with mlflow.start_run(run_id=run_id):
+        for key, path in paths.items():
+            folder = "figures" if key.startswith("figure_") else "plots" if key.startswith("plot_") else ""
+            mlflow.log_artifact(str(path), artifact_path=folder or None)
+        behaviour = evaluated["behaviour"]
+        mlflow.log_metric("behaviour/cases", len(behaviour))
+        mlflow.log_metric("behaviour/passed", sum(b["passed"] for b in behaviour))
+        mlflow.log_dict({"cases": behaviour}, "behaviour.json")
+
+
+def log_metrics(metrics: dict[str, dict[str, float]], prefix: str = "") -> None:
+    import math
+
+    import mlflow
+
+    batch = {}
+    for group, values in metrics.items():
+        for name in METRIC_NAMES:
+            value = values.get(name)
+            if value is not None and math.isfinite(float(value)):
+                batch[_metric_key(f"{prefix}{group}/{name}")] = float(value)
+    mlflow.log_metrics(batch)
+
+
+def signature_and_example():
+    """Input schema (1-5 and numeric items as float64 so missing answers are allowed; choices as
+    strings), output schema, and a 3-row input example."""
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from rolefit.questionnaire import load_instrument
+
+    instrument = load_instrument()
+    inputs = Schema(
+        [
+            ColSpec("string" if i.kind == "choice" else "double", i.id, required=False)
+            for i in instrument.items
+        ]
+    )
+    outputs = Schema(
+        [ColSpec("double", "p_swe"), ColSpec("double", "p_mle"), ColSpec("string", "role")]
+        + [ColSpec("string", f"reason_{k}", required=False) for k in (1, 2, 3)]
+    )
+    rows = [
+        {"interest_coding_puzzles": 5.0, "interest_math": 1.0, "pref_fast_job_entry": 5.0,
+         "career_goal": "full_stack_developer"},
+        {"interest_data_patterns": 5.0, "interest_math": 5.0, "years_ml": 3.5,
+         "career_goal": "applied_scientist"},
+        {"years_coding": 7.5, "uses_python": 1.0, "activity_ml_service": 1.0, "education": "master"},
+    ]  # fmt: skip
+    example = pd.DataFrame(rows, columns=list(instrument.ids))
+    for item in instrument.items:
+        example[item.id] = example[item.id].astype(object if item.kind == "choice" else np.float64)
+    example = example[[c for c in example.columns if example[c].notna().any()]]
+    return ModelSignature(inputs=inputs, outputs=outputs), example
+
+
+def log_pyfunc(bundle_dir: str | Path):
+    """Log the bundle as a pyfunc model from code (no pickle), with signature and input example."""
+    import mlflow
+
+    signature, example = signature_and_example()
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(PACKAGE_DIR / "mlflow_model_code.py"),
+        artifacts={"bundle": str(bundle_dir)},
+        code_paths=[str(PACKAGE_DIR)],
+        signature=signature,
+        input_example=example,
+        pip_requirements=["numpy", "pandas", "pyyaml", "scikit-learn", "skops", "pydantic"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# quality gate and registry
+
+
+def current_champion() -> dict[str, Any] | None:
+    """The registered champion's version and validation metrics, or None when there is none."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(MODEL_NAME, ALIAS)
+    except MlflowException:
+        return None
+    metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+    return {"version": version.version, "run_id": version.run_id, "metrics": metrics}
+
+
+def quality_gate(
+    metrics: dict[str, dict[str, float]], bundle_dir: str | Path, gate_params, champion: dict[str, Any] | None
+) -> GateVerdict:
+    """Decide whether the new model may become ``champion``.
+
+    It must (1) beat a prior-only ``DummyClassifier`` on validation log loss, (2) not be worse than the
+    current champion on validation log loss and ECE beyond the tolerances, and (3) pass every
+    behaviour check (:func:`rolefit.evaluation.run_behaviour`).
+    """
+    from rolefit import evaluation
+    from rolefit.predict import predict
+
+    reasons: list[str] = []
+    checks: dict[str, Any] = {}
+    validation = metrics["validation/all"]
+    rate = min(max(validation["mle_rate"], 1e-6), 1 - 1e-6)
+    import math
+
+    dummy = -(rate * math.log(rate) + (1 - rate) * math.log(1 - rate))
+    checks["dummy_log_loss"] = dummy
+    checks["validation_log_loss"] = validation["log_loss"]
+    checks["validation_ece"] = validation["ece"]
+    if not validation["log_loss"] < dummy:
+        reasons.append(
+            f"validation log loss {validation['log_loss']:.4f} does not beat the prior-only "
+            f"DummyClassifier ({dummy:.4f})"
+        )
+    if champion is not None:
+        old_loss = champion["metrics"].get("validation/all/log_loss")
+        old_ece = champion["metrics"].get("validation/all/ece")
+        checks["champion_version"] = champion["version"]
+        if old_loss is not None and validation["log_loss"] > old_loss + gate_params.log_loss_tolerance:
+            reasons.append(
+                f"validation log loss {validation['log_loss']:.4f} is worse than champion "
+                f"v{champion['version']} ({old_loss:.4f}) by more than {gate_params.log_loss_tolerance}"
+            )
+        if old_ece is not None and validation["ece"] > old_ece + gate_params.ece_tolerance:
+            reasons.append(
+                f"validation ECE {validation['ece']:.4f} is worse than champion "
+                f"v{champion['version']} ({old_ece:.4f}) by more than {gate_params.ece_tolerance}"
+            )
+    behaviour = evaluation.run_behaviour(lambda answers: predict(answers, model=bundle_dir))
+    failed = [b for b in behaviour if not b["passed"]]
+    checks["behaviour_cases"] = len(behaviour)
+    checks["behaviour_failed"] = len(failed)
+    for case in failed[:5]:
+        reasons.append(f"behaviour check failed: {case['name']} ({case['detail']})")
+    if len(failed) > 5:
+        reasons.append(f"... and {len(failed) - 5} more behaviour checks failed")
+    return GateVerdict(passed=not reasons, reasons=reasons, checks=checks)
+
+
+def register(run: dict[str, str], verdict: GateVerdict) -> str:
+    """Register the run's model as a new version; move ``champion`` to it only if the gate passed.
+
+    The verdict and its reasons are tagged on the run and on the model version.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    version = mlflow.register_model(run["model_uri"], MODEL_NAME)
+    tags = {
+        "gate.verdict": "passed" if verdict.passed else "refused",
+        "gate.reasons": " | ".join(verdict.reasons) if verdict.reasons else "all checks passed",
+        **{f"gate.{k}": str(v) for k, v in verdict.checks.items()},
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL_NAME, version.version, key, value[:5000])
+        client.set_tag(run["run_id"], key, value[:5000])
+    client.set_tag(run["run_id"], "registered_version", str(version.version))
+    if verdict.passed:
+        client.set_registered_model_alias(MODEL_NAME, ALIAS, version.version)
+    return str(version.version)
+
+
+def download_champion(uri: str, destination: str | Path | None = None) -> Path:
+    """Fetch the bundle behind a ``models:/rolefit@champion``-style URI; returns the bundle folder."""
+    import tempfile
+
+    import mlflow
+
+    destination = Path(destination or tempfile.mkdtemp(prefix="rolefit-model-"))
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
+    found = [p.parent for p in local.rglob("manifest.json") if (p.parent / "scoring.json").exists()]
+    if not found:
+        raise FileNotFoundError(f"The MLflow model at {uri} holds no rolefit bundle.")
+    return found[0]

@@ -1,0 +1,81 @@
+"""Real processes for end-to-end tests: free loopback ports, servers in their own process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
+    out.update(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false", **extra)
+    # mlflow's serving runs `uvicorn` from PATH: use the project's environment, as an activated venv would
+    out["PATH"] = f"{BIN}{os.pathsep}{out.get('PATH', '')}"
+    return out
+
+
+class Server:
+    """A server process in its own process group, stopped (the whole group) by ``stop``."""
+
+    def __init__(self, args: list[str], *, url: str, cwd: Path, environ: dict[str, str], log: Path):
+        self.url = url
+        self.log = log
+        self.handle = log.open("wb")
+        self.process = subprocess.Popen(
+            args, cwd=cwd, env=environ, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, path: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError(f"server not ready after {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+        self.handle.close()
+
+
+def small_params(path: Path, **overrides: str) -> Path:
+    """A params file for quick trainings: few synthetic respondents and no surveys."""
+    text = (ROOT / "params.yaml").read_text()
+    text = text.replace("n_respondents: 100000", "n_respondents: 20000")
+    text = text.replace("search_paths: [../shared/data/surveys, data/raw]", "search_paths: [no-surveys-here]")
+    for old, new in overrides.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text)
+    reference = path.parent / "data" / "reference"
+    reference.mkdir(parents=True, exist_ok=True)
+    (reference / "survey_marginals.csv").write_text(
+        (ROOT / "data/reference/survey_marginals.csv").read_text()
+    )
+    return path

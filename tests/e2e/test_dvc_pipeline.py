@@ -1,0 +1,93 @@
+"""`dvc repro` for real, on a temporary copy of the repository (with ../shared beside it)."""
+
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from .helpers import BIN, ROOT, env
+
+pytestmark = pytest.mark.slow
+STAGES = ("ingest@kaggle2021", "ingest@stackoverflow2017", "marginals", "synthesize", "build", "train",
+          "evaluate", "export")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("dvc")
+    copy = base / "repo"
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    if (ROOT.parent / "shared").exists():
+        (base / "shared").symlink_to(ROOT.parent / "shared")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=copy, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=copy, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=copy, check=True)
+    return copy
+
+
+def dvc(repo, *args, timeout=600):
+    return subprocess.run([str(BIN / "dvc"), *args], cwd=repo, env=env(), capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+def ran(output: str) -> set[str]:
+    return {stage for stage in STAGES if f"Running stage '{stage}'" in output}
+
+
+def test_repro_runs_everything_then_nothing_then_only_what_changed(repo):
+    start = time.monotonic()
+    first = dvc(repo, "repro")
+    elapsed = time.monotonic() - start
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    # every stage whose outputs are absent runs; marginals' output is committed and up to date with dvc.lock
+    assert ran(first.stdout) >= set(STAGES) - {"marginals"}
+    assert elapsed < 300, f"dvc repro took {elapsed:.0f}s"
+    assert (repo / "models/champion/manifest.json").is_file()
+    assert (repo / "mlflow.db").is_file()
+
+    second = dvc(repo, "repro")
+    assert second.returncode == 0 and ran(second.stdout) == set(), second.stdout[-2000:]
+    assert "Data and pipelines are up to date" in second.stdout
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["logistic"]["alpha"] = 2.0
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    third = dvc(repo, "repro")
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    assert ran(third.stdout) == {"train", "evaluate", "export"}, third.stdout[-2000:]
+
+
+def test_metrics_and_plots_show(repo):
+    if not (repo / "reports/metrics.json").exists():
+        pytest.skip("the pipeline did not run")
+    metrics = dvc(repo, "metrics", "show", "--json")
+    assert metrics.returncode == 0, metrics.stderr
+    data = json.loads(metrics.stdout)
+    values = next(iter(data.values()))["data"]["reports/metrics.json"]["data"]
+    assert values["test/synthetic"]["roc_auc"] > 0.8
+    plots = dvc(repo, "plots", "show", "-o", "plots-out")
+    assert plots.returncode == 0, plots.stderr
+    html = (repo / "plots-out/index.html").read_text()
+    for name in ("roc", "precision_recall", "reliability", "confusion"):
+        assert f"{name}_csv" in html, name
+
+
+def test_stage_params_are_declared(repo):
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    assert set(spec) == {"ingest", "marginals", "synthesize", "build", "train", "evaluate", "export"}
+    for name, stage in spec.items():
+        stage = stage.get("do", stage)
+        assert stage["cmd"].startswith("${python} pipelines/"), name
+        assert any(str(d).startswith("pipelines/") for d in stage["deps"]), name
+        assert stage["params"], name

@@ -1,0 +1,149 @@
+"""MLflow for real: a tracking server on 127.0.0.1, the registry's quality gate, and model serving."""
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from .helpers import BIN, Server, env, free_port, small_params
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    srv = Server(
+        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}",
+         "--artifacts-destination", str(base / "artifacts"), "--workers", "1"],
+        url=f"http://127.0.0.1:{port}", cwd=base, environ=env(), log=base / "server.log",
+    )  # fmt: skip
+    try:
+        srv.wait_ready("/health")
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return tmp_path_factory.mktemp("project")
+
+
+def rolefit(args, cwd, tracking_uri):
+    return subprocess.run(
+        [str(BIN / "rolefit"), *args], cwd=cwd, env=env(MLFLOW_TRACKING_URI=tracking_uri),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def good_run(server, project):
+    params = small_params(project / "params.yaml")
+    out = rolefit(["train", "--params", str(params)], project, server.url)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def client(server):
+    return MlflowClient(tracking_uri=server.url, registry_uri=server.url)
+
+
+def test_training_over_http_logs_a_reviewable_run(server, good_run):
+    c = client(server)
+    version = c.get_model_version_by_alias("rolefit", "champion")
+    assert version.version == "1"
+    run = c.get_run(version.run_id)
+    params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+    assert params["train.logistic.alpha"] == "1.0" and params["synthesize.n_respondents"] == "20000"
+    for key in (
+        "validation/all/log_loss",
+        "test/synthetic/roc_auc",
+        "test/synthetic/ece",
+        "test/all/f1_mle",
+        "test/all/balanced_accuracy",
+        "test/synthetic/log_loss_ratio_to_bayes",
+        "rows/synthetic",
+    ):
+        assert key in metrics, key
+    assert metrics["rows/synthetic"] == 20000
+    assert tags["intended_use"] == "career exploration, not screening"
+    assert len(tags["git_commit"]) >= 7 and len(tags["training_data_sha256"]) == 64
+    assert tags["gate.verdict"] == "passed"
+    artifacts = {a.path for a in c.list_artifacts(run.info.run_id)}
+    assert {"model_card.md", "metrics.json", "figures", "plots", "behaviour.json"} <= artifacts
+    figures = {a.path for a in c.list_artifacts(run.info.run_id, "figures")}
+    assert {"figures/reliability.png", "figures/roc.png", "figures/precision_recall.png",
+            "figures/confusion_matrix.png", "figures/importance.png"} <= figures  # fmt: skip
+    card = Path(c.download_artifacts(run.info.run_id, "model_card.md"))
+    assert "not for screening" in card.read_text().lower()
+    children = c.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+    assert {(r.data.params["candidate"], r.data.params["calibration"]) for r in children} == {
+        (c_, m) for c_ in ("logistic", "boosting") for m in ("sigmoid", "coverage")
+    }
+
+
+def test_pyfunc_model_predicts_probabilities_and_reasons(server, good_run, monkeypatch):
+    import mlflow
+    import pandas as pd
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    mlflow.set_tracking_uri(server.url)
+    mlflow.set_registry_uri(server.url)
+    model = mlflow.pyfunc.load_model("models:/rolefit@champion")
+    frame = pd.DataFrame([{"interest_math": 5.0, "interest_research": 5.0}, {"interest_coding_puzzles": 5.0}])
+    out = model.predict(frame)
+    assert list(out.columns[:3]) == ["p_swe", "p_mle", "role"]
+    assert out["role"].tolist() == ["mle", "swe"]
+    assert out.loc[0, "reason_1"] in {"interest_math", "interest_research"}
+    assert model.metadata.signature.inputs.input_dict()["interest_math"].type.name == "double"
+
+
+def test_worse_model_is_refused_and_champion_stays(server, project, good_run):
+    worse = small_params(project / "worse.yaml", **{
+        "candidates: [logistic, boosting]": "candidates: [logistic]",
+        "logistic: {alpha: 1.0, max_iter: 1000}": "logistic: {alpha: 100000000.0, max_iter: 1000}",
+    })  # fmt: skip
+    bundle = project / "models/champion/manifest.json"
+    before = bundle.read_text()
+    out = rolefit(["train", "--params", str(worse)], project, server.url)
+    assert out.returncode == 4, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "quality gate refused" in out.stderr and "champion was not changed" in out.stderr
+    c = client(server)
+    assert c.get_model_version_by_alias("rolefit", "champion").version == "1"
+    refused = c.get_model_version("rolefit", "2")
+    assert refused.tags["gate.verdict"] == "refused"
+    assert "worse than champion v1" in refused.tags["gate.reasons"]
+    assert bundle.read_text() == before
+
+
+def test_mlflow_serving_returns_probabilities(server, good_run, tmp_path):
+    port = free_port()
+    srv = Server(
+        [str(BIN / "mlflow"), "models", "serve", "-m", "models:/rolefit@champion", "--env-manager", "local",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        url=f"http://127.0.0.1:{port}", cwd=tmp_path, environ=env(MLFLOW_TRACKING_URI=server.url),
+        log=tmp_path / "serve.log",
+    )  # fmt: skip
+    try:
+        srv.wait_ready("/ping", timeout=120)
+        rows = [[5.0, "applied_scientist"], [1.0, "full_stack_developer"]]
+        body = {"dataframe_split": {"columns": ["interest_math", "career_goal"], "data": rows}}
+        request = urllib.request.Request(
+            srv.url + "/invocations",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            predictions = json.loads(response.read())["predictions"]
+    finally:
+        srv.stop()
+    assert len(predictions) == 2
+    assert predictions[0]["role"] == "mle" and predictions[1]["role"] == "swe"
+    for row in predictions:
+        assert abs(row["p_swe"] + row["p_mle"] - 1) < 1e-9
