@@ -19,14 +19,21 @@ def default_params():
 
 
 @pytest.fixture(scope="session")
-def champion(tmp_path_factory, default_params):
+def training_data(default_params):
+    """The default training data (synthetic + the surveys found beside the clone) and ingest reports."""
+    from rolefit.dataset import training_frame
+
+    return training_frame(default_params, ROOT)
+
+
+@pytest.fixture(scope="session")
+def champion(tmp_path_factory, default_params, training_data):
     """Train with the project's default params exactly as `rolefit train` does; return (result, path).
 
     Uses the real surveys when they are present (as in CI, with ../shared beside the clone)."""
-    from rolefit.dataset import training_frame
     from rolefit.training import export, train
 
-    frame, reports = training_frame(default_params, ROOT)
+    frame, reports = training_data
     result = train(frame, default_params)
     result.extra["ingest_reports"] = reports
     path = export(result, tmp_path_factory.mktemp("bundle") / "champion", default_params)
@@ -49,6 +56,20 @@ def boosting_champion(tmp_path_factory, default_params):
     result = train(frame, params)
     path = export(result, tmp_path_factory.mktemp("bundle-boosting") / "champion", params)
     return result, path
+
+
+@pytest.fixture(scope="session")
+def evaluated(champion, training_data, default_params, tmp_path_factory):
+    """The evaluate stage run on the champion: (evaluation, report paths)."""
+    import json
+
+    from rolefit.evaluation import evaluate_bundle, write_reports
+
+    _, path = champion
+    evaluation = evaluate_bundle(path, training_data[0], default_params)
+    manifest = json.loads((path / "manifest.json").read_text())
+    paths = write_reports(evaluation, tmp_path_factory.mktemp("reports"), manifest, default_params)
+    return evaluation, paths
 
 
 @pytest.fixture()

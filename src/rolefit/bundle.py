@@ -8,6 +8,7 @@ Layout of a bundle folder::
                     ``rolefit.predict`` needs
     model.skops     the full calibrated scikit-learn model, in skops format (no pickle), for
                     verification, MLflow and retraining tools
+    reference.json  answer distributions of the training split, the reference of ``rolefit drift``
 
 Loading checks the schema and instrument, then the sha256 of every listed file, and refuses the bundle
 with :class:`BundleError` naming the cause. Nothing in a bundle is ever unpickled: ``scoring.json`` is
@@ -32,7 +33,8 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 SCORING = "scoring.json"
 ESTIMATOR = "model.skops"
-REQUIRED_FILES = (SCORING, ESTIMATOR)
+REFERENCE = "reference.json"
+REQUIRED_FILES = (SCORING, ESTIMATOR, REFERENCE)
 
 
 class BundleError(RuntimeError):
@@ -68,6 +70,7 @@ def save_bundle(
     additive: AdditiveModel,
     estimator: Any,
     manifest: dict[str, Any],
+    reference: dict[str, Any] | None = None,
     instrument: Instrument | None = None,
 ) -> Path:
     """Write a bundle atomically: build it in a temporary folder beside ``directory``, then swap it in.
@@ -86,6 +89,9 @@ def save_bundle(
         scoring_text = json.dumps(additive.to_dict(), indent=1, sort_keys=True)
         (staging / SCORING).write_text(scoring_text, encoding="utf-8")
         skops.io.dump(estimator, staging / ESTIMATOR)
+        (staging / REFERENCE).write_text(
+            json.dumps(reference or {}, indent=1, sort_keys=True), encoding="utf-8"
+        )
         files = {name: sha256_file(staging / name) for name in REQUIRED_FILES}
         created = datetime.now(UTC)
         full = {

@@ -166,6 +166,77 @@ def marginals(
     typer.echo(f"wrote {path} from {len(frame):,} respondents")
 
 
+@app.command()
+def drift(
+    survey: Path = typer.Argument(
+        ..., help="A new survey: an ingested .parquet, or a raw export with --adapter."
+    ),
+    adapter: str = typer.Option(None, "--adapter", help="Ingest the raw file with this adapter first."),
+    reference_source: str = typer.Option("all", "--reference", help="Training source to compare with."),
+    model: str = typer.Option(
+        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
+    ),
+    params_file: Path = typer.Option(
+        Path("params.yaml"), "--params", help="Parameters file (drift thresholds)."
+    ),
+    out: Path = typer.Option(Path("reports/drift.json"), "--out", help="Where to write the report."),
+    track: bool = typer.Option(True, "--track/--no-track", help="Log the report to MLflow."),
+):
+    """Compare a new survey with the training data; exits 1 when a drift threshold is crossed."""
+    import pandas as pd
+
+    from rolefit.bundle import BundleError
+    from rolefit.drift import compare
+    from rolefit.params import load_params
+    from rolefit.predict import load_model
+
+    try:
+        params = load_params(params_file)
+        loaded = load_model(model)
+    except (ValueError, BundleError) as exc:
+        _fail(str(exc))
+    reference = json.loads((loaded.path / "reference.json").read_text())
+    if reference_source not in reference:
+        _fail(
+            f"no training reference named {reference_source!r}; choose one of {', '.join(sorted(reference))}"
+        )
+    if adapter:
+        from rolefit.surveys import ingest as run_ingest
+
+        frame = run_ingest(survey, adapter).accepted
+    elif survey.suffix == ".parquet":
+        frame = pd.read_parquet(survey)
+    else:
+        _fail("give an ingested .parquet file, or a raw export together with --adapter")
+    report = compare(frame, reference[reference_source], params.drift)
+    report.update(survey=survey.name, reference=reference_source, model_version=loaded.version)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, sort_keys=True))
+    typer.echo(
+        f"{survey.name}: {report['n']:,} respondents vs training reference '{reference_source}': "
+        f"max PSI {report['max_psi']:.3f}, mean PSI {report['mean_psi']:.3f}"
+        + (f", MLE share shift {report['label_shift']['shift']:+.3f}" if "label_shift" in report else "")
+    )
+    if track:
+        import mlflow
+
+        from rolefit.tracking import configure
+
+        configure(params_file.resolve().parent)
+        with mlflow.start_run(run_name=f"drift {survey.name}"):
+            mlflow.set_tags(
+                {"kind": "drift", "drifted": str(report["drifted"]).lower(), "reference": reference_source}
+            )
+            mlflow.log_metrics({"max_psi": report["max_psi"], "mean_psi": report["mean_psi"],
+                                "alarms": len(report["alarms"])})  # fmt: skip
+            mlflow.log_dict(report, "drift.json")
+    for alarm in report["alarms"]:
+        typer.echo(f"  ALARM {alarm}")
+    typer.echo(f"report: {out}")
+    if report["drifted"]:
+        raise typer.Exit(1)
+
+
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
     lines = ["test metrics:"]
     for key, values in metrics.items():

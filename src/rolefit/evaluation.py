@@ -324,7 +324,182 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
                 abs(pd_series_effects(answered, table, instrument[item])).mean() * additive.a
             )
     behaviour = run_behaviour(lambda answers: predict(answers, model=bundle_dir))
-    return {"metrics": metrics, "y": y, "p": p, "importance": importance, "behaviour": behaviour}
+    for name, mask in slices(test).items():
+        metrics[f"test/slice/{name}"] = summary(y[mask], p[mask], n_bins=n_bins)
+    intervals = {
+        group: bootstrap_intervals(
+            y[mask], p[mask], n_bins=n_bins, n_boot=params.evaluate.bootstrap, seed=params.evaluate.seed
+        )
+        for group, mask in [("test/all", np.ones(len(y), bool))]
+        + [(f"test/{s}", (test["source"] == s).to_numpy()) for s in sorted(test["source"].unique())]
+    }
+    uncertainty = {}
+    if additive.conformal is not None:
+        from rolefit.uncertainty import coverage
+
+        uncertainty["test/all"] = coverage(y, p, additive.conformal)
+        for source in sorted(test["source"].unique()):
+            mask = (test["source"] == source).to_numpy()
+            uncertainty[f"test/{source}"] = coverage(y[mask], p[mask], additive.conformal)
+        uncertainty["level"] = additive.conformal.level
+    fairness = fairness_audit(test, y, p, params)
+    return {
+        "metrics": metrics,
+        "intervals": intervals,
+        "uncertainty": uncertainty,
+        "fairness": fairness,
+        "y": y,
+        "p": p,
+        "importance": importance,
+        "behaviour": behaviour,
+    }
+
+
+YEARS_BANDS = (
+    (0, 1, "<1"),
+    (1, 3, "1-3"),
+    (3, 5, "3-5"),
+    (5, 10, "5-10"),
+    (10, 20, "10-20"),
+    (20, 51, "20+"),
+)
+
+
+def slices(test) -> dict[str, np.ndarray]:
+    """Masks of the evaluation slices: education level, years-of-coding band and true role."""
+    out: dict[str, np.ndarray] = {}
+    if "education" in test.columns:
+        education = test["education"].astype(object).to_numpy()
+        for level in ("no_degree", "some_college", "bachelor", "master", "doctorate"):
+            mask = education == level
+            if mask.sum() >= 30:
+                out[f"education={level}"] = mask
+    if "years_coding" in test.columns:
+        years = test["years_coding"].to_numpy(dtype=float)
+        for low, high, label in YEARS_BANDS:
+            mask = (years >= low) & (years < high)
+            if mask.sum() >= 30:
+                out[f"years_coding={label}"] = mask
+    for role in ("swe", "mle"):
+        out[f"role={role}"] = test["role"].to_numpy() == role
+    return out
+
+
+def bootstrap_intervals(
+    y, p, *, n_bins: int = 10, n_boot: int = 200, seed: int = 0
+) -> dict[str, list[float]]:
+    """Percentile 95% intervals of ROC AUC, log loss and ECE over ``n_boot`` resamples of respondents."""
+    rng = np.random.default_rng(seed)
+    y, p = np.asarray(y), np.asarray(p, dtype=float)
+    draws: dict[str, list[float]] = {"roc_auc": [], "log_loss": [], "ece": []}
+    if len(y) < 2:
+        return {k: [float("nan"), float("nan")] for k in draws}
+    for _ in range(n_boot):
+        index = rng.integers(0, len(y), len(y))
+        yb, pb = y[index], p[index]
+        draws["roc_auc"].append(roc_auc(yb, pb))
+        draws["log_loss"].append(log_loss(yb, pb))
+        draws["ece"].append(expected_calibration_error(yb, pb, n_bins))
+    return {k: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] for k, v in draws.items()}
+
+
+COUNTRY_GROUPS = {
+    "India": "India",
+    "United States of America": "United States",
+    "United States": "United States",
+    "Japan": "East Asia",
+    "China": "East Asia",
+    "South Korea": "East Asia",
+    "Republic of Korea": "East Asia",
+    "Taiwan": "East Asia",
+    "Nigeria": "Africa",
+    "Egypt": "Africa",
+    "Kenya": "Africa",
+    "South Africa": "Africa",
+    "Ghana": "Africa",
+    "Morocco": "Africa",
+    "Tunisia": "Africa",
+    "Ethiopia": "Africa",
+    "Brazil": "Latin America",
+    "Mexico": "Latin America",
+    "Colombia": "Latin America",
+    "Argentina": "Latin America",
+    "Peru": "Latin America",
+    "Chile": "Latin America",
+}
+EUROPE = {
+    "United Kingdom of Great Britain and Northern Ireland", "United Kingdom", "Germany", "France", "Spain",
+    "Italy", "Russia", "Russian Federation", "Poland", "Netherlands", "Ukraine", "Turkey", "Portugal",
+    "Sweden", "Switzerland", "Belgium", "Greece", "Romania", "Austria", "Ireland", "Denmark", "Norway",
+    "Finland", "Czech Republic", "Hungary", "Belarus",
+}  # fmt: skip
+
+
+def country_group(country) -> str | None:
+    if country is None or (isinstance(country, float) and np.isnan(country)) or country in ("", "nan"):
+        return None
+    if country in EUROPE:
+        return "Europe"
+    return COUNTRY_GROUPS.get(str(country), "Other")
+
+
+def gender_group(gender) -> str | None:
+    if gender is None or (isinstance(gender, float) and np.isnan(gender)) or gender in ("", "nan"):
+        return None
+    text = str(gender)
+    if text in ("Man", "Male"):
+        return "man"
+    if text in ("Woman", "Female"):
+        return "woman"
+    if text.startswith("Prefer not"):
+        return None
+    return "another gender"
+
+
+def fairness_audit(test, y, p, params) -> dict[str, Any]:
+    """Group rates and calibration of the model on real respondents (demographics are never inputs).
+
+    Per group of gender and of country: the share given an ``mle`` verdict, observed MLE share, mean
+    predicted probability, ECE, true- and false-positive rates. Across groups: the demographic parity
+    ratio (smallest / largest verdict rate; the four-fifths rule flags < 0.8) and the equalised-odds
+    difference (largest gap in TPR or FPR). Groups with fewer than ``evaluate.fairness_min_group``
+    respondents are not compared.
+    """
+    real = (test["source"] != "synthetic").to_numpy()
+    predicted = p >= 0.5
+    out: dict[str, Any] = {"respondents": int(real.sum())}
+    for attribute, grouping in (("gender", gender_group), ("country", country_group)):
+        if attribute not in test.columns:
+            continue
+        labels = np.array([grouping(v) for v in test[attribute].tolist()], dtype=object)
+        groups = {}
+        for group in sorted({g for g in labels[real] if g is not None}):
+            mask = real & (labels == group)
+            if mask.sum() < params.evaluate.fairness_min_group:
+                continue
+            yt, pt, pr = y[mask], p[mask], predicted[mask]
+            groups[group] = {
+                "n": int(mask.sum()),
+                "mle_verdict_rate": float(pr.mean()),
+                "observed_mle_rate": float(yt.mean()),
+                "mean_p_mle": float(pt.mean()),
+                "ece": expected_calibration_error(yt, pt, params.evaluate.ece_bins),
+                "tpr": float(pr[yt == 1].mean()) if (yt == 1).any() else float("nan"),
+                "fpr": float(pr[yt == 0].mean()) if (yt == 0).any() else float("nan"),
+            }
+        rates = [g["mle_verdict_rate"] for g in groups.values()]
+        tprs = [g["tpr"] for g in groups.values() if g["tpr"] == g["tpr"]]
+        fprs = [g["fpr"] for g in groups.values() if g["fpr"] == g["fpr"]]
+        ratio = min(rates) / max(rates) if rates and max(rates) > 0 else float("nan")
+        out[attribute] = {
+            "groups": groups,
+            "demographic_parity_ratio": ratio,
+            "equalized_odds_difference": max(
+                (max(tprs) - min(tprs)) if tprs else 0.0, (max(fprs) - min(fprs)) if fprs else 0.0
+            ),
+            "four_fifths_rule": "flagged" if ratio == ratio and ratio < 0.8 else "passes",
+        }
+    return out
 
 
 def pd_series_effects(values, table, item) -> np.ndarray:
@@ -349,6 +524,9 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
         "candidate": manifest["candidate"],
         "calibration": manifest["calibration"],
         **{key: {k: float(v) for k, v in values.items()} for key, values in evaluation["metrics"].items()},
+        "intervals_95": evaluation["intervals"],
+        "prediction_sets": evaluation["uncertainty"],
+        "fairness": evaluation["fairness"],
         "behaviour": {"cases": len(behaviour), "passed": sum(b["passed"] for b in behaviour)},
     }
     paths = {"metrics": out_dir / "metrics.json"}
@@ -372,7 +550,96 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
     paths.update({f"figure_{k}": v for k, v in save_figures(y, p, evaluation["importance"], figures).items()})
     paths["model_card"] = out_dir / "model_card.md"
     paths["model_card"].write_text(model_card(metrics, manifest, evaluation))
+    paths["evaluation"] = out_dir / "evaluation.md"
+    paths["evaluation"].write_text(evaluation_report(evaluation, manifest))
     return paths
+
+
+def _metrics_table(evaluation: dict[str, Any], prefix: str = "test/") -> list[str]:
+    lines = [
+        "| group | n | ROC AUC (95% CI) | log loss (95% CI) | ECE (95% CI) | Brier | accuracy "
+        "| balanced acc. |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, values in evaluation["metrics"].items():
+        if not key.startswith(prefix) or key.startswith("test/slice/"):
+            continue
+        ci = evaluation["intervals"].get(key)
+
+        def fmt(name, digits, ci=ci, values=values):
+            text = f"{values[name]:.{digits}f}"
+            return text + (f" ({ci[name][0]:.{digits}f}–{ci[name][1]:.{digits}f})" if ci else "")
+
+        lines.append(
+            f"| {key[len(prefix) :]} | {int(values['n']):,} | {fmt('roc_auc', 3)} | {fmt('log_loss', 4)} | "
+            f"{fmt('ece', 4)} | {values['brier']:.4f} | {values['accuracy']:.3f} | "
+            f"{values['balanced_accuracy']:.3f} |"
+        )
+    return lines
+
+
+def _fairness_tables(fairness: dict[str, Any]) -> list[str]:
+    lines = [f"Real respondents in the test split: {fairness.get('respondents', 0):,}.", ""]
+    for attribute in ("gender", "country"):
+        audit = fairness.get(attribute)
+        if not audit or not audit["groups"]:
+            continue
+        lines += [
+            f"**By {attribute}** — demographic parity ratio {audit['demographic_parity_ratio']:.3f} "
+            f"(four-fifths rule: {audit['four_fifths_rule']}), equalised-odds difference "
+            f"{audit['equalized_odds_difference']:.3f}.",
+            "",
+            "| group | n | MLE verdicts | observed MLE | mean p(MLE) | ECE | TPR | FPR |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for group, g in audit["groups"].items():
+            lines.append(
+                f"| {group} | {g['n']:,} | {g['mle_verdict_rate']:.3f} | {g['observed_mle_rate']:.3f} | "
+                f"{g['mean_p_mle']:.3f} | {g['ece']:.3f} | {g['tpr']:.3f} | {g['fpr']:.3f} |"
+            )
+        lines.append("")
+    return lines
+
+
+def evaluation_report(evaluation: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """``reports/evaluation.md``: every metric with intervals, slices, prediction sets, fairness."""
+    lines = [f"# Evaluation of {manifest['model_version']}", "", "## Test split, overall and per source", ""]
+    lines += _metrics_table(evaluation)
+    synthetic = evaluation["metrics"].get("test/synthetic", {})
+    if "bayes_log_loss" in synthetic:
+        gap = synthetic["log_loss"] - synthetic["bayes_log_loss"]
+        ratio = synthetic["log_loss_ratio_to_bayes"]
+        lines += ["", f"Synthetic respondents: Bayes log loss {synthetic['bayes_log_loss']:.4f}; "
+                  f"the model is {gap:.4f} nats ({ratio:.3f}×) above it."]  # fmt: skip
+    lines += ["", "## Slices", "",
+              "| slice | n | ROC AUC | log loss | ECE | accuracy | recall MLE | recall SWE |",
+              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for key, v in evaluation["metrics"].items():
+        if key.startswith("test/slice/"):
+            lines.append(
+                f"| {key[11:]} | {int(v['n']):,} | {v['roc_auc']:.3f} | {v['log_loss']:.4f} | "
+                f"{v['ece']:.4f} | {v['accuracy']:.3f} | {v['recall_mle']:.3f} | {v['recall_swe']:.3f} |"
+            )
+    sets = evaluation["uncertainty"]
+    if sets:
+        lines += ["", f"## Prediction sets (split conformal, target coverage {sets['level']:.0%})", "",
+                  "| group | coverage | coverage SWE | coverage MLE | mean set size | both roles |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        for key, c in sets.items():
+            if key == "level":
+                continue
+            lines.append(
+                f"| {key[5:]} | {c['coverage']:.3f} | {c['coverage_swe']:.3f} | {c['coverage_mle']:.3f} | "
+                f"{c['mean_set_size']:.2f} | {c['both_share']:.3f} |"
+            )
+    lines += ["", "## Fairness audit", "", *_fairness_tables(evaluation["fairness"])]
+    behaviour = evaluation["behaviour"]
+    lines += ["## Behaviour checks", "", "| kind | case | result |", "|---|---|---|"]
+    lines += [
+        f"| {b['kind']} | {b['name']} | {'pass' if b['passed'] else 'FAIL: ' + b['detail']} |"
+        for b in behaviour
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: dict[str, Any]) -> str:
@@ -398,24 +665,24 @@ def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: di
         "  real respondents from Kaggle ML & DS Survey 2021 (CC BY 2.0) and Stack Overflow 2017 (ODbL 1.0).",
         "- Demographics are never model inputs.",
         "",
-        "## Metrics (test split)",
-        "| group | n | ROC AUC | log loss | Brier | ECE | accuracy | balanced acc. |",
-        "|---|---|---|---|---|---|---|---|",
+        "## Metrics (test split, 95% bootstrap intervals)",
+        "",
+        *_metrics_table(evaluation),
     ]
-    for key, values in evaluation["metrics"].items():
-        lines.append(
-            f"| {key[5:]} | {int(values['n']):,} | {values['roc_auc']:.3f} | {values['log_loss']:.4f} | "
-            f"{values['brier']:.4f} | {values['ece']:.4f} | {values['accuracy']:.3f} | "
-            f"{values['balanced_accuracy']:.3f} |"
-        )
     synthetic = evaluation["metrics"].get("test/synthetic")
     if synthetic and "bayes_log_loss" in synthetic:
         lines.append("")
         lines.append(
             f"On synthetic respondents the log loss is {synthetic['log_loss_ratio_to_bayes']:.3f} × the "
-            "Bayes "
-            f"log loss ({synthetic['bayes_log_loss']:.4f}), the best any model could do."
+            f"Bayes log loss ({synthetic['bayes_log_loss']:.4f}), the best any model could do."
         )
+    sets = evaluation["uncertainty"]
+    if sets:
+        lines += ["", f"## Prediction sets ({sets['level']:.0%} split conformal)", ""]
+        lines += [f"- {key[5:]}: coverage {c['coverage']:.3f}, both roles in {c['both_share']:.1%} of sets"
+                  for key, c in sets.items() if key != "level"]  # fmt: skip
+    lines += ["", "## Fairness audit (real respondents; demographics are never inputs)", ""]
+    lines += _fairness_tables(evaluation["fairness"])
     behaviour = evaluation["behaviour"]
     lines += [
         "",

@@ -69,6 +69,7 @@ class AdditiveModel:
     coverage: dict[str, float]
     a: float = 1.0
     kappa: float | None = None
+    conformal: Any = None  # rolefit.uncertainty.Conformal, set after conformal calibration
 
     def scale(self, answered) -> float:
         if self.kappa is None:
@@ -87,14 +88,19 @@ class AdditiveModel:
             "a": self.a,
             "kappa": self.kappa,
             "coverage": dict(self.coverage),
+            "conformal": self.conformal.to_dict() if self.conformal is not None else None,
             "tables": {item: table.to_dict() for item, table in self.tables.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AdditiveModel:
         tables = {item: ItemTable.from_dict(item, t) for item, t in data["tables"].items()}
+        from rolefit.uncertainty import Conformal
+
         kappa = data.get("kappa")
+        conformal = data.get("conformal")
         return cls(
+            conformal=Conformal.from_dict(conformal) if conformal else None,
             intercept=float(data["intercept"]),
             tables=tables,
             coverage={str(k): float(v) for k, v in data["coverage"].items()},

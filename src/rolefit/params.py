@@ -148,6 +148,7 @@ class TrainParams(_Section):
 
     seed: int = 0
     partial_answers: PartialAnswersParams = PartialAnswersParams()
+    conformal_level: float = Field(0.9, gt=0.5, lt=1.0)
     candidates: tuple[Literal["logistic", "boosting"], ...] = ("logistic", "boosting")
     calibration_methods: tuple[Literal["sigmoid", "coverage"], ...] = ("sigmoid", "coverage")
     logistic: LogisticParams = LogisticParams()
@@ -158,6 +159,9 @@ class EvaluateParams(_Section):
     """Evaluation settings (stage ``evaluate``)."""
 
     ece_bins: int = Field(10, ge=2)
+    seed: int = 0
+    bootstrap: int = Field(200, ge=10)
+    fairness_min_group: int = Field(30, ge=1)
 
 
 class GateParams(_Section):
@@ -165,6 +169,14 @@ class GateParams(_Section):
 
     log_loss_tolerance: float = Field(0.005, ge=0)
     ece_tolerance: float = Field(0.01, ge=0)
+
+
+class DriftParams(_Section):
+    """Alarm thresholds of ``rolefit drift``."""
+
+    psi_alarm: float = Field(0.25, gt=0)
+    label_shift_alarm: float = Field(0.10, gt=0)
+    missingness_alarm: float = Field(0.20, gt=0)
 
 
 class ExportParams(_Section):
@@ -184,6 +196,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     export: ExportParams = ExportParams()
+    drift: DriftParams = DriftParams()
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

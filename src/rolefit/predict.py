@@ -24,6 +24,7 @@ from rolefit.questionnaire import (
     Instrument,
     load_instrument,
 )
+from rolefit.uncertainty import verdict
 
 NOTICE = (
     "rolefit is for career exploration, not screening: it describes how your answers resemble people "
@@ -31,6 +32,8 @@ NOTICE = (
 )
 DEFAULT_BUNDLE = Path("models") / "champion"
 _MAX_LISTED = 20
+#: Columns of rolefit datasets that predict_many accepts and ignores (they are never inputs).
+DATASET_FIELDS = ("role", "source", "split", "p_true", "row_number")
 
 
 class InvalidAnswers(ValueError):
@@ -62,6 +65,8 @@ class Prediction:
     log_odds: float
     baseline_log_odds: float
     model_version: str
+    prediction_set: list[str] = field(default_factory=list)
+    verdict: str = ""
     notice: str = NOTICE
     answers: dict[str, float | str] = field(default_factory=dict, repr=False)
 
@@ -73,6 +78,8 @@ class Prediction:
             "probabilities": dict(self.probabilities),
             "log_odds": self.log_odds,
             "baseline_log_odds": self.baseline_log_odds,
+            "prediction_set": list(self.prediction_set),
+            "verdict": self.verdict,
             "explanations": [dict(e) for e in self.explanations],
             "model_version": self.model_version,
             "notice": self.notice,
@@ -242,7 +249,11 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
                 "reason": reason(item, clean[item_id], effect),
             }
         )
+    conformal = additive.conformal
+    prediction_set = conformal.prediction_set(p_mle) if conformal else ["mle" if p_mle >= 0.5 else "swe"]
     return Prediction(
+        prediction_set=prediction_set,
+        verdict=verdict(prediction_set, p_mle),
         role="mle" if p_mle >= 0.5 else "swe",
         probabilities={"swe": 1.0 - p_mle, "mle": p_mle},
         explanations=explanations,
@@ -256,7 +267,8 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
 def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 3):
     """Score every row of a DataFrame of answers.
 
-    Returns a DataFrame with the input's index and columns ``p_swe``, ``p_mle``, ``role``, plus
+    Returns a DataFrame with the input's index and columns ``p_swe``, ``p_mle``, ``role``,
+    ``prediction_set`` ("swe", "mle" or "swe,mle") and ``verdict``, plus
     ``reason_1`` ... ``reason_k`` (item ids, largest effect first) when ``top_k > 0``. Every bad cell in
     the frame is reported at once through :class:`InvalidAnswers` (keyed ``row <index>: <item>``).
     """
@@ -268,7 +280,7 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
     unknown = [
         str(c)
         for c in frame.columns
-        if c not in instrument and c not in METADATA_FIELDS + DEMOGRAPHIC_FIELDS + ("role", "source")
+        if c not in instrument and c not in METADATA_FIELDS + DEMOGRAPHIC_FIELDS + DATASET_FIELDS
     ]
     problems: dict[str, str] = {}
     for column in unknown:
@@ -309,6 +321,15 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
         {"p_swe": 1.0 - p_mle, "p_mle": p_mle, "role": np.where(p_mle >= 0.5, *ROLES[::-1])},
         index=frame.index,
     )
+    conformal = additive.conformal
+    if conformal is not None:
+        has_mle, has_swe = (1.0 - p_mle) <= conformal.q_mle, p_mle <= conformal.q_swe
+        neither = ~has_mle & ~has_swe
+        has_mle |= neither & (p_mle >= 0.5)
+        has_swe |= neither & (p_mle < 0.5)
+        out["prediction_set"] = np.where(has_mle & has_swe, "swe,mle", np.where(has_mle, "mle", "swe"))
+        top = np.maximum(p_mle, 1.0 - p_mle)
+        out["verdict"] = np.where(has_mle & has_swe, np.where(top >= 0.6, "leaning", "toss-up"), "clear")
     if top_k > 0 and effect_columns:
         names = np.array(list(effect_columns), dtype=object)
         matrix = np.column_stack(list(effect_columns.values()))

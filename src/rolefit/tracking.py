@@ -165,6 +165,27 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any
             folder = "figures" if key.startswith("figure_") else "plots" if key.startswith("plot_") else ""
             mlflow.log_artifact(str(path), artifact_path=folder or None)
         behaviour = evaluated["behaviour"]
+        batch = {}
+        for group, values in evaluated.get("uncertainty", {}).items():
+            if isinstance(values, dict):
+                batch.update({f"sets/{group}/{k}": v for k, v in values.items()})
+        for group, bounds in evaluated.get("intervals", {}).items():
+            for name, (low, high) in bounds.items():
+                batch[f"ci95/{group}/{name}/low"], batch[f"ci95/{group}/{name}/high"] = low, high
+        fairness = evaluated.get("fairness", {})
+        for attribute in ("gender", "country"):
+            if attribute in fairness:
+                batch[f"fairness/{attribute}/demographic_parity_ratio"] = fairness[attribute][
+                    "demographic_parity_ratio"
+                ]
+                batch[f"fairness/{attribute}/equalized_odds_difference"] = fairness[attribute][
+                    "equalized_odds_difference"
+                ]
+                mlflow.set_tag(
+                    f"fairness.{attribute}.four_fifths_rule", fairness[attribute]["four_fifths_rule"]
+                )
+        mlflow.log_metrics({k.replace("=", "_"): float(v) for k, v in batch.items() if v == v})
+        mlflow.log_dict(fairness, "fairness.json")
         mlflow.log_metric("behaviour/cases", len(behaviour))
         mlflow.log_metric("behaviour/passed", sum(b["passed"] for b in behaviour))
         mlflow.log_dict({"cases": behaviour}, "behaviour.json")
@@ -202,7 +223,13 @@ def signature_and_example():
         ]
     )
     outputs = Schema(
-        [ColSpec("double", "p_swe"), ColSpec("double", "p_mle"), ColSpec("string", "role")]
+        [
+            ColSpec("double", "p_swe"),
+            ColSpec("double", "p_mle"),
+            ColSpec("string", "role"),
+            ColSpec("string", "prediction_set"),
+            ColSpec("string", "verdict"),
+        ]
         + [ColSpec("string", f"reason_{k}", required=False) for k in (1, 2, 3)]
     )
     rows = [

@@ -8,6 +8,7 @@ checks the tables against the full model, and evaluates on the test split.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from rolefit.explain import AdditiveModel, decompose
 from rolefit.models import calibrate, fit_candidate, make_candidate
 from rolefit.params import Params
 from rolefit.questionnaire import load_instrument
+from rolefit.uncertainty import fit_conformal
 
 #: Largest tolerated difference between the lookup tables and the full model (probability scale).
 EXACTNESS_TOLERANCE = 1e-9
@@ -104,6 +106,10 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
     log(f"champion: {name} + {method} calibration")
 
     additive = decompose(champion, instrument)
+    x_val, y_val, w_val = xyw("validation")
+    conformal = fit_conformal(y_val, champion.predict_proba(x_val)[:, 1], params.train.conformal_level, w_val)
+    additive = dataclasses.replace(additive, conformal=conformal)
+    log(f"prediction sets at {conformal.level:.0%}: q_swe {conformal.q_swe:.3f}, q_mle {conformal.q_mle:.3f}")
     max_error = table_error(champion, additive, rows("test", with_partial=True)[item_columns])
     if max_error > EXACTNESS_TOLERANCE:
         raise RuntimeError(
@@ -142,7 +148,10 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
             "by_source": {str(k): int(v) for k, v in frame["source"].value_counts().sort_index().items()},
         },
     }
+    from rolefit.drift import reference
+
     return TrainResult(
+        extra={"reference": reference(frame.assign(split=split.to_numpy()))},
         candidate=name,
         calibration=method,
         estimator=champion,
@@ -188,9 +197,15 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         "training_data": result.data,
         "max_table_error": result.max_table_error,
         "params": params.model_dump(mode="json"),
-        **result.extra,
+        **{k: v for k, v in result.extra.items() if k != "reference"},
     }
-    return save_bundle(directory, additive=result.additive, estimator=result.estimator, manifest=manifest)
+    return save_bundle(
+        directory,
+        additive=result.additive,
+        estimator=result.estimator,
+        manifest=manifest,
+        reference=result.extra.get("reference"),
+    )
 
 
 @dataclass

@@ -1,0 +1,127 @@
+"""New survey data against the training reference: population stability, label shift, missingness.
+
+The reference (``reference.json`` in the model bundle) holds, for the training split of every source and
+for all sources together: per item the share of each answer level among those who answered, the share
+who skipped it, and the MLE share. :func:`compare` scores a new (ingested) survey against one of them:
+
+* population stability index per item, over answered rows:
+  ``PSI = sum_k (new_k - ref_k) * ln(new_k / ref_k)`` (shares floored at 1e-4);
+* label shift: the change in MLE share (when the new survey is labelled);
+* missingness shift: the change in the share who skipped each item the new survey asked.
+
+Alarms are raised above the ``drift`` thresholds in ``params.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rolefit.questionnaire import Item, load_instrument
+
+FLOOR = 1e-4
+COUNT_EDGES = (
+    (0, 1, "0"),
+    (1, 2, "1"),
+    (2, 3, "2"),
+    (3, 4, "3"),
+    (4, 6, "4-5"),
+    (6, 10, "6-9"),
+    (10, 21, "10+"),
+)
+YEARS_EDGES = (
+    (0, 1, "<1"),
+    (1, 3, "1-3"),
+    (3, 5, "3-5"),
+    (5, 10, "5-10"),
+    (10, 20, "10-20"),
+    (20, 51, "20+"),
+)
+
+
+def levels(item: Item, values: pd.Series) -> pd.Series:
+    """Answers mapped to the discrete levels PSI is computed over (None for skipped)."""
+    if item.kind == "choice":
+        return values.astype(object).where(values.notna(), None)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if item.kind in ("scale", "binary"):
+        return numbers.map(lambda v: None if pd.isna(v) else f"{v:g}")
+    edges = COUNT_EDGES if item.kind == "count" else YEARS_EDGES
+    return numbers.map(lambda v: None if pd.isna(v) else next(lab for lo, hi, lab in edges if lo <= v < hi))
+
+
+def profile(frame: pd.DataFrame) -> dict[str, Any]:
+    """Answer-level shares, skip shares and MLE share of a frame of respondents."""
+    instrument = load_instrument()
+    items: dict[str, Any] = {}
+    for item in instrument.items:
+        if item.id not in frame.columns:
+            continue
+        mapped = levels(item, frame[item.id])
+        answered = mapped.dropna()
+        if answered.empty:
+            continue
+        items[item.id] = {
+            "missing": float(mapped.isna().mean()),
+            "shares": {
+                str(k): float(v) for k, v in answered.value_counts(normalize=True).sort_index().items()
+            },
+            "answered": len(answered),
+        }
+    out: dict[str, Any] = {"n": len(frame), "items": items}
+    if "role" in frame.columns and frame["role"].notna().any():
+        out["mle_share"] = float((frame["role"].dropna() == "mle").mean())
+    return out
+
+
+def reference(frame: pd.DataFrame) -> dict[str, Any]:
+    """The reference profiles of the training split: one per source and ``all``."""
+    train = frame[frame["split"] == "train"] if "split" in frame.columns else frame
+    out = {"all": profile(train)}
+    for source, rows in train.groupby("source"):
+        out[str(source)] = profile(rows)
+    return out
+
+
+def psi(new: dict[str, float], ref: dict[str, float]) -> float:
+    total = 0.0
+    for level in set(new) | set(ref):
+        a, b = max(new.get(level, 0.0), FLOOR), max(ref.get(level, 0.0), FLOOR)
+        total += (a - b) * math.log(a / b)
+    return total
+
+
+def compare(new: pd.DataFrame, ref: dict[str, Any], thresholds) -> dict[str, Any]:
+    """Drift of ``new`` against one reference profile; ``alarms`` lists every threshold crossed."""
+    current = profile(new)
+    items: dict[str, Any] = {}
+    alarms: list[str] = []
+    for item_id, info in current["items"].items():
+        base = ref["items"].get(item_id)
+        if base is None:
+            items[item_id] = {"note": "not in the training reference"}
+            continue
+        value = psi(info["shares"], base["shares"])
+        missing_shift = info["missing"] - base["missing"]
+        items[item_id] = {"psi": value, "missing_shift": missing_shift, "answered": info["answered"]}
+        if value > thresholds.psi_alarm:
+            alarms.append(f"{item_id}: PSI {value:.3f} > {thresholds.psi_alarm}")
+        if abs(missing_shift) > thresholds.missingness_alarm:
+            alarms.append(f"{item_id}: skipped share changed by {missing_shift:+.3f}")
+    report: dict[str, Any] = {"n": current["n"], "items": items}
+    if "mle_share" in current and "mle_share" in ref:
+        shift = current["mle_share"] - ref["mle_share"]
+        report["label_shift"] = {"new": current["mle_share"], "reference": ref["mle_share"], "shift": shift}
+        if abs(shift) > thresholds.label_shift_alarm:
+            alarms.append(
+                f"MLE share changed by {shift:+.3f} ({ref['mle_share']:.3f} -> {current['mle_share']:.3f})"
+            )
+    finite = [v["psi"] for v in items.values() if "psi" in v]
+    report["max_psi"] = max(finite) if finite else 0.0
+    report["mean_psi"] = float(np.mean(finite)) if finite else 0.0
+    report["alarms"] = alarms
+    report["drifted"] = bool(alarms)
+    return report

@@ -1,0 +1,72 @@
+"""Honest evaluation of the champion: intervals, slices, prediction sets, fairness, reports."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_metrics_json_holds_every_metric_with_intervals(evaluated):
+    _, paths = evaluated
+    metrics = json.loads(paths["metrics"].read_text())
+    for group in ("test/all", "test/synthetic"):
+        names = ("roc_auc", "log_loss", "brier", "ece", "accuracy", "precision_mle", "recall_mle", "f1_mle",
+                 "precision_swe", "recall_swe", "f1_swe", "balanced_accuracy")  # fmt: skip
+        for name in names:
+            assert name in metrics[group], (group, name)
+        low, high = metrics["intervals_95"][group]["roc_auc"]
+        assert low <= metrics[group]["roc_auc"] <= high and high - low < 0.05
+        assert set(metrics["intervals_95"][group]) == {"roc_auc", "log_loss", "ece"}
+    assert metrics["test/synthetic"]["log_loss_ratio_to_bayes"] <= 1.03
+    slices = {k for k in metrics if k.startswith("test/slice/")}
+    assert {"test/slice/role=swe", "test/slice/role=mle", "test/slice/education=master"} <= slices
+    assert any(k.startswith("test/slice/years_coding=") for k in slices)
+
+
+def test_prediction_sets_cover_the_target(evaluated):
+    evaluation, _ = evaluated
+    sets = evaluation["uncertainty"]
+    assert sets["level"] == 0.9
+    assert abs(sets["test/all"]["coverage"] - 0.9) <= 0.02
+    assert abs(sets["test/synthetic"]["coverage"] - 0.9) <= 0.02
+    if "test/kaggle2021" in sets:
+        assert abs(sets["test/kaggle2021"]["coverage"] - 0.9) <= 0.02
+    assert 1.0 <= sets["test/all"]["mean_set_size"] < 2.0
+
+
+def test_predict_returns_a_prediction_set_and_verdict(champion, use_model):
+    import rolefit
+
+    use_model(champion[1])
+    clear = rolefit.predict({"interest_math": 5, "interest_research": 5, "skill_statistics": 5,
+                             "career_goal": "ai_researcher", "interest_coding_puzzles": 1})  # fmt: skip
+    assert clear.prediction_set == ["mle"] and clear.verdict == "clear"
+    unsure = rolefit.predict({})
+    assert unsure.prediction_set == ["swe", "mle"] and unsure.verdict in ("leaning", "toss-up")
+    assert unsure.to_dict()["prediction_set"] == ["swe", "mle"]
+
+
+def test_fairness_audit_is_reported(evaluated):
+    evaluation, paths = evaluated
+    fairness = evaluation["fairness"]
+    if fairness["respondents"] == 0:
+        pytest.skip("no real respondents (../shared/data/surveys is absent)")
+    for attribute in ("gender", "country"):
+        audit = fairness[attribute]
+        assert len(audit["groups"]) >= 2
+        assert 0 <= audit["demographic_parity_ratio"] <= 1
+        assert audit["four_fifths_rule"] in ("passes", "flagged")
+        assert (audit["four_fifths_rule"] == "flagged") == (audit["demographic_parity_ratio"] < 0.8)
+    card = paths["model_card"].read_text()
+    assert (
+        "Fairness audit" in card
+        and "demographic parity ratio" in card
+        and "not for screening" in card.lower()
+    )
+    assert "## Prediction sets" in paths["evaluation"].read_text()
+
+
+def test_demographics_are_never_inputs(champion):
+    result, _ = champion
+    assert not {"gender", "country", "age_band"} & set(result.additive.tables)
