@@ -167,6 +167,28 @@ def marginals(
 
 
 @app.command()
+def score(
+    input_file: Path = typer.Argument(..., help="CSV or Parquet of answers, one respondent per row."),
+    output_file: Path = typer.Argument(..., help="Where to write the scores (.csv or .parquet)."),
+    reasons: int = typer.Option(0, "--reasons", help="Also write the top K reasons (item ids)."),
+    chunk_rows: int = typer.Option(50_000, "--chunk-rows", help="Rows read and scored at a time."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+):
+    """Score a whole file in chunks (bounded memory): p_swe, p_mle, role, prediction_set, verdict."""
+    from rolefit.batch import score_file
+    from rolefit.bundle import BundleError
+    from rolefit.predict import InvalidAnswers
+
+    try:
+        rows = score_file(input_file, output_file, top_k=reasons, chunk_rows=chunk_rows, progress=progress)
+    except (InvalidAnswers, ValueError, FileNotFoundError) as exc:
+        _fail(f"{exc}; nothing was written to {output_file}")
+    except BundleError as exc:
+        _fail(str(exc), code=3)
+    typer.echo(f"scored {rows:,} rows into {output_file}")
+
+
+@app.command()
 def drift(
     survey: Path = typer.Argument(
         ..., help="A new survey: an ingested .parquet, or a raw export with --adapter."

@@ -88,15 +88,84 @@ class Prediction:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified bundle ready to score."""
+    """A verified bundle ready to score, with its per-answer lookup tables precompiled."""
 
     additive: AdditiveModel
     manifest: dict[str, Any]
     path: Path
+    compiled: dict[str, _CompiledItem] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.compiled:
+            instrument = load_instrument()
+            self.compiled.update({item.id: _CompiledItem(item, self.additive.tables[item.id],
+                                                         self.additive.coverage.get(item.id, 0.0))
+                                  for item in instrument.items})  # fmt: skip
 
     @property
     def version(self) -> str:
         return str(self.manifest.get("model_version", "unknown"))
+
+
+_SKIP = object()
+
+
+class _CompiledItem:
+    """One item's answers resolved ahead of time: raw value -> normalised answer -> (effect, texts).
+
+    Every answer a finite item accepts in its common spellings is a dictionary lookup; anything else
+    (and every years value) goes through :meth:`Item.coerce` and the table, so results are identical.
+    """
+
+    __slots__ = ("answers", "coverage", "edges", "item", "levels", "lut", "table", "values")
+
+    def __init__(self, item, table, coverage: float):
+        self.item, self.table, self.coverage = item, table, coverage
+        self.lut = self.edges = self.values = None  # numpy arrays, built on first batch use
+        self.answers: dict[Any, Any] = {None: _SKIP, "": _SKIP}
+        self.levels: dict[Any, tuple[float, str, str, str]] = {}
+        if item.kind == "choice":
+            for choice in item.choices:
+                self.answers[choice.id] = self.answers[choice.label] = choice.id
+                self._level(choice.id)
+        elif item.kind != "number":
+            lo, hi = item.bounds
+            for value in range(int(lo), int(hi) + 1):
+                self.answers[value] = self.answers[str(value)] = float(value)
+                self._level(float(value))
+            if item.kind == "scale":
+                for position, word in enumerate(item.scale.labels, start=item.scale.min):
+                    self.answers[word] = float(position)
+            if item.kind == "binary":
+                for word in ("yes", "no", "true", "false"):
+                    self.answers[word] = 1.0 if word in ("yes", "true") else 0.0
+
+    def _level(self, answer) -> tuple[float, str, str, str]:
+        raw = self.table.effect(answer)
+        entry = (raw, self.item.answer_label(answer), reason(self.item, answer, raw),
+                 "mle" if raw > 0 else "swe" if raw < 0 else "none")  # fmt: skip
+        self.levels[answer] = entry
+        return entry
+
+    def normalise(self, value: Any) -> Any:
+        """The normalised answer, ``_SKIP`` for a skipped one; raises ValueError when invalid."""
+        if type(value) is not bool:
+            try:
+                found = self.answers.get(value)
+            except TypeError:  # unhashable (list, dict, ...)
+                found = None
+            if found is not None:
+                return found
+        answer = self.item.coerce(value)
+        return _SKIP if answer is None else answer
+
+    def level(self, answer) -> tuple[float, str, str, str]:
+        entry = self.levels.get(answer)
+        if entry is None:
+            raw = self.table.effect(answer)
+            entry = (raw, self.item.answer_label(answer), reason(self.item, answer, raw),
+                     "mle" if raw > 0 else "swe" if raw < 0 else "none")  # fmt: skip
+        return entry
 
 
 _cache: dict[str, LoadedModel] = {}
@@ -227,26 +296,53 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
     rolefit.bundle.BundleError
         The model bundle is missing or fails verification.
     """
-    instrument = load_instrument()
-    clean = validate_answers(answers, instrument)
     loaded = load_model(model)
+    if not isinstance(answers, Mapping):
+        validate_answers(answers)  # raises InvalidAnswers naming the problem
+    compiled = loaded.compiled
+    clean: dict[str, float | str] = {}
+    levels: dict[str, tuple[float, str, str, str]] = {}
+    coverage = 0.0
+    problems = None
+    for key, value in answers.items():
+        entry = compiled.get(key) if type(key) is str else None
+        if entry is None:
+            if key in METADATA_FIELDS or key in DEMOGRAPHIC_FIELDS:
+                continue
+            problems = True
+            continue
+        try:
+            answer = entry.normalise(value)
+        except ValueError:
+            problems = True
+            continue
+        if answer is _SKIP:
+            continue
+        clean[key] = answer
+        levels[key] = entry.level(answer)
+        coverage += entry.coverage
+    if problems:
+        validate_answers(answers)  # the slow path builds the message naming every offending item
     additive = loaded.additive
-    effects = additive.contributions(clean)
+    if additive.kappa is None:
+        scale = additive.a
+    else:
+        scale = additive.a * (1.0 + additive.kappa) / (coverage + additive.kappa)
+    effects = {key: scale * level[0] for key, level in levels.items()}
     log_odds = additive.intercept + math.fsum(effects.values())
     p_mle = _sigmoid(log_odds)
     explanations = []
     for item_id in sorted(effects, key=lambda k: (-abs(effects[k]), k)):
-        item = instrument[item_id]
-        effect = effects[item_id]
+        _, label, text, toward = levels[item_id]
         explanations.append(
             {
                 "item": item_id,
-                "question": item.text,
+                "question": compiled[item_id].item.text,
                 "answer": clean[item_id],
-                "answer_label": item.answer_label(clean[item_id]),
-                "effect": effect,
-                "toward": "mle" if effect > 0 else "swe" if effect < 0 else "none",
-                "reason": reason(item, clean[item_id], effect),
+                "answer_label": label,
+                "effect": effects[item_id],
+                "toward": toward,
+                "reason": text,
             }
         )
     conformal = additive.conformal
@@ -265,51 +361,62 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
 
 
 def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 3):
-    """Score every row of a DataFrame of answers.
+    """Score every row of a DataFrame of answers, vectorised over the whole frame.
 
     Returns a DataFrame with the input's index and columns ``p_swe``, ``p_mle``, ``role``,
-    ``prediction_set`` ("swe", "mle" or "swe,mle") and ``verdict``, plus
-    ``reason_1`` ... ``reason_k`` (item ids, largest effect first) when ``top_k > 0``. Every bad cell in
-    the frame is reported at once through :class:`InvalidAnswers` (keyed ``row <index>: <item>``).
+    ``prediction_set`` ("swe", "mle" or "swe,mle") and ``verdict``, plus ``reason_1`` ... ``reason_k``
+    (item ids, largest effect first; None where fewer items moved the result) when ``top_k > 0``.
+    Results equal :func:`predict` row by row. Bad cells are reported together through
+    :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
     """
     import numpy as np
     import pandas as pd
 
     instrument = load_instrument()
-    additive = load_model(model).additive
-    unknown = [
-        str(c)
-        for c in frame.columns
-        if c not in instrument and c not in METADATA_FIELDS + DEMOGRAPHIC_FIELDS + DATASET_FIELDS
-    ]
+    loaded = load_model(model)
+    additive = loaded.additive
     problems: dict[str, str] = {}
-    for column in unknown:
-        guess = difflib.get_close_matches(column, instrument.ids, n=1, cutoff=0.6)
-        problems[column] = "unknown item" + (f"; did you mean {guess[0]!r}?" if guess else "")
+    allowed = METADATA_FIELDS + DEMOGRAPHIC_FIELDS + DATASET_FIELDS
+    for column in frame.columns:
+        if column not in instrument and column not in allowed:
+            guess = difflib.get_close_matches(str(column), instrument.ids, n=1, cutoff=0.6)
+            problems[str(column)[:60]] = "unknown item" + (f"; did you mean {guess[0]!r}?" if guess else "")
     n = len(frame)
-    raw_sum = np.zeros(n, dtype=float)
-    coverage = np.zeros(n, dtype=float)
+    raw_sum = np.zeros(n)
+    coverage = np.zeros(n)
     effect_columns: dict[str, np.ndarray] = {}
-    for item in instrument.items:
-        if item.id not in frame.columns:
-            continue
-        table = additive.tables[item.id]
-        effects = np.zeros(n)
-        answered = np.zeros(n, dtype=bool)
-        values = frame[item.id].tolist()
-        for row, value in enumerate(values):
-            try:
-                answer = item.coerce(value)
-            except ValueError as exc:
-                problems[f"row {frame.index[row]}: {item.id}"] = str(exc).split(": ", 1)[1]
-                continue
-            if answer is not None:
-                effects[row] = table.effect(answer)
-                answered[row] = True
-        raw_sum += effects
-        coverage += answered * additive.coverage[item.id]
-        effect_columns[item.id] = effects
+    bad_cells = 0
+    present = [item for item in instrument.items if item.id in frame.columns]
+
+    def effects_of(item):
+        return item, *_column_effects(loaded.compiled[item.id], frame[item.id])
+
+    if n >= 100_000 and len(present) > 1:
+        # numpy releases the GIL: two threads score the columns of large frames in parallel
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            results = list(pool.map(effects_of, present))
+    else:
+        results = [effects_of(item) for item in present]
+    for item, raw, answered, bad in results:
+        if bad.any():
+            for row in np.flatnonzero(bad):
+                bad_cells += 1
+                if len(problems) < 1000:
+                    value = frame[item.id].iloc[row]
+                    try:
+                        item.coerce(value)
+                        message = "invalid answer"
+                    except ValueError as exc:
+                        message = str(exc).split(": ", 1)[1]
+                    problems[f"row {frame.index[row]}: {item.id}"] = message
+        raw_sum += raw
+        coverage += answered * additive.coverage.get(item.id, 0.0)
+        effect_columns[item.id] = raw
     if problems:
+        if bad_cells > 1000:
+            problems["..."] = f"{bad_cells:,} invalid cells in all"
         raise InvalidAnswers(problems)
     if additive.kappa is None:
         scale = np.full(n, additive.a)
@@ -317,25 +424,92 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
         scale = additive.a * (1.0 + additive.kappa) / (coverage + additive.kappa)
     log_odds = additive.intercept + scale * raw_sum
     p_mle = 1.0 / (1.0 + np.exp(-log_odds))
-    out = pd.DataFrame(
-        {"p_swe": 1.0 - p_mle, "p_mle": p_mle, "role": np.where(p_mle >= 0.5, *ROLES[::-1])},
-        index=frame.index,
-    )
+    # categorical columns: cheap to build for millions of rows, and compare equal to plain strings
+    role = pd.Categorical.from_codes((p_mle >= 0.5).astype(np.int8), categories=list(ROLES))
+    out = pd.DataFrame({"p_swe": 1.0 - p_mle, "p_mle": p_mle, "role": role}, index=frame.index)
     conformal = additive.conformal
     if conformal is not None:
         has_mle, has_swe = (1.0 - p_mle) <= conformal.q_mle, p_mle <= conformal.q_swe
         neither = ~has_mle & ~has_swe
         has_mle |= neither & (p_mle >= 0.5)
         has_swe |= neither & (p_mle < 0.5)
-        out["prediction_set"] = np.where(has_mle & has_swe, "swe,mle", np.where(has_mle, "mle", "swe"))
+        both = has_mle & has_swe
+        set_codes = np.where(both, 2, has_mle.astype(np.int8))
+        out["prediction_set"] = pd.Categorical.from_codes(set_codes, categories=["swe", "mle", "swe,mle"])
         top = np.maximum(p_mle, 1.0 - p_mle)
-        out["verdict"] = np.where(has_mle & has_swe, np.where(top >= 0.6, "leaning", "toss-up"), "clear")
+        verdict_codes = np.where(both, np.where(top >= 0.6, 1, 2), 0).astype(np.int8)
+        out["verdict"] = pd.Categorical.from_codes(verdict_codes, categories=["clear", "leaning", "toss-up"])
     if top_k > 0 and effect_columns:
-        names = np.array(list(effect_columns), dtype=object)
-        matrix = np.column_stack(list(effect_columns.values()))
-        order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :top_k]
-        for k in range(min(top_k, matrix.shape[1])):
-            picked = names[order[:, k]]
-            nonzero = np.abs(matrix[np.arange(n), order[:, k]]) > 0
-            out[f"reason_{k + 1}"] = np.where(nonzero, picked, None)
+        # ties broken by item id, as in predict(): order the columns alphabetically, then stable-sort
+        names = sorted(effect_columns)
+        magnitude = np.abs(np.column_stack([effect_columns[name] for name in names]))
+        k = min(top_k, len(names))
+        if k < len(names):
+            candidates = np.argpartition(-magnitude, k - 1, axis=1)[:, :k]
+            candidates.sort(axis=1)
+        else:
+            candidates = np.tile(np.arange(len(names)), (n, 1))
+        picked = np.take_along_axis(magnitude, candidates, axis=1)
+        order = np.argsort(-picked, axis=1, kind="stable")
+        columns = np.take_along_axis(candidates, order, axis=1)
+        values = np.take_along_axis(picked, order, axis=1)
+        labels = np.array(names, dtype=object)
+        for j in range(k):
+            out[f"reason_{j + 1}"] = np.where(values[:, j] > 0, labels[columns[:, j]], None)
     return out
+
+
+def _column_effects(compiled: _CompiledItem, column):
+    """Raw effects, answered mask and invalid mask of one item's column (vectorised)."""
+    import numpy as np
+    import pandas as pd
+
+    item = compiled.item
+    n = len(column)
+    if compiled.values is None and item.kind != "choice":
+        compiled.edges = np.asarray(compiled.table.edges, dtype=float)
+        compiled.values = np.asarray(compiled.table.values, dtype=float)
+        if item.kind != "number":
+            lo, hi = item.bounds
+            # one slot per whole value, then a 0.0 slot for skipped or invalid cells
+            compiled.lut = np.array(
+                [compiled.table.effect(float(v)) for v in range(int(lo), int(hi) + 1)] + [0.0]
+            )
+    if (
+        item.kind != "choice"
+        and pd.api.types.is_numeric_dtype(column)
+        and not pd.api.types.is_bool_dtype(column)
+    ):
+        x = column.to_numpy(dtype=float, na_value=np.nan)
+        answered = ~np.isnan(x)
+        lo, hi = item.bounds
+        with np.errstate(invalid="ignore"):
+            if compiled.lut is not None:
+                # whole-number items: index a per-value table; NaN, fractions, inf and out-of-range
+                # values fail `whole == offset`, and negatives wrap to huge unsigned values
+                span = int(hi - lo)
+                offset = x - lo
+                whole = offset.astype(np.int64)
+                valid = (whole == offset) & (whole.view(np.uint64) <= span)
+                raw = compiled.lut[np.where(valid, whole, span + 1)]
+                return raw, valid, answered & ~valid
+            bad = answered & ((x < lo) | (x > hi) | ~np.isfinite(x))
+        valid = answered & ~bad
+        index = np.searchsorted(compiled.edges, np.where(valid, x, lo), side="left")
+        return compiled.values[index] * valid, valid, bad
+    # any other column: resolve each distinct value once
+    codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
+    unique_raw = np.zeros(len(uniques) + 1)
+    unique_answered = np.zeros(len(uniques) + 1, dtype=bool)
+    unique_bad = np.zeros(len(uniques) + 1, dtype=bool)
+    for position, value in enumerate(uniques):
+        try:
+            answer = compiled.normalise(value)
+        except ValueError:
+            unique_bad[position] = True
+            continue
+        if answer is not _SKIP:
+            unique_raw[position] = compiled.level(answer)[0]
+            unique_answered[position] = True
+    codes = np.where(codes < 0, len(uniques), codes)  # missing -> the last slot (skipped)
+    return unique_raw[codes], unique_answered[codes], unique_bad[codes] if n else np.zeros(0, bool)

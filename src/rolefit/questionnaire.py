@@ -218,6 +218,13 @@ class Instrument:
     groups: tuple[Group, ...]
     items: tuple[Item, ...]
     sha256: str = field(compare=False)
+    _by_id_map: dict[str, Item] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id_map", {item.id: item for item in self.items})
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -236,7 +243,7 @@ class Instrument:
         return len(self.items)
 
     def _by_id(self) -> dict[str, Item]:
-        return _index(self)
+        return self._by_id_map
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description for apps that render the form."""
@@ -264,11 +271,6 @@ class Instrument:
             "groups": [{"id": g.id, "title": g.title, "prompt": g.prompt} for g in self.groups],
             "items": out_items,
         }
-
-
-@lru_cache(maxsize=8)
-def _index(instrument: Instrument) -> dict[str, Item]:
-    return {item.id: item for item in instrument.items}
 
 
 def parse_instrument(text: str) -> Instrument:
