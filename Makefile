@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test repro lint format clean
+.PHONY: setup run test bench repro lint format clean
 
 ## setup: create or update .venv with the package and its dev extras (idempotent)
 setup: $(STAMP)
@@ -25,8 +25,12 @@ run: setup
 
 ## test: set up, lint, run every test
 test: setup
-	$(BIN)/ruff check src tests pipelines
+	$(BIN)/ruff check src tests pipelines benchmarks
 	$(BIN)/python -m pytest
+
+## bench: measure speed against a hand-built scikit-learn pipeline (writes reports/benchmarks.md, README)
+bench: setup
+	$(BIN)/python benchmarks/run.py
 
 ## repro: run the DVC retraining pipeline
 repro: setup

@@ -80,6 +80,10 @@ def render_prediction(result, top: int = 5) -> str:
         f"  SWE {p['swe']:6.1%} {'#' * round(p['swe'] * width)}",
         f"  MLE {p['mle']:6.1%} {'#' * round(p['mle'] * width)}",
     ]
+    if result.prediction_set:
+        verdicts = {"clear": "a clear fit", "leaning": "both fit you, with a lean", "toss-up": "a toss-up"}
+        roles = " and ".join(r.upper() for r in result.prediction_set)
+        lines.append(f"How sure: {verdicts.get(result.verdict, result.verdict)} (prediction set: {roles})")
     if result.explanations:
         lines.append("Top reasons:")
         for entry in result.explanations[:top]:
@@ -164,6 +168,85 @@ def marginals(
     frame = pd.read_parquet(accepted)
     path = write_marginals(frame, derive_marginals(frame), out)
     typer.echo(f"wrote {path} from {len(frame):,} respondents")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
+    port: int = typer.Option(8000, help="Port."),
+    model: str = typer.Option(
+        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
+    ),
+):
+    """Serve the questionnaire page and the REST API (FastAPI on uvicorn)."""
+    from rolefit.bundle import BundleError
+    from rolefit.web import serve as run_server
+
+    try:
+        run_server(host=host, port=port, model=model)
+    except BundleError as exc:
+        _fail(str(exc), code=3)
+
+
+@app.command()
+def quiz(
+    model: str = typer.Option(
+        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
+    ),
+):
+    """Answer the questionnaire in the terminal (Enter skips a question), then see your result."""
+    from rich.console import Console
+    from rich.prompt import Prompt
+
+    from rolefit.bundle import BundleError
+    from rolefit.predict import load_model, predict
+    from rolefit.questionnaire import load_instrument
+
+    console = Console()
+    try:
+        load_model(model)
+    except BundleError as exc:
+        _fail(str(exc), code=3)
+    instrument = load_instrument()
+    console.print("[bold]rolefit[/bold] — every question is optional: press Enter to skip.\n")
+    answers = {}
+    for group in instrument.groups:
+        console.rule(f"{group.title}: {group.prompt}")
+        for item in instrument.items:
+            if item.group != group.id:
+                continue
+            hint = _quiz_hint(item)
+            while True:
+                try:
+                    raw = Prompt.ask(
+                        f"{item.text} [dim]{hint}[/dim]", default="", show_default=False, console=console
+                    )
+                except EOFError:
+                    raw = ""
+                if not raw.strip():
+                    break
+                value = raw.strip()
+                if item.kind == "choice" and value.isdigit() and 1 <= int(value) <= len(item.choices):
+                    value = item.choices[int(value) - 1].id
+                try:
+                    if item.coerce(value) is not None:
+                        answers[item.id] = value
+                    break
+                except ValueError:
+                    console.print(f"[red]Please answer {item.allowed()}, or press Enter to skip.[/red]")
+    result = predict(answers, model=model)
+    console.print()
+    console.print(render_prediction(result, top=6))
+
+
+def _quiz_hint(item) -> str:
+    if item.kind == "scale":
+        return f"(1 = {item.scale.labels[0]} … 5 = {item.scale.labels[-1]})"
+    if item.kind == "choice":
+        return "(" + ", ".join(f"{k} {c.label}" for k, c in enumerate(item.choices, start=1)) + ")"
+    if item.kind == "binary":
+        return "(y/n)"
+    return f"({item.min:g}–{item.max:g})"
 
 
 @app.command()

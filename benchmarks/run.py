@@ -1,0 +1,294 @@
+"""rolefit benchmarks (``make bench``): every figure is measured in the same run as its baseline.
+
+Baseline: the scikit-learn pipeline a careful data scientist would hand-build for the same model,
+``Pipeline(ColumnTransformer(impute + one-hot) -> LogisticRegression)`` for a linear champion and
+``... -> HistGradientBoostingClassifier`` for a boosting one, fitted on the same training data.
+Writes ``reports/benchmarks.md`` and the table between the benchmark markers of ``README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+PY = sys.executable
+BIN = Path(PY).parent
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def timed_calls(fn, n: int) -> tuple[float, float]:
+    """Median and p99 of ``n`` calls, in microseconds."""
+    for _ in range(min(200, n)):
+        fn()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - start) / 1000)
+    return statistics.median(samples), float(np.percentile(samples, 99))
+
+
+def hand_built(kind: str, frame: pd.DataFrame):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from rolefit.questionnaire import load_instrument
+
+    instrument = load_instrument()
+    choices = [i.id for i in instrument.items if i.kind == "choice"]
+    numbers = [i.id for i in instrument.items if i.kind != "choice"]
+    pre = ColumnTransformer(
+        [("num", SimpleImputer(strategy="mean"), numbers),
+         ("cat", Pipeline([("fill", SimpleImputer(strategy="constant", fill_value="missing")),
+                           ("onehot", OneHotEncoder(handle_unknown="ignore"))]), choices)]
+    )  # fmt: skip
+    model = LogisticRegression(max_iter=2000) if kind == "logistic" else HistGradientBoostingClassifier()
+    pipe = Pipeline([("pre", pre), ("model", model)])
+    X = frame[list(instrument.ids)].copy()
+    for c in choices:
+        X[c] = X[c].astype(object).where(X[c].notna(), np.nan)
+    pipe.fit(X, (frame["role"] == "mle").astype(int))
+    return pipe, X.columns
+
+
+def train_bundle(kind: str, folder: Path, n: int) -> Path:
+    from rolefit.dataset import synthetic_frame
+    from rolefit.params import load_params
+    from rolefit.training import export, train
+
+    params = load_params(ROOT / "params.yaml")
+    params = params.model_copy(update={
+        "synthesize": params.synthesize.model_copy(update={"n_respondents": n}),
+        "train": params.train.model_copy(update={"candidates": (kind,)}),
+    })  # fmt: skip
+    frame = synthetic_frame(params, ROOT)
+    result = train(frame, params)
+    return export(result, folder / kind, params), frame
+
+
+def one_person(results: dict, folder: Path) -> None:
+    import rolefit
+    from rolefit.predict import clear_cache
+    from rolefit.questionnaire import load_instrument
+
+    instrument = load_instrument()
+    person = {
+        i.id: (4 if i.kind == "scale" else i.choice_ids[2] if i.kind == "choice" else 1)
+        for i in instrument.items
+    }
+    for kind in ("logistic", "boosting"):
+        bundle, frame = train_bundle(kind, folder, 30_000)
+        clear_cache()
+        median, p99 = timed_calls(lambda b=bundle: rolefit.predict(person, model=b), 20_000)
+        pipe, columns = hand_built(kind, frame)
+        row = pd.DataFrame([person], columns=columns)
+        base_median, base_p99 = timed_calls(lambda pipe=pipe, row=row: pipe.predict_proba(row), 2_000)
+        results[f"predict_{kind}"] = {"median_us": median, "p99_us": p99, "baseline_median_us": base_median,
+                                      "baseline_p99_us": base_p99, "speedup": base_median / median}  # fmt: skip
+        log(
+            f"one person ({kind}): {median:.1f} us median, {p99:.1f} us p99; hand-built pipeline "
+            f"{base_median:.0f} us -> {base_median / median:.0f}x"
+        )
+        if kind == "logistic":
+            results["_bundle"], results["_frame"], results["_pipe"] = bundle, frame, pipe
+
+
+def batch(results: dict, rows: int = 1_000_000) -> None:
+    import rolefit
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from tests.model.test_exactness import random_answers
+
+    frame = pd.concat([random_answers(200_000, seed=s) for s in range(rows // 200_000)], ignore_index=True)
+    bundle, pipe = results["_bundle"], results["_pipe"]
+    rolefit.predict_many(frame.head(100), model=bundle)
+    timings = {}
+    for k in (0, 3):
+        start = time.perf_counter()
+        rolefit.predict_many(frame, model=bundle, top_k=k)
+        timings[k] = rows / (time.perf_counter() - start)
+    X = frame.copy()
+    for c in ("career_goal", "education"):
+        X[c] = X[c].astype(object).where(X[c].notna(), np.nan)
+    start = time.perf_counter()
+    pipe.predict_proba(X)
+    baseline = rows / (time.perf_counter() - start)
+    results["predict_many"] = {"rows": rows, "rows_per_s": timings[0], "rows_per_s_top3": timings[3],
+                               "baseline_rows_per_s": baseline, "speedup": timings[0] / baseline}  # fmt: skip
+    log(
+        f"predict_many: {timings[0]:,.0f} rows/s, {timings[3]:,.0f} rows/s with top-3 reasons; "
+        f"hand-built pipeline {baseline:,.0f} rows/s"
+    )
+    results["_big_frame"] = frame
+
+
+def run_peak(args: list[str], env=None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of a child process, measured by a fresh wrapper."""
+    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "r = subprocess.run(sys.argv[1:]); d = time.perf_counter() - t; "
+            "print(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); sys.exit(r.returncode)")  # fmt: skip
+    out = subprocess.run([PY, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
+    seconds, peak = out.stdout.strip().splitlines()[-1].split()
+    return float(seconds), float(peak)
+
+
+def score_file(results: dict, folder: Path) -> None:
+    frame = results.pop("_big_frame")
+    frame.insert(0, "respondent_id", [f"r{i}" for i in range(len(frame))])
+    source = folder / "people.csv"
+    frame.to_csv(source, index=False)
+    env = {**os.environ, "ROLEFIT_MODEL": str(results["_bundle"])}
+    seconds, peak = run_peak([str(BIN / "rolefit"), "score", str(source), str(folder / "scores.csv"),
+                              "--reasons", "3", "--no-progress"], env=env)  # fmt: skip
+    with (folder / "scores.csv").open() as handle:
+        rows = sum(1 for _ in handle) - 1
+    pipe_path = folder / "pipe.joblib"
+    import joblib
+
+    joblib.dump(results["_pipe"], pipe_path)
+    code = ("import joblib, numpy as np, pandas as pd, sys; pipe = joblib.load(sys.argv[1]); "
+            "f = pd.read_csv(sys.argv[2]); X = f.drop(columns='respondent_id'); "
+            "X[['career_goal','education']] = X[['career_goal','education']].astype(object); "
+            "p = pipe.predict_proba(X)[:, 1]; "
+            "pd.DataFrame({'respondent_id': f['respondent_id'], 'p_mle': p}).to_csv(sys.argv[3], index=False)")  # fmt: skip
+    base_seconds, base_peak = run_peak(
+        [PY, "-c", code, str(pipe_path), str(source), str(folder / "base.csv")]
+    )
+    results["score"] = {"rows": rows, "rows_per_s": rows / seconds, "peak_mb": peak,
+                        "baseline_rows_per_s": len(frame) / base_seconds, "baseline_peak_mb": base_peak}  # fmt: skip
+    log(
+        f"rolefit score 1M-row CSV (top-3 reasons): {rows / seconds:,.0f} rows/s, peak {peak:.0f} MB, "
+        f"{rows:,} rows out; pandas + pipeline in memory: {len(frame) / base_seconds:,.0f} rows/s, peak {base_peak:.0f} MB"
+    )
+
+
+def cold_start(results: dict) -> None:
+    env = {**os.environ, "ROLEFIT_MODEL": str(results["_bundle"])}
+    ours, theirs = [], []
+    for _ in range(7):
+        start = time.perf_counter()
+        subprocess.run(
+            [PY, "-c", "import rolefit; rolefit.predict({'interest_math': 5})"], env=env, check=True
+        )
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        subprocess.run([PY, "-c", "import sklearn, pandas"], check=True)
+        theirs.append(time.perf_counter() - start)
+    results["cold_start"] = {
+        "seconds": statistics.median(ours),
+        "baseline_seconds": statistics.median(theirs),
+    }
+    log(
+        f"cold start to a first prediction: {statistics.median(ours):.3f} s; import sklearn, pandas: "
+        f"{statistics.median(theirs):.3f} s"
+    )
+
+
+def dvc_repro(results: dict, folder: Path) -> None:
+    copy = folder / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()  # fmt: skip
+    for name in files:
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    if (ROOT.parent / "shared").exists() and not (folder / "shared").exists():
+        (folder / "shared").symlink_to(ROOT.parent / "shared")
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=b", "-c", "user.email=b@example.invalid",
+                                                  "commit", "-qm", "bench"]):  # fmt: skip
+        subprocess.run(["git", *args], cwd=copy, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
+    start = time.perf_counter()
+    subprocess.run([str(BIN / "dvc"), "repro", "-q"], cwd=copy, env=env, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    frame = results["_frame"]
+    start = time.perf_counter()
+    hand_built("logistic", frame)
+    fit = time.perf_counter() - start
+    results["dvc_repro"] = {"seconds": seconds, "baseline_fit_seconds": fit}
+    log(
+        f"dvc repro (whole pipeline, fresh copy): {seconds:.1f} s; hand-built pipeline fit alone: {fit:.1f} s"
+    )
+
+
+def write(results: dict) -> str:
+    r = results
+    lines = [
+        "| measure | rolefit | hand-built scikit-learn pipeline | ratio |",
+        "|---|---|---|---|",
+    ]
+    for kind in ("logistic", "boosting"):
+        p = r[f"predict_{kind}"]
+        lines.append(f"| one person, predict with explanations ({kind} champion), median / p99 | "
+                     f"{p['median_us']:.0f} µs / {p['p99_us']:.0f} µs | {p['baseline_median_us']:,.0f} µs / "
+                     f"{p['baseline_p99_us']:,.0f} µs (1-row `predict_proba`, no explanations) | "
+                     f"**{p['speedup']:.0f}× faster** |")  # fmt: skip
+    b = r["predict_many"]
+    lines.append(f"| `predict_many`, 1,000,000 rows | {b['rows_per_s']:,.0f} rows/s; {b['rows_per_s_top3']:,.0f} rows/s "
+                 f"with top-3 reasons | {b['baseline_rows_per_s']:,.0f} rows/s | {b['speedup']:.1f}× |")  # fmt: skip
+    s = r["score"]
+    lines.append(f"| `rolefit score`, 1,000,000-row CSV, top-3 reasons | {s['rows_per_s']:,.0f} rows/s, peak "
+                 f"{s['peak_mb']:.0f} MB, {s['rows']:,} rows out | read all + `predict_proba` + write: "
+                 f"{s['baseline_rows_per_s']:,.0f} rows/s, peak {s['baseline_peak_mb']:.0f} MB | "
+                 f"{s['baseline_peak_mb'] / s['peak_mb']:.1f}× less memory |")  # fmt: skip
+    c = r["cold_start"]
+    lines.append(f"| cold start: `import rolefit; rolefit.predict(...)` | {c['seconds']:.2f} s | "
+                 f"`import sklearn, pandas`: {c['baseline_seconds']:.2f} s | "
+                 f"{c['baseline_seconds'] / c['seconds']:.1f}× faster |")  # fmt: skip
+    d = r["dvc_repro"]
+    lines.append(f"| `dvc repro`, whole pipeline from a fresh copy | {d['seconds']:.0f} s | fitting the pipeline "
+                 f"alone: {d['baseline_fit_seconds']:.1f} s | — |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="rolefit-bench-") as tmp:
+        folder = Path(tmp)
+        one_person(results, folder)
+        batch(results)
+        score_file(results, folder)
+        cold_start(results)
+        dvc_repro(results, folder)
+    table = write(results)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    header = (f"Measured by `make bench` on {stamp}, {os.cpu_count()} cores, Python "
+              f"{sys.version.split()[0]}; each ratio is against a baseline measured in the same run.")  # fmt: skip
+    reports = ROOT / "reports"
+    reports.mkdir(exist_ok=True)
+    (reports / "benchmarks.md").write_text(f"# Benchmarks\n\n{header}\n\n{table}\n")
+    (reports / "benchmarks.json").write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")},
+                                                       indent=2))  # fmt: skip
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        readme.write_text(f"{before}{start}\n{header}\n\n{table}\n{end}{after}")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
