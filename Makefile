@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test bench repro lint format clean
+.PHONY: setup run test bench bench-load browser repro lint format clean
 
 ## setup: create or update .venv with the package and its dev extras (idempotent)
 setup: $(STAMP)
@@ -23,14 +23,23 @@ run: setup
 	$(BIN)/rolefit train
 	$(BIN)/rolefit predict --answers examples/person.json
 
+## browser: Debian's headless Chromium for the real-browser tests (Playwright drives /usr/bin/chromium)
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 ## test: set up, lint, run every test
-test: setup
+test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks
 	$(BIN)/python -m pytest
 
 ## bench: measure speed against a hand-built scikit-learn pipeline (writes reports/benchmarks.md, README)
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+## bench-load: requests/s and latency of POST /api/predict on one uvicorn worker (wrk on loopback)
+bench-load: setup
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/load.py
 
 ## repro: run the DVC retraining pipeline
 repro: setup

@@ -1,0 +1,40 @@
+"""`rolefit quiz`, answered on stdin."""
+
+import os
+import subprocess
+import sys
+
+from rolefit.questionnaire import load_instrument
+
+
+def run_quiz(lines, champion):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
+    env.update(ROLEFIT_MODEL=str(champion[1]), COLUMNS="120", TERM="dumb")
+    return subprocess.run([sys.executable, "-m", "rolefit.cli", "quiz"], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+
+
+def test_quiz_answers_then_shows_the_result(champion):
+    lines = []
+    for item in load_instrument().items:
+        if item.id == "interest_math":
+            lines += ["9", "5"]  # an invalid answer is asked again
+        elif item.id in ("interest_research", "interest_data_patterns"):
+            lines.append("5")
+        elif item.id == "career_goal":
+            lines.append("6")  # the sixth choice: applied scientist
+        else:
+            lines.append("")  # Enter skips
+    out = run_quiz(lines, champion)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Please answer an integer from 1 to 5" in out.stdout
+    assert "Best fit: machine learning engineering" in out.stdout
+    assert "You enjoy mathematics very much" in out.stdout
+    assert "applied scientist" in out.stdout.lower()
+    assert "not screening" in out.stdout
+
+
+def test_quiz_with_everything_skipped_shows_the_baseline(champion):
+    out = run_quiz([""] * len(load_instrument()), champion)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "skipped everything" in out.stdout

@@ -1,0 +1,94 @@
+"""The questionnaire page in a real headless Chromium (Debian's), driven by Playwright."""
+
+import shutil
+
+import pytest
+
+from .helpers import BIN, ROOT, Server, env, free_port
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def site(champion, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("web")
+    port = free_port()
+    server = Server(
+        [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        url=f"http://127.0.0.1:{port}", cwd=folder, environ=env(ROLEFIT_MODEL=str(champion[1])),
+        log=folder / "serve.log",
+    )  # fmt: skip
+    try:
+        server.wait_ready("/healthz")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which("chromium") and not (ROOT / CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (make test installs it with apt-get)")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield instance
+        instance.close()
+
+
+def answer(page, lean: str) -> None:
+    """Answer every 1-5 item toward ``lean`` (5 for its items, 1 for the other side), pick a goal."""
+    import rolefit
+
+    for item in rolefit.questionnaire().items:
+        if item.kind == "scale" and item.lean != "none":
+            value = 5 if item.lean == lean else 1
+            page.click(f"label[for='{item.id}-{value}']")
+    goal = "full_stack_developer" if lean == "swe" else "applied_scientist"
+    page.check(f"#career_goal-{goal}")
+    page.fill("#years_coding", "6")
+
+
+@pytest.mark.parametrize(
+    ("lean", "expected"), [("swe", "software engineering"), ("mle", "machine learning engineering")]
+)
+def test_person_answers_and_sees_the_result(site, browser, lean, expected):
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(site.url + "/")
+    page.wait_for_selector("#section-experience")
+    assert page.locator("fieldset.section").count() == 5
+    answer(page, lean)
+    assert int(page.text_content("#answered")) >= 29
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    verdict = page.text_content("#verdict")
+    assert expected in verdict
+    reasons = page.locator("#reasons li")
+    assert reasons.count() >= 5 and reasons.first.is_visible()
+    bar_class = "neg" if lean == "swe" else "pos"
+    assert page.locator(f"#reasons .{bar_class}").first.is_visible()
+    assert "not screening" in page.text_content("#result-notice")
+    out = ROOT / "reports"
+    out.mkdir(exist_ok=True)
+    page.screenshot(path=str(out / f"questionnaire-result-{lean}.png"), full_page=True)
+    assert all(url.startswith(site.url) for url in requests), "the page must not call external hosts"
+    page.close()
+
+
+def test_keyboard_only_submission(site, browser):
+    page = browser.new_page()
+    page.goto(site.url + "/")
+    page.wait_for_selector("#section-experience")
+    page.focus("#interest_math-5")
+    page.keyboard.press("Space")
+    page.focus("#submit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#result:not([hidden])")
+    assert "mathematics" in page.text_content("#reasons")
+    page.close()
