@@ -202,7 +202,13 @@ def load_estimator(directory: str | Path):
     directory = Path(directory)
     verify_bundle(directory)
     path = directory / ESTIMATOR
-    untrusted = skops.io.get_untrusted_types(file=path)
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception as exc:  # a pickle or any other non-skops content: refuse, never unpickle
+        raise BundleError(
+            f"{ESTIMATOR} in the model bundle at {directory} is not a valid skops file "
+            f"({type(exc).__name__}); refusing to load it."
+        ) from None
     allowed_prefixes = ("sklearn.", "numpy.", "builtins.", "scipy.")
     refused = [t for t in untrusted if t not in TRUSTED_TYPES and not t.startswith(allowed_prefixes)]
     if refused:

@@ -129,21 +129,40 @@ def train(
 
 @app.command()
 def ingest(
-    source_file: Path = typer.Argument(..., help="The survey export (CSV, Excel or the survey's zip)."),
+    source_files: list[Path] = typer.Argument(..., help="Survey export(s): CSV, Excel or the survey's zip."),
     adapter: str = typer.Option(..., "--adapter", help="instrument, kaggle2021 or stackoverflow2017."),
     name: str = typer.Option(None, "--source", help="Source name (default: the adapter, or the file stem)."),
     out: Path = typer.Option(Path("data/interim"), "--out", help="Folder for the outputs."),
+    chunk_rows: int = typer.Option(
+        50_000, "--chunk-rows", help="Rows validated at a time (CSV form exports)."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
 ):
-    """Validate a survey export; write accepted rows, quarantined rows and a report."""
-    from rolefit.surveys import ingest as run_ingest
-    from rolefit.surveys import write_ingest
+    """Validate survey exports; write accepted rows, every other row with its reason, and a report.
 
+    CSV form exports (adapter ``instrument``) are streamed in chunks, so files of any size fit in memory,
+    and several files can be ingested as one source (a respondent in two files is a duplicate).
+    """
+    from rolefit.surveys import ingest as run_ingest
+    from rolefit.surveys import ingest_stream, write_ingest
+
+    streaming = adapter == "instrument" and all(f.suffix.lower() in (".csv", ".txt") for f in source_files)
     try:
-        result = run_ingest(source_file, adapter, source=name)
-    except (ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    paths = write_ingest(result, out)
-    r = result.report
+        if streaming:
+            r = ingest_stream(source_files, name or source_files[0].stem, out, chunk_rows=chunk_rows,
+                              progress=progress)  # fmt: skip
+            suffixes = {"accepted": ".parquet", "rejects": ".rejects.csv", "report": ".report.json"}
+            paths = {key: out / f"{r['source']}{suffix}" for key, suffix in suffixes.items()}
+        else:
+            if len(source_files) != 1:
+                _fail(
+                    "several files can be ingested together only as CSV form exports (--adapter instrument)"
+                )
+            result = run_ingest(source_files[0], adapter, source=name)
+            paths = write_ingest(result, out)
+            r = result.report
+    except (ValueError, FileNotFoundError, UnicodeError) as exc:
+        _fail(f"{exc}; no outputs were written")
     typer.echo(
         f"{r['source']}: {r['rows_in_file']:,} rows in file, {r['out_of_scope']:,} out of scope, "
         f"{r['rows_read']:,} read = {r['accepted']:,} accepted + {r['quarantined']:,} quarantined "

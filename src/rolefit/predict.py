@@ -263,7 +263,12 @@ def validate_answers(answers: Any, instrument: Instrument | None = None) -> dict
         if key in METADATA_FIELDS or key in DEMOGRAPHIC_FIELDS:
             continue
         if key not in instrument:
-            guess = difflib.get_close_matches(key, instrument.ids, n=1, cutoff=0.6)
+            # suggestions for the first few unknown keys only: 10,000 junk keys must stay cheap
+            guess = (
+                difflib.get_close_matches(key[:60], instrument.ids, n=1, cutoff=0.6)
+                if len(problems) < 50
+                else []
+            )
             hint = f"; did you mean {guess[0]!r}?" if guess else "; see rolefit.questionnaire()"
             problems[key[:60]] = f"unknown item{hint}"
             continue

@@ -167,6 +167,26 @@ def read_instrument_export(path: Path, instrument: Instrument | None = None) -> 
         handle, _ = _open_text(path)
         header, records = read_records(handle)
         frame, malformed = _frame_from_records(header, records)
+    frame, dropped = map_instrument_frame(frame, by_header, path.name)
+    return AdapterOutput(
+        rows=frame, malformed=malformed, dropped_columns=dropped, dedupe_on=["respondent_id"]
+    )
+
+
+def instrument_headers(instrument: Instrument | None = None) -> dict[str, str]:
+    """Normalised header text (item id or question text, metadata names) -> column name."""
+    instrument = instrument or load_instrument()
+    by_header: dict[str, str] = {}
+    for item in instrument.items:
+        by_header[_normalise_header(item.id)] = item.id
+        by_header[_normalise_header(item.text)] = item.id
+    for name in (*KEPT_METADATA, "role", *DEMOGRAPHIC_FIELDS):
+        by_header[_normalise_header(name)] = name
+    return by_header
+
+
+def map_instrument_frame(frame: pd.DataFrame, by_header: dict[str, str], name: str):
+    """Rename known columns, flag rows with e-mail addresses in free text, drop free text, pseudonymise."""
     rename: dict[str, str] = {}
     dropped: list[str] = []
     for column in frame.columns:
@@ -183,19 +203,18 @@ def read_instrument_export(path: Path, instrument: Instrument | None = None) -> 
     # a respondent who wrote contact details into a free-text answer is not ingested at all
     frame["_personal_data"] = has_email.any(axis=1).to_numpy() if free_text else False
     if "role" not in frame.columns:
-        raise ValueError(f"{path.name} has no 'role' column: every survey row needs its label (swe or mle).")
+        raise ValueError(f"{name} has no 'role' column: every survey row needs its label (swe or mle).")
     frame = frame.replace({"": None})
     raw_ids = frame["respondent_id"] if "respondent_id" in frame.columns else None
     if raw_ids is not None:
         frame["respondent_id"] = [
-            None if v is None else _pseudonym(path.stem, str(v)) for v in raw_ids.tolist()
+            None if v is None else _pseudonym("instrument", str(v)) for v in raw_ids.tolist()
         ]
     else:
-        frame["respondent_id"] = [f"{path.stem}-row{n:07d}" for n in frame["row_number"]]
+        stem = Path(name).stem
+        frame["respondent_id"] = [f"{stem}-row{n:07d}" for n in frame["row_number"]]
     frame["role"] = [None if v is None else str(v).strip().casefold() for v in frame["role"].tolist()]
-    return AdapterOutput(
-        rows=frame, malformed=malformed, dropped_columns=dropped, dedupe_on=["respondent_id"]
-    )
+    return frame, dropped
 
 
 def _read_excel(path: Path, by_header: dict[str, str]):
@@ -737,3 +756,173 @@ def empty_result(source: str, adapter: str, reason: str) -> IngestResult:
         **dict.fromkeys(counts, 0),
     }
     return IngestResult(accepted=accepted, rejects=rejects, report=report)
+
+
+# --------------------------------------------------------------------------------------------------
+# streaming ingest of form exports: files of any size, several files as one source
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` if the whole file decodes as UTF-8 (BOM or not), else ``latin-1``; reads in blocks."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8-sig"
+
+
+def _instrument_chunks(path: Path, chunk_rows: int, by_header: dict[str, str]):
+    """Yield ``(mapped frame, malformed rows, dropped columns, bytes read)`` chunk by chunk."""
+    import itertools
+
+    with path.open(encoding=detect_encoding(path), newline="") as handle:
+        header, records = read_records(handle)
+        if not any(_normalise_header(h) in by_header for h in header):
+            shown = ", ".join(scrub(h)[:30] for h in header[:5])
+            raise ValueError(f"{path.name}: the header names no questionnaire item ({shown} ...).")
+        first = True
+        while True:
+            batch = list(itertools.islice(records, chunk_rows))
+            if not batch and not first:
+                return
+            frame, malformed = _frame_from_records(header, iter(batch))
+            mapped, dropped = map_instrument_frame(frame, by_header, path.name)
+            yield mapped, malformed, dropped, handle.buffer.tell()
+            first = False
+            if len(batch) < chunk_rows:
+                return
+
+
+def ingest_stream(
+    paths: list[str | Path],
+    source: str,
+    out_dir: str | Path,
+    *,
+    chunk_rows: int = 50_000,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Ingest one or more CSV form exports as one source, ``chunk_rows`` rows at a time.
+
+    Memory stays bounded whatever the file size; respondents already seen in an earlier chunk or file
+    are duplicates (the first submission is kept). Outputs are the same three files as
+    :func:`write_ingest` (``rejects.csv`` gains a ``file`` column), written under temporary names and
+    renamed only when every file has been read: a failure leaves no partial outputs.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    instrument = load_instrument()
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"Survey file {path} does not exist.")
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path.name} is empty: it has no header row.")
+    by_header = instrument_headers(instrument)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = list(instrument.ids)
+    columns = ["row_number", "respondent_id", "source", "submitted_at", *items, "role", *DEMOGRAPHIC_FIELDS]
+    fields = [pa.field(c, pa.float64() if c in items and instrument[c].kind != "choice" else pa.string())
+              for c in columns]  # fmt: skip
+    fields[0] = pa.field("row_number", pa.int64())
+    schema = pa.schema(fields)
+    staged = {key: Path(tempfile.mkstemp(prefix=f".{source}.{key}.", dir=out_dir)[1])
+              for key in ("accepted", "rejects", "report")}  # fmt: skip
+    seen: dict[str, str] = {}
+    counts = Counter()
+    reasons: Counter = Counter()
+    dropped: set[str] = set()
+    roles: Counter = Counter()
+    writer = pq.ParquetWriter(staged["accepted"], schema)
+    total_bytes = sum(p.stat().st_size for p in paths)
+    done_bytes = 0
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), disable=not progress)  # fmt: skip
+    try:
+        with staged["rejects"].open("w", newline="", encoding="utf-8") as rejects_handle, bar:
+            rejects = csv.writer(rejects_handle)
+            rejects.writerow(["file", "row_number", "respondent_id", "status", "reason"])
+            task = bar.add_task(f"ingesting {source}", total=total_bytes)
+            for path in paths:
+                for frame, malformed, chunk_dropped, position in _instrument_chunks(
+                    path, chunk_rows, by_header
+                ):
+                    dropped.update(chunk_dropped)
+                    counts["rows_read"] += len(frame) + len(malformed)
+                    for number, reason in malformed:
+                        rejects.writerow([path.name, number, "", "quarantined", scrub(reason)])
+                        reasons[reason.split(" (")[0]] += 1
+                    frame = frame.reset_index(drop=True)
+                    accepted, bad = validate_rows(frame, instrument)
+                    for pos, reason in bad:
+                        row = [path.name, int(frame.at[pos, "row_number"]), frame.at[pos, "respondent_id"]]
+                        rejects.writerow([*row, "quarantined", reason])
+                        for part in reason.split(PROBLEM_SEPARATOR):
+                            reasons[re.sub(r": got .*", ": bad value", part.split(" (")[0])] += 1
+                    counts["quarantined"] += len(malformed) + len(bad)
+                    keep = []
+                    for index, (number, respondent) in enumerate(
+                        zip(accepted["row_number"], accepted["respondent_id"], strict=True)
+                    ):
+                        if respondent in seen:
+                            why = f"duplicate respondent (the first submission, {seen[respondent]}, is kept)"
+                            rejects.writerow([path.name, int(number), respondent, "duplicate", why])
+                            counts["duplicates"] += 1
+                        else:
+                            seen[respondent] = f"{path.name} row {int(number)}"
+                            keep.append(index)
+                    accepted = accepted.iloc[keep]
+                    out = pd.DataFrame({c: accepted[c] if c in accepted.columns else None for c in columns})
+                    out["source"] = source
+                    for column in ("respondent_id", "submitted_at", "role", *DEMOGRAPHIC_FIELDS):
+                        out[column] = (
+                            out[column].map(lambda v: None if _blank(v) else scrub(str(v))).astype(object)
+                        )
+                    writer.write_table(pa.Table.from_pandas(out, schema=schema, preserve_index=False))
+                    counts["accepted"] += len(out)
+                    roles.update(out["role"].tolist())
+                    bar.update(task, completed=done_bytes + position)
+                done_bytes += path.stat().st_size
+        writer.close()
+        report = {
+            "source": source,
+            "adapter": "instrument",
+            "files": [p.name for p in paths],
+            "file_sha256": {p.name: _sha256(p) for p in paths},
+            "rows_in_file": counts["rows_read"],
+            "out_of_scope": 0,
+            "out_of_scope_reasons": {},
+            "rows_read": counts["rows_read"],
+            "accepted": counts["accepted"],
+            "quarantined": counts["quarantined"],
+            "duplicates": counts["duplicates"],
+            "roles": {role: roles.get(role, 0) for role in ROLES},
+            "quarantine_reasons": dict(sorted(reasons.items())),
+            "dropped_columns": sorted(dropped),
+        }
+        if report["rows_read"] != report["accepted"] + report["quarantined"] + report["duplicates"]:
+            raise RuntimeError(f"Row accounting failed for {source}: {report}")
+        staged["report"].write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        targets = {
+            "accepted": f"{source}.parquet",
+            "rejects": f"{source}.rejects.csv",
+            "report": f"{source}.report.json",
+        }
+        for key, name in targets.items():
+            staged[key].chmod(0o644)
+            os.replace(staged[key], out_dir / name)
+        return report
+    finally:
+        writer.close()
+        for tmp in staged.values():
+            if tmp.exists():
+                tmp.unlink()

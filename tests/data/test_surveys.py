@@ -169,9 +169,9 @@ def test_own_instrument_export_quarantines_each_broken_row_with_its_reason(tmp_p
     from rolefit.surveys import _pseudonym
 
     for key, (_, reason) in BROKEN.items():
-        assert reason in pseudonyms[_pseudonym("form_export", key)], key
+        assert reason in pseudonyms[_pseudonym("instrument", key)], key
     # the duplicate keeps the first submission
-    kept = result.accepted[result.accepted["respondent_id"] == _pseudonym("form_export", "r01")]
+    kept = result.accepted[result.accepted["respondent_id"] == _pseudonym("instrument", "r01")]
     assert kept["interest_math"].iloc[0] == 5.0
 
     # no e-mail address, name or free text anywhere in the outputs
