@@ -104,7 +104,7 @@ def train(
 
     Exits 4 when the quality gate refuses the new model (the champion stays as it was)."""
     from rolefit.params import load_params
-    from rolefit.tracking import GateRefused
+    from rolefit.tracking import GateRefused, TrackingError
     from rolefit.training import train_and_publish
 
     try:
@@ -119,6 +119,8 @@ def train(
         published = train_and_publish(params, root, out=out, track=track, log=typer.echo)
     except GateRefused as exc:
         _fail(str(exc) + "; the champion was not changed", code=4)
+    except TrackingError as exc:
+        _fail(str(exc), code=5)
     typer.echo(format_metrics(published.result.metrics))
     if published.run:
         run_id = published.run["run_id"]

@@ -27,6 +27,10 @@ METRIC_NAMES = (
 )  # fmt: skip
 
 
+class TrackingError(RuntimeError):
+    """The MLflow store could not be reached or refused a write; nothing was registered."""
+
+
 class GateRefused(RuntimeError):
     """The new model did not pass the quality gate; ``champion`` was not moved."""
 
@@ -189,6 +193,19 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any
         mlflow.log_metric("behaviour/cases", len(behaviour))
         mlflow.log_metric("behaviour/passed", sum(b["passed"] for b in behaviour))
         mlflow.log_dict({"cases": behaviour}, "behaviour.json")
+
+
+def fail_run(run: dict[str, str] | None) -> None:
+    """Best effort: mark the run FAILED (the store may be the thing that is down)."""
+    import mlflow
+
+    try:
+        if run is not None:
+            mlflow.MlflowClient().set_terminated(run["run_id"], status="FAILED")
+        elif mlflow.active_run() is not None:
+            mlflow.end_run(status="FAILED")
+    except Exception:  # the store is unreachable: the run stays RUNNING there, the caller reports it
+        pass
 
 
 def log_metrics(metrics: dict[str, dict[str, float]], prefix: str = "") -> None:

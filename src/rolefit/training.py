@@ -257,13 +257,28 @@ def train_and_publish(
     run = version = None
     champion = None
     if track:
-        tracking.configure(root)
-        run = tracking.log_training(result, params, trained, root=root, ingest_reports=ingest_reports)
-        tracking.log_evaluation(run["run_id"], paths, evaluated)
-        champion = tracking.current_champion()
+        try:
+            tracking.configure(root)
+            run = tracking.log_training(result, params, trained, root=root, ingest_reports=ingest_reports)
+            tracking.log_evaluation(run["run_id"], paths, evaluated)
+            champion = tracking.current_champion()
+        except Exception as exc:
+            tracking.fail_run(run)
+            raise tracking.TrackingError(
+                f"MLflow tracking at {tracking.tracking_uri(root)} failed ({type(exc).__name__}: "
+                f"{str(exc)[:300]}); nothing was registered and {params.export.dir} is unchanged. "
+                "Re-run when the tracking server is back."
+            ) from exc
     verdict = tracking.quality_gate(result.metrics, trained, params.export.gate, champion)
     if track:
-        version = tracking.register(run, verdict)
+        try:
+            version = tracking.register(run, verdict)
+        except Exception as exc:
+            tracking.fail_run(run)
+            raise tracking.TrackingError(
+                f"registering the model in MLflow at {tracking.tracking_uri(root)} failed "
+                f"({type(exc).__name__}); champion and {params.export.dir} are unchanged."
+            ) from exc
     if not verdict.passed:
         raise tracking.GateRefused(verdict)
     bundle = publish_bundle(trained, Path(out) if out else root / params.export.dir)
