@@ -33,8 +33,8 @@ def test_server_stopping_mid_training_fails_cleanly_and_a_rerun_succeeds(tmp_pat
     quick = env(MLFLOW_TRACKING_URI=server.url, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
                 MLFLOW_HTTP_REQUEST_TIMEOUT="10")  # fmt: skip
     command = [str(BIN / "rolefit"), "train", "--params", str(params)]
-    training = subprocess.Popen(command, cwd=project, env=quick, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)  # fmt: skip
+    pipe = subprocess.PIPE
+    training = subprocess.Popen(command, cwd=project, env=quick, stdout=pipe, stderr=pipe, text=True)
     try:
         for line in training.stdout:  # stop the server while the training is under way
             if line.startswith("champion:"):
