@@ -104,17 +104,22 @@ def save_bundle(
             "files": files,
         }
         (staging / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True), encoding="utf-8")
-        backup = None
-        if directory.exists():
-            backup = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-            directory.rename(backup)
-        staging.rename(directory)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        _swap_in(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def _swap_in(staging: Path, directory: Path) -> None:
+    """Replace ``directory`` by the complete ``staging`` folder (the old one is removed afterwards)."""
+    backup = None
+    if directory.exists():
+        backup = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+        directory.rename(backup)
+    staging.rename(directory)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
@@ -230,13 +235,7 @@ def publish_bundle(source: str | Path, destination: str | Path) -> Path:
         shutil.copytree(source, staging)
         staging.chmod(0o755)
         verify_bundle(staging)
-        backup = None
-        if destination.exists():
-            backup = destination.with_name(f".{destination.name}.old-{os.getpid()}")
-            destination.rename(backup)
-        staging.rename(destination)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        _swap_in(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -32,7 +32,7 @@ COUNT_EDGES = (
     (6, 10, "6-9"),
     (10, 21, "10+"),
 )
-YEARS_EDGES = (
+YEARS_BANDS = (
     (0, 1, "<1"),
     (1, 3, "1-3"),
     (3, 5, "3-5"),
@@ -49,7 +49,7 @@ def levels(item: Item, values: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(values, errors="coerce")
     if item.kind in ("scale", "binary"):
         return numbers.map(lambda v: None if pd.isna(v) else f"{v:g}")
-    edges = COUNT_EDGES if item.kind == "count" else YEARS_EDGES
+    edges = COUNT_EDGES if item.kind == "count" else YEARS_BANDS
     return numbers.map(lambda v: None if pd.isna(v) else next(lab for lo, hi, lab in edges if lo <= v < hi))
 
 

@@ -355,16 +355,6 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
     }
 
 
-YEARS_BANDS = (
-    (0, 1, "<1"),
-    (1, 3, "1-3"),
-    (3, 5, "3-5"),
-    (5, 10, "5-10"),
-    (10, 20, "10-20"),
-    (20, 51, "20+"),
-)
-
-
 def slices(test) -> dict[str, np.ndarray]:
     """Masks of the evaluation slices: education level, years-of-coding band and true role."""
     out: dict[str, np.ndarray] = {}
@@ -375,6 +365,8 @@ def slices(test) -> dict[str, np.ndarray]:
             if mask.sum() >= 30:
                 out[f"education={level}"] = mask
     if "years_coding" in test.columns:
+        from rolefit.drift import YEARS_BANDS
+
         years = test["years_coding"].to_numpy(dtype=float)
         for low, high, label in YEARS_BANDS:
             mask = (years >= low) & (years < high)

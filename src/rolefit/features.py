@@ -73,8 +73,8 @@ def numeric_matrix(frame: pd.DataFrame, instrument: Instrument) -> dict[str, np.
     return out
 
 
-class ThermometerEncoder(TransformerMixin, BaseEstimator):
-    """Centred step/one-hot encoding for the linear model (see the module docstring)."""
+class _ItemEncoder(TransformerMixin, BaseEstimator):
+    """Shared parameters of the encoders: which instrument items they read (None: all)."""
 
     def __init__(self, items: tuple[str, ...] | None = None):
         self.items = items
@@ -83,6 +83,13 @@ class ThermometerEncoder(TransformerMixin, BaseEstimator):
         instrument = load_instrument()
         ids = self.items if self.items is not None else instrument.ids
         return [instrument[i] for i in ids]
+
+    def _instrument_items_ids(self) -> tuple[str, ...]:
+        return tuple(item.id for item in self._instrument_items())
+
+
+class ThermometerEncoder(_ItemEncoder):
+    """Centred step/one-hot encoding for the linear model (see the module docstring)."""
 
     def layout(self) -> list[Column]:
         """The output columns, known before fitting."""
@@ -133,19 +140,8 @@ class ThermometerEncoder(TransformerMixin, BaseEstimator):
         return np.array([c.name for c in self.columns_], dtype=object)
 
 
-class NumericEncoder(TransformerMixin, BaseEstimator):
+class NumericEncoder(_ItemEncoder):
     """Floats with NaN for skipped answers, for the gradient-boosting model."""
-
-    def __init__(self, items: tuple[str, ...] | None = None):
-        self.items = items
-
-    def _instrument_items_ids(self) -> tuple[str, ...]:
-        return tuple(item.id for item in self._instrument_items())
-
-    def _instrument_items(self) -> list[Item]:
-        instrument = load_instrument()
-        ids = self.items if self.items is not None else instrument.ids
-        return [instrument[i] for i in ids]
 
     def layout(self) -> list[Column]:
         columns: list[Column] = []

@@ -153,14 +153,7 @@ def _normalise_header(text: str) -> str:
 
 def read_instrument_export(path: Path, instrument: Instrument | None = None) -> AdapterOutput:
     """A form-tool export of the rolefit questionnaire (CSV or Excel)."""
-    instrument = instrument or load_instrument()
-    by_header: dict[str, str] = {}
-    for item in instrument.items:
-        by_header[_normalise_header(item.id)] = item.id
-        by_header[_normalise_header(item.text)] = item.id
-    for name in (*KEPT_METADATA, "role", *DEMOGRAPHIC_FIELDS):
-        by_header[_normalise_header(name)] = name
-
+    by_header = instrument_headers(instrument)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         frame, malformed = _read_excel(path, by_header)
     else:
@@ -635,11 +628,9 @@ def _reason_counts(reasons: pd.Series) -> dict[str, int]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from rolefit.bundle import sha256_file
+
+    return sha256_file(path)
 
 
 def write_ingest(result: IngestResult, out_dir: str | Path) -> dict[str, Path]:
