@@ -149,7 +149,8 @@ class _CompiledItem:
 
     def normalise(self, value: Any) -> Any:
         """The normalised answer, ``_SKIP`` for a skipped one; raises ValueError when invalid."""
-        if type(value) is not bool:
+        # booleans (Python's or numpy's) hash like 0/1: only the slow path may accept them (binary items)
+        if type(value).__name__ not in ("bool", "bool_"):
             try:
                 found = self.answers.get(value)
             except TypeError:  # unhashable (list, dict, ...)

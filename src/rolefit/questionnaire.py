@@ -131,8 +131,8 @@ class Item:
         raise self._fail(value)
 
     def _coerce_binary(self, value: Any) -> float:
-        if isinstance(value, bool):
-            return float(value)
+        if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy booleans too
+            return float(bool(value))
         if isinstance(value, str):
             word = value.casefold()
             if word in _TRUE_WORDS:

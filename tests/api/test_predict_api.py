@@ -161,3 +161,12 @@ def test_import_is_light():
     code = f"import sys, rolefit; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_boolean_columns_score_in_frames():
+    frame = pd.DataFrame({"uses_python": [True, False], "interest_math": [5, 1]})
+    out = rolefit.predict_many(frame)
+    singles = [rolefit.predict({"uses_python": b, "interest_math": m}) for b, m in ((True, 5), (False, 1))]
+    assert list(out["p_mle"]) == pytest.approx([s.probabilities["mle"] for s in singles], abs=1e-12)
+    with pytest.raises(rolefit.InvalidAnswers):
+        rolefit.predict_many(pd.DataFrame({"interest_math": [True, False]}))
