@@ -140,12 +140,14 @@ class _CompiledItem:
                 for word in ("yes", "no", "true", "false"):
                     self.answers[word] = 1.0 if word in ("yes", "true") else 0.0
 
-    def _level(self, answer) -> tuple[float, str, str, str]:
+    def _entry(self, answer) -> tuple[float, str, str, str]:
+        """(raw effect, answer label, reason text, direction) of one normalised answer."""
         raw = self.table.effect(answer)
-        entry = (raw, self.item.answer_label(answer), reason(self.item, answer, raw),
-                 "mle" if raw > 0 else "swe" if raw < 0 else "none")  # fmt: skip
-        self.levels[answer] = entry
-        return entry
+        toward = "mle" if raw > 0 else "swe" if raw < 0 else "none"
+        return raw, self.item.answer_label(answer), reason(self.item, answer, raw), toward
+
+    def _level(self, answer) -> None:
+        self.levels[answer] = self._entry(answer)
 
     def normalise(self, value: Any) -> Any:
         """The normalised answer, ``_SKIP`` for a skipped one; raises ValueError when invalid."""
@@ -161,12 +163,9 @@ class _CompiledItem:
         return _SKIP if answer is None else answer
 
     def level(self, answer) -> tuple[float, str, str, str]:
+        """Precomputed for every finite answer; computed on the fly for years values."""
         entry = self.levels.get(answer)
-        if entry is None:
-            raw = self.table.effect(answer)
-            entry = (raw, self.item.answer_label(answer), reason(self.item, answer, raw),
-                     "mle" if raw > 0 else "swe" if raw < 0 else "none")  # fmt: skip
-        return entry
+        return entry if entry is not None else self._entry(answer)
 
 
 _cache: dict[str, LoadedModel] = {}
