@@ -326,12 +326,20 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
     behaviour = run_behaviour(lambda answers: predict(answers, model=bundle_dir))
     for name, mask in slices(test).items():
         metrics[f"test/slice/{name}"] = summary(y[mask], p[mask], n_bins=n_bins)
+    groups = [("test/all", np.ones(len(y), bool))] + [
+        (f"test/{s}", (test["source"] == s).to_numpy()) for s in sorted(test["source"].unique())
+    ]
     intervals = {
         group: bootstrap_intervals(
             y[mask], p[mask], n_bins=n_bins, n_boot=params.evaluate.bootstrap, seed=params.evaluate.seed
         )
-        for group, mask in [("test/all", np.ones(len(y), bool))]
-        + [(f"test/{s}", (test["source"] == s).to_numpy()) for s in sorted(test["source"].unique())]
+        for group, mask in groups
+    }
+    calibration_checks = {
+        group: calibration_check(
+            y[mask], p[mask], n_bins=n_bins, n_sim=params.evaluate.bootstrap, seed=params.evaluate.seed
+        )
+        for group, mask in groups
     }
     uncertainty = {}
     if additive.conformal is not None:
@@ -346,6 +354,7 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
     return {
         "metrics": metrics,
         "intervals": intervals,
+        "calibration_checks": calibration_checks,
         "uncertainty": uncertainty,
         "fairness": fairness,
         "y": y,
@@ -375,6 +384,32 @@ def slices(test) -> dict[str, np.ndarray]:
     for role in ("swe", "mle"):
         out[f"role={role}"] = test["role"].to_numpy() == role
     return out
+
+
+def calibration_check(y, p, *, n_bins: int = 10, n_sim: int = 200, seed: int = 0) -> dict[str, float]:
+    """How the observed ECE compares with the ECE a perfectly calibrated model would show by chance.
+
+    ECE is biased upwards on small samples: even labels drawn from the predicted probabilities
+    themselves give a positive ECE. Labels are drawn ``n_sim`` times from ``p`` and scored like the real
+    ones. Returns the observed ``ece``, the median (``ece_if_calibrated``) and 95th percentile
+    (``ece_if_calibrated_95``) of those draws, and ``p_value``: the share of draws with an ECE at least
+    the observed one (small values mean miscalibration beyond chance).
+    """
+    rng = np.random.default_rng(seed)
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    observed = expected_calibration_error(y, p, n_bins)
+    if len(y) == 0:
+        nan = float("nan")
+        return {"ece": nan, "ece_if_calibrated": nan, "ece_if_calibrated_95": nan, "p_value": nan}
+    draws = np.array(
+        [expected_calibration_error((rng.random(len(p)) < p).astype(float), p, n_bins) for _ in range(n_sim)]
+    )
+    return {
+        "ece": observed,
+        "ece_if_calibrated": float(np.median(draws)),
+        "ece_if_calibrated_95": float(np.percentile(draws, 95)),
+        "p_value": float((1 + np.sum(draws >= observed)) / (1 + n_sim)),
+    }
 
 
 def bootstrap_intervals(
@@ -517,6 +552,7 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
         "calibration": manifest["calibration"],
         **{key: {k: float(v) for k, v in values.items()} for key, values in evaluation["metrics"].items()},
         "intervals_95": evaluation["intervals"],
+        "calibration_checks": evaluation["calibration_checks"],
         "prediction_sets": evaluation["uncertainty"],
         "fairness": evaluation["fairness"],
         "behaviour": {"cases": len(behaviour), "passed": sum(b["passed"] for b in behaviour)},
@@ -603,6 +639,8 @@ def evaluation_report(evaluation: dict[str, Any], manifest: dict[str, Any]) -> s
         ratio = synthetic["log_loss_ratio_to_bayes"]
         lines += ["", f"Synthetic respondents: Bayes log loss {synthetic['bayes_log_loss']:.4f}; "
                   f"the model is {gap:.4f} nats ({ratio:.3f}×) above it."]  # fmt: skip
+    checks = _calibration_check_table(evaluation["calibration_checks"])
+    lines += ["", "## Calibration beyond chance", "", *checks]
     lines += ["", "## Slices", "",
               "| slice | n | ROC AUC | log loss | ECE | accuracy | recall MLE | recall SWE |",
               "|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -632,6 +670,23 @@ def evaluation_report(evaluation: dict[str, Any], manifest: dict[str, Any]) -> s
         for b in behaviour
     ]
     return "\n".join(lines) + "\n"
+
+
+def _calibration_check_table(checks: dict[str, dict[str, float]]) -> list[str]:
+    lines = [
+        "ECE is positive even for a perfectly calibrated model on a finite sample. Labels drawn from the",
+        "model's own probabilities show what chance alone gives; a small p-value means the observed ECE",
+        "is more than that.",
+        "",
+        "| group | ECE | ECE if perfectly calibrated (median, 95th pct.) | p-value |",
+        "|---|---|---|---|",
+    ]
+    for key, c in checks.items():
+        lines.append(
+            f"| {key[5:]} | {c['ece']:.4f} | {c['ece_if_calibrated']:.4f}, {c['ece_if_calibrated_95']:.4f} | "
+            f"{c['p_value']:.3f} |"
+        )
+    return lines
 
 
 def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: dict[str, Any]) -> str:
@@ -668,6 +723,8 @@ def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: di
             f"On synthetic respondents the log loss is {synthetic['log_loss_ratio_to_bayes']:.3f} × the "
             f"Bayes log loss ({synthetic['bayes_log_loss']:.4f}), the best any model could do."
         )
+    checks = _calibration_check_table(evaluation["calibration_checks"])
+    lines += ["", "### Calibration beyond chance", "", *checks]
     sets = evaluation["uncertainty"]
     if sets:
         lines += ["", f"## Prediction sets ({sets['level']:.0%} split conformal)", ""]

@@ -173,6 +173,8 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any
         for group, values in evaluated.get("uncertainty", {}).items():
             if isinstance(values, dict):
                 batch.update({f"sets/{group}/{k}": v for k, v in values.items()})
+        for group, check in evaluated.get("calibration_checks", {}).items():
+            batch.update({f"calibration_check/{group}/{k}": v for k, v in check.items()})
         for group, bounds in evaluated.get("intervals", {}).items():
             for name, (low, high) in bounds.items():
                 batch[f"ci95/{group}/{name}/low"], batch[f"ci95/{group}/{name}/high"] = low, high

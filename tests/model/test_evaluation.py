@@ -19,6 +19,9 @@ def test_metrics_json_holds_every_metric_with_intervals(evaluated):
         assert low <= metrics[group]["roc_auc"] <= high and high - low < 0.05
         assert set(metrics["intervals_95"][group]) == {"roc_auc", "log_loss", "ece"}
     assert metrics["test/synthetic"]["log_loss_ratio_to_bayes"] <= 1.03
+    for group, check in metrics["calibration_checks"].items():
+        assert check["ece"] == metrics[group]["ece"], group
+        assert 0 < check["ece_if_calibrated"] <= check["ece_if_calibrated_95"] and 0 < check["p_value"] <= 1
     slices = {k for k in metrics if k.startswith("test/slice/")}
     assert {"test/slice/role=swe", "test/slice/role=mle", "test/slice/education=master"} <= slices
     assert any(k.startswith("test/slice/years_coding=") for k in slices)
