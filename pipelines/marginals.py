@@ -1,6 +1,6 @@
-"""Stage `marginals`: derive the experience marginals from the ingested Kaggle survey.
+"""Stage `marginals`: derive the experience marginals and profiles from the ingested Kaggle survey.
 
-Without Kaggle rows (the survey is absent) the committed file is kept as it is.
+Without Kaggle rows (the survey is absent) the committed files are kept as they are.
 """
 
 from pathlib import Path
@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from rolefit.params import load_params
-from rolefit.surveys import derive_marginals, write_marginals
+from rolefit.surveys import write_reference
 
 params = load_params()
 frame = pd.read_parquet(Path(params.ingest.interim_dir) / f"{params.marginals.source}.parquet")
 if len(frame):
-    write_marginals(frame, derive_marginals(frame), params.marginals.out)
-    print(f"wrote {params.marginals.out} from {len(frame)} respondents")
+    for path in write_reference(frame, params).values():
+        print(f"wrote {path} from the training split of {params.marginals.source}")
 else:
     print(f"no {params.marginals.source} respondents; keeping the committed {params.marginals.out}")

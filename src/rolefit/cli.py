@@ -179,16 +179,21 @@ def ingest(
 @app.command()
 def marginals(
     accepted: Path = typer.Argument(..., help="Ingested Kaggle 2021 rows (data/interim/kaggle2021.parquet)."),
-    out: Path = typer.Option(Path("data/reference/survey_marginals.csv"), "--out"),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
 ):
-    """Derive the role-conditional experience marginals the synthetic generator matches."""
+    """Derive the experience marginals and profiles the synthetic generator matches.
+
+    Uses the respondents of the survey's training split; writes ``marginals.out`` and its
+    ``.profiles.csv`` sidecar.
+    """
     import pandas as pd
 
-    from rolefit.surveys import derive_marginals, write_marginals
+    from rolefit.params import load_params
+    from rolefit.surveys import write_reference
 
     frame = pd.read_parquet(accepted)
-    path = write_marginals(frame, derive_marginals(frame), out)
-    typer.echo(f"wrote {path} from {len(frame):,} respondents")
+    for path in write_reference(frame, load_params(params_file)).values():
+        typer.echo(f"wrote {path} from the training split of {accepted}")
 
 
 @app.command()

@@ -321,7 +321,8 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
         if len(answered):
             table = additive.tables[item]
             importance[item] = float(
-                abs(pd_series_effects(answered, table, instrument[item])).mean() * additive.a
+                abs(pd_series_effects(answered, table, instrument[item])).mean()
+                * (1.0 if item in additive.fixed else additive.a)
             )
     behaviour = run_behaviour(lambda answers: predict(answers, model=bundle_dir))
     for name, mask in slices(test).items():
@@ -708,7 +709,8 @@ def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: di
         "## Data",
         f"- Training data sha256 `{manifest['training_data']['sha256'][:16]}…`, {rows['total']:,} rows.",
         *[f"- {source}: {count:,} rows" for source, count in rows["by_source"].items()],
-        "- Synthetic respondents come from a latent-trait model calibrated to the Kaggle 2021 survey;",
+        "- Synthetic respondents come from a latent-trait model whose experience answers follow the",
+        "  Kaggle 2021 survey's training split (role-conditional rates and latent-class profiles);",
         "  real respondents from Kaggle ML & DS Survey 2021 (CC BY 2.0) and Stack Overflow 2017 (ODbL 1.0).",
         "- Demographics are never model inputs.",
         "",

@@ -39,6 +39,24 @@ class ItemTable:
             return self.choices[answer]  # type: ignore[index]
         return self.values[bisect_left(self.edges, answer)]  # type: ignore[arg-type]
 
+    def scaled(self, factor: float) -> ItemTable:
+        """The same shape function with every effect multiplied by ``factor``."""
+        return ItemTable(
+            item=self.item,
+            edges=self.edges,
+            values=tuple(factor * v for v in self.values),
+            choices={k: factor * v for k, v in self.choices.items()},
+        )
+
+    def shifted(self, delta: float) -> ItemTable:
+        """The same shape function with ``delta`` added to every effect."""
+        return ItemTable(
+            item=self.item,
+            edges=self.edges,
+            values=tuple(v + delta for v in self.values),
+            choices={k: v + delta for k, v in self.choices.items()},
+        )
+
     def to_dict(self) -> dict[str, Any]:
         if self.choices:
             return {"choices": dict(self.choices)}
@@ -60,8 +78,10 @@ class AdditiveModel:
     """Baseline, per-item lookup tables and the coverage-dependent scale, in log-odds toward MLE.
 
     For an answer set with answered items S, coverage ``c = sum(coverage[j] for j in S)`` and
-    ``scale = a * (1 + kappa) / (c + kappa)`` (``a`` when ``kappa`` is None), the effect of item j is
-    ``scale * tables[j](answer_j)`` and the log-odds are ``intercept + sum(effects)``.
+    ``scale = a * (1 + kappa * (1 - c) ** gamma)`` (bundles written before ``gamma`` existed use
+    ``a * (1 + kappa) / (c + kappa)``; ``a`` when ``kappa`` is None), the effect of item j is
+    ``scale * tables[j](answer_j) + offsets[j]``, except for the ``fixed`` items (experience, goal),
+    whose tables already hold their final effects; the log-odds are ``intercept + sum(effects)``.
     """
 
     intercept: float
@@ -69,24 +89,42 @@ class AdditiveModel:
     coverage: dict[str, float]
     a: float = 1.0
     kappa: float | None = None
+    gamma: float | None = None
+    fixed: frozenset[str] = frozenset()
+    offsets: dict[str, float] = field(default_factory=dict)
     conformal: Any = None  # rolefit.uncertainty.Conformal, set after conformal calibration
 
     def scale(self, answered) -> float:
+        return self.scale_at(sum(self.coverage[item] for item in answered))
+
+    def scale_at(self, c):
+        """The multiplier of the scaled items' effects at coverage ``c`` (a float or a numpy array)."""
         if self.kappa is None:
-            return self.a
-        c = sum(self.coverage[item] for item in answered)
-        return self.a * (1.0 + self.kappa) / (c + self.kappa)
+            return self.a + 0.0 * c
+        # sums of equal weights can exceed 1 by a rounding error; (1 - c) ** gamma needs c <= 1
+        c = min(c, 1.0) if isinstance(c, (int, float)) else c.clip(max=1.0)
+        if self.gamma is None:
+            return self.a * (1.0 + self.kappa) / (c + self.kappa)
+        return self.a * (1.0 + self.kappa * (1.0 - c) ** self.gamma)
 
     def contributions(self, answers: dict[str, float | str]) -> dict[str, float]:
         """Effect of every answered item (skipped items are simply absent)."""
         scale = self.scale(answers)
-        return {item: scale * self.tables[item].effect(value) for item, value in answers.items()}
+        return {
+            item: self.tables[item].effect(value)
+            if item in self.fixed
+            else scale * self.tables[item].effect(value) + self.offsets.get(item, 0.0)
+            for item, value in answers.items()
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "intercept": self.intercept,
             "a": self.a,
             "kappa": self.kappa,
+            "gamma": self.gamma,
+            "fixed": sorted(self.fixed),
+            "offsets": dict(self.offsets),
             "coverage": dict(self.coverage),
             "conformal": self.conformal.to_dict() if self.conformal is not None else None,
             "tables": {item: table.to_dict() for item, table in self.tables.items()},
@@ -106,6 +144,9 @@ class AdditiveModel:
             coverage={str(k): float(v) for k, v in data["coverage"].items()},
             a=float(data["a"]),
             kappa=None if kappa is None else float(kappa),
+            gamma=None if data.get("gamma") is None else float(data["gamma"]),
+            fixed=frozenset(str(item) for item in data.get("fixed", ())),
+            offsets={str(k): float(v) for k, v in data.get("offsets", {}).items()},
         )
 
 
@@ -172,17 +213,30 @@ def item_effect_tables(pipeline, instrument: Instrument) -> tuple[float, dict[st
 
 def decompose(calibrated, instrument: Instrument) -> AdditiveModel:
     """Turn a calibrated additive candidate into exact lookup tables plus its coverage scale."""
-    import math
-
     z0, tables = item_effect_tables(calibrated.estimator, instrument)
     if abs(z0 - calibrated.baseline_decision_) > 1e-12:
         raise RuntimeError("The calibrated model's pipeline changed after calibration.")
+    fixed = frozenset(calibrated.fixed_items_)
+    # the calibration's shift per answered item: its share of the coverage times the shift
+    offsets = {
+        item: calibrated.shift_ * w + calibrated.shift_fixed_ * wf
+        for item, w, wf in zip(
+            calibrated.items_, calibrated.coverage_weights_, calibrated.fixed_weights_, strict=True
+        )
+    }
+    tables = {
+        item: table.scaled(calibrated.a_fixed_).shifted(offsets[item]) if item in fixed else table
+        for item, table in tables.items()
+    }
     return AdditiveModel(
         intercept=calibrated.b_,
         tables=tables,
+        fixed=fixed,
+        offsets={item: float(v) for item, v in offsets.items() if item not in fixed and v != 0.0},
         coverage=dict(zip(calibrated.items_, map(float, calibrated.coverage_weights_), strict=True)),
         a=calibrated.a_,
-        kappa=None if math.isinf(calibrated.kappa_) else calibrated.kappa_,
+        kappa=calibrated.kappa_,
+        gamma=calibrated.gamma_,
     )
 
 

@@ -12,9 +12,11 @@ monotone in each item's lean:
 
 Calibration (:class:`CoverageCalibratedClassifier`) is fitted on a split the candidate never saw, with
 a map that is affine in log-odds for any given set of answered items (``sigmoid``: Platt scaling;
-``coverage``: Platt scaling whose slope grows as fewer items are answered, so partial answer sets are
-calibrated too). Isotonic calibration is deliberately not offered: it is not affine, so the calibrated
-log-odds would no longer be a sum of per-item effects and explanations could not be exact.
+``coverage``: Platt scaling whose slope for the interest, skill and preference items grows as fewer of
+them are answered, so partial answer sets are calibrated too, and with a slope of its own for the
+experience items and the career goal). Isotonic calibration is deliberately not offered: it is not
+affine, so the calibrated log-odds would no longer be a sum of per-item effects and explanations could
+not be exact.
 
 Labels are integers throughout: 1 = ``mle``, 0 = ``swe``; column 1 of ``predict_proba`` is ``p_mle``.
 """
@@ -189,15 +191,23 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
     With ``d(x)`` the wrapped additive pipeline's decision function and ``d_0`` its value when every
     item is skipped, the calibrated log-odds are
 
-    ``B + s(c) * (d(x) - d_0)``,  ``s(c) = A * (1 + kappa) / (c + kappa)``
+    ``B + s(c) * z_scaled(x) + A_fixed * z_fixed(x) + shift * c + shift_fixed * c_fixed``,
+    ``s(c) = A * (1 + kappa * (1 - c) ** gamma)``
 
-    where ``c`` in [0, 1] is the *coverage*: the share of the items' total effect variance that the
-    person answered (weights ``coverage_weights_``, estimated on the calibration data). The form comes
-    from a one-factor measurement model: when fewer of several redundant items are answered, each
-    answered item must speak for the skipped ones, so its effect grows like ``1 / (c + kappa)``.
-    ``method="sigmoid"`` fixes ``kappa = inf`` (``s = A``: Platt scaling in log-odds); ``"coverage"``
-    fits ``kappa``. Either way the map is affine in ``d(x) - d_0`` for a given set of answered items,
-    so per-item effects stay exactly additive and monotone (``A > 0``).
+    where ``z_fixed`` sums the raw effects of the items whose evidence stands on its own (experience and
+    career goal, ``fixed_items_``, :func:`has_own_evidence`), ``z_scaled`` those of all other items
+    (together ``d(x) - d_0``); ``c`` in [0, 1] is the *coverage*, the share of the scaled items the
+    person answered (``coverage_weights_``), and ``c_fixed`` the share of the fixed items answered.
+    Interests, skills and preferences are redundant readings of the same traits: when fewer of them are
+    answered, each answered one must speak for the skipped ones, so their effects grow as ``c`` falls.
+    Skipping some facts does not make the others say more, so fixed items get a constant slope. The
+    shifts correct for an answered item's average effect not being exactly zero in the calibration data.
+
+    Fitting is in two stages: ``A`` (and a provisional ``B``) by Platt scaling on the nearly complete
+    answer sets (``c >= 0.8``, what the candidate was fitted on), then everything else on all rows with
+    ``A`` held. ``method="sigmoid"`` is plain Platt scaling (``kappa = 0``, ``A_fixed = A``, no shifts).
+    Either way the map is affine in the raw effects for a given set of answered items, so per-item
+    effects stay exactly additive and monotone (``A, A_fixed > 0``).
 
     Parameters
     ----------
@@ -223,6 +233,8 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
         instrument = load_instrument()
         self.items_ = tuple(instrument.ids)
+        self.fixed_items_ = tuple(item.id for item in instrument.items if has_own_evidence(item))
+        fixed = np.array([item in self.fixed_items_ for item in self.items_])
         self.baseline_decision_, tables = item_effect_tables(self.estimator, instrument)
         effects = np.zeros((len(y), len(self.items_)))
         answered = answered_mask(X, self.items_)
@@ -234,50 +246,84 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
                 continue
             column = clean[item].tolist()
             effects[:, j] = [tables[item].effect(v) if answered[i, j] else 0.0 for i, v in enumerate(column)]
-        variances = np.zeros(len(self.items_))
-        for j in range(len(self.items_)):
-            rows = answered[:, j]
-            if rows.sum() > 1:
-                mean = np.average(effects[rows, j], weights=weights[rows])
-                variances[j] = np.average((effects[rows, j] - mean) ** 2, weights=weights[rows])
-        total = variances.sum()
-        self.coverage_weights_ = (
-            variances / total if total > 0 else np.full(len(variances), 1 / len(variances))
-        )
-        z = effects.sum(axis=1)
+        # every interest, skill, preference and goal item counts the same: each is one more reading of
+        # the traits (weighting by effect size made a few strong answers look like a full questionnaire)
+        self.coverage_weights_ = (~fixed).astype(float) / max(1, int((~fixed).sum()))
+        z_scaled = effects[:, ~fixed].sum(axis=1)
+        z_fixed = effects[:, fixed].sum(axis=1)
         coverage = answered @ self.coverage_weights_
+        self.fixed_weights_ = fixed.astype(float) / max(1, int(fixed.sum()))
+        coverage_fixed = answered @ self.fixed_weights_
         target = y.astype(float)
+        free = self.method == "coverage"
 
-        def objective(theta):
-            log_a, b, log_kappa = theta
-            a, kappa = np.exp(log_a), np.exp(log_kappa)
-            factor = (1 + kappa) / (coverage + kappa) if self.method == "coverage" else 1.0
-            t = b + a * factor * z
-            return float(np.sum(weights * (np.logaddexp(0.0, t) - target * t)))
+        # Stage 1: the slope of nearly complete answer sets, by Platt scaling on them alone (they are
+        # what the candidate was fitted on). Stage 2: how effects grow as items are skipped, and the
+        # experience items' own slope, on everything, with that slope held.
+        nearly_complete = coverage >= 0.8
+        if not free or nearly_complete.sum() < 50:
+            nearly_complete = np.ones(len(target), bool)
+
+        def platt(theta):
+            t = theta[1] + np.exp(theta[0]) * (z_scaled + z_fixed)
+            w = weights * nearly_complete
+            return float(np.sum(w * (np.logaddexp(0.0, t) - target * t)))
 
         prior = np.clip(np.average(target, weights=weights), 1e-6, 1 - 1e-6)
-        start = np.array([0.0, np.log(prior / (1 - prior)), np.log(0.1)])
-        result = minimize(
-            objective, start, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000}
-        )
-        log_a, b, log_kappa = result.x
-        self.a_ = float(np.exp(log_a))
-        self.b_ = float(b)
-        self.kappa_ = float(np.exp(log_kappa)) if self.method == "coverage" else float("inf")
+        first = minimize(
+            platt, np.array([0.0, np.log(prior / (1 - prior))]), method="Nelder-Mead",
+            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
+        )  # fmt: skip
+        a = float(np.exp(first.x[0]))
+
+        def objective(theta):
+            b, log_kappa, log_gamma, log_a_fixed, shift, shift_fixed = theta
+            factor = 1 + np.exp(log_kappa) * (1 - np.minimum(coverage, 1.0)) ** np.exp(log_gamma)
+            t = a * factor * z_scaled + np.exp(log_a_fixed) * z_fixed
+            t = t + b + shift * coverage + shift_fixed * coverage_fixed
+            return float(np.sum(weights * (np.logaddexp(0.0, t) - target * t)))
+
+        self.a_ = a
+        if free:
+            start = np.array([first.x[1], np.log(0.5), 0.0, 0.0, 0.0, 0.0])
+            result = minimize(
+                objective, start, method="Nelder-Mead",
+                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 12000},
+            )  # fmt: skip
+            b, log_kappa, log_gamma, log_a_fixed, shift, shift_fixed = result.x
+            self.b_, self.kappa_, self.gamma_ = float(b), float(np.exp(log_kappa)), float(np.exp(log_gamma))
+            self.a_fixed_, self.shift_, self.shift_fixed_ = (
+                float(np.exp(log_a_fixed)),
+                float(shift),
+                float(shift_fixed),
+            )
+        else:
+            self.b_, self.kappa_, self.gamma_ = float(first.x[1]), 0.0, 1.0
+            self.a_fixed_, self.shift_, self.shift_fixed_ = a, 0.0, 0.0
         return self
 
     def scale(self, coverage):
         """The multiplier ``s(c)`` of the raw effects at coverage ``c``."""
         check_is_fitted(self, "a_")
-        if np.isinf(self.kappa_):
-            return self.a_ * np.ones_like(np.asarray(coverage, dtype=float))
-        return self.a_ * (1 + self.kappa_) / (np.asarray(coverage, dtype=float) + self.kappa_)
+        c = np.minimum(np.asarray(coverage, dtype=float), 1.0)
+        return self.a_ * (1 + self.kappa_ * (1 - c) ** self.gamma_)
 
     def decision_function(self, X):
         check_is_fitted(self, "a_")
         raw = np.asarray(self.estimator.decision_function(X), dtype=float) - self.baseline_decision_
-        coverage = answered_mask(X, self.items_) @ self.coverage_weights_
-        return self.b_ + self.scale(coverage) * raw
+        # the additive candidate's raw effects of the experience items alone: score X with the
+        # other items skipped
+        only_fixed = X.copy()
+        for item in self.items_:
+            if item in only_fixed.columns and item not in self.fixed_items_:
+                only_fixed[item] = None if only_fixed[item].dtype == object else np.nan
+        z_fixed = (
+            np.asarray(self.estimator.decision_function(only_fixed), dtype=float) - self.baseline_decision_
+        )
+        answered = answered_mask(X, self.items_)
+        coverage = answered @ self.coverage_weights_
+        shift = self.shift_ * coverage + self.shift_fixed_ * (answered @ self.fixed_weights_)
+        return self.b_ + shift + self.scale(coverage) * (raw - z_fixed) + self.a_fixed_ * z_fixed
 
     def predict_proba(self, X):
         p = expit(self.decision_function(X))
@@ -288,3 +334,13 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
 
 
 CALIBRATION_METHODS = ("sigmoid", "coverage")
+
+
+def has_own_evidence(item) -> bool:
+    """Whether an item's evidence stands on its own rather than re-reading the traits.
+
+    Experience answers (facts) and the career goal (an aim) say something about the role that the
+    interest, skill and preference ratings do not; skipping some of those ratings does not make these
+    items say more, so calibration gives them a constant slope instead of the coverage scale.
+    """
+    return item.group == "experience" or item.id == "career_goal"

@@ -17,12 +17,12 @@ class _Section(BaseModel):
 
 
 class FitWeights(_Section):
-    """Weights of the latent traits in the true log-odds of MLE fit."""
+    """Weights of the latent traits in the log-odds of MLE fit (before the goal and experience answers)."""
 
-    builder: float = -0.9
-    analytical: float = 1.1
-    research: float = 0.7
-    pace: float = -0.6
+    builder: float = -0.675
+    analytical: float = 0.95
+    research: float = 0.6
+    pace: float = -0.45
 
 
 class TraitCorrelations(_Section):
@@ -40,13 +40,12 @@ class SynthesizeParams(_Section):
     seed: int = 20261124
     n_respondents: int = Field(100_000, ge=100)
     marginals: str = "data/reference/survey_marginals.csv"
-    fit_intercept: float = -0.65
+    fit_intercept: float = -0.75
     fit_weights: FitWeights = FitWeights()
     trait_correlations: TraitCorrelations = TraitCorrelations()
     role_effect: float = Field(0.5, ge=0)
-    goal_role_effect: float = Field(0.8, ge=0)
-    experience_sharpness: float = Field(2.0, ge=1.0)
-    item_noise: float = Field(0.45, gt=0)
+    goal_role_effect: float = Field(0.25, ge=0)
+    item_noise: float = Field(0.38, gt=0)
     acquiescence_sd: float = Field(0.15, ge=0)
     extremity_sd: float = Field(0.1, ge=0)
     skip_rate_min: float = Field(0.05, ge=0, le=0.5)
@@ -82,10 +81,15 @@ class IngestParams(_Section):
 
 
 class MarginalsParams(_Section):
-    """Which ingested survey the experience marginals are derived from (stage ``marginals``)."""
+    """Which ingested survey the experience marginals and profiles come from (stage ``marginals``).
+
+    Only the respondents of that source's training split (``build.seed``, ``build.fractions``) are used.
+    """
 
     source: str = "kaggle2021"
     out: str = "data/reference/survey_marginals.csv"
+    profiles: int = Field(8, ge=1, le=50)
+    seed: int = 0
 
 
 class SplitFractions(_Section):

@@ -98,8 +98,11 @@ class LoadedModel:
     def __post_init__(self) -> None:
         if not self.compiled:
             instrument = load_instrument()
-            self.compiled.update({item.id: _CompiledItem(item, self.additive.tables[item.id],
-                                                         self.additive.coverage.get(item.id, 0.0))
+            additive = self.additive
+            self.compiled.update({item.id: _CompiledItem(item, additive.tables[item.id],
+                                                         additive.coverage.get(item.id, 0.0),
+                                                         None if item.id in additive.fixed
+                                                         else additive.offsets.get(item.id, 0.0))
                                   for item in instrument.items})  # fmt: skip
 
     @property
@@ -109,6 +112,10 @@ class LoadedModel:
 
 _SKIP = object()
 
+#: A precomputed answer: (raw effect, label, reason, direction, reason toward SWE, reason toward MLE,
+#: the item's offset or None for a fixed item).
+Level = tuple[float, str, str, str, "str | None", "str | None", "float | None"]
+
 
 class _CompiledItem:
     """One item's answers resolved ahead of time: raw value -> normalised answer -> (effect, texts).
@@ -117,13 +124,14 @@ class _CompiledItem:
     (and every years value) goes through :meth:`Item.coerce` and the table, so results are identical.
     """
 
-    __slots__ = ("answers", "coverage", "edges", "item", "levels", "lut", "table", "values")
+    __slots__ = ("answers", "coverage", "edges", "item", "levels", "lut", "offset", "table", "values")
 
-    def __init__(self, item, table, coverage: float):
-        self.item, self.table, self.coverage = item, table, coverage
+    def __init__(self, item, table, coverage: float, offset: float | None = 0.0):
+        # offset None: a fixed item, whose table already holds its final effect (no coverage scale)
+        self.item, self.table, self.coverage, self.offset = item, table, coverage, offset
         self.lut = self.edges = self.values = None  # numpy arrays, built on first batch use
         self.answers: dict[Any, Any] = {None: _SKIP, "": _SKIP}
-        self.levels: dict[Any, tuple[float, str, str, str]] = {}
+        self.levels: dict[Any, Level] = {}
         if item.kind == "choice":
             for choice in item.choices:
                 self.answers[choice.id] = self.answers[choice.label] = choice.id
@@ -140,11 +148,19 @@ class _CompiledItem:
                 for word in ("yes", "no", "true", "false"):
                     self.answers[word] = 1.0 if word in ("yes", "true") else 0.0
 
-    def _entry(self, answer) -> tuple[float, str, str, str]:
-        """(raw effect, answer label, reason text, direction) of one normalised answer."""
+    def _entry(self, answer, directed: bool = True) -> Level:
+        """(raw effect, answer label, reason text, direction, reason if the final effect points to SWE,
+        reason if it points to MLE) of one normalised answer.
+
+        The calibration's shift per answered item can tip a near-zero raw effect to the other side, so
+        both directed reasons are ready ahead of time (``directed``; None when built on the fly).
+        """
         raw = self.table.effect(answer)
         toward = "mle" if raw > 0 else "swe" if raw < 0 else "none"
-        return raw, self.item.answer_label(answer), reason(self.item, answer, raw), toward
+        text = reason(self.item, answer, raw)
+        to_swe = text if raw < 0 else reason(self.item, answer, -1.0) if directed else None
+        to_mle = text if raw > 0 else reason(self.item, answer, 1.0) if directed else None
+        return raw, self.item.answer_label(answer), text, toward, to_swe, to_mle, self.offset
 
     def _level(self, answer) -> None:
         self.levels[answer] = self._entry(answer)
@@ -162,10 +178,10 @@ class _CompiledItem:
         answer = self.item.coerce(value)
         return _SKIP if answer is None else answer
 
-    def level(self, answer) -> tuple[float, str, str, str]:
+    def level(self, answer) -> Level:
         """Precomputed for every finite answer; computed on the fly for years values."""
         entry = self.levels.get(answer)
-        return entry if entry is not None else self._entry(answer)
+        return entry if entry is not None else self._entry(answer, directed=False)
 
 
 _cache: dict[str, LoadedModel] = {}
@@ -306,7 +322,7 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
         validate_answers(answers)  # raises InvalidAnswers naming the problem
     compiled = loaded.compiled
     clean: dict[str, float | str] = {}
-    levels: dict[str, tuple[float, str, str, str]] = {}
+    levels: dict[str, Level] = {}
     coverage = 0.0
     problems = None
     for key, value in answers.items():
@@ -329,23 +345,29 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
     if problems:
         validate_answers(answers)  # the slow path builds the message naming every offending item
     additive = loaded.additive
-    if additive.kappa is None:
-        scale = additive.a
-    else:
-        scale = additive.a * (1.0 + additive.kappa) / (coverage + additive.kappa)
-    effects = {key: scale * level[0] for key, level in levels.items()}
+    scale = additive.scale_at(coverage)
+    effects = {
+        key: level[0] if (offset := level[6]) is None else scale * level[0] + offset
+        for key, level in levels.items()
+    }
     log_odds = additive.intercept + math.fsum(effects.values())
     p_mle = _sigmoid(log_odds)
     explanations = []
     for item_id in sorted(effects, key=lambda k: (-abs(effects[k]), k)):
-        _, label, text, toward = levels[item_id]
+        raw, label, text, toward, to_swe, to_mle, _ = levels[item_id]
+        effect = effects[item_id]
+        if effect * raw <= 0.0 and ((effect > 0) != (raw > 0) or (effect < 0) != (raw < 0)):
+            # the calibration's shift per answered item tipped a near-zero effect to the other side
+            toward = "mle" if effect > 0 else "swe" if effect < 0 else "none"
+            directed = to_mle if effect > 0 else to_swe if effect < 0 else text
+            text = directed or reason(compiled[item_id].item, clean[item_id], effect)
         explanations.append(
             {
                 "item": item_id,
                 "question": compiled[item_id].item.text,
                 "answer": clean[item_id],
                 "answer_label": label,
-                "effect": effects[item_id],
+                "effect": effect,
                 "toward": toward,
                 "reason": text,
             }
@@ -388,6 +410,9 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
             problems[str(column)[:60]] = "unknown item" + (f"; did you mean {guess[0]!r}?" if guess else "")
     n = len(frame)
     raw_sum = np.zeros(n)
+    fixed_sum = np.zeros(n)
+    offset_sum = np.zeros(n)
+    answered_columns: dict[str, np.ndarray] = {}
     coverage = np.zeros(n)
     effect_columns: dict[str, np.ndarray] = {}
     bad_cells = 0
@@ -416,18 +441,22 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
                     except ValueError as exc:
                         message = str(exc).split(": ", 1)[1]
                     problems[f"row {frame.index[row]}: {item.id}"] = message
-        raw_sum += raw
+        if item.id in additive.fixed:
+            fixed_sum += raw
+        else:
+            raw_sum += raw
+            offset = additive.offsets.get(item.id, 0.0)
+            if offset:
+                offset_sum += answered * offset
+                answered_columns[item.id] = answered
         coverage += answered * additive.coverage.get(item.id, 0.0)
         effect_columns[item.id] = raw
     if problems:
         if bad_cells > 1000:
             problems["..."] = f"{bad_cells:,} invalid cells in all"
         raise InvalidAnswers(problems)
-    if additive.kappa is None:
-        scale = np.full(n, additive.a)
-    else:
-        scale = additive.a * (1.0 + additive.kappa) / (coverage + additive.kappa)
-    log_odds = additive.intercept + scale * raw_sum
+    scale = additive.scale_at(coverage)
+    log_odds = additive.intercept + scale * raw_sum + fixed_sum + offset_sum
     p_mle = 1.0 / (1.0 + np.exp(-log_odds))
     # categorical columns: cheap to build for millions of rows, and compare equal to plain strings
     role = pd.Categorical.from_codes((p_mle >= 0.5).astype(np.int8), categories=list(ROLES))
@@ -447,7 +476,17 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
     if top_k > 0 and effect_columns:
         # ties broken by item id, as in predict(): order the columns alphabetically, then stable-sort
         names = sorted(effect_columns)
-        magnitude = np.abs(np.column_stack([effect_columns[name] for name in names]))
+        magnitude = np.abs(
+            np.column_stack(
+                [
+                    effect_columns[name]
+                    if name in additive.fixed
+                    else effect_columns[name] * scale
+                    + additive.offsets.get(name, 0.0) * answered_columns.get(name, 0)
+                    for name in names
+                ]
+            )
+        )
         k = min(top_k, len(names))
         if k < len(names):
             candidates = np.argpartition(-magnitude, k - 1, axis=1)[:, :k]

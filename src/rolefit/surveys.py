@@ -708,8 +708,8 @@ def derive_marginals(frame: pd.DataFrame, instrument: Instrument | None = None) 
 
 MARGINALS_HEADER = (
     "# Role-conditional marginals of the experience items (share among respondents who answered).\n"
-    "# Source: Kaggle Machine Learning & Data Science Survey 2021 (Q5 Software Engineer n={swe} -> swe, "
-    "Machine Learning Engineer n={mle} -> mle).\n"
+    "# Source: Kaggle Machine Learning & Data Science Survey 2021, training split "
+    "(Q5 Software Engineer n={swe} -> swe, Machine Learning Engineer n={mle} -> mle).\n"
     '# Licence: CC BY 2.0; attribution "Kaggle ML & DS Survey 2021". Regenerate with the marginals stage '
     "(dvc repro marginals).\n"
 )
@@ -729,6 +729,34 @@ def write_marginals(frame: pd.DataFrame, table: pd.DataFrame, path: str | Path) 
     Path(tmp).chmod(0o644)
     os.replace(tmp, path)
     return path
+
+
+def reference_rows(frame: pd.DataFrame, params, source: str) -> pd.DataFrame:
+    """The rows of ingested ``source`` respondents that the build stage puts in the training split.
+
+    Marginals and profiles are derived from these only, so that nothing the synthetic generator learns
+    from a survey comes from that survey's held-out respondents.
+    """
+    from rolefit.dataset import assign_splits
+
+    labelled = frame.assign(source=source)
+    return frame[(assign_splits(labelled, params.build) == "train").to_numpy()]
+
+
+def write_reference(frame: pd.DataFrame, params) -> dict[str, Path]:
+    """Derive and write the survey marginals and experience profiles (stage ``marginals``).
+
+    ``frame`` holds the ingested rows of ``params.marginals.source``; only its training split is used
+    (:func:`reference_rows`). Returns the two paths written.
+    """
+    from rolefit.profiles import fit_profiles, profiles_path, write_profiles
+
+    rows = reference_rows(frame, params, params.marginals.source)
+    out = Path(params.marginals.out)
+    write_marginals(rows, derive_marginals(rows), out)
+    profiles = fit_profiles(rows, list(MARGINAL_ITEMS), params.marginals.profiles, seed=params.marginals.seed)
+    counts = {str(k): int(v) for k, v in rows["role"].value_counts().items()}
+    return {"marginals": out, "profiles": write_profiles(profiles, profiles_path(out), counts)}
 
 
 def empty_result(source: str, adapter: str, reason: str) -> IngestResult:

@@ -1,4 +1,4 @@
-r"""Synthetic respondents from a latent-trait model, with experience items calibrated to real surveys.
+r"""Synthetic respondents from a latent-trait model, with experience answers derived from a real survey.
 
 The model
 ---------
@@ -7,17 +7,15 @@ correlations of ``params.synthesize.trait_correlations``:
 
 .. math:: \theta_i = (\text{builder}, \text{analytical}, \text{research}, \text{pace}) \sim N(0, \Sigma)
 
-*pace* is the wish for fast, predictable, broadly useful work. The true probability that the person fits
-MLE better than SWE is a logistic function of the traits, and the role is drawn from it:
+*pace* is the wish for fast, predictable, broadly useful work. The role is drawn from a logistic
+function of the traits:
 
-.. math:: p^{true}_i = \sigma(b_0 + w^\top \theta_i), \qquad role_i \sim \text{Bernoulli}(p^{true}_i)
+.. math:: t_i = b_0 + w^\top \theta_i, \qquad role_i \sim \text{Bernoulli}(\sigma(t_i))
 
-Every item reads the role *tendency*, never the drawn role: item *j* gets its own draw
-:math:`s_{ij} = \pm 1` with :math:`P(s_{ij} = +1) = p^{true}_i`. Items are therefore independent of
-the role given the traits, and ``p_true`` is the Bayes-optimal prediction from everything a respondent
-could answer: no model can beat its log loss in expectation, so "log loss / Bayes log loss" is an
-honest measure of what is left to learn. A 1-5 item *j* (interest, skill, preference) is a noisy
-reading of the traits and of the role tendency, through the person's response style:
+Every interest, skill and preference item reads the trait *tendency*, never the drawn role: item *j*
+gets its own draw :math:`s_{ij} = \pm 1` with :math:`P(s_{ij} = +1) = \sigma(t_i)`, so these items are
+independent of the role given the traits. A 1-5 item is a noisy reading of the traits and of that
+draw, through the person's response style:
 
 .. math::
     y^*_{ij} = \lambda_j^\top \theta_i + \gamma\, \ell_j\, s_{ij} + \varepsilon_{ij},
@@ -31,20 +29,31 @@ with loadings :math:`\lambda_j` (table ``LOADINGS``), the item's lean :math:`\el
 agreement items only), an item offset :math:`c_j` per scale and four cut points :math:`\tau`.
 
 The career goal is the choice with the highest random utility
-:math:`u_{ic} = \kappa_c^\top \theta_i + \gamma_g \ell_c s_{ij} + \text{Gumbel}` (``undecided`` has a
-constant utility). The experience items (years, education, languages, frameworks, activities) are drawn
-from their own draw of a sharper role tendency
-:math:`r'_{ij} \sim \text{Bernoulli}(\sigma(\kappa\, \text{logit}\, p^{true}_i))` (``experience_sharpness``):
-the distributions given :math:`r'` are solved so that the distributions given the *role* equal the
-role-conditional survey marginals (``data/reference/survey_marginals.csv``, derived from the Kaggle 2021
-survey) - see :func:`_draw_experience`.
+:math:`u_{ic} = \kappa_c^\top \theta_i + \gamma_g \ell_c r_i + \text{Gumbel}` (``undecided`` has a
+constant utility), where :math:`r_i = \pm 1` is the drawn role itself: an aim is part of what makes
+someone fit a role, so the goal carries evidence of its own beyond the traits.
+
+The experience items (years, education, languages, frameworks, activities) are facts, and real people's
+facts hang together: they are drawn as one answer set from the drawn role's distribution
+:math:`P_{role}(b)`, the survey's experience profiles tilted to that role's marginals
+(:mod:`rolefit.profiles`, ``data/reference/survey_marginals*.csv``, derived from the Kaggle 2021
+training split). So each experience item's rates given the role equal the survey's, and what a whole
+answer set says about the role follows the survey's joint structure, not a product of single items.
 
 Each item is skipped with probability :math:`\min(0.9, \pi_j m_i)`: an item rate
 :math:`\pi_j \sim U(\text{skip\_rate\_min}, \text{skip\_rate\_max})` times a person's propensity
 :math:`m_i \sim \text{Gamma}(4, 1/4)`. Skips do not depend on the role, so a skipped answer carries no
 information by itself.
 
-``p_true`` is written beside each row.
+``p_true`` is the exact posterior given the traits, the answered goal and the answered experience
+items,
+
+.. math:: \text{logit}\, p^{true}_i = t_i + \log \frac{P(g_i \mid \theta_i, mle)}{P(g_i \mid \theta_i, swe)}
+    + \log \frac{P_{mle}(b_i^{answered})}{P_{swe}(b_i^{answered})},
+
+the Bayes-optimal prediction from more than any respondent's answers reveal (the other items only
+read the traits, noisily): no model can beat its log loss in expectation, so "log loss / Bayes log
+loss" is an honest measure of what is left to learn.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from rolefit.params import SynthesizeParams
+from rolefit.profiles import Profiles, RoleAnswers, profiles_path, read_profiles, tilt
 from rolefit.questionnaire import Instrument, load_instrument
 
 TRAITS = ("builder", "analytical", "research", "pace")
@@ -95,13 +105,13 @@ LOADINGS: dict[str, tuple[float, float, float, float]] = {
 
 #: Trait weights of every career goal's utility (builder, analytical, research, pace).
 GOAL_LOADINGS: dict[str, tuple[float, float, float, float]] = {
-    "software_architect": (0.8, 0.2, 0.0, 0.0),
-    "engineering_manager": (0.3, 0.0, 0.0, 0.4),
-    "full_stack_developer": (0.6, 0.0, 0.0, 0.5),
-    "cloud_engineer": (0.5, 0.0, 0.0, 0.3),
-    "ai_researcher": (0.0, 0.4, 1.0, -0.2),
-    "applied_scientist": (0.0, 0.8, 0.4, 0.0),
-    "ml_platform_engineer": (0.4, 0.5, 0.0, 0.0),
+    "software_architect": (0.4, 0.1, 0.0, 0.0),
+    "engineering_manager": (0.15, 0.0, 0.0, 0.2),
+    "full_stack_developer": (0.3, 0.0, 0.0, 0.25),
+    "cloud_engineer": (0.25, 0.0, 0.0, 0.15),
+    "ai_researcher": (0.0, 0.2, 0.5, -0.1),
+    "applied_scientist": (0.0, 0.4, 0.2, 0.0),
+    "ml_platform_engineer": (0.2, 0.25, 0.0, 0.0),
 }
 UNDECIDED_UTILITY = 0.2
 
@@ -114,23 +124,45 @@ _LEAN_SIGN = {"swe": -1.0, "none": 0.0, "mle": 1.0}
 
 @dataclass(frozen=True)
 class Marginals:
-    """Role-conditional distributions of the experience items.
+    """Role-conditional distributions of the experience items, and how the items hang together.
 
     ``table[item]`` maps each level (a number or a choice id) to its share among respondents of each
-    role who answered; binary items are stored as the share of level 1.
+    role who answered; binary items are stored as the share of level 1. ``profiles`` is the survey's
+    latent-class model of whole answer sets (:mod:`rolefit.profiles`).
     """
 
     table: dict[str, dict[str, dict[str, float]]]
     source: str
+    profiles: Profiles | None = None
 
     def distribution(self, item: str, role: str) -> tuple[list[str], np.ndarray]:
         levels = list(self.table[item])
         shares = np.array([self.table[item][level][role] for level in levels], dtype=float)
         return levels, shares
 
+    def targets(self, role: str, levels: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
+        """Each item's distribution for ``role`` over ``levels[item]`` (binary items: "0", "1")."""
+        out = {}
+        for item, labels in levels.items():
+            if item not in self.table:
+                raise ValueError(
+                    f"The survey marginals file has no rows for item {item!r}; regenerate it with the "
+                    "marginals stage."
+                )
+            rows = self.table[item]
+            if set(rows) == {"1"}:
+                share = rows["1"][role]
+                out[item] = np.array([1 - share if label == "0" else share for label in labels])
+            else:
+                out[item] = np.array([rows[label][role] if label in rows else 0.0 for label in labels])
+        return out
+
 
 def read_marginals(path: str | Path) -> Marginals:
-    """Read the survey marginals CSV (comment lines starting with ``#`` carry source and licence)."""
+    """Read the survey marginals CSV and its profiles (:func:`profiles_path`).
+
+    Comment lines starting with ``#`` carry source and licence.
+    """
     path = Path(path)
     table: dict[str, dict[str, dict[str, float]]] = {}
     source_lines: list[str] = []
@@ -146,7 +178,7 @@ def read_marginals(path: str | Path) -> Marginals:
             "swe": float(row["swe"]),
             "mle": float(row["mle"]),
         }
-    return Marginals(table=table, source=" ".join(source_lines))
+    return Marginals(table=table, source=" ".join(source_lines), profiles=read_profiles(profiles_path(path)))
 
 
 def _trait_covariance(params: SynthesizeParams) -> np.ndarray:
@@ -199,15 +231,13 @@ def generate(
 
     theta = rng.multivariate_normal(np.zeros(len(TRAITS)), _trait_covariance(params), size=n)
     weights = np.array([getattr(params.fit_weights, t) for t in TRAITS])
-    true_log_odds = params.fit_intercept + theta @ weights
-    p_true = 1.0 / (1.0 + np.exp(-true_log_odds))
-    is_mle = rng.random(n) < p_true
-    # Experience items read a sharper role tendency q (same traits, kappa times the log-odds) so that
-    # the reading-conditional distributions solved in _draw_experience stay inside [0, 1].
-    q_experience = 1.0 / (1.0 + np.exp(-params.experience_sharpness * true_log_odds))
-    # E[q | role]: how often a respondent's experience reading says mle, for each true role
-    share_mle = float(np.mean(q_experience * p_true) / np.mean(p_true))
-    share_swe = float(np.mean(q_experience * (1 - p_true)) / np.mean(1 - p_true))
+    trait_log_odds = params.fit_intercept + theta @ weights
+    p_trait = 1.0 / (1.0 + np.exp(-trait_log_odds))
+    is_mle = rng.random(n) < p_trait
+    answers = experience_answers(marginals)
+    experience = np.empty((n, len(answers["mle"].profiles.items)), dtype=int)
+    for role, rows in (("mle", is_mle), ("swe", ~is_mle)):
+        experience[rows] = answers[role].sample(int(rows.sum()), rng)
 
     acquiescence = rng.normal(0.0, params.acquiescence_sd, n)
     extremity = np.exp(rng.normal(0.0, params.extremity_sd, n))
@@ -217,11 +247,11 @@ def generate(
         "respondent_id": [f"{id_prefix}-{i:07d}" for i in range(n)],
         "source": np.full(n, "synthetic", dtype=object),
     }
+    profiles = answers["mle"].profiles
     for item in instrument.items:
         lean = _LEAN_SIGN[item.lean]
-        # each item reads its own draw of the role tendency, never the drawn role itself
-        reads_mle = rng.random(n) < (q_experience if item.group == "experience" else p_true)
-        sign = np.where(reads_mle, 1.0, -1.0)
+        # each item reads its own draw of the trait tendency, never the drawn role itself
+        sign = np.where(rng.random(n) < p_trait, 1.0, -1.0)
         if item.kind == "scale":
             assert item.scale is not None
             latent = (
@@ -234,9 +264,10 @@ def generate(
                 observed = observed + acquiescence
             values: np.ndarray = 1.0 + (observed[:, None] > CUT_POINTS[None, :]).sum(axis=1)
         elif item.id == "career_goal":
-            values = _draw_goal(item, theta, sign, params, rng)
+            values, goal_evidence = _draw_goal(item, theta, is_mle, params, rng)
         else:
-            values = _draw_experience(item.id, item.kind, marginals, reads_mle, (share_mle, share_swe), rng)
+            j = profiles.items.index(item.id)
+            values = profiles.values(item.id, experience[:, j], numeric=item.kind != "choice")
         skip_rate = rng.uniform(params.skip_rate_min, params.skip_rate_max)
         skipped = rng.random(n) < np.minimum(0.9, skip_rate * skip_propensity)
         if values.dtype == object:
@@ -245,9 +276,15 @@ def generate(
         else:
             values = values.astype(float)
             values[skipped] = np.nan
+        if item.id in profiles.items:
+            experience[skipped, profiles.items.index(item.id)] = -1
+        if item.id == "career_goal":
+            goal_evidence[skipped] = 0.0
         columns[item.id] = values
     columns["role"] = np.where(is_mle, "mle", "swe").astype(object)
-    columns["p_true"] = p_true
+    evidence = answers["mle"].log_likelihood(experience) - answers["swe"].log_likelihood(experience)
+    evidence += goal_evidence
+    columns["p_true"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + evidence)))
     frame = pd.DataFrame(columns)
     for item in instrument.items:
         if item.kind == "choice":
@@ -255,48 +292,33 @@ def generate(
     return frame
 
 
-def _draw_goal(item, theta, sign, params: SynthesizeParams, rng) -> np.ndarray:
+def _draw_goal(item, theta, is_mle, params: SynthesizeParams, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the career goal (multinomial logit) and its evidence ``log P(goal | mle) / P(goal | swe)``.
+
+    The goal reads the drawn role, not only the traits: an aim is part of what makes someone fit a role.
+    """
     choice_ids = item.choice_ids
-    utilities = np.empty((theta.shape[0], len(choice_ids)))
+    base = np.empty((theta.shape[0], len(choice_ids)))
+    lean = np.zeros(len(choice_ids))
     for k, choice in enumerate(item.choices):
         if choice.id in GOAL_LOADINGS:
-            utilities[:, k] = theta @ np.array(GOAL_LOADINGS[choice.id])
-            utilities[:, k] += params.goal_role_effect * _LEAN_SIGN[choice.lean] * sign
+            base[:, k] = theta @ np.array(GOAL_LOADINGS[choice.id])
+            lean[k] = params.goal_role_effect * _LEAN_SIGN[choice.lean]
         else:
-            utilities[:, k] = UNDECIDED_UTILITY
-    utilities += rng.gumbel(size=utilities.shape)
-    return np.array(choice_ids, dtype=object)[utilities.argmax(axis=1)]
+            base[:, k] = UNDECIDED_UTILITY
+    sign = np.where(is_mle, 1.0, -1.0)
+    picks = (base + lean * sign[:, None] + rng.gumbel(size=base.shape)).argmax(axis=1)
+    log_p = {
+        s: (base + lean * s) - np.logaddexp.reduce(base + lean * s, axis=1, keepdims=True) for s in (1, -1)
+    }
+    rows = np.arange(len(picks))
+    evidence = log_p[1][rows, picks] - log_p[-1][rows, picks]
+    return np.array(choice_ids, dtype=object)[picks], evidence
 
 
-def _draw_experience(item_id, kind, marginals: Marginals, reads_mle, shares_matching, rng) -> np.ndarray:
-    """Draw an experience item given each respondent's role-like reading.
-
-    The reading is ``mle`` with probability ``p_true``, so among true MLEs a share ``a = E[p | mle]``
-    read ``mle`` and among SWEs a share ``b = E[p | swe]`` do. Solving
-    ``a D_mle + (1 - a) D_swe = M`` and ``b D_mle + (1 - b) D_swe = S`` for the reading-conditional
-    distributions makes the *role*-conditional distributions equal the survey's ``M`` and ``S``.
-    """
-    if item_id not in marginals.table:
-        raise ValueError(
-            f"The survey marginals file has no rows for item {item_id!r}; regenerate it with the "
-            "marginals stage."
-        )
-    a, b = shares_matching
-    n = reads_mle.shape[0]
-    out = np.empty(n, dtype=object if kind == "choice" else float)
-    levels, target_mle = marginals.distribution(item_id, "mle")
-    _, target_swe = marginals.distribution(item_id, "swe")
-    if kind != "binary":
-        target_mle, target_swe = target_mle / target_mle.sum(), target_swe / target_swe.sum()
-    d_mle = np.clip(((1 - b) * target_mle - (1 - a) * target_swe) / (a - b), 0.0, 1.0)
-    d_swe = np.clip((a * target_swe - b * target_mle) / (a - b), 0.0, 1.0)
-    for shares, mask in ((d_mle, reads_mle), (d_swe, ~reads_mle)):
-        if kind == "binary":
-            out[mask] = (rng.random(mask.sum()) < shares[0]).astype(float)
-            continue
-        picks = rng.choice(len(levels), size=mask.sum(), p=shares / shares.sum())
-        if kind == "choice":
-            out[mask] = np.array(levels, dtype=object)[picks]
-        else:
-            out[mask] = np.array([float(level) for level in levels])[picks]
-    return out
+def experience_answers(marginals: Marginals) -> dict[str, RoleAnswers]:
+    """Each role's experience-answer distribution: the survey profiles tilted to its marginals."""
+    if marginals.profiles is None:
+        raise ValueError("The survey marginals were read without their experience profiles.")
+    profiles = marginals.profiles
+    return {role: tilt(profiles, marginals.targets(role, profiles.levels)) for role in ("mle", "swe")}

@@ -46,6 +46,20 @@ def test_reasons_are_plain_language():
     )
 
 
+def test_direction_and_reason_follow_the_sign_of_every_effect():
+    # a middle answer has a near-zero raw effect; after calibration its direction must still match
+    instrument = rolefit.questionnaire()
+    full = {i.id: 3 for i in instrument.items if i.kind == "scale"}
+    sets = [full, *({item: value} for item in full for value in (1, 2, 3, 4, 5))]
+    names = {"mle": "machine learning engineering", "swe": "software engineering"}
+    for answers in sets:
+        for entry in rolefit.predict(answers).explanations:
+            effect = entry["effect"]
+            assert entry["toward"] == ("mle" if effect > 0 else "swe" if effect < 0 else "none"), entry
+            if effect:
+                assert names[entry["toward"]] in entry["reason"], entry
+
+
 def test_string_and_number_answers_are_the_same():
     a = rolefit.predict({"interest_math": 4, "uses_python": 1, "years_ml": 2})
     b = rolefit.predict({"interest_math": "4", "uses_python": "yes", "years_ml": "2"})

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from rolefit.questionnaire import load_instrument
-from rolefit.surveys import derive_marginals, ingest, write_ingest, write_marginals
+from rolefit.surveys import ingest, reference_rows, write_ingest, write_reference
 
 from ..conftest import ROOT
 
@@ -86,9 +86,20 @@ def test_kaggle_mapping_spot_checks(kaggle):
 
 @needs_surveys
 @pytest.mark.slow
-def test_committed_marginals_are_derived_from_kaggle(kaggle, tmp_path):
-    path = write_marginals(kaggle.accepted, derive_marginals(kaggle.accepted), tmp_path / "m.csv")
-    assert path.read_text() == (ROOT / "data/reference/survey_marginals.csv").read_text()
+def test_committed_marginals_and_profiles_are_derived_from_kaggle_training_split(kaggle, tmp_path):
+    from rolefit.params import load_params
+
+    params = load_params(ROOT / "params.yaml")
+    out = str(tmp_path / "survey_marginals.csv")
+    params = params.model_copy(update={"marginals": params.marginals.model_copy(update={"out": out})})
+    paths = write_reference(kaggle.accepted, params)
+    reference = ROOT / "data/reference"
+    assert paths["marginals"].read_text() == (reference / "survey_marginals.csv").read_text()
+    assert paths["profiles"].read_text() == (reference / "survey_marginals.profiles.csv").read_text()
+    # only the training split: no held-out Kaggle respondent shapes what the generator learns
+    used = reference_rows(kaggle.accepted, params, "kaggle2021")
+    assert 0.5 < len(used) / len(kaggle.accepted) < 0.6
+    assert f"n={(used['role'] == 'mle').sum()} -> mle" in paths["profiles"].read_text()
 
 
 @needs_surveys

@@ -75,7 +75,6 @@ def small_params(path: Path, **overrides: str) -> Path:
     path.write_text(text)
     reference = path.parent / "data" / "reference"
     reference.mkdir(parents=True, exist_ok=True)
-    (reference / "survey_marginals.csv").write_text(
-        (ROOT / "data/reference/survey_marginals.csv").read_text()
-    )
+    for name in ("survey_marginals.csv", "survey_marginals.profiles.csv"):
+        (reference / name).write_text((ROOT / "data/reference" / name).read_text())
     return path
