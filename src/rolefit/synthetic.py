@@ -248,9 +248,11 @@ def generate(
         "source": np.full(n, "synthetic", dtype=object),
     }
     profiles = answers["mle"].profiles
+    goal_evidence = np.zeros(n)
     for item in instrument.items:
         lean = _LEAN_SIGN[item.lean]
-        # each item reads its own draw of the trait tendency, never the drawn role itself
+        # a 1-5 item reads its own draw of the trait tendency, never the drawn role (the goal and the
+        # experience answers do read the role; the draw is made for every item to keep the stream)
         sign = np.where(rng.random(n) < p_trait, 1.0, -1.0)
         if item.kind == "scale":
             assert item.scale is not None
