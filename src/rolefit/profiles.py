@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,10 +221,8 @@ def profiles_path(marginals_path: str | Path) -> Path:
     return path.with_name(f"{path.stem}.profiles.csv")
 
 
-def write_profiles(profiles: Profiles, path: str | Path, counts: dict[str, int]) -> Path:
-    """Write the profiles CSV with its source and licence header (atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def format_profiles(profiles: Profiles, counts: dict[str, int]) -> str:
+    """The profiles CSV, with its source and licence header (``counts``: respondents per role)."""
     k = len(profiles.weights)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -236,16 +232,11 @@ def write_profiles(profiles: Profiles, path: str | Path, counts: dict[str, int])
         for index, level in enumerate(profiles.levels[item]):
             writer.writerow([item, level, *(f"{s:.6f}" for s in profiles.shares[item][:, index])])
     header = PROFILES_HEADER.format(k=k, swe=counts.get("swe", 0), mle=counts.get("mle", 0))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(header + buffer.getvalue())
-    Path(tmp).chmod(0o644)
-    os.replace(tmp, path)
-    return path
+    return header + buffer.getvalue()
 
 
 def read_profiles(path: str | Path) -> Profiles:
-    """Read a profiles CSV written by :func:`write_profiles`."""
+    """Read a profiles CSV (:func:`format_profiles`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(

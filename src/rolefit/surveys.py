@@ -718,14 +718,19 @@ MARGINALS_HEADER = (
 def write_marginals(frame: pd.DataFrame, table: pd.DataFrame, path: str | Path) -> Path:
     """Write the marginals CSV with its source and licence header (atomically)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     counts = frame["role"].value_counts()
     text = MARGINALS_HEADER.format(swe=int(counts.get("swe", 0)), mle=int(counts.get("mle", 0)))
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, lineterminator="\n")
+    return _write_text_atomically(path, text + buffer.getvalue())
+
+
+def _write_text_atomically(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text + buffer.getvalue())
+        handle.write(text)
     Path(tmp).chmod(0o644)
     os.replace(tmp, path)
     return path
@@ -749,14 +754,15 @@ def write_reference(frame: pd.DataFrame, params) -> dict[str, Path]:
     ``frame`` holds the ingested rows of ``params.marginals.source``; only its training split is used
     (:func:`reference_rows`). Returns the two paths written.
     """
-    from rolefit.profiles import fit_profiles, profiles_path, write_profiles
+    from rolefit.profiles import fit_profiles, format_profiles, profiles_path
 
     rows = reference_rows(frame, params, params.marginals.source)
     out = Path(params.marginals.out)
     write_marginals(rows, derive_marginals(rows), out)
     profiles = fit_profiles(rows, list(MARGINAL_ITEMS), params.marginals.profiles, seed=params.marginals.seed)
     counts = {str(k): int(v) for k, v in rows["role"].value_counts().items()}
-    return {"marginals": out, "profiles": write_profiles(profiles, profiles_path(out), counts)}
+    text = format_profiles(profiles, counts)
+    return {"marginals": out, "profiles": _write_text_atomically(profiles_path(out), text)}
 
 
 def empty_result(source: str, adapter: str, reason: str) -> IngestResult:

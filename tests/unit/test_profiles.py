@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rolefit.profiles import Profiles, fit_profiles, read_profiles, tilt, write_profiles
+from rolefit.profiles import Profiles, fit_profiles, format_profiles, read_profiles, tilt
 
 from ..conftest import ROOT
 
@@ -86,7 +86,8 @@ def test_fit_is_deterministic_keeps_the_marginals_and_round_trips(small, tmp_pat
     for item in small.items:
         observed = frame[item].dropna().value_counts(normalize=True).reindex(fitted.levels[item]).to_numpy()
         assert np.abs(fitted.weights @ fitted.shares[item] - observed).max() < 0.01
-    path = write_profiles(fitted, tmp_path / "p.profiles.csv", {"swe": 1, "mle": 2})
+    path = tmp_path / "p.profiles.csv"
+    path.write_text(format_profiles(fitted, {"swe": 1, "mle": 2}), encoding="utf-8")
     back = read_profiles(path)
     assert back.items == fitted.items and back.levels == fitted.levels
     assert np.allclose(back.weights, fitted.weights, atol=1e-5)
