@@ -275,19 +275,38 @@ KAGGLE_ACTIVITIES = {
 def read_kaggle_2021(path: Path) -> AdapterOutput:
     """Kaggle ML & DS Survey 2021.
 
-    Mapping (everything else stays missing):
+    Unasked is missing, not zero: a question Kaggle routed a respondent past, or one they left blank,
+    maps to missing; only an explicit answer (including "None" or "I do not use ...") maps to a value.
+    Routing, as the methodology PDF states it ("respondents that do not write code were not asked
+    questions about writing code"; "students and unemployed persons were not asked questions about
+    their employer") and as the export shows it among the 3,948 Software / ML Engineer rows (every
+    blank below is either routed past or a break-off: nobody who left a mapped question blank answered
+    any later question):
 
     * Q5 current title -> ``role``: Software Engineer -> swe, Machine Learning Engineer -> mle; other
-      titles are out of scope.
-    * Q6 years writing code -> ``years_coding`` and Q15 years using ML -> ``years_ml`` (band midpoints;
-      "20+" -> 25; never coded / no ML -> 0). Q15 was not shown to people who never wrote code: 0.
-    * Q4 -> ``education`` ("Professional doctorate" -> doctorate; "prefer not to answer" -> missing).
+      titles are out of scope. Shown to everyone.
+    * Q4 highest education -> ``education`` ("Professional doctorate" -> doctorate). Shown to everyone
+      (all 3,948 answered); "I prefer not to answer" -> missing.
+    * Q6 years writing code -> ``years_coding`` (band midpoints, "20+" -> 25). Shown to everyone;
+      "I have never written code" (63 rows) is an answer -> 0.
     * Q7 languages used regularly -> ``uses_python/sql/java/javascript/cpp`` (C++ is its own option; C
-      is not counted). Answered the block (including "None") -> 0/1; block not shown (never coded) -> 0.
-    * Q16 ML frameworks -> ``ml_frameworks_used``: count of the 16 named frameworks ("None" -> 0, "Other"
-      not counted); not shown to people who do not use ML -> 0; otherwise skipped -> missing.
-    * Q24 activities important in the role -> ``activity_*``; "None of these" or "Other" only -> all 0;
-      block skipped -> missing.
+      is not counted). Not shown to Q6 "never written code" (none of the 63 has a Q7 answer) ->
+      missing. Shown to every coder (all 3,885 answered). An answered block (any option, including
+      "None" or "Other" only) -> 0/1 per language; a blank block -> missing.
+    * Q15 years using ML -> ``years_ml`` (band midpoints, "20 or more" -> 25). Not shown to Q6 "never
+      written code" (none of the 63 has a Q15 answer) -> missing. Shown to every coder: "I do not use
+      machine learning methods" (492 rows) is an answer -> 0; blank (157 coders, who all stopped the
+      survey there) -> missing.
+    * Q16 ML frameworks used regularly -> ``ml_frameworks_used``: count of the 16 named frameworks
+      ("None" -> 0; "Other" is not counted, so "Other" only -> 0). Not shown to Q6 "never written
+      code" nor to Q15 "I do not use machine learning methods" (none of those 63 + 492 has a Q16
+      answer) -> missing, never 0. Shown to the other coders: a blank block (29 who gave a Q15 band
+      and stopped at Q16, and the 157 who stopped at Q15) -> missing.
+    * Q24 activities important in the role -> ``activity_*``: shown to everyone employed (no Student or
+      "Currently not employed" respondent has a Q24 answer), whatever their coding or ML answers: all 63
+      never-coded and 427 of the 492 "no ML" engineers answered it. An answered block -> 0/1 per
+      activity ("None of these activities" or "Other" only -> all 0); a blank block (452 rows, who all
+      stopped the survey before Q24) -> missing.
     * Q1 age, Q2 gender, Q3 country -> ``age_band``, ``gender``, ``country``: demographics for the
       fairness audit only, never model inputs.
 
@@ -313,8 +332,6 @@ def read_kaggle_2021(path: Path) -> AdapterOutput:
         cols = [f"{prefix}_Part_{i}" for i in range(1, parts + 1)] + [f"{prefix}_OTHER"]
         return pd.concat([has(c) for c in cols if c in kept.columns], axis=1).any(axis=1)
 
-    never_coded = kept["Q6"] == "I have never written code"
-    no_ml = kept["Q15"] == "I do not use machine learning methods"
     out = pd.DataFrame(
         {
             "row_number": kept["row_number"].to_numpy(),
@@ -322,25 +339,21 @@ def read_kaggle_2021(path: Path) -> AdapterOutput:
             "role": kept["Q5"].map(KAGGLE_ROLES).to_numpy(),
         }
     )
+    # a blank (unmapped) band maps to NaN: Q15 for the never-coded, who were not shown it, is missing
     out["years_coding"] = kept["Q6"].map(KAGGLE_YEARS_CODING).to_numpy()
-    years_ml = kept["Q15"].map(KAGGLE_YEARS_ML)
-    years_ml[never_coded & ~has("Q15")] = 0.0
-    out["years_ml"] = years_ml.to_numpy()
+    out["years_ml"] = kept["Q15"].map(KAGGLE_YEARS_ML).to_numpy()
     out["education"] = kept["Q4"].map(KAGGLE_EDUCATION).astype(object).to_numpy()
+    # multi-select blocks: an answered block gives 0/1 (or a count); a block the respondent was not
+    # shown (Q7/Q16 for the never-coded, Q16 for "no ML") or left blank is missing, never 0
     answered_q7 = block("Q7", 12)
     for item, column in KAGGLE_LANGUAGES.items():
-        value = has(column).astype(float)
-        value[~answered_q7 & ~never_coded] = np.nan
-        out[item] = value.to_numpy()
+        out[item] = has(column).astype(float).where(answered_q7).to_numpy()
     answered_q16 = block("Q16", 17)
     count = pd.concat([has(f"Q16_Part_{i}") for i in range(1, 17)], axis=1).sum(axis=1).astype(float)
-    count[~answered_q16 & ~(no_ml | never_coded)] = np.nan
-    out["ml_frameworks_used"] = count.to_numpy()
+    out["ml_frameworks_used"] = count.where(answered_q16).to_numpy()
     answered_q24 = block("Q24", 7)
     for item, column in KAGGLE_ACTIVITIES.items():
-        value = has(column).astype(float)
-        value[~answered_q24] = np.nan
-        out[item] = value.to_numpy()
+        out[item] = has(column).astype(float).where(answered_q24).to_numpy()
     out["age_band"] = kept["Q1"].to_numpy()
     out["gender"] = kept["Q2"].to_numpy()
     out["country"] = kept["Q3"].to_numpy()
@@ -414,15 +427,33 @@ def _so_years(text: str | None) -> float | None:
 def read_stackoverflow_2017(path: Path) -> AdapterOutput:
     """Stack Overflow Developer Survey 2017 (partial export).
 
+    Unasked is missing, not zero: the export writes "NA" for a question not shown or not answered, and
+    every "NA" (or empty field) maps to missing, never to 0 or a neutral 3. Routing, as the export shows
+    it among the 19,101 whole rows (in scope: 12,066, all but 2 of them professional developers):
+
     * ``DeveloperType`` (multi-select, "; "-separated) -> ``role``: any "Machine learning specialist"
       -> mle; a web, mobile, desktop or embedded developer with neither ML specialist nor data scientist
-      -> swe; everyone else is out of scope.
+      -> swe; everyone else (including "NA") is out of scope. Shown only to ``Professional`` ==
+      "Professional developer" (13,769 of 13,773 answered; 2 students and no other group have one),
+      so every in-scope row is a professional developer.
     * Agree/disagree items -> 1-5 (Strongly disagree 1, Disagree 2, Somewhat agree 3, Agree 4, Strongly
       agree 5; the survey has no neutral point, so its 3 means "somewhat agree"): see ``SO_ITEMS``.
-    * ``HaveWorkedLanguage`` -> ``uses_*`` (whole tokens); not answered -> missing.
-    * ``YearsProgram`` ("N to N+1 years" -> N + 0.5, "20 or more" -> 25) -> ``years_coding`` (time since
-      first learning to program: the closest question asked).
-    * ``FormalEducation`` -> ``education``; ``Gender``, ``Country`` kept aside as demographics.
+      Asked in blocks that are mostly answered or "NA" as a whole: in scope, ProblemSolving /
+      BuildingThings are "NA" for 4,061 / 4,066 rows and ShipIt / EnjoyDebugging for 4,599 / 4,582.
+      About half of those (~2,100 each) reached the end of the survey, a quarter of everyone who did,
+      so the blocks were apparently shown to a random part of respondents; either way "NA" -> missing.
+    * ``HaveWorkedLanguage`` (multi-select) -> ``uses_*`` (whole tokens: "C++" is not "C"). Shown to
+      everyone; it has no "none" option, so a listed language not ticked -> 0 only when some language
+      was ticked; "NA" (2,930 in-scope rows, only 64 of whom reached the end of the survey) -> missing
+      for every language.
+    * ``YearsProgram`` ("Less than a year" -> 0.5, "N to N+1 years" -> N + 0.5, "20 or more" -> 25) ->
+      ``years_coding`` (time since first learning to program: the closest question asked). Shown to
+      everyone; "NA" (49 in-scope rows) -> missing.
+    * ``FormalEducation`` -> ``education`` (primary / secondary / none -> no_degree). Shown to everyone
+      (no "NA"); "I prefer not to answer" and "Professional degree" (a judgment: JD/MD-type degrees are
+      neither a master's nor a PhD) -> missing.
+    * ``Gender``, ``Country`` kept aside as demographics ("NA" -> missing); never model inputs.
+    * Every other instrument item (years of ML, frameworks, activities, ...) was not asked: missing.
 
     The file is truncated: its last line is cut off mid-row and is quarantined by the field count.
     """

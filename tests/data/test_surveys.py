@@ -1,8 +1,11 @@
 """Contracts on ingested survey data: adapters, quarantine, de-duplication, accounting, privacy."""
 
 import csv
+import io
 import json
+import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -51,6 +54,51 @@ def kaggle():
     return ingest(KAGGLE, "kaggle2021")
 
 
+@pytest.fixture(scope="module")
+def stackoverflow():
+    return ingest(STACKOVERFLOW, "stackoverflow2017")
+
+
+KAGGLE_ENGINEERS = ("Software Engineer", "Machine Learning Engineer")
+NEVER_CODED = "I have never written code"
+NO_ML = "I do not use machine learning methods"
+LANGUAGES = ("uses_python", "uses_sql", "uses_java", "uses_javascript", "uses_cpp")
+ACTIVITIES = (
+    "activity_data_analysis",
+    "activity_data_infrastructure",
+    "activity_ml_prototypes",
+    "activity_ml_service",
+    "activity_ml_experiments",
+    "activity_ml_research",
+)
+
+
+@pytest.fixture(scope="module")
+def kaggle_raw():
+    """The real Kaggle export's Software / ML Engineer rows as pandas reads them (not the adapter),
+    indexed by ``row_number`` (1 = the first respondent, after the question-text row)."""
+    with zipfile.ZipFile(KAGGLE) as archive, archive.open("kaggle_survey_2021_responses.csv") as handle:
+        raw = pd.read_csv(handle, dtype=str, keep_default_na=False, skiprows=[1])
+    raw.index = pd.RangeIndex(1, len(raw) + 1, name="row_number")
+    raw = raw[raw["Q5"].str.strip().isin(KAGGLE_ENGINEERS)]
+    return raw.apply(lambda column: column.str.strip())
+
+
+@pytest.fixture(scope="module")
+def kaggle_rows(kaggle, kaggle_raw):
+    """The adapter's accepted rows aligned with ``kaggle_raw`` (every engineer row is accepted)."""
+    rows = kaggle.accepted.set_index("row_number")
+    assert sorted(rows.index) == sorted(kaggle_raw.index)
+    return rows.loc[kaggle_raw.index]
+
+
+def answered(raw, question):
+    """Whether each raw row ticked any option of a multi-select question (``Q7`` -> Q7_Part_*, Q7_OTHER)."""
+    columns = [c for c in raw.columns if c.startswith(f"{question}_Part_") or c == f"{question}_OTHER"]
+    assert columns, question
+    return (raw[columns] != "").any(axis=1)
+
+
 @needs_surveys
 @pytest.mark.slow
 def test_kaggle_2021_yields_its_engineers_with_exact_accounting(kaggle):
@@ -86,6 +134,95 @@ def test_kaggle_mapping_spot_checks(kaggle):
 
 @needs_surveys
 @pytest.mark.slow
+def test_kaggle_never_coded_were_not_asked_languages_or_ml_so_those_are_missing(kaggle_raw, kaggle_rows):
+    never = kaggle_raw["Q6"] == NEVER_CODED
+    raw, rows = kaggle_raw[never], kaggle_rows[never.to_numpy()]
+    assert len(raw) > 0 and len(rows) == len(raw)
+    # the routing, from the raw file: no one who never wrote code has a Q7, Q15 or Q16 answer
+    assert not answered(raw, "Q7").any()
+    assert (raw["Q15"] == "").all()
+    assert not answered(raw, "Q16").any()
+    # so those items are missing, not 0; their own answer to Q6 is a real 0
+    assert (rows["years_coding"] == 0).all()
+    for item in ("years_ml", "ml_frameworks_used", *LANGUAGES):
+        assert rows[item].isna().all(), item
+    # ... but they were shown Q24 (it asks everyone employed) and their answers are kept
+    shown_q24 = answered(raw, "Q24")
+    assert shown_q24.sum() > 0
+    for item in ACTIVITIES:
+        assert (rows[item].notna() == shown_q24.to_numpy()).all(), item
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_kaggle_no_ml_were_not_asked_frameworks_so_the_count_is_missing(kaggle_raw, kaggle_rows):
+    no_ml = kaggle_raw["Q15"] == NO_ML
+    raw, rows = kaggle_raw[no_ml], kaggle_rows[no_ml.to_numpy()]
+    assert len(raw) > 0
+    assert not answered(raw, "Q16").any()  # the routing: Q16 was not shown to them
+    assert rows["ml_frameworks_used"].isna().all()
+    # they answered Q15 ("I do not use ...") and Q7: those are answers
+    assert (rows["years_ml"] == 0).all()
+    assert answered(raw, "Q7").all()
+    for item in LANGUAGES:
+        assert rows[item].notna().all(), item
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_kaggle_explicit_none_answers_are_zero(kaggle_raw, kaggle_rows):
+    cases = [
+        (kaggle_raw["Q7_Part_12"] == "None", LANGUAGES),
+        (kaggle_raw["Q16_Part_17"] == "None", ("ml_frameworks_used",)),
+        (kaggle_raw["Q24_Part_7"] != "", ACTIVITIES),  # "None of these activities ..."
+    ]
+    for ticked, items in cases:
+        assert ticked.sum() > 0, items
+        rows = kaggle_rows[ticked.to_numpy()]
+        for item in items:
+            assert (rows[item] == 0).all(), item
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_kaggle_items_are_missing_exactly_where_the_raw_answer_is_blank(kaggle_raw, kaggle_rows):
+    """Every mapped item against the raw file: missing iff not shown or left blank, else the answer."""
+    raw, rows = kaggle_raw, kaggle_rows
+    for question, items in (("Q7", LANGUAGES), ("Q16", ("ml_frameworks_used",)), ("Q24", ACTIVITIES)):
+        shown = answered(raw, question).to_numpy()
+        assert shown.sum() > 0 and (~shown).sum() > 0, question
+        for item in items:
+            assert (rows[item].notna().to_numpy() == shown).all(), item
+    # an answered Q16 gives the count of the 16 named frameworks ticked ("None" and "Other" not counted)
+    named = (raw[[f"Q16_Part_{i}" for i in range(1, 17)]] != "").sum(axis=1).astype(float)
+    counted = answered(raw, "Q16").to_numpy()
+    np.testing.assert_array_equal(rows["ml_frameworks_used"].to_numpy()[counted], named.to_numpy()[counted])
+    assert (named[counted] > 0).sum() > 0
+    # languages: ticked -> 1, not ticked (block answered) -> 0
+    ticks = {"uses_python": ("Q7_Part_1", "Python"), "uses_cpp": ("Q7_Part_5", "C++")}
+    q7 = answered(raw, "Q7").to_numpy()
+    for item, (column, label) in ticks.items():
+        expected = (raw[column] == label).astype(float).to_numpy()
+        np.testing.assert_array_equal(rows[item].to_numpy()[q7], expected[q7])
+    # single-choice questions: blank (and "prefer not to answer") is missing
+    np.testing.assert_array_equal(rows["years_ml"].isna().to_numpy(), (raw["Q15"] == "").to_numpy())
+    np.testing.assert_array_equal(rows["years_coding"].isna().to_numpy(), (raw["Q6"] == "").to_numpy())
+    undisclosed = raw["Q4"].isin(["", "I prefer not to answer"]).to_numpy()
+    assert undisclosed.sum() > 0
+    np.testing.assert_array_equal(rows["education"].isna().to_numpy(), undisclosed)
+    # no experience item of a respondent who never answered its question is 0
+    never_shown = {
+        "years_ml": raw["Q15"] == "",
+        "ml_frameworks_used": ~answered(raw, "Q16"),
+        **dict.fromkeys(LANGUAGES, ~answered(raw, "Q7")),
+        **dict.fromkeys(ACTIVITIES, ~answered(raw, "Q24")),
+    }
+    for item, blank in never_shown.items():
+        assert not (rows[item].to_numpy()[blank.to_numpy()] == 0).any(), item
+
+
+@needs_surveys
+@pytest.mark.slow
 def test_committed_marginals_and_profiles_are_derived_from_kaggle_training_split(kaggle, tmp_path):
     from rolefit.params import load_params
 
@@ -104,8 +241,8 @@ def test_committed_marginals_and_profiles_are_derived_from_kaggle_training_split
 
 @needs_surveys
 @pytest.mark.slow
-def test_stackoverflow_cut_off_line_is_quarantined_and_every_row_accounted():
-    result = ingest(STACKOVERFLOW, "stackoverflow2017")
+def test_stackoverflow_cut_off_line_is_quarantined_and_every_row_accounted(stackoverflow):
+    result = stackoverflow
     report = result.report
     accounting_holds(report)
     assert report["rows_in_file"] == 19_102  # 19,101 whole rows and the cut-off one
@@ -114,6 +251,42 @@ def test_stackoverflow_cut_off_line_is_quarantined_and_every_row_accounted():
     assert report["roles"]["mle"] == 488
     check_contract(result.accepted)
     assert report["licence"] == "ODbL 1.0"
+
+
+@needs_surveys
+@pytest.mark.slow
+def test_stackoverflow_na_is_missing_never_zero(stackoverflow):
+    """Every "NA" (not shown or not answered) of a mapped column is missing, against the raw file."""
+    with zipfile.ZipFile(STACKOVERFLOW) as archive:
+        text = archive.read("survey_results_public.csv").decode("utf-8-sig")
+    whole = text[: text.rstrip("\n").rfind("\n") + 1]  # the last line is cut off mid-row
+    raw = pd.read_csv(io.StringIO(whole), dtype=str, keep_default_na=False)
+    raw.index = "so2017-" + raw["Respondent"]
+    rows = stackoverflow.accepted.set_index("respondent_id")
+    raw = raw.loc[rows.index]
+    # DeveloperType (the label) was shown only to professional developers
+    assert (raw["Professional"] == "Professional developer").mean() > 0.99
+    mapped = {
+        "interest_building_products": raw["BuildingThings"] == "NA",
+        "interest_debugging": raw["EnjoyDebugging"] == "NA",
+        "interest_coding_puzzles": raw["ProblemSolving"] == "NA",
+        "pref_immediate_results": raw["ShipIt"] == "NA",
+        "years_coding": raw["YearsProgram"] == "NA",
+        "education": raw["FormalEducation"].isin(["I prefer not to answer", "Professional degree"]),
+        **dict.fromkeys(LANGUAGES, raw["HaveWorkedLanguage"] == "NA"),
+    }
+    for item, blank in mapped.items():
+        assert blank.sum() > 0 and (~blank).sum() > 0, item
+        np.testing.assert_array_equal(rows[item].isna().to_numpy(), blank.to_numpy(), err_msg=item)
+    # a language is 0 only for someone who ticked other languages
+    languages = raw["HaveWorkedLanguage"].map(lambda s: {t.strip() for t in s.split(";")})
+    for item, token in (("uses_python", "Python"), ("uses_cpp", "C++"), ("uses_javascript", "JavaScript")):
+        answered_block = (raw["HaveWorkedLanguage"] != "NA").to_numpy()
+        expected = languages.map(lambda t, token=token: float(token in t)).to_numpy()
+        np.testing.assert_array_equal(rows[item].to_numpy()[answered_block], expected[answered_block])
+    # what Stack Overflow did not ask is never filled in
+    for item in ("years_ml", "ml_frameworks_used", *ACTIVITIES):
+        assert item not in rows.columns or rows[item].isna().all(), item
 
 
 GOOD = [
