@@ -192,6 +192,7 @@ def load_additive(directory: str | Path) -> tuple[AdditiveModel, dict[str, Any]]
 
 #: Types the full estimator may contain; anything else in a ``model.skops`` file is refused.
 TRUSTED_TYPES = (
+    "rolefit.evidence.RealEvidenceBlock",
     "rolefit.features.Column",
     "rolefit.features.NumericEncoder",
     "rolefit.features.ThermometerEncoder",

@@ -153,7 +153,8 @@ def combine(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         part["role"] = frame["role"].astype(str).to_numpy()
         for column in DEMOGRAPHIC_FIELDS:
             part[column] = frame[column].to_numpy() if column in frame.columns else None
-        part["p_true"] = frame["p_true"].to_numpy() if "p_true" in frame.columns else np.nan
+        for column in ("p_true", "p_true_without_experience"):
+            part[column] = frame[column].to_numpy() if column in frame.columns else np.nan
         parts.append(part)
     combined = pd.concat(parts, ignore_index=True)
     for item in instrument.items:

@@ -93,6 +93,10 @@ class AdditiveModel:
     fixed: frozenset[str] = frozenset()
     offsets: dict[str, float] = field(default_factory=dict)
     conformal: Any = None  # rolefit.uncertainty.Conformal, set after conformal calibration
+    #: MLE share of the reference population: ``intercept == logit(base_rate)`` (None: older bundles)
+    base_rate: float | None = None
+    #: per item, what backs its effect (:func:`rolefit.evidence.evidence_of`)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def scale(self, answered) -> float:
         return self.scale_at(sum(self.coverage[item] for item in answered))
@@ -127,6 +131,8 @@ class AdditiveModel:
             "offsets": dict(self.offsets),
             "coverage": dict(self.coverage),
             "conformal": self.conformal.to_dict() if self.conformal is not None else None,
+            "base_rate": self.base_rate,
+            "evidence": {item: dict(e) for item, e in self.evidence.items()},
             "tables": {item: table.to_dict() for item, table in self.tables.items()},
         }
 
@@ -147,7 +153,21 @@ class AdditiveModel:
             gamma=None if data.get("gamma") is None else float(data["gamma"]),
             fixed=frozenset(str(item) for item in data.get("fixed", ())),
             offsets={str(k): float(v) for k, v in data.get("offsets", {}).items()},
+            base_rate=None if data.get("base_rate") is None else float(data["base_rate"]),
+            evidence={str(k): _evidence_record(v) for k, v in (data.get("evidence") or {}).items()},
         )
+
+
+def _evidence_record(data: Any) -> dict[str, Any]:
+    """A validated evidence record from a bundle (basis, respondents, sources)."""
+    if not isinstance(data, dict) or data.get("basis") not in ("real", "assumed"):
+        raise ValueError("an evidence record needs a basis of 'real' or 'assumed'")
+    sources = data.get("sources") or {}
+    return {
+        "basis": str(data["basis"]),
+        "respondents": int(data.get("respondents", 0)),
+        "sources": {str(k): int(v) for k, v in sources.items()},
+    }
 
 
 def _tree_thresholds(hgb, column_indices: list[int]) -> list[float]:
@@ -211,12 +231,23 @@ def item_effect_tables(pipeline, instrument: Instrument) -> tuple[float, dict[st
     return z0, tables
 
 
-def decompose(calibrated, instrument: Instrument) -> AdditiveModel:
-    """Turn a calibrated additive candidate into exact lookup tables plus its coverage scale."""
+def decompose(
+    calibrated,
+    instrument: Instrument,
+    *,
+    base_rate: float | None = None,
+    evidence: dict[str, dict[str, Any]] | None = None,
+) -> AdditiveModel:
+    """Turn a calibrated additive candidate into exact lookup tables plus its coverage scale.
+
+    The items of the calibrated model's real block take their final effects from that block; like the
+    experience items they are ``fixed`` (their tables hold final effects, no coverage scale).
+    """
     z0, tables = item_effect_tables(calibrated.estimator, instrument)
     if abs(z0 - calibrated.baseline_decision_) > 1e-12:
         raise RuntimeError("The calibrated model's pipeline changed after calibration.")
-    fixed = frozenset(calibrated.fixed_items_)
+    real_items = tuple(getattr(calibrated, "real_items_", ()))
+    fixed = frozenset(calibrated.fixed_items_) | frozenset(real_items)
     # the calibration's shift per answered item: its share of the coverage times the shift
     offsets = {
         item: calibrated.shift_ * w + calibrated.shift_fixed_ * wf
@@ -224,11 +255,18 @@ def decompose(calibrated, instrument: Instrument) -> AdditiveModel:
             calibrated.items_, calibrated.coverage_weights_, calibrated.fixed_weights_, strict=True
         )
     }
+    real_tables = calibrated.real.tables(instrument) if real_items else {}
     tables = {
-        item: table.scaled(calibrated.a_fixed_).shifted(offsets[item]) if item in fixed else table
+        item: real_tables[item]
+        if item in real_tables
+        else table.scaled(calibrated.a_fixed_).shifted(offsets[item])
+        if item in fixed
+        else table
         for item, table in tables.items()
     }
     return AdditiveModel(
+        base_rate=base_rate,
+        evidence=dict(evidence or {}),
         intercept=calibrated.b_,
         tables=tables,
         fixed=fixed,

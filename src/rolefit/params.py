@@ -59,10 +59,16 @@ class SynthesizeParams(_Section):
 
 
 class SurveySource(_Section):
-    """One survey export: which adapter reads it and its file name in the search paths."""
+    """One survey export: which adapter reads it, its file name in the search paths, and its role.
+
+    ``role: train`` - its respondents are trained on (their answers decide the effects of the items
+    they answered) and evaluated on their test split; ``role: evaluate`` - only evaluated (Stack
+    Overflow 2017 by default: its population and items differ from the instrument's).
+    """
 
     adapter: Literal["instrument", "kaggle2021", "stackoverflow2017"]
     file: str
+    role: Literal["train", "evaluate"] = "train"
 
 
 class IngestParams(_Section):
@@ -73,7 +79,7 @@ class IngestParams(_Section):
         default_factory=lambda: {
             "kaggle2021": SurveySource(adapter="kaggle2021", file="kaggle-survey-2021.zip"),
             "stackoverflow2017": SurveySource(
-                adapter="stackoverflow2017", file="stackoverflow-survey-2017-partial.zip"
+                adapter="stackoverflow2017", file="stackoverflow-survey-2017-partial.zip", role="evaluate"
             ),
         }
     )
@@ -113,7 +119,7 @@ class BuildParams(_Section):
     fractions: SplitFractions = SplitFractions()
     target_mle_share: float = Field(0.38, gt=0, lt=1)
     source_weights: dict[str, float] = Field(
-        default_factory=lambda: {"synthetic": 1.0, "kaggle2021": 1.0, "stackoverflow2017": 0.2}
+        default_factory=lambda: {"synthetic": 1.0, "kaggle2021": 1.0, "stackoverflow2017": 1.0}
     )
 
 
@@ -147,12 +153,30 @@ class PartialAnswersParams(_Section):
     keep_max: float = Field(1.0, ge=0, le=1)
 
 
+class RealEvidenceParams(_Section):
+    """The real block: effects of the items real respondents answered (:mod:`rolefit.evidence`)."""
+
+    min_respondents: int = Field(100, ge=1, description="answers needed before an item counts as measured")
+    alphas: tuple[float, ...] = Field((0.3, 1.0, 3.0, 10.0, 30.0), min_length=1)
+    folds: int = Field(5, ge=2, le=20)
+    bootstrap: int = Field(100, ge=0, description="resamples for the effects' intervals in the model card")
+
+    @model_validator(mode="after")
+    def _positive_alphas(self) -> RealEvidenceParams:
+        if any(a <= 0 for a in self.alphas):
+            raise ValueError("every alpha must be positive")
+        return self
+
+
 class TrainParams(_Section):
     """Candidates, calibration and selection (stage ``train``)."""
 
     seed: int = 0
     partial_answers: PartialAnswersParams = PartialAnswersParams()
+    real_evidence: RealEvidenceParams = RealEvidenceParams()
     conformal_level: float = Field(0.9, gt=0.5, lt=1.0)
+    #: a verdict is "clear" only with at least this many answers (one answer never settles it)
+    clear_min_answers: int = Field(3, ge=2)
     candidates: tuple[Literal["logistic", "boosting"], ...] = ("logistic", "boosting")
     calibration_methods: tuple[Literal["sigmoid", "coverage"], ...] = ("sigmoid", "coverage")
     logistic: LogisticParams = LogisticParams()

@@ -24,7 +24,7 @@ from rolefit.questionnaire import (
     Instrument,
     load_instrument,
 )
-from rolefit.uncertainty import verdict
+from rolefit.uncertainty import VERDICTS, verdict
 
 NOTICE = (
     "rolefit is for career exploration, not screening: it describes how your answers resemble people "
@@ -33,7 +33,7 @@ NOTICE = (
 DEFAULT_BUNDLE = Path("models") / "champion"
 _MAX_LISTED = 20
 #: Columns of rolefit datasets that predict_many accepts and ignores (they are never inputs).
-DATASET_FIELDS = ("role", "source", "split", "p_true", "row_number")
+DATASET_FIELDS = ("role", "source", "split", "p_true", "p_true_without_experience", "row_number")
 
 
 class InvalidAnswers(ValueError):
@@ -69,6 +69,8 @@ class Prediction:
     verdict: str = ""
     notice: str = NOTICE
     answers: dict[str, float | str] = field(default_factory=dict, repr=False)
+    #: MLE share of the population the probabilities refer to (the caller's, or the reference survey's)
+    base_rate: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the answers themselves are not echoed)."""
@@ -80,7 +82,8 @@ class Prediction:
             "baseline_log_odds": self.baseline_log_odds,
             "prediction_set": list(self.prediction_set),
             "verdict": self.verdict,
-            "explanations": [dict(e) for e in self.explanations],
+            "base_rate": self.base_rate,
+            "explanations": [{**e, "evidence": dict(e["evidence"])} for e in self.explanations],
             "model_version": self.model_version,
             "notice": self.notice,
         }
@@ -94,8 +97,16 @@ class LoadedModel:
     manifest: dict[str, Any]
     path: Path
     compiled: dict[str, _CompiledItem] = field(default_factory=dict, repr=False)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        if not self.evidence:
+            self.evidence.update(
+                {
+                    item.id: evidence_entry(self.additive.evidence.get(item.id))
+                    for item in load_instrument().items
+                }
+            )
         if not self.compiled:
             instrument = load_instrument()
             additive = self.additive
@@ -108,6 +119,50 @@ class LoadedModel:
     @property
     def version(self) -> str:
         return str(self.manifest.get("model_version", "unknown"))
+
+    @property
+    def base_log_odds(self) -> float:
+        """Log-odds of the population the model was calibrated for (the empty answer set's)."""
+        rate = self.additive.base_rate
+        return self.additive.intercept if rate is None else math.log(rate / (1.0 - rate))
+
+
+#: Display names of the known real sources (others are shown by their name in params.yaml).
+SOURCE_NAMES = {"kaggle2021": "Kaggle ML & DS Survey 2021", "stackoverflow2017": "Stack Overflow 2017"}
+
+
+def evidence_entry(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What backs an item's effect, with a sentence a person can read (``summary``)."""
+    record = dict(record or {"basis": "assumed", "respondents": 0, "sources": {}})
+    if record.get("basis") == "real":
+        names = ", ".join(SOURCE_NAMES.get(s, s) for s in record.get("sources", {}))
+        summary = f"learned from {record['respondents']:,} real respondents ({names})"
+    else:
+        summary = "from the synthetic prior (assumed, not yet measured on real people)"
+    return {
+        "basis": str(record.get("basis", "assumed")),
+        "respondents": int(record.get("respondents", 0)),
+        "sources": dict(record.get("sources", {})),
+        "summary": summary,
+    }
+
+
+def validate_base_rate(base_rate: Any) -> float | None:
+    """The caller's MLE share as a float in (0, 1), None for the model's own; else InvalidAnswers."""
+    if base_rate is None:
+        return None
+    problem = "must be a number strictly between 0 and 1 (the MLE share of your population)"
+    if isinstance(base_rate, bool) or not isinstance(base_rate, (int, float)):
+        try:
+            base_rate = float(str(base_rate).strip()) if isinstance(base_rate, str) else None
+        except ValueError:
+            base_rate = None
+        if base_rate is None:
+            raise InvalidAnswers({"base_rate": problem})
+    value = float(base_rate)
+    if not (0.0 < value < 1.0) or math.isnan(value):
+        raise InvalidAnswers({"base_rate": f"{problem}; got {value:g}"})
+    return value
 
 
 _SKIP = object()
@@ -307,16 +362,34 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = None) -> Prediction:
+def predict(
+    answers: Mapping[str, Any],
+    *,
+    model: str | os.PathLike | None = None,
+    base_rate: float | None = None,
+) -> Prediction:
     """Score one person's (possibly partial) answers.
+
+    Parameters
+    ----------
+    answers : mapping of item id to answer
+        Any subset of the questionnaire; skipped items are absent, None, "" or NaN.
+    model : path or MLflow model URI, optional
+        The bundle to use (default: ``ROLEFIT_MODEL`` or ``models/champion``).
+    base_rate : float, optional
+        The MLE share of the population the person comes from (0 < base_rate < 1). The log-odds move by
+        ``logit(base_rate) - logit(model's base rate)``: the starting point changes, the reasons do not.
+        None: the reference survey's mix of SWE and MLE respondents (``Prediction.base_rate``).
 
     Raises
     ------
     InvalidAnswers
-        An item is unknown, an answer has the wrong type, is out of range or is not a valid choice.
+        An item is unknown, an answer has the wrong type, is out of range or is not a valid choice, or
+        ``base_rate`` is not strictly between 0 and 1.
     rolefit.bundle.BundleError
         The model bundle is missing or fails verification.
     """
+    rate = validate_base_rate(base_rate)
     loaded = load_model(model)
     if not isinstance(answers, Mapping):
         validate_answers(answers)  # raises InvalidAnswers naming the problem
@@ -350,8 +423,15 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
         key: level[0] if (offset := level[6]) is None else scale * level[0] + offset
         for key, level in levels.items()
     }
-    log_odds = additive.intercept + math.fsum(effects.values())
+    # the caller's population moves the starting point only
+    baseline = (
+        additive.intercept
+        if rate is None
+        else math.log(rate / (1.0 - rate)) + (additive.intercept - loaded.base_log_odds)
+    )
+    log_odds = baseline + math.fsum(effects.values())
     p_mle = _sigmoid(log_odds)
+    evidence = loaded.evidence
     explanations = []
     for item_id in sorted(effects, key=lambda k: (-abs(effects[k]), k)):
         raw, label, text, toward, to_swe, to_mle, _ = levels[item_id]
@@ -370,35 +450,47 @@ def predict(answers: Mapping[str, Any], *, model: str | os.PathLike | None = Non
                 "effect": effect,
                 "toward": toward,
                 "reason": text,
+                "evidence": dict(evidence[item_id]),
             }
         )
     conformal = additive.conformal
-    prediction_set = conformal.prediction_set(p_mle) if conformal else ["mle" if p_mle >= 0.5 else "swe"]
+    answered = len(clean)
+    if not answered:
+        prediction_set = ["swe", "mle"]  # no information: neither role is ruled out
+    elif conformal:
+        prediction_set = conformal.prediction_set(p_mle, answered)
+    else:
+        prediction_set = ["mle" if p_mle >= 0.5 else "swe"]
     return Prediction(
         prediction_set=prediction_set,
-        verdict=verdict(prediction_set, p_mle),
+        verdict=verdict(prediction_set, p_mle, answered),
         role="mle" if p_mle >= 0.5 else "swe",
         probabilities={"swe": 1.0 - p_mle, "mle": p_mle},
         explanations=explanations,
         log_odds=log_odds,
-        baseline_log_odds=additive.intercept,
+        baseline_log_odds=baseline,
         model_version=loaded.version,
         answers=clean,
+        base_rate=_sigmoid(baseline) if rate is None else rate,
     )
 
 
-def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 3):
+def predict_many(
+    frame, *, model: str | os.PathLike | None = None, top_k: int = 3, base_rate: float | None = None
+):
     """Score every row of a DataFrame of answers, vectorised over the whole frame.
 
     Returns a DataFrame with the input's index and columns ``p_swe``, ``p_mle``, ``role``,
     ``prediction_set`` ("swe", "mle" or "swe,mle") and ``verdict``, plus ``reason_1`` ... ``reason_k``
     (item ids, largest effect first; None where fewer items moved the result) when ``top_k > 0``.
+    ``base_rate`` is the MLE share of the population scored, as in :func:`predict`.
     Results equal :func:`predict` row by row. Bad cells are reported together through
     :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
     """
     import numpy as np
     import pandas as pd
 
+    rate = validate_base_rate(base_rate)
     instrument = load_instrument()
     loaded = load_model(model)
     additive = loaded.additive
@@ -414,6 +506,7 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
     offset_sum = np.zeros(n)
     answered_columns: dict[str, np.ndarray] = {}
     coverage = np.zeros(n)
+    answered_count = np.zeros(n, dtype=np.int64)
     effect_columns: dict[str, np.ndarray] = {}
     bad_cells = 0
     present = [item for item in instrument.items if item.id in frame.columns]
@@ -450,13 +543,17 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
                 offset_sum += answered * offset
                 answered_columns[item.id] = answered
         coverage += answered * additive.coverage.get(item.id, 0.0)
+        answered_count += answered
         effect_columns[item.id] = raw
     if problems:
         if bad_cells > 1000:
             problems["..."] = f"{bad_cells:,} invalid cells in all"
         raise InvalidAnswers(problems)
     scale = additive.scale_at(coverage)
-    log_odds = additive.intercept + scale * raw_sum + fixed_sum + offset_sum
+    intercept = additive.intercept
+    if rate is not None:
+        intercept += math.log(rate / (1.0 - rate)) - loaded.base_log_odds
+    log_odds = intercept + scale * raw_sum + fixed_sum + offset_sum
     p_mle = 1.0 / (1.0 + np.exp(-log_odds))
     # categorical columns: cheap to build for millions of rows, and compare equal to plain strings
     role = pd.Categorical.from_codes((p_mle >= 0.5).astype(np.int8), categories=list(ROLES))
@@ -467,12 +564,17 @@ def predict_many(frame, *, model: str | os.PathLike | None = None, top_k: int = 
         neither = ~has_mle & ~has_swe
         has_mle |= neither & (p_mle >= 0.5)
         has_swe |= neither & (p_mle < 0.5)
+        # too few answers (and none at all) never settle the question: both roles stay in the set
+        too_few = answered_count < max(conformal.min_answers, 1)
+        has_mle |= too_few
+        has_swe |= too_few
         both = has_mle & has_swe
         set_codes = np.where(both, 2, has_mle.astype(np.int8))
         out["prediction_set"] = pd.Categorical.from_codes(set_codes, categories=["swe", "mle", "swe,mle"])
         top = np.maximum(p_mle, 1.0 - p_mle)
-        verdict_codes = np.where(both, np.where(top >= 0.6, 1, 2), 0).astype(np.int8)
-        out["verdict"] = pd.Categorical.from_codes(verdict_codes, categories=["clear", "leaning", "toss-up"])
+        verdict_codes = np.where(both, np.where(top >= 0.6, 1, 2), 0)
+        verdict_codes = np.where(answered_count == 0, 3, verdict_codes).astype(np.int8)
+        out["verdict"] = pd.Categorical.from_codes(verdict_codes, categories=list(VERDICTS))
     if top_k > 0 and effect_columns:
         # ties broken by item id, as in predict(): order the columns alphabetically, then stable-sort
         names = sorted(effect_columns)

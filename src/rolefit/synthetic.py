@@ -287,6 +287,9 @@ def generate(
     evidence = answers["mle"].log_likelihood(experience) - answers["swe"].log_likelihood(experience)
     evidence += goal_evidence
     columns["p_true"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + evidence)))
+    # the posterior of someone who skipped every experience item: the Bayes reference for the
+    # synthetic block alone (the experience effects come from real respondents)
+    columns["p_true_without_experience"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + goal_evidence)))
     frame = pd.DataFrame(columns)
     for item in instrument.items:
         if item.kind == "choice":
