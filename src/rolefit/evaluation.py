@@ -346,10 +346,13 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
     if additive.conformal is not None:
         from rolefit.uncertainty import coverage
 
-        uncertainty["test/all"] = coverage(y, p, additive.conformal)
+        from rolefit.models import answered_mask
+
+        answered = answered_mask(test[items], tuple(items)).sum(axis=1)
+        uncertainty["test/all"] = coverage(y, p, additive.conformal, answered)
         for source in sorted(test["source"].unique()):
             mask = (test["source"] == source).to_numpy()
-            uncertainty[f"test/{source}"] = coverage(y[mask], p[mask], additive.conformal)
+            uncertainty[f"test/{source}"] = coverage(y[mask], p[mask], additive.conformal, answered[mask])
         uncertainty["level"] = additive.conformal.level
     fairness = fairness_audit(test, y, p, params)
     real = real_evidence_report(frame, test, y, p, additive, params, bundle_dir)
@@ -743,7 +746,10 @@ def _baseline_tables(evaluation: dict[str, Any]) -> list[str]:
         return f"{value:.{digits}f}" + (f" ({ci[0]:.{digits}f}–{ci[1]:.{digits}f})" if ci else "")
 
     for source, own in real["own_base_rates"].items():
-        for suffix, rate in (("", real["reference_base_rate"]), ("/own_base_rate", own)):
+        rates = [("", real["reference_base_rate"])]
+        if abs(own - real["reference_base_rate"]) >= 0.005:  # else the same row twice
+            rates.append(("/own_base_rate", own))
+        for suffix, rate in rates:
             champion_key = f"test/{source}{suffix}"
             baseline_key = f"baseline/{source}{suffix}"
             if champion_key not in metrics or baseline_key not in metrics:
@@ -800,15 +806,18 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
     if effects:
         lines += [
             "",
-            "Every answer level real respondents gave, its effect (log-odds toward MLE, 0 = no effect) and a "
-            "95% bootstrap interval from refitting on resampled respondents:",
+            "Every answer level real respondents gave and its effect in log-odds toward MLE (0 = no effect), "
+            "with a 95% bootstrap interval from refitting on resampled respondents: *with all* the real "
+            "block's questions answered (the partial effect) and *alone* (the only one answered). In "
+            "between, an answer's effect moves from the second to the first as more are answered.",
             "",
-            "| item | answer | respondents | effect | 95% interval |",
+            "| item | answer | respondents | effect with all (95% interval) | effect alone (95% interval) |",
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {e['item']} | {e['answer']} | {e['respondents']:,} | {e['effect']:+.3f} | "
-            f"{e['low']:+.3f} to {e['high']:+.3f} |"
+            f"| {e['item']} | {e['answer']} | {e['respondents']:,} | {e['effect']:+.3f} "
+            f"({e['low']:+.3f} to {e['high']:+.3f}) | {e['effect_alone']:+.3f} "
+            f"({e['low_alone']:+.3f} to {e['high_alone']:+.3f}) |"
             for e in effects
         ]
     return lines

@@ -11,10 +11,11 @@ of the reference population's MLE share (``build.target_mle_share``)::
   Kaggle 2021: years of coding and of ML, education, languages, ML frameworks, work activities). It is
   fitted on real rows only: a monotone logistic regression on the centred step encoding whose L2
   penalty is chosen by cross-validation (the penalty on the steps of an ordinal item smooths its
-  shape, so a sparse level cannot carry a large effect of its own), and gradient boosting as the
-  other candidate. It is calibrated by *cross-fitting*: every real row is scored by a model that did
-  not see it, the calibration map is fitted on those out-of-fold scores, and the final block is refitted
-  on every real row - so every real row serves both fitting and calibration.
+  shape, so a sparse level cannot carry a large effect of its own), with an item's effect moving from
+  its marginal to its partial value as more of the block is answered. It is calibrated by
+  *cross-fitting*: every real row is scored by a model that did not see it, the calibration map is
+  fitted on those out-of-fold scores, and the final block is refitted on every real row - so every real
+  row serves both fitting and calibration.
 * **The synthetic block** holds what no real source measures (most interests, skills, preferences,
   the career goal). It is fitted on synthetic respondents and calibrated on them with the real block's
   effects held fixed (:class:`rolefit.models.CoverageCalibratedClassifier` with ``real=``).
@@ -43,12 +44,11 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from rolefit.features import NumericEncoder, ThermometerEncoder
+from rolefit.features import ThermometerEncoder
 from rolefit.models import MonotoneLogisticRegression, answered_mask
 
 REAL = "real"
@@ -106,15 +106,28 @@ def _platt_with_base(z, coverage, y, w, base: float) -> tuple[float, float]:
 class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
     """Effects of the items real respondents answered, fitted on real rows and calibrated by cross-fitting.
 
-    For each candidate (the monotone logistic regression at every penalty in ``alphas``, and gradient
-    boosting when ``boosting`` is given) every row is scored by a model fitted on the other
-    ``n_folds - 1`` folds. The calibrated log-odds of a row are
+    Two shape functions per item, both monotone in the item's lean and smoothed by the same L2 penalty
+    on the steps of the centred step encoding:
 
-    ``base_log_odds + a * (d(x) - d(nothing answered)) + shift * c(x)``
+    * ``V_j``, the item's *partial* effect, from one logistic regression on all the block's items: right
+      for someone who answered every item of the block (as Kaggle's respondents did);
+    * ``U_j``, its *marginal* effect, from a logistic regression on that item alone: right for someone
+      who answered only this item.
 
-    with ``c(x)`` the share of the block's items answered; ``a`` and ``shift`` are fitted on the
-    out-of-fold scores, the candidate with the lowest out-of-fold log loss wins, and it is refitted on
-    every row. An empty answer set therefore gives exactly ``base_log_odds``.
+    They differ when items are correlated: given years of ML, fewer years of coding point to ML
+    engineering (+1.4 log-odds at half a year), while on its own half a year of coding says much less
+    (+0.6), and half a year of coding *with* JavaScript points toward software engineering. So an
+    answered item's effect is ``(1 - c) U_j + c V_j`` with ``c = (m - 1) / (n - 1)``, where ``m`` of the
+    block's ``n`` items were answered: the partial effect when all were, the marginal one when only this
+    one was. For a given answer set the effects are still exactly additive.
+
+    The calibrated log-odds of a row are ``base_log_odds + a * sum_j effect_j + shift * m / n``; every
+    row is scored by models fitted on the other ``n_folds - 1`` folds, ``a`` and ``shift`` are fitted on
+    those out-of-fold scores, the penalty with the lowest out-of-fold log loss wins, and the models are
+    refitted on every row. An empty answer set gives exactly ``base_log_odds``.
+
+    Gradient boosting is not a candidate here: on Kaggle 2021's 2,961 non-test respondents its
+    out-of-fold log loss was 0.480 against 0.470 for the penalised logistic regression.
 
     Parameters
     ----------
@@ -123,64 +136,55 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
     base_log_odds : float
         Log-odds of the reference population's MLE share.
     alphas : tuple of float
-        L2 penalties tried for the logistic candidate.
-    boosting : dict or None
-        Keyword arguments of ``HistGradientBoostingClassifier`` for the boosting candidate (None: no
-        boosting candidate). Monotone and no-interaction constraints are always added.
+        L2 penalties tried (one is chosen for every model of the block).
     n_folds : int
         Folds of the cross-fitting.
     seed : int
-        Seed of the fold assignment and of boosting.
+        Seed of the fold assignment.
     """
 
-    def __init__(
-        self,
-        items=(),
-        base_log_odds=0.0,
-        alphas=(0.3, 1.0, 3.0, 10.0, 30.0),
-        boosting=None,
-        n_folds=5,
-        seed=0,
-    ):
+    def __init__(self, items=(), base_log_odds=0.0, alphas=(0.3, 1.0, 3.0, 10.0, 30.0), n_folds=5, seed=0):
         self.items = items
         self.base_log_odds = base_log_odds
         self.alphas = alphas
-        self.boosting = boosting
         self.n_folds = n_folds
         self.seed = seed
 
-    # -- candidates ------------------------------------------------------------------------------
+    # -- the models ------------------------------------------------------------------------------
 
-    def _specs(self) -> list[tuple[str, float | None]]:
-        specs: list[tuple[str, float | None]] = [("logistic", float(a)) for a in self.alphas]
-        if self.boosting is not None:
-            specs.append(("boosting", None))
-        return specs
-
-    def _make(self, spec: tuple[str, float | None]) -> Pipeline:
-        name, alpha = spec
-        if name == "logistic":
-            encoder = ThermometerEncoder(items=tuple(self.items))
-            model = MonotoneLogisticRegression(
-                alpha=alpha, monotonic_cst=[c.monotone for c in encoder.layout()]
-            )
-            return Pipeline([("encode", encoder), ("model", model)])
-        encoder = NumericEncoder(items=tuple(self.items))
-        model = HistGradientBoostingClassifier(
-            **dict(self.boosting or {}),
-            monotonic_cst=[c.monotone for c in encoder.layout()],
-            interaction_cst="no_interactions",
-            random_state=self.seed,
-        )
+    @staticmethod
+    def _make(items, alpha: float) -> Pipeline:
+        encoder = ThermometerEncoder(items=tuple(items))
+        model = MonotoneLogisticRegression(alpha=alpha, monotonic_cst=[c.monotone for c in encoder.layout()])
         return Pipeline([("encode", encoder), ("model", model)])
 
-    def _fit_one(self, spec, X, y, w) -> tuple[Pipeline, float]:
-        """A fitted candidate and its decision value for the empty answer set."""
-        pipeline = self._make(spec).fit(X, y, encode__sample_weight=w, model__sample_weight=w)
-        return pipeline, float(pipeline.decision_function(_empty(X))[0])
+    def _fit_models(self, X, y, w, alpha: float) -> tuple[Pipeline, float, list[tuple[Pipeline, float]]]:
+        """The joint model and one model per item, each with its decision value for no answers."""
+
+        def fit(items):
+            pipeline = self._make(items, alpha).fit(
+                X[list(items)], y, encode__sample_weight=w, model__sample_weight=w
+            )
+            return pipeline, float(pipeline.decision_function(_empty(X[list(items)]))[0])
+
+        joint, d0 = fit(self.items)
+        return joint, d0, [fit((item,)) for item in self.items]
+
+    def _raw(self, models, X) -> np.ndarray:
+        """Sum of the blended effects before calibration."""
+        joint, d0, singles = models
+        answered = answered_mask(X, tuple(self.items))
+        m = answered.sum(axis=1)
+        c = np.clip((m - 1) / max(1, len(self.items) - 1), 0.0, 1.0)
+        partial = np.asarray(joint.decision_function(X[list(self.items)]), dtype=float) - d0
+        marginal = np.zeros(len(X))
+        for j, (single, s0) in enumerate(singles):
+            effect = np.asarray(single.decision_function(X[[self.items[j]]]), dtype=float) - s0
+            marginal += np.where(answered[:, j], effect, 0.0)
+        return c * partial + (1.0 - c) * marginal
 
     def _coverage(self, X) -> np.ndarray:
-        return answered_mask(X, tuple(self.items)).mean(axis=1) if len(self.items) else np.zeros(len(X))
+        return answered_mask(X, tuple(self.items)).mean(axis=1)
 
     # -- fitting ---------------------------------------------------------------------------------
 
@@ -197,30 +201,29 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         folds = list(StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed).split(X, y))
         self.candidates_: list[dict[str, Any]] = []
         best = None
-        for spec in self._specs():
+        for alpha in self.alphas:
             z = np.zeros(len(y))
             for train, held in folds:
-                pipeline, d0 = self._fit_one(spec, X.iloc[train], y[train], w[train])
-                z[held] = pipeline.decision_function(X.iloc[held]) - d0
+                models = self._fit_models(X.iloc[train], y[train], w[train], float(alpha))
+                z[held] = self._raw(models, X.iloc[held])
             a, shift = _platt_with_base(z, coverage, y, w, self.base_log_odds)
             t = self.base_log_odds + a * z + shift * coverage
             loss = float(np.average(np.logaddexp(0.0, t) - y * t, weights=w))
             self.candidates_.append(
-                {"candidate": spec[0], "alpha": spec[1], "out_of_fold_log_loss": loss, "a": a, "shift": shift}
+                {"alpha": float(alpha), "out_of_fold_log_loss": loss, "a": a, "shift": shift}
             )
             if best is None or loss < best[0]:
-                best = (loss, spec, a, shift, t)
+                best = (loss, float(alpha), a, shift, t)
         assert best is not None
-        self.out_of_fold_log_loss_, spec, self.a_, self.shift_, self.out_of_fold_log_odds_ = best
-        self.candidate_, self.alpha_ = spec
-        self.pipeline_, self.d0_ = self._fit_one(spec, X, y, w)
+        self.out_of_fold_log_loss_, self.alpha_, self.a_, self.shift_, self.out_of_fold_log_odds_ = best
+        self.joint_, self.d0_, self.singles_ = self._fit_models(X, y, w, self.alpha_)
         return self
 
     def effects_sum(self, X) -> np.ndarray:
         """Sum of the block's effects (log-odds beyond ``base_log_odds``) for every row."""
-        check_is_fitted(self, "pipeline_")
-        z = np.asarray(self.pipeline_.decision_function(X), dtype=float) - self.d0_
-        return self.a_ * z + self.shift_ * self._coverage(X)
+        check_is_fitted(self, "joint_")
+        raw = self._raw((self.joint_, self.d0_, self.singles_), X)
+        return self.a_ * raw + self.shift_ * self._coverage(X)
 
     def decision_function(self, X):
         return self.base_log_odds + self.effects_sum(X)
@@ -234,45 +237,52 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
 
     # -- tables and their uncertainty --------------------------------------------------------------
 
-    def tables(self, instrument) -> dict[str, Any]:
-        """Final per-item lookup tables (slope and shift share applied) of the block's items."""
-        check_is_fitted(self, "pipeline_")
-        return _final_tables(self.pipeline_, instrument, self.items, self.a_, self.shift_)
+    def tables(self, instrument) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Final per-item lookup tables: (partial effects ``V``, marginal effects ``U``), calibrated."""
+        check_is_fitted(self, "joint_")
+        return _final_tables(
+            (self.joint_, self.d0_, self.singles_), instrument, self.items, self.a_, self.shift_
+        )
 
     def bootstrap_tables(
         self, X, y, sample_weight=None, *, n_boot: int = 100, seed: int = 0, instrument=None
     ):
-        """Tables of the chosen candidate refitted on ``n_boot`` resamples of the respondents.
+        """Tables refitted (at the chosen penalty) on ``n_boot`` resamples of the respondents.
 
         The calibration (``a_``, ``shift_``) is held: the resamples measure how much each answer
         level's effect depends on which respondents happened to be in the data.
         """
-        check_is_fitted(self, "pipeline_")
+        check_is_fitted(self, "joint_")
         X = X[list(self.items)].reset_index(drop=True)
         y = np.asarray(y, dtype=int)
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         rng = np.random.default_rng(seed)
-        spec = (self.candidate_, self.alpha_)
         out = []
         for _ in range(n_boot):
             index = rng.integers(0, len(y), len(y))
-            pipeline, _ = self._fit_one(spec, X.iloc[index], y[index], w[index])
-            out.append(_final_tables(pipeline, instrument, self.items, self.a_, self.shift_))
+            models = self._fit_models(X.iloc[index].reset_index(drop=True), y[index], w[index], self.alpha_)
+            out.append(_final_tables(models, instrument, self.items, self.a_, self.shift_))
         return out
-
-
-def _final_tables(pipeline, instrument, items, a: float, shift: float) -> dict[str, Any]:
-    from rolefit.explain import item_effect_tables
-
-    _, tables = item_effect_tables(pipeline, instrument)
-    share = shift / len(items)
-    return {item: tables[item].scaled(a).shifted(share) for item in items}
 
 
 def _empty(X) -> pd.DataFrame:
     """One row with every column of ``X`` skipped."""
     row = {c: [None if X[c].dtype == object else np.nan] for c in X.columns}
     return pd.DataFrame(row).astype({c: X[c].dtype for c in X.columns})
+
+
+def _final_tables(models, instrument, items, a: float, shift: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    from rolefit.explain import item_effect_tables
+
+    joint, _, singles = models
+    _, partial = item_effect_tables(joint, instrument)
+    share = shift / len(items)
+    full = {item: partial[item].scaled(a).shifted(share) for item in items}
+    alone = {}
+    for item, (single, _) in zip(items, singles, strict=True):
+        _, tables = item_effect_tables(single, instrument)
+        alone[item] = tables[item].scaled(a).shifted(share)
+    return full, alone
 
 
 def effect_intervals(
@@ -282,8 +292,9 @@ def effect_intervals(
     instrument,
     level: float = 0.95,
 ) -> list[dict[str, Any]]:
-    """Every answer level real respondents gave: its effect, bootstrap interval and respondent count."""
-    tables = block.tables(instrument)
+    """Every answer level real respondents gave: its effect with all the block's items answered and
+    answered alone, a bootstrap interval of each, and the respondents who gave it."""
+    full, alone = block.tables(instrument)
     rows = []
     for item in block.items:
         column = X[item].dropna()
@@ -291,19 +302,21 @@ def effect_intervals(
         if instrument[item].kind == "choice":
             levels = [c for c in instrument[item].choice_ids if c in set(levels)]
         for answer in levels:
-            draws = np.array([b[item].effect(answer) for b in boot]) if boot else np.array([np.nan])
-            low, high = np.nanpercentile(draws, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
-            rows.append(
-                {
-                    "item": item,
-                    "answer": answer,
-                    "effect": float(tables[item].effect(answer)),
-                    "low": float(low),
-                    "high": float(high),
-                    "sd": float(np.nanstd(draws)),
-                    "respondents": int((column == answer).sum()),
-                }
-            )
+            row: dict[str, Any] = {
+                "item": item,
+                "answer": answer,
+                "respondents": int((column == answer).sum()),
+            }
+            for key, tables, position in (("effect", full, 0), ("effect_alone", alone, 1)):
+                draws = (
+                    np.array([b[position][item].effect(answer) for b in boot]) if boot else np.array([np.nan])
+                )
+                low, high = np.nanpercentile(draws, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+                suffix = key[len("effect") :]
+                row[key] = float(tables[item].effect(answer))
+                row[f"low{suffix}"], row[f"high{suffix}"] = float(low), float(high)
+                row[f"sd{suffix}"] = float(np.nanstd(draws))
+            rows.append(row)
     return rows
 
 
@@ -329,18 +342,19 @@ class PlainBaseline(ClassifierMixin, BaseEstimator):
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import OneHotEncoder
 
-        inner = Pipeline(
-            [("onehot", OneHotEncoder(handle_unknown="ignore")), ("model", LogisticRegression(max_iter=5000))]
-        )
+        # encoded up front so the sample weights reach the logistic regression in every fold
+        self.onehot_ = OneHotEncoder(handle_unknown="ignore").fit(self._strings(X))
         cv = StratifiedKFold(5, shuffle=True, random_state=self.seed)
-        self.model_ = CalibratedClassifierCV(inner, method="sigmoid", cv=cv)
-        self.model_.fit(self._strings(X), np.asarray(y, dtype=int), sample_weight=sample_weight)
+        self.model_ = CalibratedClassifierCV(LogisticRegression(max_iter=5000), method="sigmoid", cv=cv)
+        self.model_.fit(
+            self.onehot_.transform(self._strings(X)), np.asarray(y, dtype=int), sample_weight=sample_weight
+        )
         self.classes_ = np.array([0, 1])
         return self
 
     def predict_proba(self, X):
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(self._strings(X))
+        return self.model_.predict_proba(self.onehot_.transform(self._strings(X)))
 
     def predict(self, X):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]

@@ -81,7 +81,9 @@ class AdditiveModel:
     ``scale = a * (1 + kappa * (1 - c) ** gamma)`` (bundles written before ``gamma`` existed use
     ``a * (1 + kappa) / (c + kappa)``; ``a`` when ``kappa`` is None), the effect of item j is
     ``scale * tables[j](answer_j) + offsets[j]``, except for the ``fixed`` items (experience, goal),
-    whose tables already hold their final effects; the log-odds are ``intercept + sum(effects)``.
+    whose tables already hold their final effects, and the real block's items (``alone``), whose effect
+    is ``alone[j] + w * (tables[j] - alone[j])`` with ``w`` from :meth:`blend`; the log-odds are
+    ``intercept + sum(effects)``.
     """
 
     intercept: float
@@ -97,6 +99,14 @@ class AdditiveModel:
     base_rate: float | None = None
     #: per item, what backs its effect (:func:`rolefit.evidence.evidence_of`)
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the real block's items: their effect when answered alone; ``tables`` holds it with all answered
+    alone: dict[str, ItemTable] = field(default_factory=dict)
+
+    def blend(self, answered_real: int) -> float:
+        """Weight of the all-answered effect when ``answered_real`` of the real block's items were
+        answered (0: alone, 1: all); see :class:`rolefit.evidence.RealEvidenceBlock`."""
+        n = len(self.alone)
+        return min(1.0, max(0.0, (answered_real - 1) / (n - 1))) if n > 1 else 1.0
 
     def scale(self, answered) -> float:
         return self.scale_at(sum(self.coverage[item] for item in answered))
@@ -114,12 +124,18 @@ class AdditiveModel:
     def contributions(self, answers: dict[str, float | str]) -> dict[str, float]:
         """Effect of every answered item (skipped items are simply absent)."""
         scale = self.scale(answers)
-        return {
-            item: self.tables[item].effect(value)
-            if item in self.fixed
-            else scale * self.tables[item].effect(value) + self.offsets.get(item, 0.0)
-            for item, value in answers.items()
-        }
+        c = self.blend(sum(item in self.alone for item in answers))
+        out = {}
+        for item, value in answers.items():
+            full = self.tables[item].effect(value)
+            if item in self.alone:
+                alone = self.alone[item].effect(value)
+                out[item] = alone + c * (full - alone)
+            elif item in self.fixed:
+                out[item] = full
+            else:
+                out[item] = scale * full + self.offsets.get(item, 0.0)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +149,7 @@ class AdditiveModel:
             "conformal": self.conformal.to_dict() if self.conformal is not None else None,
             "base_rate": self.base_rate,
             "evidence": {item: dict(e) for item, e in self.evidence.items()},
+            "alone": {item: table.to_dict() for item, table in self.alone.items()},
             "tables": {item: table.to_dict() for item, table in self.tables.items()},
         }
 
@@ -155,6 +172,7 @@ class AdditiveModel:
             offsets={str(k): float(v) for k, v in data.get("offsets", {}).items()},
             base_rate=None if data.get("base_rate") is None else float(data["base_rate"]),
             evidence={str(k): _evidence_record(v) for k, v in (data.get("evidence") or {}).items()},
+            alone={item: ItemTable.from_dict(item, t) for item, t in (data.get("alone") or {}).items()},
         )
 
 
@@ -255,7 +273,7 @@ def decompose(
             calibrated.items_, calibrated.coverage_weights_, calibrated.fixed_weights_, strict=True
         )
     }
-    real_tables = calibrated.real.tables(instrument) if real_items else {}
+    real_tables, alone = calibrated.real.tables(instrument) if real_items else ({}, {})
     tables = {
         item: real_tables[item]
         if item in real_tables
@@ -265,6 +283,7 @@ def decompose(
         for item, table in tables.items()
     }
     return AdditiveModel(
+        alone=alone,
         base_rate=base_rate,
         evidence=dict(evidence or {}),
         intercept=calibrated.b_,

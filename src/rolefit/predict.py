@@ -97,6 +97,8 @@ class LoadedModel:
     manifest: dict[str, Any]
     path: Path
     compiled: dict[str, _CompiledItem] = field(default_factory=dict, repr=False)
+    #: the real block's items, scored by their effect when answered alone (see AdditiveModel.alone)
+    compiled_alone: dict[str, _CompiledItem] = field(default_factory=dict, repr=False)
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +107,14 @@ class LoadedModel:
                 {
                     item.id: evidence_entry(self.additive.evidence.get(item.id))
                     for item in load_instrument().items
+                }
+            )
+        if not self.compiled_alone and self.additive.alone:
+            instrument = load_instrument()
+            self.compiled_alone.update(
+                {
+                    item: _CompiledItem(instrument[item], table, 0.0, None)
+                    for item, table in self.additive.alone.items()
                 }
             )
         if not self.compiled:
@@ -394,8 +404,10 @@ def predict(
     if not isinstance(answers, Mapping):
         validate_answers(answers)  # raises InvalidAnswers naming the problem
     compiled = loaded.compiled
+    compiled_alone = loaded.compiled_alone
     clean: dict[str, float | str] = {}
     levels: dict[str, Level] = {}
+    alone: dict[str, float] = {}
     coverage = 0.0
     problems = None
     for key, value in answers.items():
@@ -415,6 +427,9 @@ def predict(
         clean[key] = answer
         levels[key] = entry.level(answer)
         coverage += entry.coverage
+        single = compiled_alone.get(key)
+        if single is not None:
+            alone[key] = single.level(answer)[0]
     if problems:
         validate_answers(answers)  # the slow path builds the message naming every offending item
     additive = loaded.additive
@@ -423,6 +438,11 @@ def predict(
         key: level[0] if (offset := level[6]) is None else scale * level[0] + offset
         for key, level in levels.items()
     }
+    if alone:
+        # the real block: from each item's effect alone toward its effect with the whole block answered
+        c = additive.blend(len(alone))
+        for key, single in alone.items():
+            effects[key] = single + c * (effects[key] - single)
     # the caller's population moves the starting point only
     baseline = (
         additive.intercept
@@ -522,6 +542,10 @@ def predict_many(
             results = list(pool.map(effects_of, present))
     else:
         results = [effects_of(item) for item in present]
+    real_full = np.zeros(n)
+    real_alone = np.zeros(n)
+    real_answered = np.zeros(n)
+    alone_columns: dict[str, np.ndarray] = {}
     for item, raw, answered, bad in results:
         if bad.any():
             for row in np.flatnonzero(bad):
@@ -534,7 +558,13 @@ def predict_many(
                     except ValueError as exc:
                         message = str(exc).split(": ", 1)[1]
                     problems[f"row {frame.index[row]}: {item.id}"] = message
-        if item.id in additive.fixed:
+        if item.id in loaded.compiled_alone:
+            single = _column_effects(loaded.compiled_alone[item.id], frame[item.id])[0]
+            real_full += raw
+            real_alone += single
+            real_answered += answered
+            alone_columns[item.id] = single
+        elif item.id in additive.fixed:
             fixed_sum += raw
         else:
             raw_sum += raw
@@ -549,6 +579,13 @@ def predict_many(
         if bad_cells > 1000:
             problems["..."] = f"{bad_cells:,} invalid cells in all"
         raise InvalidAnswers(problems)
+    if alone_columns:
+        blend = np.clip((real_answered - 1) / max(1, len(additive.alone) - 1), 0.0, 1.0)
+        if len(additive.alone) == 1:
+            blend = np.ones(n)
+        fixed_sum += real_alone + blend * (real_full - real_alone)
+        for name, single in alone_columns.items():
+            effect_columns[name] = single + blend * (effect_columns[name] - single)
     scale = additive.scale_at(coverage)
     intercept = additive.intercept
     if rate is not None:
@@ -560,12 +597,21 @@ def predict_many(
     out = pd.DataFrame({"p_swe": 1.0 - p_mle, "p_mle": p_mle, "role": role}, index=frame.index)
     conformal = additive.conformal
     if conformal is not None:
-        has_mle, has_swe = (1.0 - p_mle) <= conformal.q_mle, p_mle <= conformal.q_swe
+        q_swe = np.full(n, conformal.q_swe)
+        q_mle = np.full(n, conformal.q_mle)
+        low = 0
+        for most, band_swe, band_mle in conformal.bands:
+            in_band = (answered_count > low) & (answered_count <= most)
+            q_swe[in_band], q_mle[in_band] = band_swe, band_mle
+            low = most
+        has_mle, has_swe = (1.0 - p_mle) <= q_mle, p_mle <= q_swe
         neither = ~has_mle & ~has_swe
         has_mle |= neither & (p_mle >= 0.5)
         has_swe |= neither & (p_mle < 0.5)
         # too few answers (and none at all) never settle the question: both roles stay in the set
-        too_few = answered_count < max(conformal.min_answers, 1)
+        too_few = (answered_count < max(conformal.min_answers, 1)) | (
+            np.maximum(p_mle, 1.0 - p_mle) < conformal.min_probability
+        )
         has_mle |= too_few
         has_swe |= too_few
         both = has_mle & has_swe
@@ -582,7 +628,7 @@ def predict_many(
             np.column_stack(
                 [
                     effect_columns[name]
-                    if name in additive.fixed
+                    if name in additive.fixed or name in alone_columns
                     else effect_columns[name] * scale
                     + additive.offsets.get(name, 0.0) * answered_columns.get(name, 0)
                     for name in names

@@ -21,7 +21,7 @@ import pandas as pd
 from rolefit import evaluation
 from rolefit.dataset import assign_splits, frame_sha256, mle_shares, sample_weights, skip_at_random
 from rolefit.explain import AdditiveModel, decompose
-from rolefit.models import calibrate, fit_candidate, make_candidate
+from rolefit.models import answered_mask, calibrate, fit_candidate, make_candidate
 from rolefit.params import Params
 from rolefit.questionnaire import load_instrument
 from rolefit.uncertainty import fit_conformal
@@ -124,9 +124,6 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
     evidence_effects: list[dict[str, Any]] = []
     if measured:
         evidence = params.train.real_evidence
-        boosting = params.train.boosting.model_dump() if "boosting" in params.train.candidates else None
-        if boosting is not None:
-            boosting.pop("early_stopping", None)  # a few thousand rows: a fixed number of rounds
         x_real, y_real, w_real = xyw(real_dev)
         log(
             f"real block: {len(measured)} items answered by real respondents "
@@ -136,15 +133,13 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
             items=tuple(measured),
             base_log_odds=base_log_odds,
             alphas=evidence.alphas,
-            boosting=boosting,
             n_folds=evidence.folds,
             seed=params.train.seed,
         ).fit(x_real, y_real, w_real)
         for candidate in block.candidates_:
-            alpha = f" alpha {candidate['alpha']:g}" if candidate["alpha"] is not None else ""
             loss = candidate["out_of_fold_log_loss"]
-            log(f"  real {candidate['candidate']}{alpha}: out-of-fold log loss {loss:.4f}")
-        log(f"  chosen: {block.candidate_}" + (f" alpha {block.alpha_:g}" if block.alpha_ else ""))
+            log(f"  real block, penalty alpha {candidate['alpha']:g}: out-of-fold log loss {loss:.4f}")
+        log(f"  chosen: alpha {block.alpha_:g}")
         if evidence.bootstrap:
             from rolefit.evidence import effect_intervals
 
@@ -183,26 +178,32 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
                 best = (val_loss, name, method, calibrated)
     assert best is not None
     _, name, method, champion = best
-    log(f"champion: {name} + {method} calibration" + (f", real block {block.candidate_}" if block else ""))
+    log(f"champion: {name} + {method} calibration" + (" with the real block" if block else ""))
 
     evidence_by_item = {item: evidence_of(item, measured) for item in instrument.ids}
     additive = decompose(champion, instrument, base_rate=base_rate, evidence=evidence_by_item)
     # conformal thresholds from held-out scores: the synthetic validation split and the real rows'
     # cross-fitted (out-of-fold) scores
     scores_y, scores_p, scores_w = [y_val], [champion.predict_proba(x_val)[:, 1]], [w_val]
+    scores_n = [answered_mask(x_val, tuple(item_columns)).sum(axis=1)]
     if block is not None:
         scores_y.append(labels(real_dev))
         scores_p.append(1.0 / (1.0 + np.exp(-block.out_of_fold_log_odds_)))
         scores_w.append(sample_weights(real_dev, params.build, shares))
+        scores_n.append(answered_mask(real_dev[item_columns], tuple(item_columns)).sum(axis=1))
     conformal = fit_conformal(
         np.concatenate(scores_y),
         np.concatenate(scores_p),
         params.train.conformal_level,
         np.concatenate(scores_w),
         min_answers=params.train.clear_min_answers,
+        min_probability=params.train.clear_min_probability,
+        answered=np.concatenate(scores_n),
     )
     additive = dataclasses.replace(additive, conformal=conformal)
     log(f"prediction sets at {conformal.level:.0%}: q_swe {conformal.q_swe:.3f}, q_mle {conformal.q_mle:.3f}")
+    for most, q_swe, q_mle in conformal.bands:
+        log(f"  up to {most} answers: q_swe {q_swe:.3f}, q_mle {q_mle:.3f}")
     everyone = np.ones(len(frame), bool)
     max_error = table_error(champion, additive, rows("test", True, everyone)[item_columns])
     if max_error > EXACTNESS_TOLERANCE:
@@ -276,7 +277,7 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         real_summary.update(
             {
                 "rows": len(real_dev),
-                "candidate": block.candidate_,
+                "candidate": "logistic",
                 "alpha": block.alpha_,
                 "a": block.a_,
                 "shift": block.shift_,

@@ -7,8 +7,10 @@ role whose score is within its threshold, so in expectation each role's true mem
 probability at least ``1 - alpha``, whatever the mix of roles in the population scored.
 
 The set never comes back empty: if no role qualifies, the more likely one is returned (which only
-raises coverage). With fewer than ``min_answers`` answers the set holds both roles: a single answer
-never settles the question, however strongly it leans. The verdict: no answers at all ->
+raises coverage). With fewer than ``min_answers`` answers, or when neither role reaches
+``min_probability``, the set holds both roles: a single answer never settles the question, however
+strongly it leans, and "clear" never means less than 3 to 1. Each band of answer counts
+(:data:`ANSWER_BANDS`) has thresholds of its own. The verdict: no answers at all ->
 ``no-information``; one role in the set -> ``clear``; both -> ``leaning`` when the larger probability is
 at least 0.6, otherwise ``toss-up``.
 """
@@ -30,17 +32,31 @@ class Conformal:
     q_swe: float
     q_mle: float
     min_answers: int = 1
+    #: a role is ruled out only when the other has at least this probability ("clear" means 3 to 1)
+    min_probability: float = 0.5
+    #: thresholds of their own for people who gave few answers: ``(most answers, q_swe, q_mle)``,
+    #: ascending; a person with more answers than every band uses ``q_swe`` and ``q_mle``
+    bands: tuple[tuple[int, float, float], ...] = ()
+
+    def thresholds(self, answered: int | None = None) -> tuple[float, float]:
+        """``(q_swe, q_mle)`` for someone who gave ``answered`` answers (None: the overall ones)."""
+        if answered is not None:
+            for most, q_swe, q_mle in self.bands:
+                if answered <= most:
+                    return q_swe, q_mle
+        return self.q_swe, self.q_mle
 
     def prediction_set(self, p_mle: float, answered: int | None = None) -> list[str]:
-        """The roles that fit at ``level``; ``answered`` (the number of answers) below ``min_answers``
-        gives both."""
+        """The roles that fit at ``level``; ``answered`` (the number of answers) selects the thresholds
+        of its band, and below ``min_answers`` gives both."""
         if answered is not None and answered < self.min_answers:
             return list(ROLES)
+        if max(p_mle, 1.0 - p_mle) < self.min_probability:
+            return list(ROLES)
+        q_swe, q_mle = self.thresholds(answered)
         # score of swe is 1 - p_swe = p_mle; score of mle is 1 - p_mle (same expressions as predict_many)
         chosen = [
-            role
-            for role, score in (("swe", p_mle), ("mle", 1.0 - p_mle))
-            if score <= getattr(self, f"q_{role}")
+            role for role, score, q in (("swe", p_mle, q_swe), ("mle", 1.0 - p_mle, q_mle)) if score <= q
         ]
         if not chosen:
             chosen = ["mle" if p_mle >= 0.5 else "swe"]
@@ -52,6 +68,8 @@ class Conformal:
             "q_swe": self.q_swe,
             "q_mle": self.q_mle,
             "min_answers": self.min_answers,
+            "min_probability": self.min_probability,
+            "bands": [list(band) for band in self.bands],
         }
 
     @classmethod
@@ -61,6 +79,8 @@ class Conformal:
             q_swe=float(data["q_swe"]),
             q_mle=float(data["q_mle"]),
             min_answers=int(data.get("min_answers", 1)),
+            min_probability=float(data.get("min_probability", 0.5)),
+            bands=tuple((int(b[0]), float(b[1]), float(b[2])) for b in data.get("bands", ())),
         )
 
 
@@ -73,8 +93,50 @@ def verdict(prediction_set: list[str], p_mle: float, answered: int | None = None
     return "leaning" if max(p_mle, 1.0 - p_mle) >= 0.6 else "toss-up"
 
 
-def fit_conformal(y, p_mle, level: float, sample_weight=None, min_answers: int = 1) -> Conformal:
-    """Thresholds from held-out labels ``y`` (1 = mle) and probabilities (weighted split conformal)."""
+#: Upper ends of the answer-count bands with thresholds of their own (Mondrian conformal by how much
+#: of the questionnaire was answered): few answers give moderate probabilities whose errors differ from
+#: those of complete answer sets.
+ANSWER_BANDS = (5, 12, 25)
+MIN_BAND_ROWS = 200
+
+
+def fit_conformal(
+    y, p_mle, level: float, sample_weight=None, min_answers: int = 1, answered=None, min_probability=0.5
+) -> Conformal:
+    """Thresholds from held-out labels ``y`` (1 = mle) and probabilities (weighted split conformal).
+
+    With ``answered`` (answers per held-out respondent), each band of :data:`ANSWER_BANDS` with at
+    least :data:`MIN_BAND_ROWS` respondents of each role gets thresholds of its own (the others keep the
+    overall ones).
+    """
+    import numpy as np
+
+    overall = _thresholds(y, p_mle, level, sample_weight)
+    bands = []
+    if answered is not None:
+        answered = np.asarray(answered)
+        low = 0
+        for most in ANSWER_BANDS:
+            mask = (answered > low) & (answered <= most)
+            low = most
+            y_band = np.asarray(y)[mask]
+            if min((y_band == 1).sum(), (y_band == 0).sum()) < MIN_BAND_ROWS:
+                q = overall  # too few to say: the band keeps the overall thresholds
+            else:
+                weights = None if sample_weight is None else np.asarray(sample_weight)[mask]
+                q = _thresholds(y_band, np.asarray(p_mle)[mask], level, weights)
+            bands.append((most, q["swe"], q["mle"]))
+    return Conformal(
+        level=level,
+        q_swe=overall["swe"],
+        q_mle=overall["mle"],
+        min_answers=min_answers,
+        min_probability=min_probability,
+        bands=tuple(bands),
+    )
+
+
+def _thresholds(y, p_mle, level: float, sample_weight=None) -> dict[str, float]:
     import numpy as np
 
     y = np.asarray(y)
@@ -92,7 +154,7 @@ def fit_conformal(y, p_mle, level: float, sample_weight=None, min_answers: int =
         cumulative = np.cumsum(w) / (w.sum() + w.mean())
         index = int(np.searchsorted(cumulative, level, side="left"))
         thresholds[role] = float(s[index]) if index < len(s) else 1.0
-    return Conformal(level=level, q_swe=thresholds["swe"], q_mle=thresholds["mle"], min_answers=min_answers)
+    return thresholds
 
 
 def coverage(y, p_mle, conformal: Conformal, answered=None) -> dict[str, float]:
