@@ -344,9 +344,8 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
     }
     uncertainty = {}
     if additive.conformal is not None:
-        from rolefit.uncertainty import coverage
-
         from rolefit.models import answered_mask
+        from rolefit.uncertainty import coverage
 
         answered = answered_mask(test[items], tuple(items)).sum(axis=1)
         uncertainty["test/all"] = coverage(y, p, additive.conformal, answered)
