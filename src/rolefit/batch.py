@@ -4,7 +4,8 @@
 :func:`rolefit.predict_many`, and appends the results to a temporary file that replaces ``output`` only
 when every row has been scored, so a failure never leaves a partial file. Output columns:
 ``respondent_id`` (when the input has one), ``p_swe``, ``p_mle``, ``role``, ``prediction_set``,
-``verdict`` and, with ``top_k > 0``, ``reason_1`` ... ``reason_k``.
+``verdict`` (clear, leaning, toss-up or no-information) and, with ``top_k > 0``, ``reason_1`` ...
+``reason_k``. ``base_rate`` (the MLE share of the population scored) applies to every row.
 """
 
 from __future__ import annotations
@@ -51,17 +52,20 @@ def score_file(
     top_k: int = 0,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: bool = True,
+    base_rate: float | None = None,
 ) -> int:
     """Score every row of ``source`` into ``output`` (format from the suffix); returns the row count.
 
     Invalid answers raise :class:`rolefit.InvalidAnswers` naming the rows (numbered from 0 across the
-    whole file) and items; ``output`` is then left untouched.
+    whole file) and items, or ``base_rate`` when it is not strictly between 0 and 1; ``output`` is then
+    left untouched.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from rolefit.predict import load_model, predict_many
+    from rolefit.predict import load_model, predict_many, validate_base_rate
 
+    base_rate = validate_base_rate(base_rate)
     source, output = Path(source), Path(output)
     if not source.is_file():
         raise FileNotFoundError(f"Input file {source} does not exist.")
@@ -81,7 +85,7 @@ def score_file(
             task = bar.add_task(f"scoring {source.name}", total=total_rows or source.stat().st_size)
             for frame in chunks:
                 frame.index = range(rows, rows + len(frame))
-                scored = predict_many(frame, model=model, top_k=top_k)
+                scored = predict_many(frame, model=model, top_k=top_k, base_rate=base_rate)
                 for column in ("role", "prediction_set", "verdict"):
                     if column in scored:
                         scored[column] = scored[column].astype(str)

@@ -21,6 +21,25 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+BASE_RATE_HELP = (
+    "The MLE share of your population, strictly between 0 and 1 (e.g. 0.04 if 4 in 100 of the people "
+    "you ask are ML engineers); default: the reference survey's mix."
+)
+
+
+def _base_rate(value: str | None) -> float | None:
+    """``--base-rate`` checked like an answer: a float in (0, 1), None for the default; else exit 2."""
+    from rolefit.predict import InvalidAnswers, validate_base_rate
+
+    try:
+        return validate_base_rate(value)
+    except InvalidAnswers as exc:
+        problem = exc.problems["base_rate"]
+        if "; got" not in problem:
+            problem += f"; got {value!r}"
+        _fail(f"invalid --base-rate: base_rate {problem}")
+
+
 @app.command()
 def questionnaire(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")):
     """Print the questionnaire's items."""
@@ -43,12 +62,14 @@ def predict(
     answers: str = typer.Option(..., "--answers", "-a", help="JSON file of answers, or - for stdin."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
     top: int = typer.Option(5, help="How many reasons to show."),
+    base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
 ):
     """Predict role fit for one person's answers."""
     from rolefit.bundle import BundleError
     from rolefit.predict import InvalidAnswers
     from rolefit.predict import predict as run_predict
 
+    rate = _base_rate(base_rate)
     try:
         text = sys.stdin.read() if answers == "-" else Path(answers).read_text(encoding="utf-8")
     except OSError as exc:
@@ -58,7 +79,7 @@ def predict(
     except json.JSONDecodeError as exc:
         _fail(f"the answers are not valid JSON: {exc}")
     try:
-        result = run_predict(data)
+        result = run_predict(data, base_rate=rate)
     except InvalidAnswers as exc:
         _fail(str(exc))
     except BundleError as exc:
@@ -66,30 +87,82 @@ def predict(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    typer.echo(render_prediction(result, top=top))
+    typer.echo(render_prediction(result, top=top, own_base_rate=rate is not None))
 
 
-def render_prediction(result, top: int = 5) -> str:
-    """A short human-readable report of a prediction."""
+VERDICT_WORDS = {
+    "clear": "a clear fit",
+    "leaning": "both fit you, with a lean",
+    "toss-up": "a toss-up",
+    "no-information": "no information yet",
+}
+
+
+def _percent(share: float) -> str:
+    """38% / 4% / 2.5%: as many digits as the share needs (up to four significant)."""
+    return f"{share * 100:.4g}%"
+
+
+def evidence_marker(evidence: dict | None) -> str:
+    """A short tag for what backs a reason: ``[real: 2,795 respondents]`` or ``[assumed]``."""
+    if evidence and evidence.get("basis") == "real":
+        return f"[real: {int(evidence.get('respondents', 0)):,} respondents]"
+    return "[assumed]"
+
+
+def render_prediction(result, top: int = 5, own_base_rate: bool = False) -> str:
+    """A short human-readable report of a prediction.
+
+    ``own_base_rate``: the caller gave the population's MLE share (``--base-rate``), so the starting
+    point is theirs rather than the reference survey's.
+    """
     from rolefit.explain import ROLE_NAMES
 
     p = result.probabilities
     width = 30
-    lines = [
-        f"Best fit: {ROLE_NAMES[result.role]}",
+    no_information = result.verdict == "no-information"
+    if no_information:
+        lines = ["No answers yet: no information about either role."]
+    else:
+        lines = [f"Best fit: {ROLE_NAMES[result.role]}"]
+    lines += [
         f"  SWE {p['swe']:6.1%} {'#' * round(p['swe'] * width)}",
         f"  MLE {p['mle']:6.1%} {'#' * round(p['mle'] * width)}",
     ]
+    if result.base_rate is not None:
+        population = (
+            "your population's MLE share, from --base-rate"
+            if own_base_rate
+            else "the reference survey's mix of SWE and MLE respondents; set yours with --base-rate"
+        )
+        lines.append(f"Before your answers: {_percent(result.base_rate)} MLE ({population})")
     if result.prediction_set:
-        verdicts = {"clear": "a clear fit", "leaning": "both fit you, with a lean", "toss-up": "a toss-up"}
         roles = " and ".join(r.upper() for r in result.prediction_set)
-        lines.append(f"How sure: {verdicts.get(result.verdict, result.verdict)} (prediction set: {roles})")
+        lines.append(
+            f"How sure: {VERDICT_WORDS.get(result.verdict, result.verdict)} (prediction set: {roles})"
+        )
     if result.explanations:
         lines.append("Top reasons:")
-        for entry in result.explanations[:top]:
-            lines.append(f"  {entry['effect']:+.2f}  {entry['reason']}")
+        shown = result.explanations[:top]
+        for entry in shown:
+            marker = evidence_marker(entry.get("evidence"))
+            lines.append(f"  {entry['effect']:+.2f}  {entry['reason']} {marker}")
+        bases = {(e.get("evidence") or {}).get("basis", "assumed") for e in shown}
+        key = [
+            text
+            for basis, text in (
+                ("real", "[real: n respondents] learned from real survey respondents"),
+                ("assumed", "[assumed] from the synthetic prior, not yet measured on real people"),
+            )
+            if basis in bases
+        ]
+        lines.append("  (effects in log-odds toward MLE; " + "; ".join(key) + ")")
     else:
-        lines.append("No answers given: this is the baseline for someone who skipped everything.")
+        lines.append(
+            "No answers given: this is the starting point for someone who skipped everything."
+            if no_information
+            else "No answer moved the result."
+        )
     lines.append(result.notice)
     return "\n".join(lines)
 
@@ -219,6 +292,7 @@ def quiz(
     model: str = typer.Option(
         None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
     ),
+    base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
 ):
     """Answer the questionnaire in the terminal (Enter skips a question), then see your result."""
     from rich.console import Console
@@ -228,6 +302,7 @@ def quiz(
     from rolefit.predict import load_model, predict
     from rolefit.questionnaire import load_instrument
 
+    rate = _base_rate(base_rate)
     console = Console()
     try:
         load_model(model)
@@ -260,9 +335,11 @@ def quiz(
                     break
                 except ValueError:
                     console.print(f"[red]Please answer {item.allowed()}, or press Enter to skip.[/red]")
-    result = predict(answers, model=model)
+    result = predict(answers, model=model, base_rate=rate)
     console.print()
-    console.print(render_prediction(result, top=6))
+    # markup off: the evidence markers are in square brackets, which rich would read as styles
+    report = render_prediction(result, top=6, own_base_rate=rate is not None)
+    console.print(report, markup=False, highlight=False, soft_wrap=True)
 
 
 def _quiz_hint(item) -> str:
@@ -282,14 +359,19 @@ def score(
     reasons: int = typer.Option(0, "--reasons", help="Also write the top K reasons (item ids)."),
     chunk_rows: int = typer.Option(50_000, "--chunk-rows", help="Rows read and scored at a time."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
 ):
-    """Score a whole file in chunks (bounded memory): p_swe, p_mle, role, prediction_set, verdict."""
+    """Score a whole file in chunks (bounded memory): p_swe, p_mle, role, prediction_set, verdict.
+
+    ``verdict`` is clear, leaning, toss-up, or no-information (a row with no answers)."""
     from rolefit.batch import score_file
     from rolefit.bundle import BundleError
     from rolefit.predict import InvalidAnswers
 
+    rate = _base_rate(base_rate)
     try:
-        rows = score_file(input_file, output_file, top_k=reasons, chunk_rows=chunk_rows, progress=progress)
+        rows = score_file(input_file, output_file, top_k=reasons, chunk_rows=chunk_rows,
+                          progress=progress, base_rate=rate)  # fmt: skip
     except (InvalidAnswers, ValueError, FileNotFoundError) as exc:
         _fail(f"{exc}; nothing was written to {output_file}")
     except BundleError as exc:

@@ -169,7 +169,10 @@ def validate_base_rate(base_rate: Any) -> float | None:
             base_rate = None
         if base_rate is None:
             raise InvalidAnswers({"base_rate": problem})
-    value = float(base_rate)
+    try:
+        value = float(base_rate)
+    except OverflowError:  # an integer too large for a float
+        raise InvalidAnswers({"base_rate": problem}) from None
     if not (0.0 < value < 1.0) or math.isnan(value):
         raise InvalidAnswers({"base_rate": f"{problem}; got {value:g}"})
     return value

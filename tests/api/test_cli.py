@@ -1,6 +1,7 @@
 """The rolefit command line, run as a real subprocess."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -83,3 +84,95 @@ def test_train_exports_a_bundle_that_predicts(tmp_path):
         == json.loads((bundle / "manifest.json").read_text())["model_version"]
     )
     assert Path(bundle).stat().st_mode & 0o777 == 0o755
+
+
+def _predict_json(path, answers_file, *extra):
+    out = run(["predict", "--answers", str(answers_file), "--json", *extra], model=path)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_base_rate_moves_the_starting_point_not_the_reasons(champion):
+    _, path = champion
+    person = ROOT / "examples/person.json"
+    default = _predict_json(path, person)
+    rare = _predict_json(path, person, "--base-rate", "0.04")
+    assert 0 < default["base_rate"] < 1 and default["base_rate"] != 0.04
+    assert rare["base_rate"] == 0.04
+    assert rare["probabilities"]["mle"] < default["probabilities"]["mle"]
+    # the log-odds move by exactly the change in the starting point's log-odds
+    shift = math.log(0.04 / 0.96) - math.log(default["base_rate"] / (1 - default["base_rate"]))
+    assert rare["baseline_log_odds"] - default["baseline_log_odds"] == pytest.approx(shift, abs=1e-9)
+    assert rare["log_odds"] - default["log_odds"] == pytest.approx(shift, abs=1e-9)
+    assert rare["explanations"] == default["explanations"]  # same reasons, effects and evidence
+    human = run(["predict", "--answers", str(person), "--base-rate", "0.04"], model=path)
+    assert human.returncode == 0, human.stderr
+    assert "Before your answers: 4% MLE (your population's MLE share" in human.stdout
+
+
+@pytest.mark.parametrize("value", ["1.5", "abc", "0", "1", "-0.1", "nan"])
+def test_invalid_base_rate_exits_2_naming_it(champion, value):
+    _, path = champion
+    out = run(["predict", "--answers", "-", f"--base-rate={value}"], model=path, stdin='{"interest_math": 5}')
+    assert out.returncode == 2, out.stdout
+    assert "base_rate" in out.stderr and "strictly between 0 and 1" in out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_reasons_show_their_evidence(champion):
+    _, path = champion
+    person = ROOT / "examples/person.json"
+    data = _predict_json(path, person)
+    assert data["explanations"]
+    for entry in data["explanations"]:
+        evidence = entry["evidence"]
+        assert set(evidence) == {"basis", "respondents", "sources", "summary"}
+        assert evidence["basis"] in {"real", "assumed"} and evidence["summary"]
+        if evidence["basis"] == "real":
+            assert evidence["respondents"] > 0 and evidence["sources"]
+            assert f"{evidence['respondents']:,} real respondents" in evidence["summary"]
+    count = len(data["explanations"])
+    human = run(["predict", "--answers", str(person), "--top", str(count)], model=path)
+    assert human.returncode == 0, human.stderr
+    lines = human.stdout.splitlines()
+    for entry in data["explanations"]:
+        evidence = entry["evidence"]
+        marker = (
+            f"[real: {evidence['respondents']:,} respondents]" if evidence["basis"] == "real" else "[assumed]"
+        )
+        (line,) = [line for line in lines if entry["reason"] in line]
+        assert line.endswith(" " + marker), line
+    start = f"{data['base_rate'] * 100:.4g}%"
+    assert f"Before your answers: {start} MLE (the reference survey's mix" in human.stdout
+
+
+def test_no_answers_say_there_is_no_information(champion):
+    _, path = champion
+    human = run(["predict", "--answers", "-"], model=path, stdin="{}")
+    assert human.returncode == 0, human.stderr
+    assert "No answers yet: no information about either role" in human.stdout
+    assert "Best fit" not in human.stdout and "Before your answers:" in human.stdout
+    data = json.loads(run(["predict", "--answers", "-", "--json"], model=path, stdin="{}").stdout)
+    assert data["verdict"] == "no-information" and data["explanations"] == []
+    assert data["prediction_set"] == ["swe", "mle"]
+    assert data["probabilities"]["mle"] == pytest.approx(data["base_rate"], abs=1e-12)
+
+
+def test_score_applies_the_base_rate_to_every_row(champion, tmp_path):
+    import pandas as pd
+
+    _, path = champion
+    answers = tmp_path / "answers.csv"
+    pd.DataFrame(
+        {"respondent_id": ["a", "b", "c"], "interest_math": [5, 1, None], "years_coding": [2, 10, None]}
+    ).to_csv(answers, index=False)
+    default, rare = tmp_path / "default.csv", tmp_path / "rare.csv"
+    for target, extra in ((default, []), (rare, ["--base-rate", "0.04"])):
+        out = run(["score", str(answers), str(target), "--no-progress", *extra], model=path)
+        assert out.returncode == 0, out.stderr
+    default, rare = pd.read_csv(default), pd.read_csv(rare)
+    assert (rare["p_mle"] < default["p_mle"]).all()
+    assert rare.loc[2, "verdict"] == "no-information" and rare.loc[2, "p_mle"] == pytest.approx(0.04)
+    bad = run(["score", str(answers), str(tmp_path / "bad.csv"), "--base-rate", "2"], model=path)
+    assert bad.returncode == 2 and "base_rate" in bad.stderr and "between 0 and 1" in bad.stderr
+    assert not (tmp_path / "bad.csv").exists()

@@ -23,12 +23,18 @@ def test_prediction_has_the_documented_shape():
     assert p.role in {"swe", "mle"}
     assert set(p.probabilities) == {"swe", "mle"}
     entry = p.explanations[0]
-    assert {"item", "question", "answer", "answer_label", "effect", "toward", "reason"} <= set(entry)
+    assert {"item", "question", "answer", "answer_label", "effect", "toward", "reason", "evidence"} <= set(
+        entry
+    )
     assert entry["question"] == rolefit.questionnaire()[entry["item"]].text
+    assert {"basis", "respondents", "sources", "summary"} <= set(entry["evidence"])
     assert "not screening" in p.notice
     assert p.model_version
+    assert p.verdict in {"clear", "leaning", "toss-up", "no-information"}
+    assert 0 < p.base_rate < 1
     data = json.loads(json.dumps(p.to_dict()))
     assert data["probabilities"] == p.probabilities and data["notice"] == p.notice
+    assert data["base_rate"] == p.base_rate and data["explanations"][0]["evidence"] == entry["evidence"]
 
 
 def test_reasons_are_plain_language():
@@ -147,6 +153,32 @@ def test_predict_many_matches_predict():
         if single.explanations:
             assert out.loc[key, "reason_1"] == single.explanations[0]["item"]
     np.testing.assert_allclose(out["p_swe"] + out["p_mle"], 1.0)
+
+
+def test_predict_many_with_base_rate_matches_predict():
+    frame = pd.DataFrame(
+        [
+            {"interest_math": 5, "skill_dsa": 1, "career_goal": "applied_scientist", "years_coding": 2},
+            {"interest_coding_puzzles": 5, "years_coding": 12, "uses_java": 1},
+            {"interest_math": 3},
+            {},
+        ]
+    )
+    default = rolefit.predict_many(frame)
+    out = rolefit.predict_many(frame, base_rate=0.04)
+    assert (out["p_mle"] < default["p_mle"]).all()
+    for key, row in frame.iterrows():
+        answers = {k: v for k, v in row.items() if pd.notna(v)}
+        single = rolefit.predict(answers, base_rate=0.04)
+        assert out.loc[key, "p_mle"] == pytest.approx(single.probabilities["mle"], abs=1e-12)
+        assert out.loc[key, "verdict"] == single.verdict
+        assert out.loc[key, "prediction_set"] == ",".join(single.prediction_set)
+        assert out.loc[key, "role"] == single.role
+    assert out.loc[3, "verdict"] == "no-information" and out.loc[3, "p_mle"] == pytest.approx(0.04)
+    for bad in (0, 1, 1.5, -0.1, "x"):
+        with pytest.raises(rolefit.InvalidAnswers) as info:
+            rolefit.predict_many(frame, base_rate=bad)
+        assert set(info.value.problems) == {"base_rate"}
 
 
 def test_predict_many_reports_every_bad_cell():

@@ -1,17 +1,19 @@
 """`rolefit quiz`, answered on stdin."""
 
 import os
+import re
 import subprocess
 import sys
 
 from rolefit.questionnaire import load_instrument
 
 
-def run_quiz(lines, champion):
+def run_quiz(lines, champion, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
     env.update(ROLEFIT_MODEL=str(champion[1]), COLUMNS="120", TERM="dumb")
-    return subprocess.run([sys.executable, "-m", "rolefit.cli", "quiz"], input="\n".join(lines) + "\n",
-                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "rolefit.cli", "quiz", *args],
+                          input="\n".join(lines) + "\n", capture_output=True, text=True, env=env,
+                          timeout=120)  # fmt: skip
 
 
 def test_quiz_answers_then_shows_the_result(champion):
@@ -32,9 +34,25 @@ def test_quiz_answers_then_shows_the_result(champion):
     assert "You enjoy mathematics very much" in out.stdout
     assert "applied scientist" in out.stdout.lower()
     assert "not screening" in out.stdout
+    assert re.search(r"Before your answers: [\d.]+% MLE \(the reference survey's mix", out.stdout)
+    # every reason ends with what backs it (the markers' brackets survive rich's printing)
+    reasons = [line for line in out.stdout.splitlines() if re.match(r"\s+[+-]\d+\.\d\d  ", line)]
+    assert len(reasons) == 4
+    assert all(re.search(r" \[(real: [\d,]+ respondents|assumed)\]$", line) for line in reasons), reasons
+
+
+def test_quiz_takes_the_population_base_rate(champion):
+    out = run_quiz([""] * len(load_instrument()), champion, "--base-rate", "0.04")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Before your answers: 4% MLE (your population's MLE share" in out.stdout
+    assert re.search(r"MLE\s+4\.0%", out.stdout)
+    bad = run_quiz([], champion, "--base-rate", "abc")
+    assert bad.returncode == 2 and "base_rate" in bad.stderr and "between 0 and 1" in bad.stderr
 
 
 def test_quiz_with_everything_skipped_shows_the_baseline(champion):
     out = run_quiz([""] * len(load_instrument()), champion)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "skipped everything" in out.stdout
+    assert "No answers yet: no information about either role" in out.stdout
+    assert "Best fit" not in out.stdout

@@ -108,3 +108,96 @@ def test_schemathesis_finds_no_server_errors(champion):
     for op in operations:
         check(op)
     assert not failures, failures
+
+
+ANSWERS = {"interest_math": 5, "skill_dsa": "2", "years_coding": 3, "career_goal": "applied_scientist"}
+
+
+def test_base_rate_as_query_or_body_field(client, champion, use_model):
+    use_model(champion[1])
+    default = client.post("/api/predict", json=ANSWERS).json()
+    by_query = client.post("/api/predict", params={"base_rate": 0.04}, json=ANSWERS)
+    by_body = client.post("/api/predict", json={**ANSWERS, "base_rate": 0.04})
+    assert by_query.status_code == by_body.status_code == 200
+    assert by_query.json() == by_body.json()
+    result = by_query.json()
+    assert result == json.loads(json.dumps(rolefit.predict(ANSWERS, base_rate=0.04).to_dict()))
+    assert result["base_rate"] == 0.04 and default["base_rate"] != 0.04
+    assert result["probabilities"]["mle"] < default["probabilities"]["mle"]
+    assert result["explanations"] == default["explanations"]  # base_rate is not an item
+    both = client.post("/api/predict", params={"base_rate": "0.04"}, json={**ANSWERS, "base_rate": 0.04})
+    assert both.status_code == 200 and both.json() == result
+    as_text = client.post("/api/predict", json={**ANSWERS, "base_rate": "0.04"})
+    assert as_text.status_code == 200 and as_text.json() == result
+
+
+@pytest.mark.parametrize("value", [0, 1, -0.1, "x", 10**400])
+def test_invalid_base_rate_gets_422_naming_it(client, value):
+    for response in (
+        client.post("/api/predict", params={"base_rate": value}, json=ANSWERS),
+        client.post("/api/predict", json={**ANSWERS, "base_rate": value}),
+        client.post("/api/predict/batch", params={"base_rate": value}, json=[ANSWERS]),
+    ):
+        assert response.status_code == 422
+        problems = {p["item"]: p["problem"] for p in response.json()["problems"]}
+        assert set(problems) == {"base_rate"}
+        assert "strictly between 0 and 1" in problems["base_rate"]
+
+
+def test_base_rate_given_twice_must_agree(client):
+    response = client.post("/api/predict", params={"base_rate": 0.1}, json={**ANSWERS, "base_rate": 0.2})
+    assert response.status_code == 422
+    (problem,) = response.json()["problems"]
+    assert problem["item"] == "base_rate" and "different values" in problem["problem"]
+    # with a bad base_rate, the answers' problems are named too
+    response = client.post("/api/predict", params={"base_rate": 2}, json={"interest_math": 9})
+    assert {p["item"] for p in response.json()["problems"]} == {"base_rate", "interest_math"}
+
+
+def test_batch_base_rate_applies_to_everyone(client, champion, use_model):
+    use_model(champion[1])
+    people = [ANSWERS, {"interest_coding_puzzles": 5}, {}]
+    response = client.post("/api/predict/batch", params={"base_rate": 0.04}, json=people)
+    assert response.status_code == 200
+    expected = [json.loads(json.dumps(rolefit.predict(p, base_rate=0.04).to_dict())) for p in people]
+    assert response.json() == expected
+    one_each = client.post("/api/predict/batch", json=[{**p, "base_rate": 0.04} for p in people])
+    assert one_each.status_code == 200 and one_each.json() == expected
+    conflict = client.post("/api/predict/batch", params={"base_rate": 0.04}, json=[{}, {"base_rate": 0.5}])
+    assert conflict.status_code == 422 and conflict.json()["problems"][0]["item"] == "[1].base_rate"
+
+
+def test_explanations_carry_their_evidence(client):
+    body = client.post("/api/predict", json=ANSWERS).json()
+    assert {e["item"] for e in body["explanations"]} == set(ANSWERS)
+    for entry in body["explanations"]:
+        evidence = entry["evidence"]
+        assert set(evidence) == {"basis", "respondents", "sources", "summary"}
+        assert evidence["basis"] in {"real", "assumed"} and evidence["summary"]
+        if evidence["basis"] == "real":
+            assert evidence["respondents"] > 0 and evidence["sources"]
+            assert f"{evidence['respondents']:,} real respondents" in evidence["summary"]
+        else:
+            assert evidence["respondents"] == 0 and "assumed" in evidence["summary"]
+
+
+def test_no_answers_give_no_information(client):
+    for body in ({}, {"respondent_id": "r1"}, {"interest_math": None, "base_rate": 0.2}):
+        result = client.post("/api/predict", json=body).json()
+        assert result["verdict"] == "no-information"
+        assert result["explanations"] == [] and result["prediction_set"] == ["swe", "mle"]
+        assert result["probabilities"]["mle"] == pytest.approx(result["base_rate"], abs=1e-12)
+    assert client.post("/api/predict", json={"base_rate": 0.2}).json()["base_rate"] == 0.2
+
+
+def test_openapi_describes_base_rate(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/predict", "/api/predict/batch"):
+        operation = spec["paths"][path]["post"]
+        (parameter,) = [p for p in operation["parameters"] if p["name"] == "base_rate"]
+        assert parameter["in"] == "query" and not parameter["required"]
+        assert parameter["schema"] == {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+        assert "MLE share" in parameter["description"]
+    body = spec["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["base_rate"]["exclusiveMaximum"] == 1
+    assert "Not an item" in body["properties"]["base_rate"]["description"]

@@ -1,6 +1,9 @@
 """The questionnaire page in a real headless Chromium (Debian's), driven by Playwright."""
 
+import json
+import re
 import shutil
+import urllib.request
 
 import pytest
 
@@ -53,6 +56,35 @@ def answer(page, lean: str) -> None:
     page.fill("#years_coding", "6")
 
 
+def check_evidence_badges(page, site) -> None:
+    """Every reason shown carries a badge matching its evidence in the API's answer for the same answers."""
+    answers = page.evaluate(
+        """() => { const out = {}; new FormData(document.getElementById("quiz")).forEach((v, k) => {
+                     if (v !== "") out[k] = /^-?[0-9.]+$/.test(v) ? Number(v) : v; }); return out; }"""
+    )
+    request = urllib.request.Request(
+        site.url + "/api/predict",
+        data=json.dumps(answers).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        explanations = json.load(response)["explanations"]
+    rows = page.locator("#reasons li")
+    assert rows.count() == min(8, len(explanations))
+    for position in range(rows.count()):
+        evidence = explanations[position]["evidence"]
+        badge = rows.nth(position).locator(".evidence")
+        assert badge.count() == 1 and badge.is_visible()
+        assert badge.get_attribute("title") == evidence["summary"]
+        label = badge.evaluate("node => node.firstChild.textContent")
+        if evidence["basis"] == "real":
+            assert "real" in badge.get_attribute("class").split()
+            assert label == f"real data · {evidence['respondents']:,} people"
+        else:
+            assert "assumed" in badge.get_attribute("class").split() and label == "assumed"
+    assert page.locator("#evidence-key").is_visible()
+
+
 @pytest.mark.parametrize(
     ("lean", "expected"), [("swe", "software engineering"), ("mle", "machine learning engineering")]
 )
@@ -73,6 +105,12 @@ def test_person_answers_and_sees_the_result(site, browser, lean, expected):
     assert reasons.count() >= 5 and reasons.first.is_visible()
     bar_class = "neg" if lean == "swe" else "pos"
     assert page.locator(f"#reasons .{bar_class}").first.is_visible()
+    check_evidence_badges(page, site)
+    assert re.fullmatch(
+        r"Before your answers: [\d.]+% MLE \(the reference survey's mix of SWE and MLE respondents\)\. "
+        r"Your answers moved it to \d+% MLE\.",
+        page.text_content("#baseline"),
+    )
     assert "not screening" in page.text_content("#result-notice")
     out = ROOT / "reports"
     out.mkdir(exist_ok=True)
@@ -91,4 +129,18 @@ def test_keyboard_only_submission(site, browser):
     page.keyboard.press("Enter")
     page.wait_for_selector("#result:not([hidden])")
     assert "mathematics" in page.text_content("#reasons")
+    page.close()
+
+
+def test_no_answers_say_there_is_no_information(site, browser):
+    page = browser.new_page()
+    page.goto(site.url + "/")
+    page.wait_for_selector("#section-experience")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("#verdict").startswith("No answers yet: no information about either role.")
+    assert page.text_content("#baseline").startswith("Before your answers: ")
+    assert page.locator("#reasons .evidence").count() == 0
+    assert "skipped every question" in page.text_content("#reasons")
+    assert not page.locator("#evidence-key").is_visible()
     page.close()

@@ -18,7 +18,8 @@ def test_metrics_json_holds_every_metric_with_intervals(evaluated):
         low, high = metrics["intervals_95"][group]["roc_auc"]
         assert low <= metrics[group]["roc_auc"] <= high and high - low < 0.05
         assert set(metrics["intervals_95"][group]) == {"roc_auc", "log_loss", "ece"}
-    assert metrics["test/synthetic"]["log_loss_ratio_to_bayes"] <= 1.03
+    # whole synthetic rows: experience effects are real respondents' (test_targets has the 1.03 bound)
+    assert metrics["test/synthetic"]["log_loss_ratio_to_bayes"] <= 1.06
     for group, check in metrics["calibration_checks"].items():
         assert check["ece"] == metrics[group]["ece"], group
         assert 0 < check["ece_if_calibrated"] <= check["ece_if_calibrated_95"] and 0 < check["p_value"] <= 1
@@ -31,10 +32,11 @@ def test_prediction_sets_cover_the_target(evaluated):
     evaluation, _ = evaluated
     sets = evaluation["uncertainty"]
     assert sets["level"] == 0.9
-    assert abs(sets["test/all"]["coverage"] - 0.9) <= 0.02
-    assert abs(sets["test/synthetic"]["coverage"] - 0.9) <= 0.02
-    if "test/kaggle2021" in sets:
-        assert abs(sets["test/kaggle2021"]["coverage"] - 0.9) <= 0.02
+    # at least the level (less two points of sampling noise); above it because a set names one role only
+    # with 3-to-1 odds and 3 answers (train.clear_min_probability, train.clear_min_answers)
+    for group in ("test/all", "test/synthetic", "test/kaggle2021"):
+        if group in sets:
+            assert 0.88 <= sets[group]["coverage"] <= 0.96, (group, sets[group])
     assert 1.0 <= sets["test/all"]["mean_set_size"] < 2.0
 
 
@@ -46,7 +48,7 @@ def test_predict_returns_a_prediction_set_and_verdict(champion, use_model):
                              "career_goal": "ai_researcher", "interest_coding_puzzles": 1})  # fmt: skip
     assert clear.prediction_set == ["mle"] and clear.verdict == "clear"
     unsure = rolefit.predict({})
-    assert unsure.prediction_set == ["swe", "mle"] and unsure.verdict in ("leaning", "toss-up")
+    assert unsure.prediction_set == ["swe", "mle"] and unsure.verdict == "no-information"
     assert unsure.to_dict()["prediction_set"] == ["swe", "mle"]
 
 

@@ -8,11 +8,20 @@ pytestmark = pytest.mark.slow
 
 
 def test_log_loss_close_to_bayes_and_calibrated(champion):
+    """On the items the synthetic model generates, log loss <= 1.03 x Bayes; ECE <= 0.02 on whole rows.
+
+    With real respondents present, the experience effects are theirs, not the generator's, so the whole
+    synthetic rows are judged against the Bayes log loss with the experience items skipped (the
+    generator writes that posterior too); whole rows keep a looser bound (README: "Evidence")."""
     result, path = champion
     test = result.metrics["test/synthetic"]
     assert test["n"] >= 20_000
-    assert test["log_loss"] <= 1.03 * test["bayes_log_loss"], test
     assert test["ece"] <= 0.02, test
+    own = result.metrics["test/synthetic/without_experience"]
+    assert own["log_loss"] <= 1.03 * own["bayes_log_loss"], own
+    assert own["ece"] <= 0.02, own
+    limit = 1.06 if result.extra["real_evidence"]["training_sources"] else 1.03
+    assert test["log_loss"] <= limit * test["bayes_log_loss"], test
     stored = json.loads((path / "manifest.json").read_text())["metrics"]["test/synthetic"]
     assert stored["log_loss_ratio_to_bayes"] == pytest.approx(test["log_loss_ratio_to_bayes"])
     assert stored["ece"] == pytest.approx(test["ece"])

@@ -64,6 +64,19 @@
 
   function pct(p) { return (100 * p).toFixed(0) + "%"; }
 
+  // The starting point: a share like 0.38 -> "38%", 0.025 -> "2.5%" (no more digits than it needs).
+  function share(p) { return String(Number((100 * p).toPrecision(4))) + "%"; }
+
+  // A short badge for what backs a reason: real respondents, or the synthetic prior (assumed).
+  function evidenceBadge(evidence) {
+    const real = evidence && evidence.basis === "real";
+    const text = real ? "real data · " + Number(evidence.respondents).toLocaleString("en-US") + " people" : "assumed";
+    const summary = (evidence && evidence.summary) || "from the synthetic prior (assumed, not yet measured on real people)";
+    const badge = el("span", { class: "evidence " + (real ? "real" : "assumed"), title: summary }, text);
+    badge.appendChild(el("span", { class: "visually-hidden" }, " (" + summary + ")"));
+    return badge;
+  }
+
   function showResult(p) {
     const swe = p.probabilities.swe, mle = p.probabilities.mle;
     document.getElementById("bar-swe").style.width = pct(swe);
@@ -73,10 +86,17 @@
     document.getElementById("p-mle").textContent = pct(mle);
     const names = { swe: "software engineering (SWE)", mle: "machine learning engineering (MLE)" };
     let verdict;
-    if (p.verdict === "clear") verdict = "Clear fit: " + names[p.prediction_set[0]] + ".";
+    if (p.verdict === "no-information") verdict = "No answers yet: no information about either role.";
+    else if (p.verdict === "clear") verdict = "Clear fit: " + names[p.prediction_set[0]] + ".";
     else if (p.verdict === "leaning") verdict = "Both fit you, leaning toward " + names[p.role] + ".";
     else verdict = "Both fit you: a toss-up between the two.";
-    document.getElementById("verdict").textContent = verdict + " (Prediction set: " + p.prediction_set.join(" and ").toUpperCase() + ")";
+    document.getElementById("verdict").textContent = verdict + " (Prediction set: " + p.prediction_set.map((r) => r.toUpperCase()).join(" and ") + ")";
+    const baseline = document.getElementById("baseline");
+    baseline.hidden = typeof p.base_rate !== "number";
+    if (!baseline.hidden) {
+      baseline.textContent = "Before your answers: " + share(p.base_rate) + " MLE (the reference survey's mix of SWE and MLE respondents)."
+        + (p.verdict === "no-information" ? "" : " Your answers moved it to " + pct(mle) + " MLE.");
+    }
     const list = document.getElementById("reasons");
     list.innerHTML = "";
     const top = p.explanations.slice(0, 8);
@@ -90,10 +110,13 @@
       else { const b = el("span", { class: "pos" }); b.style.width = width; b.style.display = "block"; right.appendChild(b); }
       track.appendChild(left); track.appendChild(right);
       li.appendChild(track);
-      li.appendChild(el("span", { class: "text" }, e.reason));
+      const text = el("span", { class: "text" }, e.reason + " ");
+      text.appendChild(evidenceBadge(e.evidence));
+      li.appendChild(text);
       list.appendChild(li);
     });
-    if (!top.length) list.appendChild(el("li", {}, "You skipped every question, so this is the starting point for everyone."));
+    if (!top.length) list.appendChild(el("li", { class: "empty" }, "You skipped every question, so this is the starting point for everyone."));
+    document.getElementById("evidence-key").hidden = !top.length;
     document.getElementById("result-notice").textContent = p.notice;
     form.hidden = true;
     result.hidden = false;
