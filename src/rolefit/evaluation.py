@@ -768,6 +768,32 @@ def _baseline_tables(evaluation: dict[str, Any]) -> list[str]:
     return lines
 
 
+def baseline_summary(evaluation: dict[str, Any]) -> list[str]:
+    """Short lines for a terminal: the champion beside the plain baseline on every real source."""
+    real = evaluation.get("real") or {}
+    metrics = evaluation["metrics"]
+    lines = []
+    for source, own in real.get("own_base_rates", {}).items():
+        for suffix, rate in (("", real["reference_base_rate"]), ("/own_base_rate", own)):
+            champion, baseline = (
+                metrics.get(f"test/{source}{suffix}"),
+                metrics.get(f"baseline/{source}{suffix}"),
+            )
+            if champion is None or (suffix and abs(own - real["reference_base_rate"]) < 0.005):
+                continue
+            line = (
+                f"  {source} (base rate {rate:.2f}): champion log loss {champion['log_loss']:.4f} "
+                f"ECE {champion['ece']:.4f} ROC AUC {champion['roc_auc']:.4f}"
+            )
+            if baseline is not None:
+                line += (
+                    f" | plain baseline {baseline['log_loss']:.4f} / {baseline['ece']:.4f} / "
+                    f"{baseline['roc_auc']:.4f}"
+                )
+            lines.append(line)
+    return ["real respondents, test split (champion | plain baseline: log loss / ECE / ROC AUC):", *lines]
+
+
 def _evidence_section(manifest: dict[str, Any]) -> list[str]:
     """What each effect rests on, in plain words, with every real effect's bootstrap interval."""
     real = manifest.get("real_evidence") or {}

@@ -389,6 +389,8 @@ def train_and_publish(
     result.extra["ingest_reports"] = ingest_reports
     trained = export(result, root / "models" / "trained", params)
     evaluated = evaluation.evaluate_bundle(trained, frame, params)
+    for line in evaluation.baseline_summary(evaluated):
+        log(line)
     manifest = json.loads((trained / "manifest.json").read_text())
     paths = evaluation.write_reports(evaluated, root / "reports", manifest, params)
     run = version = None
