@@ -170,9 +170,17 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         joint, d0 = fit(self.items)
         return joint, d0, [fit((item,)) for item in self.items]
 
+    def _items_of(self, X) -> pd.DataFrame:
+        """The block's columns of ``X``; a column ``X`` lacks counts as skipped by everyone."""
+        missing = [item for item in self.items if item not in X.columns]
+        if not missing:
+            return X[list(self.items)]
+        return X.assign(**{item: np.nan for item in missing})[list(self.items)]
+
     def _raw(self, models, X) -> np.ndarray:
         """Sum of the blended effects before calibration."""
         joint, d0, singles = models
+        X = self._items_of(X)
         answered = answered_mask(X, tuple(self.items))
         m = answered.sum(axis=1)
         c = np.clip((m - 1) / max(1, len(self.items) - 1), 0.0, 1.0)
@@ -184,7 +192,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         return c * partial + (1.0 - c) * marginal
 
     def _coverage(self, X) -> np.ndarray:
-        return answered_mask(X, tuple(self.items)).mean(axis=1)
+        return answered_mask(self._items_of(X), tuple(self.items)).mean(axis=1)
 
     # -- fitting ---------------------------------------------------------------------------------
 

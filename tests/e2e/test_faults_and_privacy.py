@@ -83,7 +83,9 @@ def test_no_personal_data_reaches_logs_mlflow_or_reports(tmp_path):
     params_path = small_params(project / "params.yaml")
     params = yaml.safe_load(params_path.read_text())
     params["ingest"]["search_paths"] = [str(surveys)]
-    params["ingest"]["sources"] = {"form": {"adapter": "instrument", "file": "form.csv"}}
+    # evaluated, not trained on: its made-up answers carry no signal, and a training source's answers
+    # would decide those items' effects (and fail the behaviour checks)
+    params["ingest"]["sources"] = {"form": {"adapter": "instrument", "file": "form.csv", "role": "evaluate"}}
     params["build"]["source_weights"]["form"] = 1.0
     params_path.write_text(yaml.safe_dump(params))
     train = [str(BIN / "rolefit"), "train", "--params", str(params_path)]

@@ -29,7 +29,14 @@ def test_same_seed_same_frame(marginals):
 
 def test_columns_and_values_fit_the_instrument(sample):
     instrument = load_instrument()
-    assert list(sample.columns) == ["respondent_id", "source", *instrument.ids, "role", "p_true"]
+    assert list(sample.columns) == [
+        "respondent_id",
+        "source",
+        *instrument.ids,
+        "role",
+        "p_true",
+        "p_true_without_experience",
+    ]
     assert sample["respondent_id"].is_unique
     assert set(sample["role"]) == {"swe", "mle"}
     assert sample["p_true"].between(0, 1, inclusive="neither").all()
