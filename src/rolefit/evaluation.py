@@ -724,6 +724,15 @@ def _metrics_table(evaluation: dict[str, Any], prefix: str = "test/") -> list[st
     return lines
 
 
+def _compared_rates(real: dict[str, Any], own: float) -> list[tuple[str, float]]:
+    """``(metric key suffix, base rate)`` a source is reported under: the reference one, and its own
+    when that differs (by half a point or more)."""
+    rates = [("", real["reference_base_rate"])]
+    if abs(own - real["reference_base_rate"]) >= 0.005:
+        rates.append(("/own_base_rate", own))
+    return rates
+
+
 def _baseline_tables(evaluation: dict[str, Any]) -> list[str]:
     """Champion beside the plain baseline per real source, under both base rates."""
     real = evaluation.get("real") or {}
@@ -745,10 +754,7 @@ def _baseline_tables(evaluation: dict[str, Any]) -> list[str]:
         return f"{value:.{digits}f}" + (f" ({ci[0]:.{digits}f}–{ci[1]:.{digits}f})" if ci else "")
 
     for source, own in real["own_base_rates"].items():
-        rates = [("", real["reference_base_rate"])]
-        if abs(own - real["reference_base_rate"]) >= 0.005:  # else the same row twice
-            rates.append(("/own_base_rate", own))
-        for suffix, rate in rates:
+        for suffix, rate in _compared_rates(real, own):
             champion_key = f"test/{source}{suffix}"
             baseline_key = f"baseline/{source}{suffix}"
             if champion_key not in metrics or baseline_key not in metrics:
@@ -774,12 +780,10 @@ def baseline_summary(evaluation: dict[str, Any]) -> list[str]:
     metrics = evaluation["metrics"]
     lines = []
     for source, own in real.get("own_base_rates", {}).items():
-        for suffix, rate in (("", real["reference_base_rate"]), ("/own_base_rate", own)):
-            champion, baseline = (
-                metrics.get(f"test/{source}{suffix}"),
-                metrics.get(f"baseline/{source}{suffix}"),
-            )
-            if champion is None or (suffix and abs(own - real["reference_base_rate"]) < 0.005):
+        for suffix, rate in _compared_rates(real, own):
+            champion = metrics.get(f"test/{source}{suffix}")
+            baseline = metrics.get(f"baseline/{source}{suffix}")
+            if champion is None:
                 continue
             line = (
                 f"  {source} (base rate {rate:.2f}): champion log loss {champion['log_loss']:.4f} "

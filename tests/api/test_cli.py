@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT
+from .helpers import check_evidence
 
 RF = [sys.executable, "-m", "rolefit.cli"]
 
@@ -125,12 +126,7 @@ def test_reasons_show_their_evidence(champion):
     data = _predict_json(path, person)
     assert data["explanations"]
     for entry in data["explanations"]:
-        evidence = entry["evidence"]
-        assert set(evidence) == {"basis", "respondents", "sources", "summary"}
-        assert evidence["basis"] in {"real", "assumed"} and evidence["summary"]
-        if evidence["basis"] == "real":
-            assert evidence["respondents"] > 0 and evidence["sources"]
-            assert f"{evidence['respondents']:,} real respondents" in evidence["summary"]
+        check_evidence(entry["evidence"])
     count = len(data["explanations"])
     human = run(["predict", "--answers", str(person), "--top", str(count)], model=path)
     assert human.returncode == 0, human.stderr

@@ -7,6 +7,8 @@ from fastapi.testclient import TestClient
 
 import rolefit
 
+from .helpers import check_evidence
+
 
 @pytest.fixture(scope="module")
 def client(champion):
@@ -171,14 +173,7 @@ def test_explanations_carry_their_evidence(client):
     body = client.post("/api/predict", json=ANSWERS).json()
     assert {e["item"] for e in body["explanations"]} == set(ANSWERS)
     for entry in body["explanations"]:
-        evidence = entry["evidence"]
-        assert set(evidence) == {"basis", "respondents", "sources", "summary"}
-        assert evidence["basis"] in {"real", "assumed"} and evidence["summary"]
-        if evidence["basis"] == "real":
-            assert evidence["respondents"] > 0 and evidence["sources"]
-            assert f"{evidence['respondents']:,} real respondents" in evidence["summary"]
-        else:
-            assert evidence["respondents"] == 0 and "assumed" in evidence["summary"]
+        check_evidence(entry["evidence"])
 
 
 def test_no_answers_give_no_information(client):

@@ -63,14 +63,7 @@ KAGGLE_ENGINEERS = ("Software Engineer", "Machine Learning Engineer")
 NEVER_CODED = "I have never written code"
 NO_ML = "I do not use machine learning methods"
 LANGUAGES = ("uses_python", "uses_sql", "uses_java", "uses_javascript", "uses_cpp")
-ACTIVITIES = (
-    "activity_data_analysis",
-    "activity_data_infrastructure",
-    "activity_ml_prototypes",
-    "activity_ml_service",
-    "activity_ml_experiments",
-    "activity_ml_research",
-)
+ACTIVITIES = tuple(item.id for item in INSTRUMENT.items if item.id.startswith("activity_"))
 
 
 @pytest.fixture(scope="module")

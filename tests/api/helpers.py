@@ -1,0 +1,12 @@
+"""Checks shared by the interface tests."""
+
+
+def check_evidence(evidence: dict) -> None:
+    """An explanation's evidence record has the documented shape and says what backs the effect."""
+    assert set(evidence) == {"basis", "respondents", "sources", "summary"}
+    assert evidence["basis"] in {"real", "assumed"} and evidence["summary"]
+    if evidence["basis"] == "real":
+        assert evidence["respondents"] > 0 and evidence["sources"]
+        assert f"{evidence['respondents']:,} real respondents" in evidence["summary"]
+    else:
+        assert evidence["respondents"] == 0 and "assumed" in evidence["summary"]
