@@ -832,6 +832,14 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
             for item, counts in measured.items()
         ]
     effects = real.get("effects") or []
+    shapes = _numeric_shapes(effects)
+    if shapes:
+        lines += [
+            "",
+            "Shapes of the numeric items (each decided by the data within the instrument's lean):",
+            "",
+        ]
+        lines += shapes
     if effects:
         lines += [
             "",
@@ -849,6 +857,38 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
             f"({e['low_alone']:+.3f} to {e['high_alone']:+.3f}) |"
             for e in effects
         ]
+    return lines
+
+
+def _numeric_shapes(effects: list[dict[str, Any]]) -> list[str]:
+    """One line per numeric item of the real block: its lean, the constraint and what the data show."""
+    from rolefit.questionnaire import load_instrument
+
+    instrument = load_instrument()
+    lines = []
+    for item in dict.fromkeys(e["item"] for e in effects):
+        if item not in instrument or instrument[item].kind not in ("number", "count"):
+            continue
+        levels = sorted((float(e["answer"]), e["effect"]) for e in effects if e["item"] == item)
+        steps = np.diff([effect for _, effect in levels])
+        lean = instrument[item].lean
+        if np.all(steps <= 1e-9):
+            shown = "falls steadily toward SWE as the answer grows"
+        elif np.all(steps >= -1e-9):
+            shown = "rises steadily toward MLE as the answer grows"
+        else:
+            shown = (
+                f"is not monotone ({int(np.sum(np.diff(np.sign(steps[np.abs(steps) > 1e-9])) != 0))} turns)"
+            )
+        constraint = (
+            f"monotone toward {lean.upper()} (the instrument's lean)"
+            if lean != "none"
+            else "a smooth shape with no direction imposed (the instrument gives no lean)"
+        )
+        lines.append(
+            f"- `{item}`: fitted as {constraint}; from {levels[0][0]:g} to {levels[-1][0]:g} the effect "
+            f"{shown}, from {levels[0][1]:+.2f} to {levels[-1][1]:+.2f} log-odds."
+        )
     return lines
 
 

@@ -178,6 +178,15 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any
         for group, bounds in evaluated.get("intervals", {}).items():
             for name, (low, high) in bounds.items():
                 batch[f"ci95/{group}/{name}/low"], batch[f"ci95/{group}/{name}/high"] = low, high
+        # the plain baseline and every real source under its own base rate, beside the champion
+        for group, values in evaluated.get("metrics", {}).items():
+            if group.startswith("baseline/") or group.endswith("/own_base_rate"):
+                batch.update({f"{group}/{k}": values[k] for k in ("log_loss", "ece", "roc_auc", "brier")})
+        real = evaluated.get("real") or {}
+        for group, differences in real.get("differences", {}).items():
+            batch.update({f"vs_baseline/{group}/{k}": d["difference"] for k, d in differences.items()})
+        if real:
+            mlflow.log_dict(real, "real_evidence.json")
         fairness = evaluated.get("fairness", {})
         for attribute in ("gender", "country"):
             if attribute in fairness:

@@ -72,6 +72,12 @@ def test_training_over_http_logs_a_reviewable_run(server, good_run):
     ):
         assert key in metrics, key
     assert metrics["rows/synthetic"] == 20000
+    if "test/kaggle2021/log_loss" in metrics:  # the real surveys were beside the clone
+        # the plain baseline beside the champion, and the paired difference, for a reviewer
+        assert metrics["baseline/kaggle2021/log_loss"] > 0
+        difference = metrics["test/kaggle2021/log_loss"] - metrics["baseline/kaggle2021/log_loss"]
+        assert metrics["vs_baseline/kaggle2021/log_loss"] == pytest.approx(difference, abs=1e-9)
+        assert 0 < metrics["test/stackoverflow2017/own_base_rate/ece"] < metrics["test/stackoverflow2017/ece"]
     assert tags["intended_use"] == "career exploration, not screening"
     assert len(tags["git_commit"]) >= 7 and len(tags["training_data_sha256"]) == 64
     assert tags["gate.verdict"] == "passed"

@@ -182,6 +182,7 @@ def test_real_effects_are_stable_under_bootstrap_and_shown_with_intervals(champi
         assert all(step >= -0.05 for step in steps), (item, levels)
     card = evaluated[1]["model_card"].read_text()
     assert "Evidence: what each effect rests on" in card and "| years_coding | 0.5 |" in card
+    assert "`years_coding`: fitted as a smooth shape" in card and "falls steadily toward SWE" in card
 
 
 # -- the caller's population -----------------------------------------------------------------------
