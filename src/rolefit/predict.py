@@ -535,7 +535,9 @@ def predict_many(
     present = [item for item in instrument.items if item.id in frame.columns]
 
     def effects_of(item):
-        return item, *_column_effects(loaded.compiled[item.id], frame[item.id])
+        return item, *_column_effects(
+            loaded.compiled[item.id], frame[item.id], loaded.compiled_alone.get(item.id)
+        )
 
     if n >= 100_000 and len(present) > 1:
         # numpy releases the GIL: two threads score the columns of large frames in parallel
@@ -549,7 +551,7 @@ def predict_many(
     real_alone = np.zeros(n)
     real_answered = np.zeros(n)
     alone_columns: dict[str, np.ndarray] = {}
-    for item, raw, answered, bad in results:
+    for item, raw, answered, bad, single in results:
         if bad.any():
             for row in np.flatnonzero(bad):
                 bad_cells += 1
@@ -561,8 +563,7 @@ def predict_many(
                     except ValueError as exc:
                         message = str(exc).split(": ", 1)[1]
                     problems[f"row {frame.index[row]}: {item.id}"] = message
-        if item.id in loaded.compiled_alone:
-            single = _column_effects(loaded.compiled_alone[item.id], frame[item.id])[0]
+        if single is not None:
             real_full += raw
             real_alone += single
             real_answered += answered
@@ -654,13 +655,11 @@ def predict_many(
     return out
 
 
-def _column_effects(compiled: _CompiledItem, column):
-    """Raw effects, answered mask and invalid mask of one item's column (vectorised)."""
+def _prepare(compiled: _CompiledItem) -> None:
+    """Build a numeric item's arrays for batch scoring (once)."""
     import numpy as np
-    import pandas as pd
 
     item = compiled.item
-    n = len(column)
     if compiled.values is None and item.kind != "choice":
         compiled.edges = np.asarray(compiled.table.edges, dtype=float)
         compiled.values = np.asarray(compiled.table.values, dtype=float)
@@ -670,6 +669,19 @@ def _column_effects(compiled: _CompiledItem, column):
             compiled.lut = np.array(
                 [compiled.table.effect(float(v)) for v in range(int(lo), int(hi) + 1)] + [0.0]
             )
+
+
+def _column_effects(compiled: _CompiledItem, column, alone: _CompiledItem | None = None):
+    """Raw effects, answered mask, invalid mask of one item's column (vectorised), and the effects of
+    ``alone`` (the same item's table when answered alone; None when not given) from the same lookups."""
+    import numpy as np
+    import pandas as pd
+
+    item = compiled.item
+    n = len(column)
+    _prepare(compiled)
+    if alone is not None:
+        _prepare(alone)
     if (
         item.kind != "choice"
         and pd.api.types.is_numeric_dtype(column)
@@ -686,15 +698,26 @@ def _column_effects(compiled: _CompiledItem, column):
                 offset = x - lo
                 whole = offset.astype(np.int64)
                 valid = (whole == offset) & (whole.view(np.uint64) <= span)
-                raw = compiled.lut[np.where(valid, whole, span + 1)]
-                return raw, valid, answered & ~valid
+                slot = np.where(valid, whole, span + 1)
+                return (
+                    compiled.lut[slot],
+                    valid,
+                    answered & ~valid,
+                    None if alone is None else alone.lut[slot],
+                )
             bad = answered & ((x < lo) | (x > hi) | ~np.isfinite(x))
         valid = answered & ~bad
-        index = np.searchsorted(compiled.edges, np.where(valid, x, lo), side="left")
-        return compiled.values[index] * valid, valid, bad
+        where = np.where(valid, x, lo)
+        index = np.searchsorted(compiled.edges, where, side="left")
+        single = None
+        if alone is not None:
+            same = np.array_equal(alone.edges, compiled.edges)
+            single = alone.values[index if same else np.searchsorted(alone.edges, where, side="left")] * valid
+        return compiled.values[index] * valid, valid, bad, single
     # any other column: resolve each distinct value once
     codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
     unique_raw = np.zeros(len(uniques) + 1)
+    unique_alone = np.zeros(len(uniques) + 1)
     unique_answered = np.zeros(len(uniques) + 1, dtype=bool)
     unique_bad = np.zeros(len(uniques) + 1, dtype=bool)
     for position, value in enumerate(uniques):
@@ -706,5 +729,8 @@ def _column_effects(compiled: _CompiledItem, column):
         if answer is not _SKIP:
             unique_raw[position] = compiled.level(answer)[0]
             unique_answered[position] = True
+            if alone is not None:
+                unique_alone[position] = alone.level(answer)[0]
     codes = np.where(codes < 0, len(uniques), codes)  # missing -> the last slot (skipped)
-    return unique_raw[codes], unique_answered[codes], unique_bad[codes] if n else np.zeros(0, bool)
+    bad = unique_bad[codes] if n else np.zeros(0, bool)
+    return unique_raw[codes], unique_answered[codes], bad, None if alone is None else unique_alone[codes]
