@@ -1,23 +1,37 @@
-"""Stage `export`: quality gate, registry version, alias `champion`; models/champion only if it passes."""
+"""Stage `export`: register the trained model as challenger, gate it, promote it unless an experiment."""
 
 import json
 import sys
 from pathlib import Path
 
 from rolefit import tracking
-from rolefit.bundle import publish_bundle
+from rolefit.dataset import read_dataset
 from rolefit.params import load_params
+from rolefit.release import REFUSED_EXIT, gate_and_register
 
 params = load_params()
 train_run = json.loads(Path("reports/train.json").read_text())
+frame = read_dataset("data/processed/dataset.parquet")
 tracking.configure(".")
-champion = tracking.current_champion()
-verdict = tracking.quality_gate(train_run["metrics"], "models/trained", params.export.gate, champion)
-version = tracking.register(train_run, verdict)
-gate = {"passed": verdict.passed, "reasons": verdict.reasons, "version": version, "checks": verdict.checks}
+release = gate_and_register("models/trained", frame, params, ".", train_run, log=print)
+verdict = release.verdict
+gate = {
+    "passed": verdict.passed,
+    "reasons": verdict.reasons,
+    "version": release.version,
+    "promoted": release.promoted,
+    "experiment": release.experiment,
+    "checks": verdict.checks,
+    "table": verdict.table,
+}
 Path("reports/gate.json").write_text(json.dumps(gate, indent=2, sort_keys=True, default=str))
-if not verdict.passed:
-    print("quality gate refused version", version, "- champion unchanged:", *verdict.reasons, sep="\n  ")
-    sys.exit(1)
-publish_bundle("models/trained", params.export.dir)
-print(f"version {version} is the new champion; exported to {params.export.dir}")
+if release.experiment:
+    outcome = "passed" if verdict.passed else "refused"
+    print(f"experiment: version {release.version} recorded as challenger ({outcome}); champion unchanged")
+elif not verdict.passed:
+    print(
+        "quality gate refused version", release.version, "- champion unchanged:", *verdict.reasons, sep="\n  "
+    )
+    sys.exit(REFUSED_EXIT)
+else:
+    print(f"version {release.version} is the new champion; exported to {params.export.dir}")

@@ -195,11 +195,58 @@ def train(
     except TrackingError as exc:
         _fail(str(exc), code=5)
     typer.echo(format_metrics(published.result.metrics))
+    result = published.result
+    aliases = "challenger, champion" if published.promoted else "challenger"
     if published.run:
         run_id = published.run["run_id"]
-        typer.echo(f"MLflow run {run_id} -> registered rolefit version {published.version} (alias champion)")
-    result = published.result
-    typer.echo(f"exported {result.candidate} + {result.calibration} calibration to {published.bundle}")
+        typer.echo(f"MLflow run {run_id} -> registered rolefit version {published.version} (alias {aliases})")
+    if published.promoted:
+        typer.echo(f"exported {result.candidate} + {result.calibration} calibration to {published.bundle}")
+    else:
+        typer.echo("a DVC experiment: recorded as challenger, not promoted (see `rolefit promote`)")
+
+
+@app.command()
+def promote(
+    version: str = typer.Argument(..., help="The registered version of the model rolefit to promote."),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
+):
+    """Make a registered version (e.g. an experiment's challenger) the champion, if it passes the gate.
+
+    It is judged against the current champion on the same test rows, as at training time. Exits 4 when
+    the gate refuses it and 5 when the tracking store fails; the champion stays as it was."""
+    from rolefit.params import load_params
+    from rolefit.release import promote_version
+    from rolefit.tracking import GateRefused, TrackingError, configure
+
+    try:
+        params = load_params(params_file)
+    except ValueError as exc:
+        _fail(str(exc))
+    root = params_file.resolve().parent
+    try:
+        configure(root)
+        frame = _gate_frame(params, root)
+        release = promote_version(version, frame, params, root, log=typer.echo)
+    except GateRefused as exc:
+        _fail(str(exc) + "; the champion was not changed", code=4)
+    except TrackingError as exc:
+        _fail(str(exc), code=5)
+    except ValueError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # the registry has no such version, or the store cannot be reached
+        _fail(f"could not promote version {version}: {type(exc).__name__}: {str(exc)[:300]}", code=5)
+    typer.echo(f"version {release.version} is the champion; exported to {root / params.export.dir}")
+
+
+def _gate_frame(params, root: Path):
+    """The rows the gate compares models on: the pipeline's dataset when built, else the default data."""
+    from rolefit.dataset import read_dataset, training_frame
+
+    built = root / "data" / "processed" / "dataset.parquet"
+    if built.is_file():
+        return read_dataset(built)
+    return training_frame(params, root)[0]
 
 
 @app.command()

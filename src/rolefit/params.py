@@ -194,11 +194,25 @@ class EvaluateParams(_Section):
     fairness_min_group: int = Field(30, ge=1)
 
 
-class GateParams(_Section):
-    """How much worse than the current champion a new model may be and still replace it."""
+class SourceTolerance(_Section):
+    """How much worse than the champion a challenger may be on one real source."""
 
     log_loss_tolerance: float = Field(0.005, ge=0)
     ece_tolerance: float = Field(0.01, ge=0)
+
+
+class GateParams(_Section):
+    """The quality gate (:mod:`rolefit.gate`): tolerances against the champion, per real source.
+
+    ``log_loss_tolerance`` and ``ece_tolerance`` apply to every real source without an entry in
+    ``per_source``; ``baseline_tolerance`` is how far above the plain baseline's log loss a challenger
+    may be on a real training source (a 1,000-respondent test split cannot separate them more finely).
+    """
+
+    log_loss_tolerance: float = Field(0.005, ge=0)
+    ece_tolerance: float = Field(0.01, ge=0)
+    baseline_tolerance: float = Field(0.005, ge=0)
+    per_source: dict[str, SourceTolerance] = Field(default_factory=dict)
 
 
 class DriftParams(_Section):

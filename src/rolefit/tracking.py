@@ -5,7 +5,9 @@
 * One parent run per training, one nested run per (candidate, calibration) pair.
 * The model is logged as a pyfunc *from code* (``mlflow_model_code.py``) around the verified bundle, so
   nothing is pickled; ``rolefit``'s own source travels with it (``code_paths``).
-* Registered model ``rolefit``; alias ``champion`` moves only when :func:`quality_gate` passes.
+* Registered model ``rolefit``: every trained model becomes a version with alias ``challenger``; alias
+  ``champion`` moves only when :func:`rolefit.gate.decide` passes and the run is not an experiment
+  (:func:`promote`). Versions and runs carry descriptions: what was trained on what, and the verdict.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rolefit.gate import GateVerdict
 
 EXPERIMENT = "rolefit"
 MODEL_NAME = "rolefit"
 ALIAS = "champion"
+CHALLENGER = "challenger"
 PACKAGE_DIR = Path(__file__).resolve().parent
 METRIC_NAMES = (
     "roc_auc", "log_loss", "brier", "ece", "accuracy", "balanced_accuracy", "precision_mle", "recall_mle",
@@ -37,13 +41,6 @@ class GateRefused(RuntimeError):
     def __init__(self, verdict: GateVerdict):
         self.verdict = verdict
         super().__init__("quality gate refused the model: " + "; ".join(verdict.reasons))
-
-
-@dataclass
-class GateVerdict:
-    passed: bool
-    reasons: list[str]
-    checks: dict[str, Any] = field(default_factory=dict)
 
 
 def tracking_uri(root: str | Path = ".") -> str:
@@ -135,6 +132,10 @@ def log_training(
             "instrument_version": manifest["instrument"]["version"],
             "training_data_sha256": manifest["training_data"]["sha256"],
             "intended_use": "career exploration, not screening",
+            "real_training_sources": ", ".join(
+                (result.extra.get("real_evidence") or {}).get("training_sources") or []
+            )
+            or "none",
             **{f"lineage.{k}": v for k, v in dvc_lineage(root).items()},
         }
         mlflow.set_tags(tags)
@@ -308,80 +309,62 @@ def current_champion() -> dict[str, Any] | None:
     return {"version": version.version, "run_id": version.run_id, "metrics": metrics}
 
 
-def quality_gate(
-    metrics: dict[str, dict[str, float]], bundle_dir: str | Path, gate_params, champion: dict[str, Any] | None
-) -> GateVerdict:
-    """Decide whether the new model may become ``champion``.
+def register_challenger(run: dict[str, str], verdict: GateVerdict, *, experiment: bool = False) -> str:
+    """Register the run's model as a new version with alias ``challenger`` and record the gate's verdict.
 
-    It must (1) beat a prior-only ``DummyClassifier`` on validation log loss, (2) not be worse than the
-    current champion on validation log loss and ECE beyond the tolerances, and (3) pass every
-    behaviour check (:func:`rolefit.evaluation.run_behaviour`).
-    """
-    from rolefit import evaluation
-    from rolefit.predict import predict
-
-    reasons: list[str] = []
-    checks: dict[str, Any] = {}
-    validation = metrics["validation/all"]
-    rate = min(max(validation["mle_rate"], 1e-6), 1 - 1e-6)
-    import math
-
-    dummy = -(rate * math.log(rate) + (1 - rate) * math.log(1 - rate))
-    checks["dummy_log_loss"] = dummy
-    checks["validation_log_loss"] = validation["log_loss"]
-    checks["validation_ece"] = validation["ece"]
-    if not validation["log_loss"] < dummy:
-        reasons.append(
-            f"validation log loss {validation['log_loss']:.4f} does not beat the prior-only "
-            f"DummyClassifier ({dummy:.4f})"
-        )
-    if champion is not None:
-        old_loss = champion["metrics"].get("validation/all/log_loss")
-        old_ece = champion["metrics"].get("validation/all/ece")
-        checks["champion_version"] = champion["version"]
-        if old_loss is not None and validation["log_loss"] > old_loss + gate_params.log_loss_tolerance:
-            reasons.append(
-                f"validation log loss {validation['log_loss']:.4f} is worse than champion "
-                f"v{champion['version']} ({old_loss:.4f}) by more than {gate_params.log_loss_tolerance}"
-            )
-        if old_ece is not None and validation["ece"] > old_ece + gate_params.ece_tolerance:
-            reasons.append(
-                f"validation ECE {validation['ece']:.4f} is worse than champion "
-                f"v{champion['version']} ({old_ece:.4f}) by more than {gate_params.ece_tolerance}"
-            )
-    behaviour = evaluation.run_behaviour(lambda answers: predict(answers, model=bundle_dir))
-    failed = [b for b in behaviour if not b["passed"]]
-    checks["behaviour_cases"] = len(behaviour)
-    checks["behaviour_failed"] = len(failed)
-    for case in failed[:5]:
-        reasons.append(f"behaviour check failed: {case['name']} ({case['detail']})")
-    if len(failed) > 5:
-        reasons.append(f"... and {len(failed) - 5} more behaviour checks failed")
-    return GateVerdict(passed=not reasons, reasons=reasons, checks=checks)
-
-
-def register(run: dict[str, str], verdict: GateVerdict) -> str:
-    """Register the run's model as a new version; move ``champion`` to it only if the gate passed.
-
-    The verdict and its reasons are tagged on the run and on the model version.
+    The verdict, its reasons and the side-by-side table go into tags, the version's description and the
+    run's description (``mlflow.note.content``) and an artifact ``gate.md``; ``champion`` is not moved
+    here (see :func:`promote`).
     """
     import mlflow
     from mlflow import MlflowClient
 
     client = MlflowClient()
     version = mlflow.register_model(run["model_uri"], MODEL_NAME)
+    outcome = "passed" if verdict.passed else "refused"
     tags = {
-        "gate.verdict": "passed" if verdict.passed else "refused",
+        "gate.verdict": outcome,
         "gate.reasons": " | ".join(verdict.reasons) if verdict.reasons else "all checks passed",
+        "gate.experiment": str(experiment).lower(),
         **{f"gate.{k}": str(v) for k, v in verdict.checks.items()},
     }
     for key, value in tags.items():
         client.set_model_version_tag(MODEL_NAME, version.version, key, value[:5000])
         client.set_tag(run["run_id"], key, value[:5000])
     client.set_tag(run["run_id"], "registered_version", str(version.version))
-    if verdict.passed:
-        client.set_registered_model_alias(MODEL_NAME, ALIAS, version.version)
+    client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version.version)
+    sources = client.get_run(run["run_id"]).data.tags.get("real_training_sources", "none")
+    if not verdict.passed:
+        why = "refused by the quality gate; champion unchanged."
+    elif experiment:
+        why = "passed the quality gate in an experiment: not promoted (rolefit promote does that)."
+    else:
+        why = "passed the quality gate."
+    text = (
+        f"rolefit version {version.version}, trained on real sources: {sources}. Challenger {why}\n\n"
+        + verdict.markdown()
+    )
+    client.update_model_version(MODEL_NAME, version.version, description=text[:5000])
+    client.set_tag(run["run_id"], "mlflow.note.content", text[:5000])
+    client.log_text(run["run_id"], verdict.markdown(), "gate.md")
     return str(version.version)
+
+
+def promote(version: str, verdict: GateVerdict, *, reason: str = "") -> None:
+    """Move ``champion`` to ``version`` and say why in its description."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    client.set_registered_model_alias(MODEL_NAME, ALIAS, version)
+    current = client.get_model_version(MODEL_NAME, version).description or ""
+    note = f"Promoted to champion{': ' + reason if reason else ''}.\n\n{verdict.markdown()}"
+    client.update_model_version(MODEL_NAME, version, description=(note + "\n\n" + current)[:5000])
+    client.set_model_version_tag(MODEL_NAME, version, "promoted", "true")
+
+
+def download_version(version: str, destination: str | Path | None = None) -> Path:
+    """The bundle of registered version ``version`` of the model."""
+    return download_champion(f"models:/{MODEL_NAME}/{version}", destination)
 
 
 def download_champion(uri: str, destination: str | Path | None = None) -> Path:

@@ -56,18 +56,26 @@ def labels(frame: pd.DataFrame) -> np.ndarray:
     return (frame["role"].to_numpy() == "mle").astype(int)
 
 
-def real_sources(params: Params, frame: pd.DataFrame, role: str = "train") -> list[str]:
-    """The real sources in ``frame`` whose ``ingest.sources.<name>.role`` is ``role``.
+def real_sources(
+    params: Params, frame: pd.DataFrame, role: str = "train", *, include_unweighted: bool = False
+) -> list[str]:
+    """The real sources in ``frame`` that are trained on (``role="train"``) or only evaluated.
 
-    A real source missing from ``ingest.sources`` (a frame handed in directly) counts as a training
-    source; ``synthetic`` is never a real source.
+    A source is trained on when its ``ingest.sources.<name>.role`` is ``train`` and its
+    ``build.source_weights`` entry is above 0 (a weight of 0 keeps it out of training, so it is
+    evaluated only); ``include_unweighted`` counts declared training sources whatever their weight. A
+    real source missing from ``ingest.sources`` (a frame handed in directly) is declared ``train``;
+    ``synthetic`` is never a real source.
     """
     out = []
     for source in sorted(frame["source"].unique()):
         if source == "synthetic":
             continue
         declared = params.ingest.sources.get(source)
-        if (declared.role if declared is not None else "train") == role:
+        declared_role = declared.role if declared is not None else "train"
+        weighted = params.build.source_weights.get(source, 1.0) > 0 or include_unweighted
+        effective = "train" if declared_role == "train" and weighted else "evaluate"
+        if effective == role:
             out.append(str(source))
     return out
 
@@ -355,6 +363,7 @@ class Published:
     reports: dict[str, Any]
     run: dict[str, str] | None = None
     version: str | None = None
+    promoted: bool = True
 
 
 def train_and_publish(
@@ -370,12 +379,12 @@ def train_and_publish(
 
     Build the data (synthetic + surveys found), train and select, export the candidate bundle to
     ``models/trained``, evaluate it into ``reports/``, log the run and model to MLflow (``track``), run
-    the quality gate, register the version, and copy the bundle to ``out`` (``export.dir``) only if the
-    gate passed. Raises :class:`rolefit.tracking.GateRefused` otherwise (``champion`` and ``out`` stay
-    as they were). ``frame`` replaces the default data (it needs a ``split`` column or gets one).
+    the quality gate and register the version as challenger, and promote it (alias ``champion``, bundle
+    copied to ``out`` / ``export.dir``) only if the gate passed (:mod:`rolefit.release`). Raises
+    :class:`rolefit.tracking.GateRefused` otherwise (``champion`` and ``out`` stay as they were).
+    ``frame`` replaces the default data (it needs a ``split`` column or gets one).
     """
     from rolefit import evaluation, tracking
-    from rolefit.bundle import publish_bundle
     from rolefit.dataset import training_frame
 
     root = Path(root)
@@ -393,14 +402,14 @@ def train_and_publish(
         log(line)
     manifest = json.loads((trained / "manifest.json").read_text())
     paths = evaluation.write_reports(evaluated, root / "reports", manifest, params)
-    run = version = None
-    champion = None
+    from rolefit.release import gate_and_register
+
+    run = None
     if track:
         try:
             tracking.configure(root)
             run = tracking.log_training(result, params, trained, root=root, ingest_reports=ingest_reports)
             tracking.log_evaluation(run["run_id"], paths, evaluated)
-            champion = tracking.current_champion()
         except Exception as exc:
             tracking.fail_run(run)
             raise tracking.TrackingError(
@@ -408,17 +417,17 @@ def train_and_publish(
                 f"{str(exc)[:300]}); nothing was registered and {params.export.dir} is unchanged. "
                 "Re-run when the tracking server is back."
             ) from exc
-    verdict = tracking.quality_gate(result.metrics, trained, params.export.gate, champion)
-    if track:
-        try:
-            version = tracking.register(run, verdict)
-        except Exception as exc:
-            tracking.fail_run(run)
-            raise tracking.TrackingError(
-                f"registering the model in MLflow at {tracking.tracking_uri(root)} failed "
-                f"({type(exc).__name__}); champion and {params.export.dir} are unchanged."
-            ) from exc
-    if not verdict.passed:
+    release = gate_and_register(trained, frame, params, root, run, out=out, log=log)
+    verdict, version = release.verdict, release.version
+    if not verdict.passed and not release.experiment:
         raise tracking.GateRefused(verdict)
-    bundle = publish_bundle(trained, Path(out) if out else root / params.export.dir)
-    return Published(result=result, verdict=verdict, bundle=bundle, reports=paths, run=run, version=version)
+    bundle = Path(out) if out else root / params.export.dir
+    return Published(
+        result=result,
+        verdict=verdict,
+        bundle=bundle,
+        reports=paths,
+        run=run,
+        version=version,
+        promoted=release.promoted,
+    )

@@ -1,14 +1,13 @@
 """`dvc repro` for real, on a temporary copy of the repository (with ../shared beside it)."""
 
 import json
-import shutil
 import subprocess
 import time
 
 import pytest
 import yaml
 
-from .helpers import BIN, ROOT, env
+from .helpers import BIN, copy_repository, env
 
 pytestmark = pytest.mark.slow
 STAGES = ("ingest@kaggle2021", "ingest@stackoverflow2017", "marginals", "synthesize", "build", "train",
@@ -17,23 +16,7 @@ STAGES = ("ingest@kaggle2021", "ingest@stackoverflow2017", "marginals", "synthes
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    base = tmp_path_factory.mktemp("dvc")
-    copy = base / "repo"
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in files:
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
-    if (ROOT.parent / "shared").exists():
-        (base / "shared").symlink_to(ROOT.parent / "shared")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run([*git, "init", "-q"], cwd=copy, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=copy, check=True)
-    subprocess.run([*git, "commit", "-qm", "copy"], cwd=copy, check=True)
-    return copy
+    return copy_repository(tmp_path_factory.mktemp("dvc"))
 
 
 def dvc(repo, *args, timeout=600):

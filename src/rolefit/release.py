@@ -1,0 +1,133 @@
+"""The one release flow: a trained bundle becomes a challenger, is gated, and may become the champion.
+
+``rolefit train`` (:func:`rolefit.training.train_and_publish`) and the DVC ``export`` stage both call
+:func:`gate_and_register`; ``rolefit promote`` calls :func:`promote_version`. Every model is registered
+as a new version with alias ``challenger``. It is promoted (alias ``champion`` and the folder
+``export.dir``) only when the gate passes (:func:`rolefit.gate.decide`) and the run is not a DVC
+experiment: ``dvc exp run`` records the challenger and the verdict but never deploys. Promoting an
+experiment's version is an explicit act, gated the same way.
+
+Exit codes of ``rolefit train``, ``rolefit promote`` and the ``export`` stage: 0 done (promoted, or an
+experiment recorded whatever its verdict), 4 refused by the gate, 5 the tracking store failed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from rolefit.gate import GateVerdict
+
+REFUSED_EXIT = 4
+TRACKING_EXIT = 5
+
+
+def is_experiment() -> bool:
+    """Whether this process runs inside ``dvc exp run`` (DVC sets these variables for its stages)."""
+    return bool(os.environ.get("DVC_EXP_BASELINE_REV") or os.environ.get("DVC_EXP_NAME"))
+
+
+@dataclass
+class Release:
+    """What the gate decided and what was done about it."""
+
+    verdict: GateVerdict
+    version: str | None
+    promoted: bool
+    experiment: bool
+
+
+def gate_and_register(
+    trained: str | Path,
+    frame: pd.DataFrame,
+    params,
+    root: str | Path,
+    run: dict[str, str] | None,
+    *,
+    out: str | Path | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> Release:
+    """Gate the trained bundle against the champion, register it as challenger, promote if it passed.
+
+    With ``run`` None (no tracking), the champion is the bundle in ``export.dir`` and nothing is
+    registered. Raises :class:`rolefit.tracking.TrackingError` when the store fails (nothing promoted).
+    """
+    from rolefit import gate, tracking
+    from rolefit.bundle import publish_bundle
+
+    root = Path(root)
+    destination = Path(out) if out else root / params.export.dir
+    experiment = is_experiment()
+    champion_dir, label = None, "champion"
+    if run is not None:
+        try:
+            champion = tracking.current_champion()
+            if champion is not None:
+                champion_dir = tracking.download_version(champion["version"])
+                label = f"champion v{champion['version']}"
+        except Exception as exc:
+            tracking.fail_run(run)
+            raise tracking.TrackingError(
+                f"MLflow tracking at {tracking.tracking_uri(root)} failed ({type(exc).__name__}: "
+                f"{str(exc)[:300]}); nothing was registered and {params.export.dir} is unchanged."
+            ) from exc
+    elif (destination / "manifest.json").is_file():
+        champion_dir, label = destination, f"champion in {params.export.dir}"
+    verdict = gate.decide(trained, champion_dir, frame, params, champion_label=label)
+    for line in verdict.markdown().splitlines()[: 1 + len(verdict.reasons) or 2]:
+        log(line)
+    version = None
+    if run is not None:
+        try:
+            version = tracking.register_challenger(run, verdict, experiment=experiment)
+            if verdict.passed and not experiment:
+                tracking.promote(version, verdict, reason="it passed the quality gate")
+        except Exception as exc:
+            tracking.fail_run(run)
+            raise tracking.TrackingError(
+                f"registering the model in MLflow at {tracking.tracking_uri(root)} failed "
+                f"({type(exc).__name__}); champion and {params.export.dir} are unchanged."
+            ) from exc
+    promoted = verdict.passed and not experiment
+    if promoted:
+        publish_bundle(trained, destination)
+    return Release(verdict=verdict, version=version, promoted=promoted, experiment=experiment)
+
+
+def promote_version(
+    version: str,
+    frame: pd.DataFrame,
+    params,
+    root: str | Path,
+    *,
+    log: Callable[[str], None] = lambda _: None,
+) -> Release:
+    """Promote registered ``version`` (e.g. an experiment's challenger) if it passes the gate now.
+
+    It is judged against the current champion on the same rows, exactly as at training time; raises
+    :class:`rolefit.tracking.GateRefused` when refused.
+    """
+    from rolefit import gate, tracking
+    from rolefit.bundle import publish_bundle
+
+    root = Path(root)
+    candidate = tracking.download_version(version)
+    champion = tracking.current_champion()
+    if champion is not None and str(champion["version"]) == str(version):
+        raise ValueError(f"Version {version} is already the champion.")
+    champion_dir = tracking.download_version(champion["version"]) if champion else None
+    label = f"champion v{champion['version']}" if champion else "champion"
+    verdict = gate.decide(candidate, champion_dir, frame, params, champion_label=label)
+    for line in verdict.markdown().splitlines():
+        log(line)
+    if not verdict.passed:
+        raise tracking.GateRefused(verdict)
+    tracking.promote(
+        str(version), verdict, reason="promoted by `rolefit promote` after passing the quality gate"
+    )
+    publish_bundle(candidate, root / params.export.dir)
+    return Release(verdict=verdict, version=str(version), promoted=True, experiment=False)

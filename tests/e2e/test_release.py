@@ -1,0 +1,102 @@
+"""The retraining loop a reviewer can trust: real `dvc repro` and `dvc exp run`, a real MLflow SQLite
+store. Every model becomes a challenger; experiments never deploy; the gate compares challenger and
+champion on the same rows and refuses a model trained on no real respondents."""
+
+import hashlib
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from .helpers import BIN, copy_repository, env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    copy = copy_repository(tmp_path_factory.mktemp("release"))
+    if not (copy.parent / "shared" / "data" / "surveys" / "kaggle-survey-2021.zip").exists():
+        pytest.skip("../shared/data/surveys is not beside this clone: the scenario needs real respondents")
+    params = yaml.safe_load((copy / "params.yaml").read_text())
+    params["synthesize"]["n_respondents"] = 20_000  # a quicker pipeline; the real sources stay
+    params["train"]["real_evidence"]["bootstrap"] = 10
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "commit", "-qam", "quicker params"], cwd=copy, check=True)
+    return copy
+
+
+def run(repo, *args, timeout=900):
+    return subprocess.run(args, cwd=repo, env=env(), capture_output=True, text=True, timeout=timeout)
+
+
+def dvc(repo, *args):
+    return run(repo, str(BIN / "dvc"), *args)
+
+
+def client(repo):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{repo / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def champion_digest(repo) -> str:
+    return hashlib.sha256((repo / "models/champion/manifest.json").read_bytes()).hexdigest()
+
+
+def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refused(repo):
+    first = dvc(repo, "repro")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    registry = client(repo)
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
+    before = champion_digest(repo)
+
+    # the scenario of the issue: every real source's weight at 0
+    refused = dvc(
+        repo, "exp", "run", "-n", "no-real",
+        "-S", "build.source_weights.kaggle2021=0.0", "-S", "build.source_weights.stackoverflow2017=0.0",
+    )  # fmt: skip
+    assert refused.returncode == 0, refused.stdout[-3000:] + refused.stderr[-3000:]
+    gate = json.loads((repo / "reports/gate.json").read_text())
+    assert gate["experiment"] and not gate["passed"] and not gate["promoted"]
+    reasons = " | ".join(gate["reasons"])
+    assert "no real respondents in training" in reasons
+    assert "kaggle2021 is worse than the champion v1" in reasons
+    assert "kaggle2021" in gate["checks"]["real_sources_worse"]
+    # nothing deployed: the champion alias and folder are as they were; the refusal is on record
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
+    challenger = registry.get_model_version_by_alias("rolefit", "challenger")
+    assert str(challenger.version) == gate["version"] == "2"
+    assert challenger.tags["gate.verdict"] == "refused" and challenger.tags["gate.experiment"] == "true"
+    assert "refused" in challenger.description and "no real respondents in training" in challenger.description
+    assert champion_digest(repo) == before
+    # the experiment is saved and can be compared
+    shown = dvc(repo, "exp", "show", "--md")
+    assert shown.returncode == 0 and "no-real" in shown.stdout, shown.stdout[-2000:] + shown.stderr[-2000:]
+
+    # an experiment the gate passes is still not deployed ...
+    subprocess.run(["git", "checkout", "--", "params.yaml"], cwd=repo, check=True)
+    passing = dvc(repo, "exp", "run", "-n", "alpha", "-S", "train.logistic.alpha=1.5")
+    assert passing.returncode == 0, passing.stdout[-3000:] + passing.stderr[-3000:]
+    gate = json.loads((repo / "reports/gate.json").read_text())
+    assert gate["experiment"] and gate["passed"] and not gate["promoted"], gate["reasons"]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
+    assert str(registry.get_model_version_by_alias("rolefit", "challenger").version) == gate["version"] == "3"
+    assert champion_digest(repo) == before
+
+    # ... until `rolefit promote` makes it the champion, gated the same way, and says why
+    promoted = run(repo, str(BIN / "rolefit"), "promote", "3")
+    assert promoted.returncode == 0, promoted.stdout[-3000:] + promoted.stderr[-3000:]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "3"
+    version = registry.get_model_version("rolefit", "3")
+    assert "Promoted to champion" in version.description and "rolefit promote" in version.description
+    assert champion_digest(repo) != before
+    manifest = json.loads((repo / "models/champion/manifest.json").read_text())
+    assert manifest["params"]["train"]["logistic"]["alpha"] == 1.5
+    # the refused version cannot be promoted either
+    again = run(repo, str(BIN / "rolefit"), "promote", "2")
+    assert again.returncode == 4 and "no real respondents in training" in again.stderr, again.stderr[-2000:]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "3"
