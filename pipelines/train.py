@@ -6,6 +6,7 @@ from pathlib import Path
 from rolefit import tracking
 from rolefit.dataset import read_dataset
 from rolefit.params import load_params
+from rolefit.release import REPORTS, TRAINED
 from rolefit.training import export, train
 
 params = load_params()
@@ -16,11 +17,9 @@ for name in params.ingest.sources:
     path = Path(params.ingest.interim_dir) / f"{name}.report.json"
     reports[name] = json.loads(path.read_text())
 result.extra["ingest_reports"] = reports
-bundle = export(result, "models/trained", params)
+bundle = export(result, TRAINED, params)
 tracking.configure(".")
-run = tracking.log_training(result, params, bundle, root=".", ingest_reports=reports)
-Path("reports").mkdir(exist_ok=True)
-Path("reports/train.json").write_text(
-    json.dumps({**run, "metrics": result.metrics}, indent=2, sort_keys=True)
-)
+run = tracking.log_training(result, params, bundle, root=".", ingest_reports=reports, frame=frame)
+REPORTS.mkdir(exist_ok=True)
+(REPORTS / "train.json").write_text(json.dumps({**run, "metrics": result.metrics}, indent=2, sort_keys=True))
 print(f"champion candidate {result.candidate} + {result.calibration}; MLflow run {run['run_id']}")

@@ -9,7 +9,8 @@ only if
    (:class:`rolefit.evidence.PlainBaseline`) beyond ``export.gate.baseline_tolerance`` in log loss;
 3. it passes every behaviour check (:func:`rolefit.evaluation.run_behaviour`);
 4. on no real source is it worse than the current champion beyond that source's tolerance in log loss
-   or ECE (``export.gate``; paired bootstrap intervals are reported beside every difference).
+   or ECE (``export.gate``; paired bootstrap intervals are reported beside every difference). Without
+   any real source in the data, the synthetic test rows are compared instead.
 
 The first model (no champion yet, or a champion built for another instrument) is judged on 1-3 alone.
 :func:`decide` is pure (no MLflow): the caller fetches the champion's bundle and records the verdict.
@@ -115,8 +116,10 @@ def decide(
             # e.g. built for an older instrument: it cannot be scored, so only absolute checks apply
             checks["champion"] = f"{champion_label} could not be scored ({str(exc)[:200]})"
 
-    # 2 and 4, per real source (training sources first, then evaluation-only ones)
-    for source in [*real["training_sources"], *real["evaluation_sources"]]:
+    # 2 and 4, per real source (training sources first, then evaluation-only ones); without any real
+    # source, the synthetic respondents are what the two models are compared on
+    compared = [*real["training_sources"], *real["evaluation_sources"]] or ["synthetic"]
+    for source in compared:
         mask = (test["source"] == source).to_numpy()
         if not mask.any():
             continue

@@ -206,8 +206,28 @@ def map_instrument_frame(frame: pd.DataFrame, by_header: dict[str, str], name: s
     else:
         stem = Path(name).stem
         frame["respondent_id"] = [f"{stem}-row{n:07d}" for n in frame["row_number"]]
-    frame["role"] = [None if v is None else str(v).strip().casefold() for v in frame["role"].tolist()]
+    frame["role"] = [None if v is None else role_label(v) for v in frame["role"].tolist()]
     return frame, dropped
+
+
+#: Obvious spellings of the two roles in a form export's ``role`` column (case and spacing ignored).
+ROLE_LABELS = {
+    "swe": "swe",
+    "software engineer": "swe",
+    "software engineering": "swe",
+    "software developer": "swe",
+    "mle": "mle",
+    "machine learning engineer": "mle",
+    "machine learning engineering": "mle",
+    "ml engineer": "mle",
+}
+
+
+def role_label(value: Any) -> str:
+    """A form export's role cell as ``swe``/``mle`` when it is one of :data:`ROLE_LABELS` (else as
+    written, casefolded, for validation to name)."""
+    text = re.sub(r"\s+", " ", str(value)).strip().casefold()
+    return ROLE_LABELS.get(text, text)
 
 
 def _read_excel(path: Path, by_header: dict[str, str]):
@@ -538,7 +558,10 @@ def validate_rows(rows: pd.DataFrame, instrument: Instrument | None = None):
         if role is None or (isinstance(role, float) and np.isnan(role)):
             problems.append("role: missing label (allowed: swe or mle)")
         elif role not in ROLES:
-            problems.append(f"role: got {scrub(repr(role))[:40]}; allowed: swe or mle")
+            problems.append(
+                f"role: got {scrub(repr(role))[:40]}; allowed: swe or mle (also written as Software Engineer "
+                "or Machine Learning Engineer)"
+            )
         for item in items:
             try:
                 values[item.id] = item.coerce(record[item.id])
@@ -575,7 +598,11 @@ def ingest(path: str | Path, adapter: str, source: str | None = None) -> IngestR
     accepted, bad = validate_rows(rows, instrument)
     # de-duplicate deterministically: keep the first occurrence in file order
     key_columns = output.dedupe_on or ["respondent_id"]
-    keys = accepted[key_columns].astype(str).agg("\x1f".join, axis=1)
+    keys = (
+        accepted[key_columns].astype(str).agg("\x1f".join, axis=1)
+        if len(accepted)
+        else pd.Series([], dtype=object)  # nothing accepted: agg on an empty frame returns a frame
+    )
     missing_key = accepted[key_columns].isna().any(axis=1)
     duplicate = keys.duplicated(keep="first") & ~missing_key
     first_seen = dict(zip(keys[~duplicate], accepted.loc[~duplicate, "row_number"], strict=True))

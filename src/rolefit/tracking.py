@@ -89,21 +89,61 @@ def git_commit(root: str | Path) -> str:
         return "unknown"
 
 
-def dvc_lineage(root: str | Path) -> dict[str, str]:
-    """The md5 of every data dependency and output recorded in ``dvc.lock`` (empty without DVC)."""
-    import yaml
+def source_lineage(frame, ingest_reports: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Per source, computed from the rows this run actually used: digest, row counts, file sha256.
 
-    path = Path(root) / "dvc.lock"
-    if not path.is_file():
-        return {}
-    lock = yaml.safe_load(path.read_text()) or {}
-    out: dict[str, str] = {}
-    for stage in (lock.get("stages") or {}).values():
-        for entry in (stage.get("deps") or []) + (stage.get("outs") or []):
-            name = entry.get("path", "")
-            if name.startswith(("data/", "models/")) and "md5" in entry:
-                out[f"data.{name}"] = entry["md5"]
+    ``digest`` is the sha256 of the source's rows (items, role and split) as trained and evaluated on;
+    ``file_sha256`` is the hash of the export the ingest read (from its report, computed when the file
+    was read), absent for synthetic respondents.
+    """
+    from rolefit.dataset import frame_sha256
+
+    out: dict[str, dict[str, Any]] = {}
+    for source in sorted(frame["source"].unique()):
+        part = frame[frame["source"] == source].reset_index(drop=True)
+        columns = [
+            c for c in part.columns if c not in ("respondent_id", "source", "gender", "age_band", "country")
+        ]
+        split = part["split"] if "split" in part.columns else None
+        entry: dict[str, Any] = {
+            "digest": frame_sha256(part[columns]),
+            "rows": len(part),
+            "rows_by_split": {str(k): int(v) for k, v in split.value_counts().sort_index().items()}
+            if split is not None
+            else {},
+        }
+        report = (ingest_reports or {}).get(source) or {}
+        hashes = report.get("file_sha256")
+        if isinstance(hashes, dict):  # a streamed multi-file ingest: one hash per file
+            entry["file"] = ", ".join(sorted(hashes))
+            entry["file_sha256"] = ", ".join(f"{name}:{digest}" for name, digest in sorted(hashes.items()))
+        elif hashes:
+            entry["file"], entry["file_sha256"] = report.get("file"), hashes
+        out[str(source)] = entry
     return out
+
+
+def log_inputs(frame, lineage: dict[str, dict[str, Any]], params) -> None:
+    """Every source as an MLflow dataset input of the active run (``training`` or ``evaluation``)."""
+    import mlflow
+
+    from rolefit.training import real_sources
+
+    training = {"synthetic", *real_sources(params, frame, "train")}
+    for source, entry in lineage.items():
+        part = frame[frame["source"] == source]
+        keep = [c for c in part.columns if c not in ("respondent_id", "gender", "age_band", "country")]
+        dataset = mlflow.data.from_pandas(
+            part[keep].reset_index(drop=True),
+            name=source,
+            digest=entry["digest"][:16],
+            source=entry.get("file") or "rolefit.synthetic",
+        )
+        tags = {f"rows.{k}": str(v) for k, v in entry["rows_by_split"].items()}
+        tags["rows"] = str(entry["rows"])
+        if entry.get("file_sha256"):
+            tags["file_sha256"] = entry["file_sha256"]
+        mlflow.log_input(dataset, context="training" if source in training else "evaluation", tags=tags)
 
 
 def _metric_key(key: str) -> str:
@@ -117,8 +157,13 @@ def log_training(
     *,
     root: str | Path = ".",
     ingest_reports: dict[str, Any] | None = None,
+    frame=None,
 ) -> dict[str, str]:
-    """Log a training run (parent + nested candidates) and its pyfunc model; returns run and model ids."""
+    """Log a training run (parent + nested candidates) and its pyfunc model; returns run and model ids.
+
+    With ``frame`` (the rows trained and evaluated on), every source is logged as a dataset input and
+    the ``lineage.*`` tags carry hashes computed from what this run read.
+    """
     import mlflow
 
     manifest = json.loads((Path(bundle_dir) / "manifest.json").read_text())
@@ -136,14 +181,25 @@ def log_training(
                 (result.extra.get("real_evidence") or {}).get("training_sources") or []
             )
             or "none",
-            **{f"lineage.{k}": v for k, v in dvc_lineage(root).items()},
         }
+        lineage = source_lineage(frame, ingest_reports) if frame is not None else {}
+        for source, entry in lineage.items():
+            tags[f"lineage.{source}.digest"] = entry["digest"]
+            if entry.get("file_sha256"):
+                tags[f"lineage.{source}.file_sha256"] = entry["file_sha256"]
         mlflow.set_tags(tags)
+        if frame is not None:
+            log_inputs(frame, lineage, params)
         for source, count in result.data["rows"]["by_source"].items():
             mlflow.log_metric(f"rows/{source}", count)
         for split, count in result.data["rows"]["by_split"].items():
             mlflow.log_metric(f"rows_split/{split}", count)
         log_metrics(result.metrics)
+        # what selected the champion, under the name its candidates' nested runs use
+        chosen = [e for e in result.selection if (e["candidate"], e["calibration"]) == (result.candidate,
+                  result.calibration)]  # fmt: skip
+        if chosen:
+            mlflow.log_metric("selection/log_loss", chosen[0]["validation_log_loss"])
         mlflow.log_metric("max_table_error", result.max_table_error)
         for entry in result.selection:
             with mlflow.start_run(run_name=f"{entry['candidate']} + {entry['calibration']}", nested=True):
@@ -151,7 +207,7 @@ def log_training(
                 section = getattr(params.train, entry["candidate"], None)
                 if section is not None:
                     mlflow.log_params(flatten(section.model_dump(mode="json"), f"{entry['candidate']}."))
-                mlflow.log_metric("validation/log_loss", entry["validation_log_loss"])
+                mlflow.log_metric("selection/log_loss", entry["validation_log_loss"])
                 mlflow.set_tag("selected", str((entry["candidate"], entry["calibration"]) ==
                                                (result.candidate, result.calibration)).lower())  # fmt: skip
         for name, report in (ingest_reports or {}).items():

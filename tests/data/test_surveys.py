@@ -393,3 +393,22 @@ def test_unknown_adapter_and_missing_file_are_clear_errors(tmp_path):
         ingest(tmp_path / "x.csv", "nope")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         ingest(tmp_path / "x.csv", "instrument")
+
+
+def test_own_export_accepts_role_labels_and_survives_when_no_row_is_valid(tmp_path):
+    path = tmp_path / "labels.csv"
+    rows = [["interest_math", "role"], ["5", "Machine Learning Engineer"], ["2", " software  engineer "],
+            ["3", "ML engineer"], ["4", "data scientist"]]  # fmt: skip
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    result = ingest(path, "instrument")
+    assert result.accepted["role"].tolist() == ["mle", "swe", "mle"]
+    assert result.report["quarantined"] == 1
+    assert "allowed: swe or mle" in result.rejects["reason"].iloc[0]
+    # every row invalid: everything is quarantined and accounted for, nothing crashes
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="") as handle:
+        csv.writer(handle).writerows([["interest_math", "role"], ["5", "astronaut"], ["9", "swe"]])
+    empty = ingest(bad, "instrument")
+    assert len(empty.accepted) == 0 and empty.report["quarantined"] == 2
+    assert empty.report["rows_read"] == empty.report["accepted"] + empty.report["quarantined"]

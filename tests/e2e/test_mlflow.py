@@ -124,7 +124,9 @@ def test_worse_model_is_refused_and_champion_stays(server, project, good_run):
     assert c.get_model_version_by_alias("rolefit", "champion").version == "1"
     refused = c.get_model_version("rolefit", "2")
     assert refused.tags["gate.verdict"] == "refused"
-    assert "worse than champion v1" in refused.tags["gate.reasons"]
+    assert "synthetic is worse than the champion v1" in refused.tags["gate.reasons"]  # no real source here
+    assert str(c.get_model_version_by_alias("rolefit", "challenger").version) == "2"
+    assert "refused" in refused.description
     assert bundle.read_text() == before
 
 
