@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-## run: set up, train on the embedded default data, predict for an example person
+## run: set up, run the retraining pipeline (train, evaluate, gate, promote), predict for an example person
+## (the same flow as `rolefit train`, through DVC's stages, so `dvc status` is clean afterwards)
 run: setup
-	$(BIN)/rolefit train
+	$(BIN)/dvc repro
 	$(BIN)/rolefit predict --answers examples/person.json
 
 ## browser: Debian's headless Chromium for the real-browser tests (Playwright drives /usr/bin/chromium)

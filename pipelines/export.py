@@ -2,18 +2,17 @@
 
 import json
 import sys
-from pathlib import Path
 
 from rolefit import tracking
 from rolefit.dataset import read_dataset
 from rolefit.params import load_params
-from rolefit.release import REFUSED_EXIT, gate_and_register
+from rolefit.release import REFUSED_EXIT, REPORTS, TRAINED, gate_and_register
 
 params = load_params()
-train_run = json.loads(Path("reports/train.json").read_text())
+train_run = json.loads((REPORTS / "train.json").read_text())
 frame = read_dataset("data/processed/dataset.parquet")
 tracking.configure(".")
-release = gate_and_register("models/trained", frame, params, ".", train_run, log=print)
+release = gate_and_register(TRAINED, frame, params, ".", train_run, log=print)
 verdict = release.verdict
 gate = {
     "passed": verdict.passed,
@@ -24,7 +23,7 @@ gate = {
     "checks": verdict.checks,
     "table": verdict.table,
 }
-Path("reports/gate.json").write_text(json.dumps(gate, indent=2, sort_keys=True, default=str))
+(REPORTS / "gate.json").write_text(json.dumps(gate, indent=2, sort_keys=True, default=str))
 if release.experiment:
     outcome = "passed" if verdict.passed else "refused"
     print(f"experiment: version {release.version} recorded as challenger ({outcome}); champion unchanged")

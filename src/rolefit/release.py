@@ -24,6 +24,10 @@ from rolefit.gate import GateVerdict
 
 REFUSED_EXIT = 4
 TRACKING_EXIT = 5
+#: Where a run puts the bundle it trained (before the gate) and its reports, relative to the project;
+#: ``rolefit train`` and the DVC stages share them (dvc.yaml names the same paths as stage outputs).
+TRAINED = Path("models") / "trained"
+REPORTS = Path("reports")
 
 
 def is_experiment() -> bool:

@@ -396,19 +396,23 @@ def train_and_publish(
     log(f"training on sources: {sources}")
     result = train(frame, params, log=log)
     result.extra["ingest_reports"] = ingest_reports
-    trained = export(result, root / "models" / "trained", params)
+    from rolefit.release import REPORTS, TRAINED
+
+    trained = export(result, root / TRAINED, params)
     evaluated = evaluation.evaluate_bundle(trained, frame, params)
     for line in evaluation.baseline_summary(evaluated):
         log(line)
     manifest = json.loads((trained / "manifest.json").read_text())
-    paths = evaluation.write_reports(evaluated, root / "reports", manifest, params)
+    paths = evaluation.write_reports(evaluated, root / REPORTS, manifest, params)
     from rolefit.release import gate_and_register
 
     run = None
     if track:
         try:
             tracking.configure(root)
-            run = tracking.log_training(result, params, trained, root=root, ingest_reports=ingest_reports)
+            run = tracking.log_training(
+                result, params, trained, root=root, ingest_reports=ingest_reports, frame=frame
+            )
             tracking.log_evaluation(run["run_id"], paths, evaluated)
         except Exception as exc:
             tracking.fail_run(run)
