@@ -367,6 +367,7 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
         "fairness": fairness,
         "y": y,
         "p": p,
+        "sources": test["source"].astype(str).to_numpy(),
         "importance": importance,
         "behaviour": behaviour,
     }
@@ -651,8 +652,39 @@ def pd_series_effects(values, table, item) -> np.ndarray:
     return np.array([table.effect(item.coerce(v)) for v in values.tolist()], dtype=float)
 
 
+def metrics_summary(evaluation: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The short ``metrics.json`` DVC compares across commits and experiments.
+
+    Per source of the test split (and ``all``): n, ROC AUC, log loss, ECE, Brier and prediction-set
+    coverage; for real sources also the plain baseline's log loss, ECE and ROC AUC and the ECE under the
+    source's own base rate. Everything else is in ``evaluation.json``.
+    """
+    metrics, sets = evaluation["metrics"], evaluation.get("uncertainty") or {}
+    out: dict[str, dict[str, float]] = {}
+    for key, values in metrics.items():
+        parts = key.split("/")
+        if len(parts) != 2 or parts[0] != "test":
+            continue
+        source = parts[1]
+        entry = {name: float(values[name]) for name in ("n", "roc_auc", "log_loss", "ece", "brier")}
+        if f"test/{source}" in sets:
+            entry["coverage"] = float(sets[f"test/{source}"]["coverage"])
+        baseline = metrics.get(f"baseline/{source}")
+        if baseline is not None:
+            entry.update(
+                {f"baseline_{name}": float(baseline[name]) for name in ("log_loss", "ece", "roc_auc")}
+            )
+        own = metrics.get(f"test/{source}/own_base_rate")
+        if own is not None:
+            entry["own_base_rate_ece"] = float(own["ece"])
+        out[source] = entry
+    return out
+
+
 def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any], params) -> dict[str, Any]:
-    """``metrics.json``, plot data for ``dvc plots`` (``plots/*.csv``), PNG figures and the model card."""
+    """``metrics.json`` (the short summary DVC compares, :func:`metrics_summary`), ``evaluation.json``
+    (every metric, interval and check), plot data for ``dvc plots`` (``plots/*.csv``, per source in
+    ``plots/roc/`` and ``plots/reliability/``), PNG figures, ``evaluation.md`` and the model card."""
     import csv
     import json
     from pathlib import Path
@@ -675,8 +707,9 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
         "behaviour": {"cases": len(behaviour), "passed": sum(b["passed"] for b in behaviour)},
         "real_evidence": evaluation.get("real", {}),
     }
-    paths = {"metrics": out_dir / "metrics.json"}
-    paths["metrics"].write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    paths = {"report": out_dir / "evaluation.json", "metrics": out_dir / "metrics.json"}
+    paths["report"].write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    paths["metrics"].write_text(json.dumps(metrics_summary(evaluation), indent=2, sort_keys=True) + "\n")
 
     def write_csv(name, rows, fields):
         path = plots / f"{name}.csv"
@@ -693,6 +726,22 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
         "reliability", reliability_curve(y, p, params.evaluate.ece_bins), ["predicted", "observed", "count"]
     )
     write_csv("confusion", confusion(y, p), ["actual", "predicted"])
+    # one ROC and one reliability curve per source (DVC draws every file of these folders)
+    sources = evaluation.get("sources")
+    for kind in ("roc", "reliability"):
+        folder = plots / kind
+        if folder.exists():
+            for old in folder.glob("*.csv"):
+                old.unlink()
+        folder.mkdir(exist_ok=True)
+    if sources is not None:
+        for source in sorted(set(sources.tolist())):
+            mask = sources == source
+            if len(np.unique(y[mask])) < 2:
+                continue
+            write_csv(f"roc/{source}", curves(y[mask], p[mask])["roc"], ["fpr", "tpr"])
+            rows = reliability_curve(y[mask], p[mask], params.evaluate.ece_bins)
+            write_csv(f"reliability/{source}", rows, ["predicted", "observed", "count"])
     paths.update({f"figure_{k}": v for k, v in save_figures(y, p, evaluation["importance"], figures).items()})
     paths["model_card"] = out_dir / "model_card.md"
     paths["model_card"].write_text(model_card(metrics, manifest, evaluation))

@@ -224,6 +224,8 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any
     with mlflow.start_run(run_id=run_id):
         for key, path in paths.items():
             folder = "figures" if key.startswith("figure_") else "plots" if key.startswith("plot_") else ""
+            if folder == "plots" and "/" in key:  # per-source curves: plots/roc/<source>.csv, ...
+                folder = f"plots/{key[len('plot_') :].split('/')[0]}"
             mlflow.log_artifact(str(path), artifact_path=folder or None)
         behaviour = evaluated["behaviour"]
         batch = {}

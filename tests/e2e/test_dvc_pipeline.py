@@ -58,7 +58,7 @@ def test_metrics_and_plots_show(repo):
     assert metrics.returncode == 0, metrics.stderr
     data = json.loads(metrics.stdout)
     values = next(iter(data.values()))["data"]["reports/metrics.json"]["data"]
-    assert values["test/synthetic"]["roc_auc"] > 0.8
+    assert values["synthetic"]["roc_auc"] > 0.8
     plots = dvc(repo, "plots", "show", "-o", "plots-out")
     assert plots.returncode == 0, plots.stderr
     html = (repo / "plots-out/index.html").read_text()

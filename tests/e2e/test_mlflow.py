@@ -82,7 +82,14 @@ def test_training_over_http_logs_a_reviewable_run(server, good_run):
     assert len(tags["git_commit"]) >= 7 and len(tags["training_data_sha256"]) == 64
     assert tags["gate.verdict"] == "passed"
     artifacts = {a.path for a in c.list_artifacts(run.info.run_id)}
-    assert {"model_card.md", "metrics.json", "figures", "plots", "behaviour.json"} <= artifacts
+    assert {
+        "model_card.md",
+        "metrics.json",
+        "evaluation.json",
+        "figures",
+        "plots",
+        "behaviour.json",
+    } <= artifacts
     figures = {a.path for a in c.list_artifacts(run.info.run_id, "figures")}
     assert {"figures/reliability.png", "figures/roc.png", "figures/precision_recall.png",
             "figures/confusion_matrix.png", "figures/importance.png"} <= figures  # fmt: skip

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 
 def test_metrics_json_holds_every_metric_with_intervals(evaluated):
     _, paths = evaluated
-    metrics = json.loads(paths["metrics"].read_text())
+    metrics = json.loads(paths["report"].read_text())
     for group in ("test/all", "test/synthetic"):
         names = ("roc_auc", "log_loss", "brier", "ece", "accuracy", "precision_mle", "recall_mle", "f1_mle",
                  "precision_swe", "recall_swe", "f1_swe", "balanced_accuracy")  # fmt: skip
@@ -26,6 +26,28 @@ def test_metrics_json_holds_every_metric_with_intervals(evaluated):
     slices = {k for k in metrics if k.startswith("test/slice/")}
     assert {"test/slice/role=swe", "test/slice/role=mle", "test/slice/education=master"} <= slices
     assert any(k.startswith("test/slice/years_coding=") for k in slices)
+
+
+def test_metrics_json_is_a_short_summary_per_source(evaluated):
+    """What DVC compares: a few numbers per source, the plain baseline beside the real ones."""
+    evaluation, paths = evaluated
+    summary = json.loads(paths["metrics"].read_text())
+    assert {"all", "synthetic"} <= set(summary)
+    for source, entry in summary.items():
+        assert {"n", "roc_auc", "log_loss", "ece", "brier", "coverage"} <= set(entry), source
+        assert entry["log_loss"] == evaluation["metrics"][f"test/{source}"]["log_loss"]
+    if "kaggle2021" in summary:
+        assert (
+            summary["kaggle2021"]["baseline_log_loss"]
+            == evaluation["metrics"]["baseline/kaggle2021"]["log_loss"]
+        )
+        assert "own_base_rate_ece" in summary["stackoverflow2017"]
+    assert sum(len(entry) for entry in summary.values()) < 60  # a table people can read
+    plots = paths["metrics"].parent / "plots"
+    assert {p.stem for p in (plots / "roc").glob("*.csv")} >= {"synthetic"}
+    assert {p.stem for p in (plots / "reliability").glob("*.csv")} == {
+        p.stem for p in (plots / "roc").glob("*.csv")
+    }
 
 
 def test_prediction_sets_cover_the_target(evaluated):

@@ -44,7 +44,7 @@ def test_champion_is_at_least_as_good_as_the_plain_baseline_on_kaggle_respondent
     for source in evaluation["real"]["training_sources"]:
         assert evaluation["calibration_checks"][f"test/{source}"]["p_value"] >= 0.05, source
     # reported in metrics.json (with the paired differences) and in the model card
-    stored = json.loads(paths["metrics"].read_text())
+    stored = json.loads(paths["report"].read_text())
     assert stored["baseline/kaggle2021"]["log_loss"] == pytest.approx(baseline["log_loss"])
     difference = stored["real_evidence"]["differences"]["kaggle2021"]["log_loss"]
     assert difference["low"] <= difference["difference"] <= difference["high"]
