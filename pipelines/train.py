@@ -19,7 +19,10 @@ for name in params.ingest.sources:
 result.extra["ingest_reports"] = reports
 bundle = export(result, TRAINED, params)
 tracking.configure(".")
-run = tracking.log_training(result, params, bundle, root=".", ingest_reports=reports, frame=frame)
+drift = json.loads((REPORTS / "drift.json").read_text())
+run = tracking.log_training(
+    result, params, bundle, root=".", ingest_reports=reports, frame=frame, drift_report=drift
+)
 REPORTS.mkdir(exist_ok=True)
 (REPORTS / "train.json").write_text(json.dumps({**run, "metrics": result.metrics}, indent=2, sort_keys=True))
 print(f"champion candidate {result.candidate} + {result.calibration}; MLflow run {run['run_id']}")

@@ -125,3 +125,26 @@ def compare(new: pd.DataFrame, ref: dict[str, Any], thresholds) -> dict[str, Any
     report["alarms"] = alarms
     report["drifted"] = bool(alarms)
     return report
+
+
+def check_sources(
+    frame: pd.DataFrame, references: dict[str, Any], thresholds, *, label: str
+) -> dict[str, Any]:
+    """Drift of every real source in ``frame`` against the training references, before training on it.
+
+    A source is compared with its own earlier training profile when ``references`` has one (a re-export
+    of a survey), otherwise with ``all`` (everything the reference model was trained on). ``label`` says
+    which model or build the references come from. Alarms are recorded, not raised: a drifted source may
+    still be the right data to train on, but a reviewer must see it first.
+    """
+    sources: dict[str, Any] = {}
+    alarms: list[str] = []
+    for source in sorted(frame["source"].unique()):
+        if source == "synthetic":
+            continue
+        name = source if source in references else "all"
+        report = compare(frame[frame["source"] == source], references[name], thresholds)
+        report["reference"] = name
+        sources[str(source)] = report
+        alarms += [f"{source}: {alarm}" for alarm in report["alarms"]]
+    return {"reference_from": label, "sources": sources, "alarms": alarms, "drifted": bool(alarms)}

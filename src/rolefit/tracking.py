@@ -158,6 +158,7 @@ def log_training(
     root: str | Path = ".",
     ingest_reports: dict[str, Any] | None = None,
     frame=None,
+    drift_report: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """Log a training run (parent + nested candidates) and its pyfunc model; returns run and model ids.
 
@@ -212,6 +213,16 @@ def log_training(
                                                (result.candidate, result.calibration)).lower())  # fmt: skip
         for name, report in (ingest_reports or {}).items():
             mlflow.log_dict(report, f"ingest/{name}.report.json")
+        if drift_report is not None:
+            # the drift check that ran before this training, linked to it
+            mlflow.log_dict(drift_report, "drift.json")
+            mlflow.set_tags(
+                {
+                    "drift.drifted": str(drift_report["drifted"]).lower(),
+                    "drift.reference": drift_report["reference_from"],
+                }
+            )
+            mlflow.log_metric("drift/alarms", len(drift_report["alarms"]))
         mlflow.log_dict(manifest, "bundle/manifest.json")
         info = log_pyfunc(bundle_dir)
         return {"run_id": parent.info.run_id, "model_uri": info.model_uri}

@@ -394,6 +394,17 @@ def train_and_publish(
         ingest_reports = {}
     sources = ", ".join(f"{name} ({count:,})" for name, count in frame["source"].value_counts().items())
     log(f"training on sources: {sources}")
+    from rolefit.drift import check_sources, reference
+
+    champion_reference = root / params.export.dir / "reference.json"
+    if champion_reference.is_file():
+        references, label = json.loads(champion_reference.read_text()), f"the champion in {params.export.dir}"
+    else:
+        references, label = reference(frame), "this build's training split (no champion yet)"
+    drift_report = check_sources(frame, references, params.drift, label=label)
+    log(f"drift against {label}: {len(drift_report['alarms'])} alarm(s)")
+    for alarm in drift_report["alarms"][:10]:
+        log(f"  ALARM {alarm}")
     result = train(frame, params, log=log)
     result.extra["ingest_reports"] = ingest_reports
     from rolefit.release import REPORTS, TRAINED
@@ -404,6 +415,9 @@ def train_and_publish(
         log(line)
     manifest = json.loads((trained / "manifest.json").read_text())
     paths = evaluation.write_reports(evaluated, root / REPORTS, manifest, params)
+    (root / REPORTS / "drift.json").write_text(
+        json.dumps(drift_report, indent=2, sort_keys=True, default=float)
+    )
     from rolefit.release import gate_and_register
 
     run = None
@@ -411,7 +425,13 @@ def train_and_publish(
         try:
             tracking.configure(root)
             run = tracking.log_training(
-                result, params, trained, root=root, ingest_reports=ingest_reports, frame=frame
+                result,
+                params,
+                trained,
+                root=root,
+                ingest_reports=ingest_reports,
+                frame=frame,
+                drift_report=drift_report,
             )
             tracking.log_evaluation(run["run_id"], paths, evaluated)
         except Exception as exc:

@@ -60,6 +60,7 @@ def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refuse
         "-S", "build.source_weights.kaggle2021=0.0", "-S", "build.source_weights.stackoverflow2017=0.0",
     )  # fmt: skip
     assert refused.returncode == 0, refused.stdout[-3000:] + refused.stderr[-3000:]
+    assert json.loads((repo / "reports/drift.json").read_text())["sources"]  # drift ran before training
     gate = json.loads((repo / "reports/gate.json").read_text())
     assert gate["experiment"] and not gate["passed"] and not gate["promoted"]
     reasons = " | ".join(gate["reasons"])
@@ -153,3 +154,8 @@ def test_a_retraining_with_a_new_survey_records_what_it_was_trained_on(tmp_path)
     version = registry.get_model_version("rolefit", "1")
     assert "spring2027" in version.description and "Quality gate:" in version.description
     assert parent.data.tags["real_training_sources"] == "spring2027"
+    # the drift check ran before training (the new survey against the training reference) and is linked
+    drift = json.loads((project / "reports/drift.json").read_text())
+    assert set(drift["sources"]) == {"spring2027"} and drift["sources"]["spring2027"]["reference"] == "all"
+    assert parent.data.tags["drift.drifted"] == str(drift["drifted"]).lower()
+    assert "drift.json" in {a.path for a in registry.list_artifacts(parent.info.run_id)}
