@@ -64,11 +64,53 @@ def test_metrics_and_plots_show(repo):
     html = (repo / "plots-out/index.html").read_text()
     for name in ("roc", "precision_recall", "reliability", "confusion"):
         assert f"{name}_csv" in html, name
+    # one ROC and one calibration plot per source, and the page draws them with no network at all
+    sources = {p.stem for p in (repo / "reports/plots/roc").glob("*.csv")}
+    assert "synthetic" in sources
+    drawn = draw_offline(repo / "plots-out/index.html")
+    for source in sources:
+        for kind in ("roc", "reliability"):
+            assert drawn.get(f"reports_plots_{kind}_{source}_csv"), (kind, source, drawn)
+    assert drawn["reports_plots_confusion_csv"]
+
+
+def draw_offline(page_path) -> dict[str, bool]:
+    """Open a `dvc plots show` page in headless Chromium with every request but the file itself refused;
+    returns, per plot div, whether Vega drew into it. Fails on any attempt to reach the network."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    flags = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+    external: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=flags)
+        try:
+            page = browser.new_page()
+
+            def refuse(route):
+                if route.request.url.startswith("file://"):
+                    return route.continue_()
+                external.append(route.request.url)
+                return route.abort()
+
+            page.route("**/*", refuse)
+            page.goto(page_path.as_uri())
+            page.wait_for_timeout(1500)
+            drawn = page.evaluate(
+                """() => Object.fromEntries([...document.querySelectorAll('div[id]')].map(
+                       d => [d.id, d.querySelector('svg, canvas') !== null]))"""
+            )
+        finally:
+            browser.close()
+    assert not external, f"the plots page tried to reach the network: {external[:5]}"
+    return drawn
 
 
 def test_stage_params_are_declared(repo):
     spec = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
-    assert set(spec) == {"ingest", "marginals", "synthesize", "build", "train", "evaluate", "export"}
+    assert set(spec) == {"ingest", "marginals", "synthesize", "build", "drift", "train", "evaluate", "export"}
     for name, stage in spec.items():
         stage = stage.get("do", stage)
         assert stage["cmd"].startswith("${python} pipelines/"), name
