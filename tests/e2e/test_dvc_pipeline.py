@@ -59,6 +59,15 @@ def test_metrics_and_plots_show(repo):
     data = json.loads(metrics.stdout)
     values = next(iter(data.values()))["data"]["reports/metrics.json"]["data"]
     assert values["synthetic"]["roc_auc"] > 0.8
+    # metrics.json is committed: a diff against HEAD and the experiments table show real numbers
+    diff = dvc(repo, "metrics", "diff", "HEAD", "--md")
+    assert diff.returncode == 0 and "synthetic.roc_auc" in diff.stdout, diff.stdout + diff.stderr
+    table = dvc(repo, "exp", "show", "--md")
+    assert table.returncode == 0 and "synthetic.roc_auc" in table.stdout, table.stderr
+    assert "!" not in table.stdout, table.stdout[:2000]
+    header = [c.strip() for c in table.stdout.splitlines()[0].split("|")]
+    metric_columns = [c for c in header if c.split(".")[0] in values]
+    assert 10 < len(metric_columns) < 60, metric_columns  # a per-source summary, not hundreds of keys
     plots = dvc(repo, "plots", "show", "-o", "plots-out")
     assert plots.returncode == 0, plots.stderr
     html = (repo / "plots-out/index.html").read_text()
