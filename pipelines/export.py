@@ -14,16 +14,6 @@ frame = read_dataset("data/processed/dataset.parquet")
 tracking.configure(".")
 release = gate_and_register(TRAINED, frame, params, ".", train_run, log=print)
 verdict = release.verdict
-gate = {
-    "passed": verdict.passed,
-    "reasons": verdict.reasons,
-    "version": release.version,
-    "promoted": release.promoted,
-    "experiment": release.experiment,
-    "checks": verdict.checks,
-    "table": verdict.table,
-}
-(REPORTS / "gate.json").write_text(json.dumps(gate, indent=2, sort_keys=True, default=str))
 if release.experiment:
     outcome = "passed" if verdict.passed else "refused"
     print(f"experiment: version {release.version} recorded as challenger ({outcome}); champion unchanged")

@@ -6,7 +6,7 @@ from pathlib import Path
 from rolefit import tracking
 from rolefit.dataset import read_dataset
 from rolefit.params import load_params
-from rolefit.release import REPORTS, TRAINED
+from rolefit.release import REPORTS, TRAINED, write_train_report
 from rolefit.training import export, train
 
 params = load_params()
@@ -23,6 +23,5 @@ drift = json.loads((REPORTS / "drift.json").read_text())
 run = tracking.log_training(
     result, params, bundle, root=".", ingest_reports=reports, frame=frame, drift_report=drift
 )
-REPORTS.mkdir(exist_ok=True)
-(REPORTS / "train.json").write_text(json.dumps({**run, "metrics": result.metrics}, indent=2, sort_keys=True))
+write_train_report(".", run, result.metrics)
 print(f"champion candidate {result.candidate} + {result.calibration}; MLflow run {run['run_id']}")

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -99,7 +100,39 @@ def gate_and_register(
     promoted = verdict.passed and not experiment
     if promoted:
         publish_bundle(trained, destination)
-    return Release(verdict=verdict, version=version, promoted=promoted, experiment=experiment)
+    release = Release(verdict=verdict, version=version, promoted=promoted, experiment=experiment)
+    write_gate_report(root, release)
+    return release
+
+
+def write_gate_report(root: str | Path, release: Release) -> Path:
+    """``reports/gate.json``: the verdict, its reasons and table, the version and what was done."""
+    import json
+
+    verdict = release.verdict
+    report = {
+        "passed": verdict.passed,
+        "reasons": verdict.reasons,
+        "version": release.version,
+        "promoted": release.promoted,
+        "experiment": release.experiment,
+        "checks": verdict.checks,
+        "table": verdict.table,
+    }
+    path = Path(root) / REPORTS / "gate.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+    return path
+
+
+def write_train_report(root: str | Path, run: dict[str, str], metrics: dict[str, Any]) -> Path:
+    """``reports/train.json``: the MLflow run of the training and its metrics (read by later stages)."""
+    import json
+
+    path = Path(root) / REPORTS / "train.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**run, "metrics": metrics}, indent=2, sort_keys=True))
+    return path
 
 
 def promote_version(

@@ -441,6 +441,10 @@ def train_and_publish(
                 f"{str(exc)[:300]}); nothing was registered and {params.export.dir} is unchanged. "
                 "Re-run when the tracking server is back."
             ) from exc
+    if run is not None:
+        from rolefit.release import write_train_report
+
+        write_train_report(root, run, result.metrics)
     release = gate_and_register(trained, frame, params, root, run, out=out, log=log)
     verdict, version = release.verdict, release.version
     if not verdict.passed and not release.experiment:
