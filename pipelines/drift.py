@@ -15,7 +15,7 @@ if champion.is_file():
     references, label = json.loads(champion.read_text()), f"the champion in {params.export.dir}"
 else:
     references, label = reference(frame), "this build's training split (no champion yet)"
-report = check_sources(frame, references, params.drift, label=label)
+report = check_sources(frame, references, params.drift, label=label, same_source=champion.is_file())
 REPORTS.mkdir(exist_ok=True)
 (REPORTS / "drift.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=float))
 print(f"drift against {label}: {len(report['alarms'])} alarm(s)", *report["alarms"], sep="\n  ")

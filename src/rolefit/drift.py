@@ -128,12 +128,14 @@ def compare(new: pd.DataFrame, ref: dict[str, Any], thresholds) -> dict[str, Any
 
 
 def check_sources(
-    frame: pd.DataFrame, references: dict[str, Any], thresholds, *, label: str
+    frame: pd.DataFrame, references: dict[str, Any], thresholds, *, label: str, same_source: bool = True
 ) -> dict[str, Any]:
     """Drift of every real source in ``frame`` against the training references, before training on it.
 
-    A source is compared with its own earlier training profile when ``references`` has one (a re-export
-    of a survey), otherwise with ``all`` (everything the reference model was trained on). ``label`` says
+    A source is compared with its own earlier training profile when ``references`` has one and
+    ``same_source`` (a re-export of a survey), otherwise with ``all`` (everything the reference was
+    trained on); references built from ``frame`` itself hold every source's own profile, so pass
+    ``same_source=False`` then. ``label`` says
     which model or build the references come from. Alarms are recorded, not raised: a drifted source may
     still be the right data to train on, but a reviewer must see it first.
     """
@@ -142,7 +144,7 @@ def check_sources(
     for source in sorted(frame["source"].unique()):
         if source == "synthetic":
             continue
-        name = source if source in references else "all"
+        name = source if same_source and source in references else "all"
         report = compare(frame[frame["source"] == source], references[name], thresholds)
         report["reference"] = name
         sources[str(source)] = report

@@ -401,7 +401,9 @@ def train_and_publish(
         references, label = json.loads(champion_reference.read_text()), f"the champion in {params.export.dir}"
     else:
         references, label = reference(frame), "this build's training split (no champion yet)"
-    drift_report = check_sources(frame, references, params.drift, label=label)
+    drift_report = check_sources(
+        frame, references, params.drift, label=label, same_source=champion_reference.is_file()
+    )
     log(f"drift against {label}: {len(drift_report['alarms'])} alarm(s)")
     for alarm in drift_report["alarms"][:10]:
         log(f"  ALARM {alarm}")
