@@ -99,3 +99,32 @@ def copy_repository(base: Path) -> Path:
     subprocess.run([*git, "add", "-A"], cwd=copy, check=True)
     subprocess.run([*git, "commit", "-qm", "copy"], cwd=copy, check=True)
     return copy
+
+
+def form_survey_project(
+    tmp_path: Path, rows: list[list[str]], source: str, role: str
+) -> tuple[Path, Path, Path]:
+    """A quick-training project (:func:`small_params`) whose one real source is a form export of ``rows``.
+
+    Returns the project folder, its params file and the export (kept outside the project, as a user's
+    exports are). ``role`` is the source's role in ``ingest.sources``.
+    """
+    import csv
+
+    import yaml
+
+    surveys = tmp_path / "surveys"
+    surveys.mkdir()
+    form = surveys / f"{source}.csv"
+    with form.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    project = tmp_path / "project"
+    project.mkdir()
+    params_path = small_params(project / "params.yaml")
+    params = yaml.safe_load(params_path.read_text())
+    params["ingest"]["search_paths"] = [str(surveys)]
+    params["ingest"]["sources"] = {source: {"adapter": "instrument", "file": form.name, "role": role}}
+    params["build"]["source_weights"][source] = 1.0
+    params["train"]["real_evidence"]["bootstrap"] = 5
+    params_path.write_text(yaml.safe_dump(params))
+    return project, params_path, form

@@ -1,14 +1,12 @@
 """The tracking server dies mid-training; a survey full of personal data leaves no trace."""
 
-import csv
 import subprocess
 import time
 
 import pytest
-import yaml
 from mlflow import MlflowClient
 
-from .helpers import BIN, Server, env, free_port, small_params
+from .helpers import BIN, Server, env, form_survey_project, free_port, small_params
 
 pytestmark = pytest.mark.slow
 
@@ -69,30 +67,19 @@ SECRETS = ["jane.doe@example.com", "Jane Doe", "bob.smith@mail.example", "my sec
 
 
 def test_no_personal_data_reaches_logs_mlflow_or_reports(tmp_path):
-    surveys = tmp_path / "surveys"
-    surveys.mkdir()
     rows = [["respondent_id", "interest_math", "interest_coding_puzzles", "role", "Full name", "comments"]]
     for i in range(400):
         rows.append([f"user{i}@example.org", str(1 + i % 5), str(5 - i % 5), "mle" if i % 3 else "swe",
                      "Jane Doe" if i % 2 else "Robert Smith", "my secret career plans"])  # fmt: skip
     rows.append(["jane.doe@example.com", "4", "2", "mle", "Jane Doe", "write to bob.smith@mail.example"])
-    with (surveys / "form.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    project = tmp_path / "project"
-    project.mkdir()
-    params_path = small_params(project / "params.yaml")
-    params = yaml.safe_load(params_path.read_text())
-    params["ingest"]["search_paths"] = [str(surveys)]
     # evaluated, not trained on: its made-up answers carry no signal, and a training source's answers
     # would decide those items' effects (and fail the behaviour checks)
-    params["ingest"]["sources"] = {"form": {"adapter": "instrument", "file": "form.csv", "role": "evaluate"}}
-    params["build"]["source_weights"]["form"] = 1.0
-    params_path.write_text(yaml.safe_dump(params))
+    project, params_path, form = form_survey_project(tmp_path, rows, "form", "evaluate")
     train = [str(BIN / "rolefit"), "train", "--params", str(params_path)]
     out = subprocess.run(train, cwd=project, env=env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "survey form: 400 respondents" in out.stdout  # 401 read, the one with an e-mail quarantined
-    command = [str(BIN / "rolefit"), "ingest", str(surveys / "form.csv"), "--adapter", "instrument",
+    command = [str(BIN / "rolefit"), "ingest", str(form), "--adapter", "instrument",
                "--out", str(project / "data/interim"), "--no-progress"]  # fmt: skip
     ingest = subprocess.run(command, cwd=project, env=env(), capture_output=True, text=True, timeout=300)
     assert ingest.returncode == 0, ingest.stderr

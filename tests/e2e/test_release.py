@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from .helpers import BIN, copy_repository, env
+from .helpers import BIN, copy_repository, env, form_survey_project
 
 pytestmark = pytest.mark.slow
 
@@ -106,32 +106,13 @@ def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refuse
 def test_a_retraining_with_a_new_survey_records_what_it_was_trained_on(tmp_path):
     """Lineage a reviewer can trust: every source is a dataset input with its digest and row counts, the
     lineage tags are the hashes of the files this run read, and the version says what and why."""
-    import csv
-
-    from .helpers import small_params
-
-    surveys = tmp_path / "surveys"
-    surveys.mkdir()
     rows = [["respondent_id", "interest_math", "interest_coding_puzzles", "years_ml", "role"]]
     for i in range(300):
         mle = i % 3 != 0
         label = "Machine Learning Engineer" if mle else "Software Engineer"  # labels, not ids: mapped
         math, puzzles = (5 - i % 2, 1 + i % 2) if mle else (1 + i % 2, 5 - i % 2)
         rows.append([f"p{i}", str(math), str(puzzles), str(3 if mle else 0), label])
-    form = surveys / "spring2027.csv"
-    with form.open("w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    project = tmp_path / "project"
-    project.mkdir()
-    params_path = small_params(project / "params.yaml")
-    params = yaml.safe_load(params_path.read_text())
-    params["ingest"]["search_paths"] = [str(surveys)]
-    params["ingest"]["sources"] = {
-        "spring2027": {"adapter": "instrument", "file": form.name, "role": "train"}
-    }
-    params["build"]["source_weights"]["spring2027"] = 1.0
-    params["train"]["real_evidence"]["bootstrap"] = 5
-    params_path.write_text(yaml.safe_dump(params))
+    project, params_path, form = form_survey_project(tmp_path, rows, "spring2027", "train")
     trained = run(project, str(BIN / "rolefit"), "train", "--params", str(params_path))
     assert trained.returncode in (0, 4), trained.stdout[-2000:] + trained.stderr[-2000:]
 
