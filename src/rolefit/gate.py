@@ -131,9 +131,11 @@ def decide(
             if p_old is not None
             else None
         )
+        mine = evaluation.summary(ys, new, n_bins=n_bins)
+        theirs = None if p_old is None else evaluation.summary(ys, p_old[mask], n_bins=n_bins)
         for metric, tolerance in (("log_loss", tolerance_loss), ("ece", tolerance_ece)):
-            value = evaluation.summary(ys, new, n_bins=n_bins)[metric]
-            old = None if p_old is None else evaluation.summary(ys, p_old[mask], n_bins=n_bins)[metric]
+            value = mine[metric]
+            old = None if theirs is None else theirs[metric]
             row = {
                 "source": source,
                 "n": int(mask.sum()),
@@ -154,7 +156,7 @@ def decide(
                     f"{row['low']:+.4f} to {row['high']:+.4f}; tolerance {tolerance:g})"
                 )
         if source in trained_on and baseline is not None:
-            loss = evaluation.summary(ys, new, n_bins=n_bins)["log_loss"]
+            loss = mine["log_loss"]
             if loss > baseline["log_loss"] + gate.baseline_tolerance:
                 reasons.append(
                     f"{source}: log loss {loss:.4f} does not beat the plain baseline "
@@ -171,7 +173,7 @@ def decide(
     if len(failed) > 5:
         reasons.append(f"... and {len(failed) - 5} more behaviour checks failed")
     checks["compared_rows"] = len(test)
-    checks["real_sources_worse"] = sorted(
+    checks["sources_worse"] = sorted(
         {
             r["source"]
             for r in table

@@ -66,7 +66,7 @@ def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refuse
     reasons = " | ".join(gate["reasons"])
     assert "no real respondents in training" in reasons
     assert "kaggle2021 is worse than the champion v1" in reasons
-    assert "kaggle2021" in gate["checks"]["real_sources_worse"]
+    assert "kaggle2021" in gate["checks"]["sources_worse"]
     # nothing deployed: the champion alias and folder are as they were; the refusal is on record
     assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
     challenger = registry.get_model_version_by_alias("rolefit", "challenger")
