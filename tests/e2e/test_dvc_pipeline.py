@@ -39,6 +39,8 @@ def test_repro_runs_everything_then_nothing_then_only_what_changed(repo):
     assert (repo / "models/champion/manifest.json").is_file()
     assert (repo / "mlflow.db").is_file()
 
+    status = dvc(repo, "status")  # what `make run` leaves behind: nothing to redo
+    assert status.returncode == 0 and "Data and pipelines are up to date" in status.stdout, status.stdout
     second = dvc(repo, "repro")
     assert second.returncode == 0 and ran(second.stdout) == set(), second.stdout[-2000:]
     assert "Data and pipelines are up to date" in second.stdout
