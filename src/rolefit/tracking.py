@@ -419,12 +419,24 @@ def register_challenger(run: dict[str, str], verdict: GateVerdict, *, experiment
     return str(version.version)
 
 
+MODEL_DESCRIPTION = (
+    "rolefit: how well a person fits software engineering (SWE) versus ML engineering (MLE), for career "
+    "exploration, not screening. Every trained model is registered as a version with alias 'challenger'; "
+    "alias 'champion' is the version that passed the quality gate (rolefit.gate) and was promoted. "
+    "Each version's description says what it was trained on and the gate's verdict."
+)
+
+
 def promote(version: str, verdict: GateVerdict, *, reason: str = "") -> None:
-    """Move ``champion`` to ``version`` and say why in its description."""
+    """Move ``champion`` to ``version`` and say why in its description and the registered model's."""
     from mlflow import MlflowClient
 
     client = MlflowClient()
     client.set_registered_model_alias(MODEL_NAME, ALIAS, version)
+    sources = client.get_model_version(MODEL_NAME, version).tags.get("gate.real_training_sources", "none")
+    client.update_registered_model(
+        MODEL_NAME, description=f"{MODEL_DESCRIPTION} Champion now: version {version} ({sources})."
+    )
     current = client.get_model_version(MODEL_NAME, version).description or ""
     note = f"Promoted to champion{': ' + reason if reason else ''}.\n\n{verdict.markdown()}"
     client.update_model_version(MODEL_NAME, version, description=(note + "\n\n" + current)[:5000])

@@ -94,6 +94,7 @@ def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refuse
     assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "3"
     version = registry.get_model_version("rolefit", "3")
     assert "Promoted to champion" in version.description and "rolefit promote" in version.description
+    assert "Champion now: version 3 (kaggle2021)" in registry.get_registered_model("rolefit").description
     assert champion_digest(repo) != before
     manifest = json.loads((repo / "models/champion/manifest.json").read_text())
     assert manifest["params"]["train"]["logistic"]["alpha"] == 1.5
