@@ -49,6 +49,35 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def labels(frame: pd.DataFrame) -> np.ndarray:
+    """1 for ``mle``, 0 for ``swe``: the label of every row."""
+    return (frame["role"].to_numpy() == "mle").astype(int)
+
+
+def real_sources(
+    params, frame: pd.DataFrame, role: str = "train", *, include_unweighted: bool = False
+) -> list[str]:
+    """The real sources in ``frame`` that are trained on (``role="train"``) or only evaluated.
+
+    A source is trained on when its ``ingest.sources.<name>.role`` is ``train`` and its
+    ``build.source_weights`` entry is above 0 (a weight of 0 keeps it out of training, so it is
+    evaluated only); ``include_unweighted`` counts declared training sources whatever their weight. A
+    real source missing from ``ingest.sources`` (a frame handed in directly) is declared ``train``;
+    ``synthetic`` is never a real source.
+    """
+    out = []
+    for source in sorted(frame["source"].unique()):
+        if source == "synthetic":
+            continue
+        declared = params.ingest.sources.get(source)
+        declared_role = declared.role if declared is not None else "train"
+        weighted = params.build.source_weights.get(source, 1.0) > 0 or include_unweighted
+        effective = "train" if declared_role == "train" and weighted else "evaluate"
+        if effective == role:
+            out.append(str(source))
+    return out
+
+
 def sample_weights(
     frame: pd.DataFrame, params: BuildParams, shares: dict[str, float] | None = None
 ) -> np.ndarray:

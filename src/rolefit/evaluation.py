@@ -417,8 +417,8 @@ def real_evidence_report(frame, test, y, p, additive, params, bundle_dir) -> dic
     under the model's reference base rate and under its *own* base rate (the MLE share of its non-test
     rows), which moves the log-odds of both models by the same amount.
     """
+    from rolefit.dataset import labels, real_sources
     from rolefit.evidence import PlainBaseline
-    from rolefit.training import labels, real_sources
 
     n_bins, n_boot, seed = params.evaluate.ece_bins, params.evaluate.bootstrap, params.evaluate.seed
     split = frame["split"] if "split" in frame.columns else None

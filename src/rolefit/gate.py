@@ -81,9 +81,9 @@ def decide(
     """Judge the challenger bundle against the champion bundle on the test rows of ``frame``."""
     from rolefit import evaluation
     from rolefit.bundle import BundleError, read_manifest
+    from rolefit.dataset import labels, real_sources
     from rolefit.predict import load_model, predict, predict_many
     from rolefit.questionnaire import load_instrument
-    from rolefit.training import labels, real_sources
 
     gate = params.export.gate
     n_bins, n_boot, seed = params.evaluate.ece_bins, params.evaluate.bootstrap, params.evaluate.seed

@@ -127,7 +127,7 @@ def log_inputs(frame, lineage: dict[str, dict[str, Any]], params) -> None:
     """Every source as an MLflow dataset input of the active run (``training`` or ``evaluation``)."""
     import mlflow
 
-    from rolefit.training import real_sources
+    from rolefit.dataset import real_sources
 
     training = {"synthetic", *real_sources(params, frame, "train")}
     for source, entry in lineage.items():

@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from rolefit import evaluation
-from rolefit.dataset import assign_splits, frame_sha256, mle_shares, sample_weights, skip_at_random
+from rolefit.dataset import (
+    assign_splits,
+    frame_sha256,
+    labels,
+    mle_shares,
+    real_sources,
+    sample_weights,
+    skip_at_random,
+)
 from rolefit.explain import AdditiveModel, decompose
 from rolefit.models import answered_mask, calibrate, fit_candidate, make_candidate
 from rolefit.params import Params
@@ -50,34 +58,6 @@ def hash_seed(*parts: object) -> int:
     import hashlib
 
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
-
-
-def labels(frame: pd.DataFrame) -> np.ndarray:
-    return (frame["role"].to_numpy() == "mle").astype(int)
-
-
-def real_sources(
-    params: Params, frame: pd.DataFrame, role: str = "train", *, include_unweighted: bool = False
-) -> list[str]:
-    """The real sources in ``frame`` that are trained on (``role="train"``) or only evaluated.
-
-    A source is trained on when its ``ingest.sources.<name>.role`` is ``train`` and its
-    ``build.source_weights`` entry is above 0 (a weight of 0 keeps it out of training, so it is
-    evaluated only); ``include_unweighted`` counts declared training sources whatever their weight. A
-    real source missing from ``ingest.sources`` (a frame handed in directly) is declared ``train``;
-    ``synthetic`` is never a real source.
-    """
-    out = []
-    for source in sorted(frame["source"].unique()):
-        if source == "synthetic":
-            continue
-        declared = params.ingest.sources.get(source)
-        declared_role = declared.role if declared is not None else "train"
-        weighted = params.build.source_weights.get(source, 1.0) > 0 or include_unweighted
-        effective = "train" if declared_role == "train" and weighted else "evaluate"
-        if effective == role:
-            out.append(str(source))
-    return out
 
 
 def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = lambda _: None) -> TrainResult:
