@@ -136,6 +136,14 @@ class LoadedModel:
         rate = self.additive.base_rate
         return self.additive.intercept if rate is None else math.log(rate / (1.0 - rate))
 
+    def intercept_for(self, rate: float | None) -> float:
+        """The starting log-odds for a population whose MLE share is ``rate`` (None: the model's own).
+
+        Only the starting point moves, by ``logit(rate) - logit(model's base rate)``."""
+        if rate is None:
+            return self.additive.intercept
+        return self.additive.intercept + math.log(rate / (1.0 - rate)) - self.base_log_odds
+
 
 #: Display names of the known real sources (others are shown by their name in params.yaml).
 SOURCE_NAMES = {"kaggle2021": "Kaggle ML & DS Survey 2021", "stackoverflow2017": "Stack Overflow 2017"}
@@ -446,12 +454,7 @@ def predict(
         c = additive.blend(len(alone))
         for key, single in alone.items():
             effects[key] = single + c * (effects[key] - single)
-    # the caller's population moves the starting point only
-    baseline = (
-        additive.intercept
-        if rate is None
-        else math.log(rate / (1.0 - rate)) + (additive.intercept - loaded.base_log_odds)
-    )
+    baseline = loaded.intercept_for(rate)
     log_odds = baseline + math.fsum(effects.values())
     p_mle = _sigmoid(log_odds)
     evidence = loaded.evidence
@@ -591,10 +594,7 @@ def predict_many(
         for name, single in alone_columns.items():
             effect_columns[name] = single + blend * (effect_columns[name] - single)
     scale = additive.scale_at(coverage)
-    intercept = additive.intercept
-    if rate is not None:
-        intercept += math.log(rate / (1.0 - rate)) - loaded.base_log_odds
-    log_odds = intercept + scale * raw_sum + fixed_sum + offset_sum
+    log_odds = loaded.intercept_for(rate) + scale * raw_sum + fixed_sum + offset_sum
     p_mle = 1.0 / (1.0 + np.exp(-log_odds))
     # categorical columns: cheap to build for millions of rows, and compare equal to plain strings
     role = pd.Categorical.from_codes((p_mle >= 0.5).astype(np.int8), categories=list(ROLES))

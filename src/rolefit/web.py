@@ -75,23 +75,13 @@ def _problem_response(problems: dict[str, str]) -> JSONResponse:
     )
 
 
-def _check_base_rate(value: Any) -> float | None:
-    """:func:`validate_base_rate`, with integers too large for a float (JSON allows them) invalid too."""
-    try:
-        return validate_base_rate(value)
-    except OverflowError:
-        problem = "must be a number strictly between 0 and 1 (the MLE share of your population)"
-        problem += "; got a huge number"
-        raise InvalidAnswers({BASE_RATE: problem}) from None
-
-
 def _query_base_rate(request: Request) -> tuple[float | None, dict[str, str]]:
     """The ``?base_rate=`` of a request (None when absent) and its problems, keyed ``base_rate``."""
     given = request.query_params.getlist(BASE_RATE)
     if not given:
         return None, {}
     try:
-        rates = {_check_base_rate(value) for value in given}
+        rates = {validate_base_rate(value) for value in given}
     except InvalidAnswers as exc:
         return None, exc.problems
     if len(rates) > 1:
@@ -110,7 +100,7 @@ def _person(answers: Any, query_rate: float | None) -> tuple[Any, float | None, 
     given = answers.pop(BASE_RATE)
     problems: dict[str, str] = {}
     try:
-        rate = _check_base_rate(given)
+        rate = validate_base_rate(given)
     except InvalidAnswers as exc:
         rate, problems = None, exc.problems
     if rate is None:
