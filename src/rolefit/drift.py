@@ -15,6 +15,7 @@ Alarms are raised above the ``drift`` thresholds in ``params.yaml``.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,3 +151,21 @@ def check_sources(
         sources[str(source)] = report
         alarms += [f"{source}: {alarm}" for alarm in report["alarms"]]
     return {"reference_from": label, "sources": sources, "alarms": alarms, "drifted": bool(alarms)}
+
+
+def before_training(frame: pd.DataFrame, params, root: str | Path = ".") -> dict[str, Any]:
+    """:func:`check_sources` against what the champion in ``export.dir`` was trained on (its bundle's
+    reference), or, with no champion yet, against this build's own training split."""
+    import json
+
+    champion = Path(root) / params.export.dir / "reference.json"
+    if champion.is_file():
+        references = json.loads(champion.read_text())
+        return check_sources(frame, references, params.drift, label=f"the champion in {params.export.dir}")
+    return check_sources(
+        frame,
+        reference(frame),
+        params.drift,
+        label="this build's training split (no champion yet)",
+        same_source=False,
+    )

@@ -374,17 +374,10 @@ def train_and_publish(
         ingest_reports = {}
     sources = ", ".join(f"{name} ({count:,})" for name, count in frame["source"].value_counts().items())
     log(f"training on sources: {sources}")
-    from rolefit.drift import check_sources, reference
+    from rolefit.drift import before_training
 
-    champion_reference = root / params.export.dir / "reference.json"
-    if champion_reference.is_file():
-        references, label = json.loads(champion_reference.read_text()), f"the champion in {params.export.dir}"
-    else:
-        references, label = reference(frame), "this build's training split (no champion yet)"
-    drift_report = check_sources(
-        frame, references, params.drift, label=label, same_source=champion_reference.is_file()
-    )
-    log(f"drift against {label}: {len(drift_report['alarms'])} alarm(s)")
+    drift_report = before_training(frame, params, root)
+    log(f"drift against {drift_report['reference_from']}: {len(drift_report['alarms'])} alarm(s)")
     for alarm in drift_report["alarms"][:10]:
         log(f"  ALARM {alarm}")
     result = train(frame, params, log=log)
