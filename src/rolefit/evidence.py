@@ -177,8 +177,8 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
             return X[list(self.items)]
         return X.assign(**{item: np.nan for item in missing})[list(self.items)]
 
-    def _raw(self, models, X) -> np.ndarray:
-        """Sum of the blended effects before calibration."""
+    def _raw(self, models, X) -> tuple[np.ndarray, np.ndarray]:
+        """Sum of the blended effects before calibration, and the share of the block answered."""
         joint, d0, singles = models
         X = self._items_of(X)
         answered = answered_mask(X, tuple(self.items))
@@ -189,10 +189,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         for j, (single, s0) in enumerate(singles):
             effect = np.asarray(single.decision_function(X[[self.items[j]]]), dtype=float) - s0
             marginal += np.where(answered[:, j], effect, 0.0)
-        return c * partial + (1.0 - c) * marginal
-
-    def _coverage(self, X) -> np.ndarray:
-        return answered_mask(self._items_of(X), tuple(self.items)).mean(axis=1)
+        return c * partial + (1.0 - c) * marginal, answered.mean(axis=1)
 
     # -- fitting ---------------------------------------------------------------------------------
 
@@ -205,7 +202,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
             raise ValueError("RealEvidenceBlock needs real respondents of both roles (labels 0 and 1).")
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self.classes_ = np.array([0, 1])
-        coverage = self._coverage(X)
+        coverage = answered_mask(X, tuple(self.items)).mean(axis=1)
         folds = list(StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed).split(X, y))
         self.candidates_: list[dict[str, Any]] = []
         best = None
@@ -213,7 +210,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
             z = np.zeros(len(y))
             for train, held in folds:
                 models = self._fit_models(X.iloc[train], y[train], w[train], float(alpha))
-                z[held] = self._raw(models, X.iloc[held])
+                z[held] = self._raw(models, X.iloc[held])[0]
             a, shift = _platt_with_base(z, coverage, y, w, self.base_log_odds)
             t = self.base_log_odds + a * z + shift * coverage
             loss = float(np.average(np.logaddexp(0.0, t) - y * t, weights=w))
@@ -230,8 +227,8 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
     def effects_sum(self, X) -> np.ndarray:
         """Sum of the block's effects (log-odds beyond ``base_log_odds``) for every row."""
         check_is_fitted(self, "joint_")
-        raw = self._raw((self.joint_, self.d0_, self.singles_), X)
-        return self.a_ * raw + self.shift_ * self._coverage(X)
+        raw, coverage = self._raw((self.joint_, self.d0_, self.singles_), X)
+        return self.a_ * raw + self.shift_ * coverage
 
     def decision_function(self, X):
         return self.base_log_odds + self.effects_sum(X)

@@ -248,7 +248,7 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
             return np.zeros(len(X))
         return self.real.effects_sum(X)
 
-    def _without(self, X, items) -> object:
+    def _without(self, X, items):
         """``X`` with ``items`` skipped."""
         out = X.copy()
         for item in items:

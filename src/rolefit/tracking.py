@@ -97,13 +97,12 @@ def source_lineage(frame, ingest_reports: dict[str, Any] | None = None) -> dict[
     was read), absent for synthetic respondents.
     """
     from rolefit.dataset import frame_sha256
+    from rolefit.questionnaire import DEMOGRAPHIC_FIELDS
 
     out: dict[str, dict[str, Any]] = {}
     for source in sorted(frame["source"].unique()):
         part = frame[frame["source"] == source].reset_index(drop=True)
-        columns = [
-            c for c in part.columns if c not in ("respondent_id", "source", "gender", "age_band", "country")
-        ]
+        columns = [c for c in part.columns if c not in ("respondent_id", "source", *DEMOGRAPHIC_FIELDS)]
         split = part["split"] if "split" in part.columns else None
         entry: dict[str, Any] = {
             "digest": frame_sha256(part[columns]),
@@ -128,11 +127,12 @@ def log_inputs(frame, lineage: dict[str, dict[str, Any]], params) -> None:
     import mlflow
 
     from rolefit.dataset import real_sources
+    from rolefit.questionnaire import DEMOGRAPHIC_FIELDS
 
     training = {"synthetic", *real_sources(params, frame, "train")}
     for source, entry in lineage.items():
         part = frame[frame["source"] == source]
-        keep = [c for c in part.columns if c not in ("respondent_id", "gender", "age_band", "country")]
+        keep = [c for c in part.columns if c not in ("respondent_id", *DEMOGRAPHIC_FIELDS)]
         dataset = mlflow.data.from_pandas(
             part[keep].reset_index(drop=True),
             name=source,
