@@ -158,7 +158,9 @@ def before_training(frame: pd.DataFrame, params, root: str | Path = ".") -> dict
     reference), or, with no champion yet, against this build's own training split."""
     import json
 
-    champion = Path(root) / params.export.dir / "reference.json"
+    from rolefit.champion import resolve
+
+    champion = resolve(Path(root) / params.export.dir) / "reference.json"
     if champion.is_file():
         references = json.loads(champion.read_text())
         return check_sources(frame, references, params.drift, label=f"the champion in {params.export.dir}")

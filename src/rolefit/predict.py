@@ -316,6 +316,7 @@ def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
     with _lock:
         model = _cache.get(key)
         if model is None:
+            from rolefit import champion
             from rolefit.bundle import BundleError, load_additive
 
             if not path.exists():
@@ -323,8 +324,13 @@ def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
                     f"No trained model at {path}. Train one with `rolefit train` (or `make run`), "
                     "or point ROLEFIT_MODEL at a model bundle folder."
                 )
-            additive, manifest = load_additive(path)
-            model = LoadedModel(additive=additive, manifest=manifest, path=path)
+
+            def load(folder: Path) -> LoadedModel:
+                additive, manifest = load_additive(folder)
+                return LoadedModel(additive=additive, manifest=manifest, path=folder)
+
+            # a champion folder is resolved once to one published version (never a mix of two)
+            model = champion.load_consistent(path, load)
             _cache[key] = model
     return model
 

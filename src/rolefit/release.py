@@ -7,6 +7,9 @@ as a new version with alias ``challenger``. It is promoted (alias ``champion`` a
 experiment: ``dvc exp run`` records the challenger and the verdict but never deploys. Promoting an
 experiment's version is an explicit act, gated the same way.
 
+Promotion moves the alias and the folder ``export.dir`` together (:func:`publish`); every run first
+repairs a disagreement a crash may have left (:func:`reconcile`).
+
 Exit codes of ``rolefit train``, ``rolefit promote`` and the ``export`` stage: 0 done (promoted, or an
 experiment recorded whatever its verdict), 4 refused by the gate, 5 the tracking store failed.
 """
@@ -61,8 +64,8 @@ def gate_and_register(
     With ``run`` None (no tracking), the champion is the bundle in ``export.dir`` and nothing is
     registered. Raises :class:`rolefit.tracking.TrackingError` when the store fails (nothing promoted).
     """
+    from rolefit import champion as published
     from rolefit import gate, tracking
-    from rolefit.bundle import publish_bundle
 
     root = Path(root)
     destination = Path(out) if out else root / params.export.dir
@@ -70,6 +73,7 @@ def gate_and_register(
     champion_dir, label = None, "champion"
     if run is not None:
         try:
+            reconcile(destination, log)
             champion = tracking.current_champion()
             if champion is not None:
                 champion_dir = tracking.download_version(champion["version"])
@@ -80,26 +84,24 @@ def gate_and_register(
                 f"MLflow tracking at {tracking.tracking_uri(root)} failed ({type(exc).__name__}: "
                 f"{str(exc)[:300]}); nothing was registered and {params.export.dir} is unchanged."
             ) from exc
-    elif (destination / "manifest.json").is_file():
+    elif published.state(destination).bundle is not None:
         champion_dir, label = destination, f"champion in {params.export.dir}"
     verdict = gate.decide(trained, champion_dir, frame, params, champion_label=label)
     for line in verdict.markdown().splitlines()[: 1 + len(verdict.reasons) or 2]:
         log(line)
     version = None
+    promoted = verdict.passed and not experiment
     if run is not None:
         try:
             version = tracking.register_challenger(run, verdict, experiment=experiment)
-            if verdict.passed and not experiment:
-                tracking.promote(version, verdict, reason="it passed the quality gate")
         except Exception as exc:
             tracking.fail_run(run)
             raise tracking.TrackingError(
                 f"registering the model in MLflow at {tracking.tracking_uri(root)} failed "
                 f"({type(exc).__name__}); champion and {params.export.dir} are unchanged."
             ) from exc
-    promoted = verdict.passed and not experiment
     if promoted:
-        publish_bundle(trained, destination)
+        publish(trained, destination, version, verdict, reason="it passed the quality gate")
     release = Release(verdict=verdict, version=version, promoted=promoted, experiment=experiment)
     write_gate_report(root, release)
     return release
@@ -149,9 +151,9 @@ def promote_version(
     :class:`rolefit.tracking.GateRefused` when refused.
     """
     from rolefit import gate, tracking
-    from rolefit.bundle import publish_bundle
 
     root = Path(root)
+    reconcile(root / params.export.dir, log)
     candidate = tracking.download_version(version)
     champion = tracking.current_champion()
     if champion is not None and str(champion["version"]) == str(version):
@@ -163,8 +165,53 @@ def promote_version(
         log(line)
     if not verdict.passed:
         raise tracking.GateRefused(verdict)
-    tracking.promote(
-        str(version), verdict, reason="promoted by `rolefit promote` after passing the quality gate"
+    publish(
+        candidate,
+        root / params.export.dir,
+        str(version),
+        verdict,
+        reason="promoted by `rolefit promote` after passing the quality gate",
     )
-    publish_bundle(candidate, root / params.export.dir)
     return Release(verdict=verdict, version=str(version), promoted=True, experiment=False)
+
+
+def publish(
+    bundle: Path, destination: Path, version: str | None, verdict: GateVerdict, *, reason: str
+) -> None:
+    """Make ``bundle`` the champion: MLflow alias (when ``version`` is registered) and folder together.
+
+    See :mod:`rolefit.champion` for why a crash at any step leaves a whole champion that the next run's
+    :func:`reconcile` brings back in line with the registry.
+    """
+    from rolefit import champion, tracking
+
+    if version is None:
+        champion.publish(bundle, destination)
+        return
+
+    def set_alias() -> None:
+        try:
+            tracking.promote(version, verdict, reason=reason)
+        except Exception as exc:
+            raise tracking.TrackingError(
+                f"moving the champion alias to version {version} in MLflow failed "
+                f"({type(exc).__name__}: {str(exc)[:300]}); champion and {destination} are unchanged."
+            ) from exc
+
+    champion.publish(bundle, destination, mlflow_version=version, set_alias=set_alias)
+
+
+def reconcile(destination: Path, log: Callable[[str], None]) -> list[str]:
+    """Bring the champion folder in line with the MLflow ``champion`` alias; log what was repaired."""
+    from rolefit import champion, tracking
+
+    current = tracking.current_champion()
+    done = champion.reconcile(
+        destination,
+        registry_champion=None if current is None else str(current["version"]),
+        set_alias=tracking.finish_promotion,
+        fetch=tracking.download_version,
+    )
+    for line in done:
+        log(line)
+    return done

@@ -168,7 +168,9 @@ def log_training(
     import mlflow
 
     manifest = json.loads((Path(bundle_dir) / "manifest.json").read_text())
+    fail_abandoned_runs()
     with mlflow.start_run(run_name=f"train {manifest['model_version']}") as parent:
+        mlflow.set_tags(_owner_tags())
         mlflow.log_params(flatten(params.model_dump(mode="json")))
         tags = {
             "git_commit": git_commit(root),
@@ -274,6 +276,59 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any
         mlflow.log_metric("behaviour/cases", len(behaviour))
         mlflow.log_metric("behaviour/passed", sum(b["passed"] for b in behaviour))
         mlflow.log_dict({"cases": behaviour}, "behaviour.json")
+
+
+def _owner_tags() -> dict[str, str]:
+    import socket
+
+    return {"rolefit.host": socket.gethostname(), "rolefit.pid": str(os.getpid())}
+
+
+def fail_abandoned_runs() -> list[str]:
+    """Mark FAILED the RUNNING runs whose training process on this machine no longer exists.
+
+    A training killed while logging (``kill -9``, a power cut) cannot end its run; the next training
+    does it, with a note saying why. Runs of live processes and of other machines are left alone.
+    Returns the run ids it ended.
+    """
+    import socket
+
+    from mlflow import MlflowClient
+
+    from rolefit.atomic import process_alive
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return []
+    host = socket.gethostname()
+    ended = []
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`rolefit.host` = '{host}'",
+        max_results=1000,
+    )
+    for run in runs:
+        try:
+            pid = int(run.data.tags.get("rolefit.pid", ""))
+        except ValueError:
+            continue
+        if process_alive(pid):
+            continue
+        client.set_tag(
+            run.info.run_id,
+            "mlflow.note.content",
+            f"Marked FAILED by a later training: process {pid} on {host} ended without finishing this "
+            "run (killed or crashed).",
+        )
+        for child in client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' and attributes.status = 'RUNNING'",
+        ):
+            client.set_terminated(child.info.run_id, status="FAILED")
+        client.set_terminated(run.info.run_id, status="FAILED")
+        ended.append(run.info.run_id)
+    return ended
 
 
 def fail_run(run: dict[str, str] | None) -> None:
@@ -441,6 +496,15 @@ def promote(version: str, verdict: GateVerdict, *, reason: str = "") -> None:
     note = f"Promoted to champion{': ' + reason if reason else ''}.\n\n{verdict.markdown()}"
     client.update_model_version(MODEL_NAME, version, description=(note + "\n\n" + current)[:5000])
     client.set_model_version_tag(MODEL_NAME, version, "promoted", "true")
+
+
+def finish_promotion(version: str) -> None:
+    """Move ``champion`` to ``version`` for a promotion that passed the gate but crashed midway."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    client.set_registered_model_alias(MODEL_NAME, ALIAS, version)
+    client.set_model_version_tag(MODEL_NAME, version, "promoted", "true (finished after an interruption)")
 
 
 def download_version(version: str, destination: str | Path | None = None) -> Path:

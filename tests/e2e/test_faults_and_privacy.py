@@ -6,6 +6,8 @@ import time
 import pytest
 from mlflow import MlflowClient
 
+from rolefit.champion import resolve
+
 from .helpers import BIN, Server, env, form_survey_project, free_port, small_params
 
 pytestmark = pytest.mark.slow
@@ -59,7 +61,7 @@ def test_server_stopping_mid_training_fails_cleanly_and_a_rerun_succeeds(tmp_pat
         assert client.get_run(version.run_id).info.status == "FINISHED"
     finally:
         server.stop()
-    assert (project / "models/champion/manifest.json").is_file()
+    assert (resolve(project / "models/champion") / "manifest.json").is_file()
 
 
 SECRETS = ["jane.doe@example.com", "Jane Doe", "bob.smith@mail.example", "my secret career plans",

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from rolefit.champion import resolve
+
 from .helpers import BIN, Server, env, free_port, small_params
 
 pytestmark = pytest.mark.slow
@@ -122,7 +124,7 @@ def test_worse_model_is_refused_and_champion_stays(server, project, good_run):
         "candidates: [logistic, boosting]": "candidates: [logistic]",
         "logistic: {alpha: 1.0, max_iter: 1000}": "logistic: {alpha: 100000000.0, max_iter: 1000}",
     })  # fmt: skip
-    bundle = project / "models/champion/manifest.json"
+    bundle = resolve(project / "models/champion") / "manifest.json"
     before = bundle.read_text()
     out = rolefit(["train", "--params", str(worse)], project, server.url)
     assert out.returncode == 4, out.stdout[-2000:] + out.stderr[-2000:]

@@ -9,6 +9,8 @@ import subprocess
 import pytest
 import yaml
 
+from rolefit.champion import resolve
+
 from .helpers import BIN, copy_repository, env, form_survey_project
 
 pytestmark = pytest.mark.slow
@@ -44,7 +46,7 @@ def client(repo):
 
 
 def champion_digest(repo) -> str:
-    return hashlib.sha256((repo / "models/champion/manifest.json").read_bytes()).hexdigest()
+    return hashlib.sha256((resolve(repo / "models/champion") / "manifest.json").read_bytes()).hexdigest()
 
 
 def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refused(repo):
@@ -96,7 +98,7 @@ def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refuse
     assert "Promoted to champion" in version.description and "rolefit promote" in version.description
     assert "Champion now: version 3 (kaggle2021)" in registry.get_registered_model("rolefit").description
     assert champion_digest(repo) != before
-    manifest = json.loads((repo / "models/champion/manifest.json").read_text())
+    manifest = json.loads((resolve(repo / "models/champion") / "manifest.json").read_text())
     assert manifest["params"]["train"]["logistic"]["alpha"] == 1.5
     # the refused version cannot be promoted either
     again = run(repo, str(BIN / "rolefit"), "promote", "2")

@@ -1,0 +1,30 @@
+"""Real bundles for tests that need several versions of a model."""
+
+from __future__ import annotations
+
+import json
+
+from rolefit.bundle import MANIFEST
+
+GENERATED = ("schema_version", "model_version", "created_at", "instrument", "libraries", "files", "signature")
+
+
+def make_variants(source, base, count):
+    """``count`` real bundles differing from ``source`` in their intercept, and {model_version: intercept}."""
+    from rolefit.bundle import load_estimator, save_bundle
+    from rolefit.explain import AdditiveModel
+
+    estimator = load_estimator(source)
+    manifest = json.loads((source / MANIFEST).read_text())
+    facts = {k: v for k, v in manifest.items() if k not in GENERATED}
+    scoring = json.loads((source / "scoring.json").read_text())
+    folders, intercepts = [], {}
+    for i in range(count):
+        data = {**scoring, "intercept": scoring["intercept"] + 0.001 * (i + 1)}
+        folder = save_bundle(
+            base / f"variant-{i}", additive=AdditiveModel.from_dict(data), estimator=estimator, manifest=facts
+        )
+        version = json.loads((folder / MANIFEST).read_text())["model_version"]
+        intercepts[version] = data["intercept"]
+        folders.append(folder)
+    return folders, intercepts
