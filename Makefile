@@ -42,6 +42,11 @@ bench-load: setup
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/load.py
 
+## bench-stall: /healthz p99 while 50 clients send maximal invalid batches for 20 s, against idle (same run)
+.PHONY: bench-stall
+bench-stall: setup
+	$(BIN)/python benchmarks/stall.py
+
 ## repro: run the DVC retraining pipeline
 repro: setup
 	$(BIN)/dvc repro

@@ -341,11 +341,22 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def validate_answers(answers: Any, instrument: Instrument | None = None) -> dict[str, float | str]:
+#: Whole-number answers may have at most this many digits (every item's range needs two). Longer ones
+#: are refused before they are converted or shown: Python refuses to print an int of over 4,300 digits.
+MAX_DIGITS = 20
+_TOO_MANY_DIGITS = 10**MAX_DIGITS
+#: Unknown keys per call that get a "did you mean" (difflib costs about 0.5 ms a key against 44 ids).
+MAX_SUGGESTIONS = 50
+
+
+def validate_answers(
+    answers: Any, instrument: Instrument | None = None, *, suggestions: int = MAX_SUGGESTIONS
+) -> dict[str, float | str]:
     """Check and normalise an answer set; raise :class:`InvalidAnswers` naming every problem.
 
     Metadata (``respondent_id``, ``submitted_at``) and demographics are accepted and ignored: they are
-    never model inputs. Skipped answers (None, "", NaN) are dropped.
+    never model inputs. Skipped answers (None, "", NaN) are dropped. The first ``suggestions`` unknown
+    keys get a "did you mean" (the REST API shares one small budget across a whole request).
     """
     instrument = instrument or load_instrument()
     if not isinstance(answers, Mapping):
@@ -354,32 +365,64 @@ def validate_answers(answers: Any, instrument: Instrument | None = None) -> dict
         )
     clean: dict[str, float | str] = {}
     problems: dict[str, str] = {}
+    suggested = 0
     for key, value in answers.items():
         if not isinstance(key, str):
-            problems[repr(key)[:60]] = "item ids are strings"
+            problems[_shown(key)] = "item ids are strings"
             continue
         if key in METADATA_FIELDS or key in DEMOGRAPHIC_FIELDS:
             continue
         if key not in instrument:
-            # suggestions for the first few unknown keys only: 10,000 junk keys must stay cheap
-            guess = (
-                difflib.get_close_matches(key[:60], instrument.ids, n=1, cutoff=0.6)
-                if len(problems) < 50
-                else []
-            )
-            hint = f"; did you mean {guess[0]!r}?" if guess else "; see rolefit.questionnaire()"
+            guess = None
+            if suggested < suggestions:
+                suggested += 1
+                guess = _suggestion(key, instrument)
+            hint = f"; did you mean {guess!r}?" if guess else "; see rolefit.questionnaire()"
             problems[key[:60]] = f"unknown item{hint}"
             continue
+        item = instrument[key]
+        if isinstance(value, int) and not -_TOO_MANY_DIGITS < value < _TOO_MANY_DIGITS:
+            problems[key] = f"got a number with more than {MAX_DIGITS} digits; allowed: {item.allowed()}"
+            continue
         try:
-            normalised = instrument[key].coerce(value)
-        except ValueError as exc:
-            problems[key] = str(exc).split(": ", 1)[1]
+            normalised = item.coerce(value)
+        except (ValueError, RecursionError) as exc:
+            problems[key] = _problem_text(exc, item, value)
             continue
         if normalised is not None:
             clean[key] = normalised
     if problems:
         raise InvalidAnswers(problems)
     return clean
+
+
+def _suggestion(key: str, instrument: Instrument) -> str | None:
+    """The item id closest to ``key`` (difflib ratio of at least 0.6), or None."""
+    longest = max(len(item_id) for item_id in instrument.ids)
+    # ratio = 2 * matches / (len(key) + len(id)) and matches <= len(id): a key longer than 7/3 of the
+    # longest id can never reach 0.6, so the costly comparison is skipped for long junk keys
+    if len(key) * 3 > longest * 7:
+        return None
+    found = difflib.get_close_matches(key, instrument.ids, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _shown(value: Any) -> str:
+    """At most 60 characters of ``repr(value)``, or its type's name when it cannot be shown."""
+    try:
+        return repr(value)[:60]
+    except (ValueError, RecursionError):  # an int of over 4,300 digits; containers nested too deeply
+        return f"<{type(value).__name__}>"
+
+
+def _problem_text(exc: BaseException, item: Any, value: Any) -> str:
+    """What is wrong with ``value``: the text of ``Item.coerce``'s error without its ``item_id: ``
+    prefix, or (when showing the value itself failed) the value's type and what is allowed."""
+    text = str(exc)
+    prefix = f"{item.id}: "
+    if isinstance(exc, ValueError) and text.startswith(prefix):
+        return text[len(prefix) :]
+    return f"got a {type(value).__name__} too large or too deeply nested to show; allowed: {item.allowed()}"
 
 
 def _sigmoid(z: float) -> float:

@@ -117,7 +117,13 @@ class Item:
         return self._coerce_number(value)
 
     def _fail(self, value: Any) -> _Invalid:
-        shown = repr(value)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+            shown = "a number with more than 20 digits"  # never printed: huge ints cost and may fail
+        else:
+            try:
+                shown = repr(value)
+            except (ValueError, RecursionError):  # too deep or too long to print
+                shown = f"an unprintable {type(value).__name__}"
         if len(shown) > 60:
             shown = shown[:57] + "..."
         return _Invalid(f"{self.id}: got {shown}; allowed: {self.allowed()}")
