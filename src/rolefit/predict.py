@@ -561,20 +561,46 @@ def predict_many(
     ``base_rate`` is the MLE share of the population scored, as in :func:`predict`.
     Results equal :func:`predict` row by row. Bad cells are reported together through
     :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
+    Rows are scored :data:`CHUNK_ROWS` at a time, so the working memory stays small beside the frame
+    (one float per item and row of a chunk, not of the whole frame).
     """
-    import numpy as np
     import pandas as pd
 
     rate = validate_base_rate(base_rate)
     instrument = load_instrument()
     loaded = load_model(model)
-    additive = loaded.additive
     problems: dict[str, str] = {}
     allowed = METADATA_FIELDS + DEMOGRAPHIC_FIELDS + DATASET_FIELDS
     for column in frame.columns:
         if column not in instrument and column not in allowed:
             guess = difflib.get_close_matches(str(column), instrument.ids, n=1, cutoff=0.6)
             problems[str(column)[:60]] = "unknown item" + (f"; did you mean {guess[0]!r}?" if guess else "")
+    parts = []
+    bad_cells = 0
+    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+        part, bad = _score_chunk(frame.iloc[start : start + CHUNK_ROWS], loaded, rate, top_k, problems)
+        bad_cells += bad
+        if not problems:
+            parts.append(part)
+    if problems:
+        if bad_cells > 1000:
+            problems["..."] = f"{bad_cells:,} invalid cells in all"
+        raise InvalidAnswers(problems)
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+#: Rows scored at once by :func:`predict_many`: large enough for vectorised speed, small enough that
+#: the per-item effect columns of a chunk (44 floats a row) stay a fraction of a large input frame.
+CHUNK_ROWS = 100_000
+
+
+def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, problems: dict[str, str]):
+    """Score one chunk of :func:`predict_many`; bad cells go into ``problems``; returns (frame, count)."""
+    import numpy as np
+    import pandas as pd
+
+    instrument = load_instrument()
+    additive = loaded.additive
     n = len(frame)
     raw_sum = np.zeros(n)
     fixed_sum = np.zeros(n)
@@ -632,9 +658,7 @@ def predict_many(
         answered_count += answered
         effect_columns[item.id] = raw
     if problems:
-        if bad_cells > 1000:
-            problems["..."] = f"{bad_cells:,} invalid cells in all"
-        raise InvalidAnswers(problems)
+        return None, bad_cells
     if alone_columns:
         blend = np.clip((real_answered - 1) / max(1, len(additive.alone) - 1), 0.0, 1.0)
         if len(additive.alone) == 1:
@@ -701,7 +725,7 @@ def predict_many(
         labels = np.array(names, dtype=object)
         for j in range(k):
             out[f"reason_{j + 1}"] = np.where(values[:, j] > 0, labels[columns[:, j]], None)
-    return out
+    return out, bad_cells
 
 
 def _prepare(compiled: _CompiledItem) -> None:

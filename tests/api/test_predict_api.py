@@ -2,6 +2,7 @@
 
 import json
 import math
+import sys
 
 import numpy as np
 import pandas as pd
@@ -186,6 +187,75 @@ def test_predict_many_reports_every_bad_cell():
     with pytest.raises(rolefit.InvalidAnswers) as info:
         rolefit.predict_many(frame)
     assert set(info.value.problems) == {"row 1: interest_math", "row 2: interest_math", "skil_dsa"}
+
+
+def test_predict_many_in_chunks_equals_one_pass_and_reports_bad_cells_of_every_chunk(monkeypatch):
+    module = sys.modules["rolefit.predict"]  # the module: rolefit.predict is the function
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "interest_math": rng.integers(1, 6, 50),
+            "skill_dsa": rng.integers(1, 6, 50),
+            "years_coding": rng.choice([0.5, 2.0, 12.0, np.nan], 50),
+            "career_goal": rng.choice(["applied_scientist", "cloud_engineer", None], 50),
+        },
+        index=[f"r{i}" for i in range(50)],
+    )
+    whole = rolefit.predict_many(frame, top_k=5)
+    monkeypatch.setattr(module, "CHUNK_ROWS", 7)
+    chunked = rolefit.predict_many(frame, top_k=5)
+    pd.testing.assert_frame_equal(chunked, whole)
+    frame.loc["r3", "interest_math"] = 9
+    frame.loc["r48", "skill_dsa"] = 0
+    with pytest.raises(rolefit.InvalidAnswers) as info:
+        rolefit.predict_many(frame)
+    assert set(info.value.problems) == {"row r3: interest_math", "row r48: skill_dsa"}
+
+
+@pytest.mark.slow
+def test_predict_many_with_reasons_needs_less_memory_than_its_input():
+    """One million rows with top-3 reasons: memory beyond the input frame stays below the frame's size."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    instrument = rolefit.questionnaire()
+    n = 1_000_000
+    columns = {}
+    for item in instrument.items:
+        if item.kind == "choice":
+            columns[item.id] = pd.Categorical.from_codes(
+                rng.integers(0, len(item.choice_ids), n), categories=list(item.choice_ids)
+            )
+        else:
+            low, high = item.bounds
+            columns[item.id] = rng.integers(int(low), int(high) + 1, n).astype(float)
+    frame = pd.DataFrame(columns)
+    size = frame.memory_usage(deep=True).sum()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        out = rolefit.predict_many(frame, top_k=3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(out) == n and out["reason_3"].notna().any()
+    extra = peak - before
+    print(f"input {size / 1e6:.0f} MB, extra peak {extra / 1e6:.0f} MB")
+    assert extra < size, f"scoring needed {extra / 1e6:.0f} MB beside a {size / 1e6:.0f} MB frame"
+
+
+def test_unprintable_answers_are_invalid_answers_not_crashes():
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(rolefit.InvalidAnswers) as info:
+        rolefit.predict({"interest_math": deep})
+    assert "unprintable list" in info.value.problems["interest_math"]
+    frame = pd.DataFrame({"interest_math": pd.Series([3, 10**5000], dtype=object)})
+    with pytest.raises(rolefit.InvalidAnswers) as info:
+        rolefit.predict_many(frame)
+    assert "more than 20 digits" in info.value.problems["row 1: interest_math"]
 
 
 def test_rolefit_model_env_points_to_another_bundle(use_model, tmp_path):
