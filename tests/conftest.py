@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+@pytest.fixture(autouse=True)
+def _id_key_outside_the_checkout(monkeypatch, tmp_path):
+    """Ingests keep the id key they make on first use in the test's folder, not in the project."""
+    monkeypatch.delenv("ROLEFIT_ID_KEY", raising=False)
+    monkeypatch.setenv("ROLEFIT_ID_KEY_FILE", str(tmp_path / "key" / "id.key"))
+
+
 @pytest.fixture(scope="session")
 def default_params():
     from rolefit.params import load_params

@@ -1,19 +1,23 @@
 """Streaming batch scoring of files: CSV or Parquet of any size, in chunks, with bounded memory.
 
 :func:`score_file` reads ``chunk_rows`` respondents at a time, scores them with
-:func:`rolefit.predict_many`, and appends the results to a temporary file that replaces ``output`` only
-when every row has been scored, so a failure never leaves a partial file. Output columns:
+:func:`rolefit.predict_many`, and appends the results to a temporary file beside ``output`` that
+replaces it only when every row has been scored (:mod:`rolefit.atomic`), so a failure never leaves a
+partial file, and the temporary file of a killed run is removed by the next one. Output columns:
 ``respondent_id`` (when the input has one), ``p_swe``, ``p_mle``, ``role``, ``prediction_set``,
 ``verdict`` (clear, leaning, toss-up or no-information) and, with ``top_k > 0``, ``reason_1`` ...
-``reason_k``. ``base_rate`` (the MLE share of the population scored) applies to every row.
+``reason_k``. ``base_rate`` (the MLE share of the population scored) applies to every row. In a CSV
+output every text cell that a spreadsheet would run as a formula is neutralised (:mod:`rolefit.csvsafe`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from rolefit import atomic, csvsafe
 
 DEFAULT_CHUNK_ROWS = 50_000
 
@@ -73,46 +77,34 @@ def score_file(
         raise ValueError(f"Output {output.name} must end in .csv or .parquet.")
     load_model(model)  # fail early, before reading any data
     chunks, total_rows, bytes_read = _chunks(source, chunk_rows)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     rows = 0
-    writer = None
     bar = _progress(progress, total_rows, source.stat().st_size if total_rows is None else None)
-    try:
-        with bar:
-            task = bar.add_task(f"scoring {source.name}", total=total_rows or source.stat().st_size)
-            for frame in chunks:
-                frame.index = range(rows, rows + len(frame))
-                scored = predict_many(frame, model=model, top_k=top_k, base_rate=base_rate)
-                for column in ("role", "prediction_set", "verdict"):
-                    if column in scored:
-                        scored[column] = scored[column].astype(str)
-                if "respondent_id" in frame.columns:
-                    scored.insert(0, "respondent_id", frame["respondent_id"].astype(str).to_numpy())
-                if output.suffix.lower() == ".csv":
-                    scored.to_csv(tmp, mode="a", header=rows == 0, index=False)
-                else:
-                    table = pa.Table.from_pandas(scored, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
-                    writer.write_table(table)
-                rows += len(frame)
-                bar.update(task, completed=rows if total_rows is not None else bytes_read())
-            bar.update(task, completed=total_rows or source.stat().st_size)
-        if writer is not None:
-            writer.close()
-            writer = None
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic.staged(output))
+        stack.enter_context(bar)
+        writer = None
+        task = bar.add_task(f"scoring {source.name}", total=total_rows or source.stat().st_size)
+        for frame in chunks:
+            frame.index = range(rows, rows + len(frame))
+            scored = predict_many(frame, model=model, top_k=top_k, base_rate=base_rate)
+            for column in ("role", "prediction_set", "verdict"):
+                if column in scored:
+                    scored[column] = scored[column].astype(str)
+            if "respondent_id" in frame.columns:
+                scored.insert(0, "respondent_id", frame["respondent_id"].astype(str).to_numpy())
+            if output.suffix.lower() == ".csv":
+                csvsafe.to_csv(scored, tmp, mode="a", header=rows == 0)
+            else:
+                table = pa.Table.from_pandas(scored, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                    stack.callback(writer.close)  # closed before the file is renamed into place
+                writer.write_table(table)
+            rows += len(frame)
+            bar.update(task, completed=rows if total_rows is not None else bytes_read())
+        bar.update(task, completed=total_rows or source.stat().st_size)
         if rows == 0:
             raise ValueError(f"{source.name} has no rows to score.")
-        tmp.chmod(0o644)
-        os.replace(tmp, output)
-    finally:
-        if writer is not None:
-            writer.close()
-        if tmp.exists():
-            tmp.unlink()
     return rows
 
 

@@ -249,6 +249,11 @@ def _gate_frame(params, root: Path):
     return training_frame(params, root)[0]
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line, without a final full stop (it is followed by what happened)."""
+    return " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+
+
 @app.command()
 def ingest(
     source_files: list[Path] = typer.Argument(..., help="Survey export(s): CSV, Excel or the survey's zip."),
@@ -264,11 +269,17 @@ def ingest(
 
     CSV form exports (adapter ``instrument``) are streamed in chunks, so files of any size fit in memory,
     and several files can be ingested as one source (a respondent in two files is a duplicate).
+    Respondent ids become HMAC-SHA256 pseudonyms keyed by ROLEFIT_ID_KEY, else by the project key in
+    .rolefit/id.key (made on first use; keep it to keep pseudonyms stable, never commit it); without a
+    key they are dropped. Exits 2 when a file is refused (unreadable, another survey, a zip bomb) and 1
+    when the outputs cannot be written (e.g. a full disk); either way nothing is written.
     """
     from rolefit.surveys import ingest as run_ingest
     from rolefit.surveys import ingest_stream, write_ingest
 
     streaming = adapter == "instrument" and all(f.suffix.lower() in (".csv", ".txt") for f in source_files)
+    if not streaming and len(source_files) != 1:
+        _fail("several files can be ingested together only as CSV form exports (--adapter instrument)")
     try:
         if streaming:
             r = ingest_stream(source_files, name or source_files[0].stem, out, chunk_rows=chunk_rows,
@@ -276,15 +287,15 @@ def ingest(
             suffixes = {"accepted": ".parquet", "rejects": ".rejects.csv", "report": ".report.json"}
             paths = {key: out / f"{r['source']}{suffix}" for key, suffix in suffixes.items()}
         else:
-            if len(source_files) != 1:
-                _fail(
-                    "several files can be ingested together only as CSV form exports (--adapter instrument)"
-                )
             result = run_ingest(source_files[0], adapter, source=name)
             paths = write_ingest(result, out)
             r = result.report
-    except (ValueError, FileNotFoundError, UnicodeError) as exc:
-        _fail(f"{exc}; no outputs were written")
+    except (ValueError, FileNotFoundError) as exc:  # the input is refused (SurveyError is a ValueError)
+        _fail(f"{_one_line(exc)}; no outputs were written")
+    except OSError as exc:
+        _fail(f"a file could not be read or written ({_one_line(exc)}); no outputs were written", code=1)
+    except Exception as exc:  # still one clear line, never a traceback
+        _fail(f"ingest failed ({type(exc).__name__}: {_one_line(exc)}); no outputs were written", code=1)
     typer.echo(
         f"{r['source']}: {r['rows_in_file']:,} rows in file, {r['out_of_scope']:,} out of scope, "
         f"{r['rows_read']:,} read = {r['accepted']:,} accepted + {r['quarantined']:,} quarantined "
@@ -292,6 +303,8 @@ def ingest(
     )
     for reason, count in r["quarantine_reasons"].items():
         typer.echo(f"  quarantined {count:,}: {reason}")
+    if r.get("respondent_ids", "").startswith("dropped"):
+        typer.echo(f"  respondent ids {r['respondent_ids']}")
     for key, path in paths.items():
         typer.echo(f"  {key}: {path}")
 
@@ -304,15 +317,26 @@ def marginals(
     """Derive the experience marginals and profiles the synthetic generator matches.
 
     Uses the respondents of the survey's training split; writes ``marginals.out`` and its
-    ``.profiles.csv`` sidecar.
+    ``.profiles.csv`` sidecar (atomically: a failure leaves the previous files). Exits 2 when the input
+    cannot be used and 1 when the files cannot be written.
     """
     import pandas as pd
 
     from rolefit.params import load_params
     from rolefit.surveys import write_reference
 
-    frame = pd.read_parquet(accepted)
-    for path in write_reference(frame, load_params(params_file)).values():
+    if not accepted.is_file():
+        _fail(f"{accepted} does not exist: ingest the survey first (rolefit ingest or dvc repro ingest)")
+    try:
+        params = load_params(params_file)
+        paths = write_reference(pd.read_parquet(accepted), params)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(f"{_one_line(exc)}; nothing was written")
+    except OSError as exc:
+        _fail(f"a file could not be read or written ({_one_line(exc)}); nothing was written", code=1)
+    except Exception as exc:  # e.g. a parquet file without the experience columns
+        _fail(f"marginals failed ({type(exc).__name__}: {_one_line(exc)}); nothing was written", code=1)
+    for path in paths.values():
         typer.echo(f"wrote {path} from the training split of {accepted}")
 
 
@@ -410,7 +434,9 @@ def score(
 ):
     """Score a whole file in chunks (bounded memory): p_swe, p_mle, role, prediction_set, verdict.
 
-    ``verdict`` is clear, leaning, toss-up, or no-information (a row with no answers)."""
+    ``verdict`` is clear, leaning, toss-up, or no-information (a row with no answers). A CSV output's
+    text cells never start a spreadsheet formula (see rolefit.csvsafe). Exits 2 for bad input, 3 for a
+    bad model and 1 when the output cannot be written; the output is then left as it was."""
     from rolefit.batch import score_file
     from rolefit.bundle import BundleError
     from rolefit.predict import InvalidAnswers
@@ -420,9 +446,13 @@ def score(
         rows = score_file(input_file, output_file, top_k=reasons, chunk_rows=chunk_rows,
                           progress=progress, base_rate=rate)  # fmt: skip
     except (InvalidAnswers, ValueError, FileNotFoundError) as exc:
-        _fail(f"{exc}; nothing was written to {output_file}")
+        _fail(f"{_one_line(exc)}; nothing was written to {output_file}")
     except BundleError as exc:
-        _fail(str(exc), code=3)
+        _fail(_one_line(exc), code=3)
+    except OSError as exc:
+        _fail(f"a file could not be read or written ({_one_line(exc)}); nothing was written", code=1)
+    except Exception as exc:  # still one clear line, never a traceback
+        _fail(f"scoring failed ({type(exc).__name__}: {_one_line(exc)}); nothing was written", code=1)
     typer.echo(f"scored {rows:,} rows into {output_file}")
 
 
@@ -442,9 +472,13 @@ def drift(
     out: Path = typer.Option(Path("reports/drift.json"), "--out", help="Where to write the report."),
     track: bool = typer.Option(True, "--track/--no-track", help="Log the report to MLflow."),
 ):
-    """Compare a new survey with the training data; exits 1 when a drift threshold is crossed."""
+    """Compare a new survey with the training data; exits 1 when a drift threshold is crossed.
+
+    Exits 2 when the survey, the model or the parameters cannot be used or the report cannot be
+    written."""
     import pandas as pd
 
+    from rolefit import atomic
     from rolefit.bundle import BundleError
     from rolefit.drift import compare
     from rolefit.params import load_params
@@ -460,18 +494,22 @@ def drift(
         _fail(
             f"no training reference named {reference_source!r}; choose one of {', '.join(sorted(reference))}"
         )
-    if adapter:
-        from rolefit.surveys import ingest as run_ingest
-
-        frame = run_ingest(survey, adapter).accepted
-    elif survey.suffix == ".parquet":
-        frame = pd.read_parquet(survey)
-    else:
+    if not adapter and survey.suffix != ".parquet":
         _fail("give an ingested .parquet file, or a raw export together with --adapter")
-    report = compare(frame, reference[reference_source], params.drift)
-    report.update(survey=survey.name, reference=reference_source, model_version=loaded.version)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, sort_keys=True))
+    try:
+        if adapter:
+            from rolefit.surveys import ingest as run_ingest
+
+            frame = run_ingest(survey, adapter).accepted
+        else:
+            frame = pd.read_parquet(survey)
+        report = compare(frame, reference[reference_source], params.drift)
+        report.update(survey=survey.name, reference=reference_source, model_version=loaded.version)
+        atomic.write_text(out, json.dumps(report, indent=2, sort_keys=True))
+    except (ValueError, OSError) as exc:  # a refused survey (SurveyError is a ValueError) or a failed write
+        _fail(f"{_one_line(exc)}; no drift report was written")
+    except Exception as exc:  # still one clear line, never a traceback
+        _fail(f"drift failed ({type(exc).__name__}: {_one_line(exc)}); no drift report was written")
     typer.echo(
         f"{survey.name}: {report['n']:,} respondents vs training reference '{reference_source}': "
         f"max PSI {report['max_psi']:.3f}, mean PSI {report['mean_psi']:.3f}"

@@ -689,6 +689,9 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
     import json
     from pathlib import Path
 
+    from rolefit import atomic
+    from rolefit.csvsafe import neutralise
+
     out_dir = Path(out_dir)
     plots = out_dir / "plots"
     figures = out_dir / "figures"
@@ -708,15 +711,16 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
         "real_evidence": evaluation.get("real", {}),
     }
     paths = {"report": out_dir / "evaluation.json", "metrics": out_dir / "metrics.json"}
-    paths["report"].write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    paths["metrics"].write_text(json.dumps(metrics_summary(evaluation), indent=2, sort_keys=True) + "\n")
+    atomic.write_text(paths["report"], json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    summary = json.dumps(metrics_summary(evaluation), indent=2, sort_keys=True) + "\n"
+    atomic.write_text(paths["metrics"], summary)
 
     def write_csv(name, rows, fields):
         path = plots / f"{name}.csv"
-        with path.open("w", newline="") as handle:
+        with atomic.staged(path) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
         paths[f"plot_{name}"] = path
 
     c = curves(y, p)
@@ -744,9 +748,9 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
             write_csv(f"reliability/{source}", rows, ["predicted", "observed", "count"])
     paths.update({f"figure_{k}": v for k, v in save_figures(y, p, evaluation["importance"], figures).items()})
     paths["model_card"] = out_dir / "model_card.md"
-    paths["model_card"].write_text(model_card(metrics, manifest, evaluation))
+    atomic.write_text(paths["model_card"], model_card(metrics, manifest, evaluation))
     paths["evaluation"] = out_dir / "evaluation.md"
-    paths["evaluation"].write_text(evaluation_report(evaluation, manifest))
+    atomic.write_text(paths["evaluation"], evaluation_report(evaluation, manifest))
     return paths
 
 

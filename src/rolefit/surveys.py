@@ -20,21 +20,34 @@ Adapters (``ADAPTERS``):
 * ``stackoverflow2017`` - Stack Overflow Developer Survey 2017 (ODbL 1.0), partial export, read from
   the zip; its last line is cut off mid-row and is quarantined.
 
-Privacy: ``respondent_id`` values from form exports are replaced by a keyed hash (they may be e-mail
-addresses), reasons and rejected values never quote an e-mail address, and free-text columns never
-reach any output.
+Reading is defensive (see :func:`read_records`): a row is never allowed to swallow the lines after it.
+An unclosed quote quarantines only the line it is on; a cell longer than ``MAX_FIELD_CHARS``, a line
+longer than ``MAX_ROW_CHARS`` (skipped unread) and a row with the wrong number of fields are
+quarantined with their reason; every data row of the file is counted. A zip (or Excel workbook, which
+is a zip) whose members would expand past ``MAX_UNZIPPED_BYTES`` or more than ``MAX_ZIP_RATIO`` times
+is refused unread. A file that cannot be ingested raises :class:`SurveyError` naming it and the cause.
+
+Privacy: ``respondent_id`` values from form exports may be e-mail addresses, so they are replaced by a
+keyed pseudonym, ``HMAC-SHA256(key, id)`` (:func:`id_key`: the ``ROLEFIT_ID_KEY`` environment
+variable, else a random per-project key kept in ``.rolefit/id.key``, created on first use and never
+committed). Without a key the ids are dropped, never weakly hashed: rows are numbered instead and
+duplicates cannot be found, which the report says. A blank id is "no id", never a duplicate. Reasons and
+rejected values never quote an e-mail address, and free-text columns never reach any output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import hmac
 import io
 import json
 import os
 import re
-import tempfile
+import secrets
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,11 +57,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rolefit import atomic, csvsafe
 from rolefit.questionnaire import DEMOGRAPHIC_FIELDS, ROLES, Instrument, load_instrument
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 KEPT_METADATA = ("respondent_id", "submitted_at")
 PROBLEM_SEPARATOR = " | "
+
+#: Reading limits. The real exports' longest line has 57,872 characters (Kaggle's row of question
+#: texts) and their members expand 9-17 times; far beyond that is a broken quote or an attack.
+MAX_FIELD_CHARS = 100_000  # a longer cell quarantines its row
+MAX_ROW_CHARS = 1_000_000  # a longer line (skipped unread) or row is quarantined: memory stays bounded
+MAX_ROW_LINES = 100  # a quoted cell may hold line breaks, but a row never spans more lines than this
+MAX_UNZIPPED_BYTES = 1 << 30  # a zip member that would expand past 1 GiB is refused unread ...
+MAX_ZIP_RATIO = 100  # ... and so is one that expands more than 100 times its compressed size
+
+
+class SurveyError(ValueError):
+    """A survey file that cannot be ingested at all; the message names the file and the cause."""
 
 
 def scrub(text: str) -> str:
@@ -78,69 +104,228 @@ class AdapterOutput:
 # reading
 
 
-def _open_text(path: Path, member_suffix: str = ".csv") -> tuple[io.TextIOBase, str]:
-    """Open a CSV (optionally inside a zip) as text, detecting a UTF-8 BOM or Latin-1."""
-    if path.suffix.lower() == ".zip":
-        archive = zipfile.ZipFile(path)
-        names = [n for n in archive.namelist() if n.lower().endswith(member_suffix)]
-        if not names:
-            raise ValueError(f"{path} contains no {member_suffix} file.")
-        raw = archive.read(sorted(names, key=len)[0])
-        label = f"{path.name}:{sorted(names, key=len)[0]}"
-    else:
-        raw = path.read_bytes()
-        label = path.name
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """Open a zip archive (a survey's zip or an Excel workbook), refusing a zip bomb unread."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return io.StringIO(text, newline=""), label
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise SurveyError(f"{path.name} is not a readable zip archive ({exc}).") from None
+    for info in archive.infolist():
+        # zipfile never inflates a member past its declared size (it stops there and fails the CRC
+        # check), so checking the declared sizes bounds what reading can ever allocate
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > MAX_UNZIPPED_BYTES or ratio > MAX_ZIP_RATIO:
+            archive.close()
+            raise SurveyError(
+                f"{path.name} is refused as a likely zip bomb: its member {scrub(info.filename)[:80]} would "
+                f"expand to {info.file_size:,} bytes, {ratio:,.0f} times its compressed size (the limits "
+                f"are {MAX_UNZIPPED_BYTES:,} bytes and {MAX_ZIP_RATIO} times)."
+            )
+    return archive
 
 
-def read_records(handle: io.TextIOBase, delimiter: str | None = None) -> tuple[list[str], Iterator]:
-    """The header and an iterator of ``(row_number, fields)``; delimiter sniffed among , ; and tab."""
+def detect_encoding(binary: io.BufferedIOBase) -> str:
+    """``utf-8-sig`` if the whole stream decodes as UTF-8 (BOM or not), else ``latin-1``; reads in blocks
+    and closes the stream."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with binary:
+        try:
+            for block in iter(lambda: binary.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8-sig"
+
+
+@contextlib.contextmanager
+def open_text(path: Path, member_suffix: str = ".csv") -> Iterator[tuple[io.TextIOBase, str]]:
+    """Open a CSV, or the CSV inside a zip, as streamed text; yields the handle and a label for messages.
+
+    A zip member is checked by :func:`open_zip` and decompressed as it is read, never whole.
+    """
+    if path.suffix.lower() != ".zip":
+        with path.open(encoding=detect_encoding(path.open("rb")), newline="") as handle:
+            yield handle, path.name
+        return
+    with open_zip(path) as archive:
+        names = sorted((n for n in archive.namelist() if n.lower().endswith(member_suffix)), key=len)
+        if not names:
+            raise SurveyError(f"{path.name} contains no {member_suffix} file.")
+        label = f"{path.name}:{names[0]}"
+        try:
+            encoding = detect_encoding(archive.open(names[0]))
+            with archive.open(names[0]) as raw:
+                yield io.TextIOWrapper(raw, encoding=encoding, newline=""), label
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # what a damaged member raises
+            raise SurveyError(f"{label} is damaged and cannot be read ({exc}).") from None
+
+
+class _Broken(Exception):
+    """The row being read cannot be a row; its message is the reason."""
+
+
+class _Lines:
+    """The physical lines of a text handle, fed to :func:`csv.reader` one row at a time.
+
+    It enforces the reading limits, and it can take lines back: when a row breaks after running on past
+    its first line (an unclosed quote swallowing the rows below it), only that first line is quarantined
+    and the lines after it are read again as rows of their own.
+    """
+
+    def __init__(self, handle: io.TextIOBase, delimiter: str):
+        self.handle = handle
+        self.delimiter = delimiter
+        self.count = 0  # physical lines read
+        self.back: list[tuple[int, str | None]] = []  # lines to read again, the next one last
+        self.taken: list[tuple[int, str | None]] = []  # (line number, text) of the row being read
+        self.chars = 0
+        self.width: int | None = None  # fields per row, once the header is read
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            number, line = self.back.pop()
+        else:
+            line = self.handle.readline(MAX_ROW_CHARS + 1)
+            if not line:
+                raise StopIteration
+            self.count += 1
+            number = self.count
+            if len(line) > MAX_ROW_CHARS:
+                while line and not line.endswith(("\n", "\r")):  # skip the rest of the line unread
+                    line = self.handle.readline(1 << 20)
+                line = None
+        self.taken.append((number, line))
+        if line is None:
+            raise _Broken(f"a line longer than {MAX_ROW_CHARS:,} characters (line {number}, not read)")
+        self.chars += len(line)
+        if len(self.taken) > 1 and (
+            len(self.taken) > MAX_ROW_LINES or self.chars > MAX_ROW_CHARS or self._whole_row(line)
+        ):
+            raise _Broken("a quoted cell runs on into the following rows")
+        return line
+
+    def _whole_row(self, line: str) -> bool:
+        """Whether a line that continues a quoted cell is itself a complete row (so the quote is broken).
+
+        A well-formed line has an even number of quotes; the line that closes a multi-line cell has an
+        odd number and is not a row of its own.
+        """
+        if self.width is None or line.count('"') % 2:
+            return False
+        try:
+            return len(next(csv.reader([line], delimiter=self.delimiter, strict=True))) == self.width
+        except (csv.Error, StopIteration):
+            return False
+
+
+UNCLOSED_QUOTE = "an unclosed quote: a quoted cell runs on past the end of its line"
+
+
+def read_records(
+    handle: io.TextIOBase, delimiter: str | None = None, label: str = "the file"
+) -> tuple[list[str], Iterator[tuple[int, list[str] | None, str | None]]]:
+    """The header and an iterator of ``(row_number, fields, None)``, or ``(row_number, None, reason)`` for
+    a row that is quarantined before mapping; the delimiter is sniffed among , ; and tab.
+
+    Every data line of the file ends up in exactly one row (blank lines are not rows). Parsing is
+    strict: a quote closed in the middle of a cell, a cell longer than ``MAX_FIELD_CHARS``, a line
+    longer than ``MAX_ROW_CHARS`` and a row whose field count differs from the header's are reasons. A
+    quoted cell may span lines, but when such a row breaks (its quote never closes, or a following line
+    is a complete row by itself) only its first line is quarantined and the rest is read again.
+    """
+    first = handle.readline(MAX_ROW_CHARS + 1)
+    if len(first) > MAX_ROW_CHARS:
+        raise SurveyError(f"{label}: the header row is longer than {MAX_ROW_CHARS:,} characters.")
     if delimiter is None:
-        sample = handle.read(64 * 1024)
-        handle.seek(0)
-        first = sample.splitlines()[0] if sample else ""
         delimiter = max([",", ";", "\t"], key=first.count)
-    reader = csv.reader(handle, delimiter=delimiter)
+    lines = _Lines(handle, delimiter)
+    if first:
+        lines.back.append((1, first))
+        lines.count = 1
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
-        raise ValueError("The file is empty: it has no header row.") from None
+        raise SurveyError(f"{label} is empty: it has no header row.") from None
+    except (_Broken, csv.Error) as exc:
+        raise SurveyError(f"{label}: the header row cannot be read ({exc}).") from None
+    if any(len(h) > MAX_FIELD_CHARS for h in header):
+        raise SurveyError(f"{label}: a header cell is longer than {MAX_FIELD_CHARS:,} characters.")
     header = [h.strip() for h in header]
-
-    def records():
-        for number, fields in enumerate(reader, start=1):
-            if fields:
-                yield number, fields
-
-    return header, records()
+    lines.width = len(header)
+    return header, _rows(lines, reader)
 
 
-def _frame_from_records(header: list[str], records: Iterator, *, keep: set[str] | None = None):
-    """Build a string frame from well-formed records; malformed ones (wrong field count) are returned."""
-    wanted = [i for i, h in enumerate(header) if keep is None or h in keep]
-    names = [header[i] for i in wanted]
+def _rows(lines: _Lines, reader) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """The data rows of :func:`read_records`, numbered from 1, each parsed or with its reason."""
+    number = 0
+    while True:
+        lines.taken, lines.chars = [], 0
+        try:
+            fields, problem = next(reader), None
+        except StopIteration:
+            return
+        except (_Broken, csv.Error) as exc:
+            fields, problem = None, exc
+        first_line = lines.taken[0][0]
+        if len(lines.taken) > 1 and (problem is not None or len(fields) != lines.width):
+            # the row ran on past its first line and is not one row: that line has the broken quote
+            lines.back.extend(reversed(lines.taken[1:]))
+            problem = f"{UNCLOSED_QUOTE} (line {first_line}; the lines after it are read as rows)"
+        elif isinstance(problem, _Broken):
+            problem = str(problem)
+        elif problem is not None:
+            text = str(problem)
+            if "field larger than field limit" in text:
+                problem = f"a cell longer than {MAX_FIELD_CHARS:,} characters (line {first_line})"
+            elif text == "unexpected end of data":
+                problem = f"{UNCLOSED_QUOTE} (line {first_line}, the last line)"
+            else:
+                problem = f"not valid CSV: {text} (line {first_line})"
+        elif not fields:
+            continue  # a blank line is not a row
+        elif len(fields) != lines.width:
+            problem = (
+                f"row has {len(fields)} fields but the header has {lines.width} "
+                "(the line is cut off or has stray delimiters)"
+            )
+        elif lines.chars > MAX_FIELD_CHARS and max(map(len, fields)) > MAX_FIELD_CHARS:
+            problem = f"a cell longer than {MAX_FIELD_CHARS:,} characters (line {first_line})"
+        number += 1
+        yield (number, None, problem) if problem else (number, fields, None)
+
+
+def _frame_from_records(header: list[str], records) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Build a string frame from the well-formed records; the others are returned as malformed."""
     good_rows: list[list[str]] = []
     numbers: list[int] = []
     malformed: list[tuple[int, str]] = []
-    for number, fields in records:
-        if len(fields) != len(header):
-            malformed.append(
-                (
-                    number,
-                    f"row has {len(fields)} fields but the header has {len(header)} "
-                    "(the line is cut off or has stray delimiters)",
-                )
-            )
-            continue
-        good_rows.append([fields[i] for i in wanted])
-        numbers.append(number)
-    frame = pd.DataFrame(good_rows, columns=names, dtype=object)
+    for number, fields, problem in records:
+        if fields is None:
+            malformed.append((number, problem))
+        else:
+            good_rows.append(fields)
+            numbers.append(number)
+    frame = pd.DataFrame(good_rows, columns=header, dtype=object)
     frame.insert(0, "row_number", numbers)
     return frame, malformed
+
+
+def _require_columns(header: list[str], columns, label: str, survey: str) -> None:
+    """Refuse a file given to the wrong adapter, naming the columns it lacks."""
+    missing = [c for c in columns if c not in header]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise SurveyError(
+            f"{label} is not the {survey} export: its header lacks the column(s) {', '.join(missing[:5])}"
+            f"{more} (is it the right file for this adapter?)."
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,15 +339,20 @@ def _normalise_header(text: str) -> str:
 def read_instrument_export(path: Path, instrument: Instrument | None = None) -> AdapterOutput:
     """A form-tool export of the rolefit questionnaire (CSV or Excel)."""
     by_header = instrument_headers(instrument)
+    ids = IdKeyring()
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         frame, malformed = _read_excel(path, by_header)
     else:
-        handle, _ = _open_text(path)
-        header, records = read_records(handle)
-        frame, malformed = _frame_from_records(header, records)
-    frame, dropped = map_instrument_frame(frame, by_header, path.name)
+        with open_text(path) as (handle, label):
+            header, records = read_records(handle, label=label)
+            frame, malformed = _frame_from_records(header, records)
+    frame, dropped = map_instrument_frame(frame, by_header, path.name, ids)
     return AdapterOutput(
-        rows=frame, malformed=malformed, dropped_columns=dropped, dedupe_on=["respondent_id"]
+        rows=frame,
+        malformed=malformed,
+        dropped_columns=dropped,
+        dedupe_on=["_id_key"],
+        notes={"respondent_ids": ids.note},
     )
 
 
@@ -178,8 +368,13 @@ def instrument_headers(instrument: Instrument | None = None) -> dict[str, str]:
     return by_header
 
 
-def map_instrument_frame(frame: pd.DataFrame, by_header: dict[str, str], name: str):
-    """Rename known columns, flag rows with e-mail addresses in free text, drop free text, pseudonymise."""
+def map_instrument_frame(frame: pd.DataFrame, by_header: dict[str, str], name: str, ids: IdKeyring):
+    """Rename known columns, flag rows with e-mail addresses in free text, drop free text, pseudonymise.
+
+    ``respondent_id`` becomes the keyed pseudonym of the file's id (also in ``_id_key``, the
+    de-duplication key); a row without a usable id (blank, or no key to hash it with) is numbered
+    ``<file stem>-row<n>`` instead and has no ``_id_key``, so it is never anyone's duplicate.
+    """
     rename: dict[str, str] = {}
     dropped: list[str] = []
     for column in frame.columns:
@@ -196,16 +391,16 @@ def map_instrument_frame(frame: pd.DataFrame, by_header: dict[str, str], name: s
     # a respondent who wrote contact details into a free-text answer is not ingested at all
     frame["_personal_data"] = has_email.any(axis=1).to_numpy() if free_text else False
     if "role" not in frame.columns:
-        raise ValueError(f"{name} has no 'role' column: every survey row needs its label (swe or mle).")
+        raise SurveyError(f"{name} has no 'role' column: every survey row needs its label (swe or mle).")
     frame = frame.replace({"": None})
-    raw_ids = frame["respondent_id"] if "respondent_id" in frame.columns else None
-    if raw_ids is not None:
-        frame["respondent_id"] = [
-            None if v is None else _pseudonym("instrument", str(v)) for v in raw_ids.tolist()
-        ]
-    else:
-        stem = Path(name).stem
-        frame["respondent_id"] = [f"{stem}-row{n:07d}" for n in frame["row_number"]]
+    raw_ids = frame["respondent_id"].tolist() if "respondent_id" in frame.columns else [None] * len(frame)
+    key = ids.key() if "respondent_id" in frame.columns else None
+    stem = Path(name).stem
+    keys = [None if key is None or _blank_id(v) else pseudonym(str(v), key) for v in raw_ids]
+    frame["respondent_id"] = [
+        k or f"{stem}-row{n:07d}" for k, n in zip(keys, frame["row_number"].tolist(), strict=True)
+    ]
+    frame["_id_key"] = keys
     frame["role"] = [None if v is None else role_label(v) for v in frame["role"].tolist()]
     return frame, dropped
 
@@ -232,8 +427,18 @@ def role_label(value: Any) -> str:
 
 def _read_excel(path: Path, by_header: dict[str, str]):
     """Read the first sheet; title rows above the header are skipped (the header is the first row
-    whose cells name at least three known columns)."""
-    raw = pd.read_excel(path, header=None, dtype=object)
+    whose cells name at least three known columns).
+
+    A formula cell reads as the value the spreadsheet last computed, or blank when it was never
+    computed (a formula is never evaluated here)."""
+    if path.suffix.lower() != ".xls":  # .xlsx and .xlsm are zip archives: refuse a bomb unread
+        open_zip(path).close()
+    try:
+        raw = pd.read_excel(path, header=None, dtype=object)
+    except Exception as exc:  # a damaged workbook fails in many ways inside openpyxl or xlrd
+        raise SurveyError(
+            f"{path.name} cannot be read as an Excel workbook ({type(exc).__name__}: {exc})."
+        ) from None
     header_row = None
     for index in range(min(len(raw), 20)):
         cells = [_normalise_header(c) for c in raw.iloc[index].tolist() if isinstance(c, str)]
@@ -241,7 +446,7 @@ def _read_excel(path: Path, by_header: dict[str, str]):
             header_row = index
             break
     if header_row is None:
-        raise ValueError(f"{path.name}: no header row naming questionnaire items was found.")
+        raise SurveyError(f"{path.name}: no header row naming questionnaire items was found.")
     header = [
         str(c) if c is not None and not (isinstance(c, float) and np.isnan(c)) else ""
         for c in raw.iloc[header_row]
@@ -256,9 +461,94 @@ def _read_excel(path: Path, by_header: dict[str, str]):
     return frame, []
 
 
-def _pseudonym(source: str, raw_id: str) -> str:
-    digest = hashlib.sha256(f"rolefit:{source}:{raw_id.strip().casefold()}".encode()).hexdigest()
-    return f"{source}-{digest[:16]}"
+# --------------------------------------------------------------------------------------------------
+# keyed pseudonyms of respondent ids
+
+ID_KEY_ENV = "ROLEFIT_ID_KEY"
+ID_KEY_FILE_ENV = "ROLEFIT_ID_KEY_FILE"
+DEFAULT_ID_KEY_FILE = ".rolefit/id.key"
+MIN_KEY_CHARS = 16
+
+
+def id_key() -> tuple[bytes | None, str]:
+    """The secret key for respondent pseudonyms and a sentence saying where it came from.
+
+    ``ROLEFIT_ID_KEY`` when set (at least 16 characters); else the key file (``ROLEFIT_ID_KEY_FILE``,
+    default ``.rolefit/id.key`` in the folder rolefit runs from, the project root), created with 32
+    random bytes and mode 0600 on first use. Returns ``(None, why)`` when neither can be had: the ids
+    are then dropped, never hashed without a secret.
+    """
+    value = os.environ.get(ID_KEY_ENV, "")
+    if value:
+        if len(value) < MIN_KEY_CHARS:
+            raise SurveyError(
+                f"{ID_KEY_ENV} is too short to keep respondent ids secret: give at least {MIN_KEY_CHARS} "
+                "random characters (e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+            )
+        return value.encode(), f"keyed: HMAC-SHA256 with the key in {ID_KEY_ENV}"
+    path = Path(os.environ.get(ID_KEY_FILE_ENV) or DEFAULT_ID_KEY_FILE)
+    try:
+        if not path.exists():
+            _create_key_file(path)
+        key = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return None, (
+            f"dropped: no key ({ID_KEY_ENV} is not set and the key file {path} cannot be used: {why}); "
+            "rows are numbered instead and duplicate respondents cannot be found"
+        )
+    if len(key) < MIN_KEY_CHARS:
+        raise SurveyError(
+            f"The id key file {path} holds no usable key; restore it from a backup (deleting it makes a "
+            "new key, and every pseudonym changes)."
+        )
+    return key.encode(), f"keyed: HMAC-SHA256 with the project key in {path}"
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a fresh random key to ``path`` (mode 0600) unless another process just did."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = atomic.temp_name(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        with contextlib.suppress(FileExistsError):  # a concurrent first run made one: use theirs
+            os.link(tmp, path)  # never replaces an existing key, unlike a rename
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class IdKeyring:
+    """The id key of one ingest, looked up once and only when a file has ids (see :func:`id_key`)."""
+
+    def __init__(self):
+        self._key: tuple[bytes | None, str] | None = None
+
+    def key(self) -> bytes | None:
+        """The key, or None when there is none (the ids are then dropped)."""
+        if self._key is None:
+            self._key = id_key()
+        return self._key[0]
+
+    @property
+    def note(self) -> str:
+        """How respondent ids were handled, for the report."""
+        return self._key[1] if self._key else "none in the file: rows are numbered"
+
+
+def pseudonym(raw_id: str, key: bytes, source: str = "instrument") -> str:
+    """The keyed pseudonym of a respondent id: ``<source>-`` + 16 hex digits of HMAC-SHA256.
+
+    Case and surrounding spaces are ignored, so the same person gets the same pseudonym in every file
+    ingested with the same key (duplicates are found across files and chunks).
+    """
+    message = f"{source}:{raw_id.strip().casefold()}".encode()
+    return f"{source}-{hmac.new(key, message, hashlib.sha256).hexdigest()[:16]}"
+
+
+def _blank_id(value: Any) -> bool:
+    return _blank(value) or not str(value).strip()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -290,6 +580,11 @@ KAGGLE_ACTIVITIES = {
     "activity_ml_prototypes": "Q24_Part_3", "activity_ml_service": "Q24_Part_4",
     "activity_ml_experiments": "Q24_Part_5", "activity_ml_research": "Q24_Part_6",
 }  # fmt: skip
+
+
+#: Every column the adapter reads (a file without them is not this survey's export).
+KAGGLE_COLUMNS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q15", *KAGGLE_LANGUAGES.values(),
+                  *(f"Q16_Part_{i}" for i in range(1, 17)), *KAGGLE_ACTIVITIES.values())  # fmt: skip
 
 
 def read_kaggle_2021(path: Path) -> AdapterOutput:
@@ -332,9 +627,10 @@ def read_kaggle_2021(path: Path) -> AdapterOutput:
 
     Row 2 of the file (question text) is not a respondent. Answers are stripped of stray spaces.
     """
-    handle, _ = _open_text(path)
-    header, records = read_records(handle, delimiter=",")
-    frame, malformed = _frame_from_records(header, records)
+    with open_text(path) as (handle, label):
+        header, records = read_records(handle, delimiter=",", label=label)
+        _require_columns(header, KAGGLE_COLUMNS, label, "Kaggle ML & DS Survey 2021")
+        frame, malformed = _frame_from_records(header, records)
     question_row = frame["row_number"] == 1
     frame = frame.loc[~question_row].copy()
     frame["row_number"] -= 1  # data rows numbered after the question-text row
@@ -433,6 +729,11 @@ SO_SWE_TYPES = {"Web developer", "Mobile developer", "Desktop applications devel
 SO_ML_TYPES = {"Machine learning specialist", "Data scientist"}
 
 
+#: Every column the adapter reads (a file without them is not this survey's export).
+SO_COLUMNS = ("Respondent", "DeveloperType", *SO_ITEMS.values(), "HaveWorkedLanguage", "YearsProgram",
+              "FormalEducation", "Gender", "Country")  # fmt: skip
+
+
 def _so_years(text: str | None) -> float | None:
     if text in (None, "", "NA"):
         return None
@@ -477,9 +778,10 @@ def read_stackoverflow_2017(path: Path) -> AdapterOutput:
 
     The file is truncated: its last line is cut off mid-row and is quarantined by the field count.
     """
-    handle, _ = _open_text(path)
-    header, records = read_records(handle, delimiter=",")
-    frame, malformed = _frame_from_records(header, records)
+    with open_text(path) as (handle, label):
+        header, records = read_records(handle, delimiter=",", label=label)
+        _require_columns(header, SO_COLUMNS, label, "Stack Overflow Developer Survey 2017")
+        frame, malformed = _frame_from_records(header, records)
     frame = frame.replace({"NA": None, "": None})
     types = frame["DeveloperType"].fillna("").map(lambda s: {t.strip() for t in s.split(";") if t.strip()})
     is_mle = types.map(lambda t: "Machine learning specialist" in t)
@@ -493,7 +795,12 @@ def read_stackoverflow_2017(path: Path) -> AdapterOutput:
     out = pd.DataFrame(
         {
             "row_number": kept["row_number"].to_numpy(),
-            "respondent_id": [f"so2017-{r}" for r in kept["Respondent"]],
+            "respondent_id": [
+                f"so2017-{r}" if r is not None else f"so2017-row{n:06d}"
+                for r, n in zip(kept["Respondent"], kept["row_number"], strict=True)
+            ],
+            # the de-duplication key: a row without a Respondent number is no one's duplicate
+            "_id_key": kept["Respondent"].to_numpy(),
             "role": np.where(is_mle[in_scope], "mle", "swe"),
         }
     )
@@ -512,7 +819,7 @@ def read_stackoverflow_2017(path: Path) -> AdapterOutput:
         rows=out.astype(object),
         malformed=malformed,
         out_of_scope=out_of_scope,
-        dedupe_on=["respondent_id"],
+        dedupe_on=["_id_key"],
         notes={"licence": "ODbL 1.0", "attribution": "Stack Overflow Developer Survey 2017"},
     )
 
@@ -584,7 +891,10 @@ def validate_rows(rows: pd.DataFrame, instrument: Instrument | None = None):
 
 
 def ingest(path: str | Path, adapter: str, source: str | None = None) -> IngestResult:
-    """Read, map, validate, quarantine and de-duplicate one survey file (pure: writes nothing)."""
+    """Read, map, validate, quarantine and de-duplicate one survey file.
+
+    Writes nothing, except the project's id key the first time a form export with ids needs one.
+    """
     path = Path(path)
     if adapter not in ADAPTERS:
         raise ValueError(f"Unknown adapter {adapter!r}; choose one of {', '.join(ADAPTERS)}.")
@@ -593,62 +903,12 @@ def ingest(path: str | Path, adapter: str, source: str | None = None) -> IngestR
     source = source or (adapter if adapter != "instrument" else path.stem)
     instrument = load_instrument()
     output = ADAPTERS[adapter](path)
-    rows = output.rows.reset_index(drop=True)
-
-    accepted, bad = validate_rows(rows, instrument)
-    # de-duplicate deterministically: keep the first occurrence in file order
-    key_columns = output.dedupe_on or ["respondent_id"]
-    keys = (
-        accepted[key_columns].astype(str).agg("\x1f".join, axis=1)
-        if len(accepted)
-        else pd.Series([], dtype=object)  # nothing accepted: agg on an empty frame returns a frame
+    accepted, reject_rows, duplicates = _settle(
+        output.rows, output.malformed, instrument, {}, source, output.dedupe_on or ["respondent_id"]
     )
-    missing_key = accepted[key_columns].isna().any(axis=1)
-    duplicate = keys.duplicated(keep="first") & ~missing_key
-    first_seen = dict(zip(keys[~duplicate], accepted.loc[~duplicate, "row_number"], strict=True))
-    reject_rows = [
-        {
-            "row_number": int(number),
-            "respondent_id": respondent,
-            "status": "duplicate",
-            "reason": f"duplicate respondent (the first submission, row {int(first_seen[key])}, is kept)",
-        }
-        for number, respondent, key in zip(
-            accepted.loc[duplicate, "row_number"],
-            accepted.loc[duplicate, "respondent_id"],
-            keys[duplicate],
-            strict=True,
-        )
-    ]
-    helper_columns = [c for c in ("_dedupe", "_personal_data") if c in accepted.columns]
-    accepted = accepted.loc[~duplicate].drop(columns=helper_columns)
-    accepted.insert(1, "source", source)
-    reject_rows += [
-        {
-            "row_number": int(rows.at[pos, "row_number"]),
-            "respondent_id": rows.at[pos, "respondent_id"],
-            "status": "quarantined",
-            "reason": reason,
-        }
-        for pos, reason in bad
-    ]
-    reject_rows += [
-        {"row_number": n, "respondent_id": None, "status": "quarantined", "reason": scrub(reason)}
-        for n, reason in output.malformed
-    ]
     rejects = pd.DataFrame(reject_rows, columns=["row_number", "respondent_id", "status", "reason"])
-    rejects = rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
     quarantined = rejects["status"] == "quarantined"
-
-    item_columns = [i for i in instrument.ids if i in accepted.columns]
-    text_columns = ["respondent_id", *[c for c in KEPT_METADATA[1:] if c in accepted]]
-    demographics = [c for c in DEMOGRAPHIC_FIELDS if c in accepted]
-    accepted = accepted[["row_number", *text_columns[:1], "source", *text_columns[1:], *item_columns, "role",
-                         *demographics]].reset_index(drop=True)  # fmt: skip
-    for column in (*text_columns, "role", *demographics):
-        accepted[column] = accepted[column].map(lambda v: None if _blank(v) else scrub(str(v))).astype(object)
-
-    rows_read = len(rows) + len(output.malformed)
+    rows_read = len(output.rows) + len(output.malformed)
     report = {
         "source": source,
         "adapter": adapter,
@@ -660,29 +920,93 @@ def ingest(path: str | Path, adapter: str, source: str | None = None) -> IngestR
         "rows_read": rows_read,
         "accepted": len(accepted),
         "quarantined": int(quarantined.sum()),
-        "duplicates": int(duplicate.sum()),
+        "duplicates": duplicates,
         "roles": {role: int((accepted["role"] == role).sum()) for role in ROLES},
-        "quarantine_reasons": _reason_counts(rejects.loc[quarantined, "reason"]),
-        "items_mapped": item_columns,
+        "quarantine_reasons": dict(sorted(_reason_counts(rejects.loc[quarantined, "reason"]).items())),
+        "items_mapped": [i for i in instrument.ids if i in accepted.columns],
         "dropped_columns": output.dropped_columns,
         **output.notes,
     }
-    if report["rows_read"] != report["accepted"] + report["quarantined"] + report["duplicates"]:
-        raise RuntimeError(f"Row accounting failed for {path.name}: {report}")
+    _check_accounting(report)
     return IngestResult(accepted=accepted, rejects=rejects, report=report)
+
+
+def _settle(
+    rows: pd.DataFrame,
+    malformed: list[tuple[int, str]],
+    instrument: Instrument,
+    seen: dict[str, str],
+    source: str,
+    dedupe_on: list[str],
+    where: str = "",
+) -> tuple[pd.DataFrame, list[dict[str, Any]], int]:
+    """Validate candidate rows and drop respondents already in ``seen`` (which is updated).
+
+    The one core of :func:`ingest` (one call) and :func:`ingest_stream` (one call per chunk). Returns
+    the accepted rows (output columns, text scrubbed), one reject record per other row in row order
+    (``row_number``, ``respondent_id``, ``status``, ``reason``) and the number of duplicates. A row
+    whose ``dedupe_on`` key is missing has no identity and is never a duplicate; ``where`` (a file name
+    and a space when several files are read) prefixes the row named in a duplicate's reason.
+    """
+    rows = rows.reset_index(drop=True)
+    accepted, bad = validate_rows(rows, instrument)
+    rejects = [
+        {"row_number": int(n), "respondent_id": None, "status": "quarantined", "reason": scrub(reason)}
+        for n, reason in malformed
+    ]
+    rejects += [
+        {"row_number": int(rows.at[pos, "row_number"]), "respondent_id": rows.at[pos, "respondent_id"],
+         "status": "quarantined", "reason": reason}
+        for pos, reason in bad
+    ]  # fmt: skip
+    # de-duplicate deterministically: keep the first occurrence in file order
+    columns = [accepted[c].tolist() for c in dedupe_on]
+    keys = [
+        None if any(_blank(v) for v in values) else "\x1f".join(map(str, values))
+        for values in zip(*columns, strict=True)
+    ]
+    keep = []
+    for position, (number, key) in enumerate(zip(accepted["row_number"].tolist(), keys, strict=True)):
+        if key is not None and key in seen:
+            rejects.append({
+                "row_number": int(number), "respondent_id": accepted.at[position, "respondent_id"],
+                "status": "duplicate",
+                "reason": f"duplicate respondent (the first submission, {seen[key]}, is kept)",
+            })  # fmt: skip
+            continue
+        if key is not None:
+            seen[key] = f"{where}row {int(number)}"
+        keep.append(position)
+    accepted = accepted.iloc[keep]
+    accepted = accepted.drop(columns=[c for c in accepted.columns if c.startswith("_")])
+    accepted.insert(1, "source", source)
+    item_columns = [i for i in instrument.ids if i in accepted.columns]
+    text_columns = ["respondent_id", *[c for c in KEPT_METADATA[1:] if c in accepted]]
+    demographics = [c for c in DEMOGRAPHIC_FIELDS if c in accepted]
+    accepted = accepted[["row_number", *text_columns[:1], "source", *text_columns[1:], *item_columns, "role",
+                         *demographics]].reset_index(drop=True)  # fmt: skip
+    for column in (*text_columns, "role", *demographics):
+        accepted[column] = accepted[column].map(lambda v: None if _blank(v) else scrub(str(v))).astype(object)
+    rejects.sort(key=lambda r: r["row_number"])
+    return accepted, rejects, len(keys) - len(keep)
+
+
+def _check_accounting(report: dict[str, Any]) -> None:
+    if report["rows_read"] != report["accepted"] + report["quarantined"] + report["duplicates"]:
+        raise RuntimeError(f"Row accounting failed for {report['source']}: {report}")
 
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
 
 
-def _reason_counts(reasons: pd.Series) -> dict[str, int]:
+def _reason_counts(reasons) -> Counter:
     """Count quarantine reasons by their first clause with values removed (for the report)."""
     counts: Counter = Counter()
     for reason in reasons:
         for part in str(reason).split(PROBLEM_SEPARATOR):
             counts[re.sub(r": got .*", ": bad value", part.split(" (")[0])] += 1
-    return dict(sorted(counts.items()))
+    return counts
 
 
 def _sha256(path: Path) -> str:
@@ -691,40 +1015,35 @@ def _sha256(path: Path) -> str:
     return sha256_file(path)
 
 
-def write_ingest(result: IngestResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``<source>.parquet``, ``<source>.rejects.csv`` and ``<source>.report.json`` atomically.
+def _staged_outputs(stack: contextlib.ExitStack, out_dir: Path, source: str) -> tuple[dict, dict]:
+    """The three output paths of a source and their staged temporary files (see :mod:`rolefit.atomic`).
 
-    Every file is written under a temporary name first and renamed only when all three are complete,
-    so a failure never leaves partial outputs behind. ``rejects.csv`` lists every row that was not
-    accepted with its status (``quarantined`` or ``duplicate``) and one reason.
+    All three replace their targets only when the ``stack`` closes without an error, the report last;
+    temporary files of a run that was killed are removed by the next run.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    source = result.report["source"]
     targets = {
         "accepted": out_dir / f"{source}.parquet",
         "rejects": out_dir / f"{source}.rejects.csv",
         "report": out_dir / f"{source}.report.json",
     }
-    writers = {
-        "accepted": lambda p: result.accepted.to_parquet(p, index=False),
-        "rejects": lambda p: result.rejects.to_csv(p, index=False),
-        "report": lambda p: p.write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n"),
-    }
-    staged: dict[str, Path] = {}
-    try:
-        for key, target in targets.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=out_dir)
-            os.close(fd)
-            staged[key] = Path(tmp)
-            writers[key](staged[key])
-        for key, target in targets.items():
-            staged[key].chmod(0o644)
-            os.replace(staged[key], target)
-    finally:
-        for tmp in staged.values():
-            if tmp.exists():
-                tmp.unlink()
+    # entered in reverse, so that on success the report is renamed into place after the data
+    staged = {key: stack.enter_context(atomic.staged(targets[key])) for key in reversed(targets)}
+    return targets, staged
+
+
+def write_ingest(result: IngestResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``<source>.parquet``, ``<source>.rejects.csv`` and ``<source>.report.json`` atomically.
+
+    Every file is written beside its target under a temporary name and renamed only when all three
+    are complete, so a failure never leaves partial outputs behind. ``rejects.csv`` lists every row
+    that was not accepted with its status (``quarantined`` or ``duplicate``) and one reason; its text
+    cells are safe to open in a spreadsheet (:mod:`rolefit.csvsafe`).
+    """
+    with contextlib.ExitStack() as stack:
+        targets, staged = _staged_outputs(stack, Path(out_dir), result.report["source"])
+        result.accepted.to_parquet(staged["accepted"], index=False)
+        csvsafe.to_csv(result.rejects, staged["rejects"])
+        staged["report"].write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n")
     return targets
 
 
@@ -780,18 +1099,7 @@ def write_marginals(frame: pd.DataFrame, table: pd.DataFrame, path: str | Path) 
     text = MARGINALS_HEADER.format(swe=int(counts.get("swe", 0)), mle=int(counts.get("mle", 0)))
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, lineterminator="\n")
-    return _write_text_atomically(path, text + buffer.getvalue())
-
-
-def _write_text_atomically(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    Path(tmp).chmod(0o644)
-    os.replace(tmp, path)
-    return path
+    return atomic.write_text(path, text + buffer.getvalue())
 
 
 def reference_rows(frame: pd.DataFrame, params, source: str) -> pd.DataFrame:
@@ -820,7 +1128,7 @@ def write_reference(frame: pd.DataFrame, params) -> dict[str, Path]:
     profiles = fit_profiles(rows, list(MARGINAL_ITEMS), params.marginals.profiles, seed=params.marginals.seed)
     counts = {str(k): int(v) for k, v in rows["role"].value_counts().items()}
     text = format_profiles(profiles, counts)
-    return {"marginals": out, "profiles": _write_text_atomically(profiles_path(out), text)}
+    return {"marginals": out, "profiles": atomic.write_text(profiles_path(out), text)}
 
 
 def empty_result(source: str, adapter: str, reason: str) -> IngestResult:
@@ -845,39 +1153,20 @@ def empty_result(source: str, adapter: str, reason: str) -> IngestResult:
 # streaming ingest of form exports: files of any size, several files as one source
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` if the whole file decodes as UTF-8 (BOM or not), else ``latin-1``; reads in blocks."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as handle:
-        try:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "latin-1"
-    return "utf-8-sig"
-
-
-def _instrument_chunks(path: Path, chunk_rows: int, by_header: dict[str, str]):
+def _instrument_chunks(path: Path, chunk_rows: int, by_header: dict[str, str], ids: IdKeyring):
     """Yield ``(mapped frame, malformed rows, dropped columns, bytes read)`` chunk by chunk."""
     import itertools
 
-    with path.open(encoding=detect_encoding(path), newline="") as handle:
-        header, records = read_records(handle)
+    with open_text(path) as (handle, label):
+        header, records = read_records(handle, label=label)
         if not any(_normalise_header(h) in by_header for h in header):
             shown = ", ".join(scrub(h)[:30] for h in header[:5])
-            raise ValueError(f"{path.name}: the header names no questionnaire item ({shown} ...).")
-        first = True
+            raise SurveyError(f"{label}: the header names no questionnaire item ({shown} ...).")
         while True:
             batch = list(itertools.islice(records, chunk_rows))
-            if not batch and not first:
-                return
-            frame, malformed = _frame_from_records(header, iter(batch))
-            mapped, dropped = map_instrument_frame(frame, by_header, path.name)
+            frame, malformed = _frame_from_records(header, batch)
+            mapped, dropped = map_instrument_frame(frame, by_header, path.name, ids)
             yield mapped, malformed, dropped, handle.buffer.tell()
-            first = False
             if len(batch) < chunk_rows:
                 return
 
@@ -894,8 +1183,8 @@ def ingest_stream(
 
     Memory stays bounded whatever the file size; respondents already seen in an earlier chunk or file
     are duplicates (the first submission is kept). Outputs are the same three files as
-    :func:`write_ingest` (``rejects.csv`` gains a ``file`` column), written under temporary names and
-    renamed only when every file has been read: a failure leaves no partial outputs.
+    :func:`write_ingest` (``rejects.csv`` gains a ``file`` column), streamed into temporary files
+    beside them and renamed only when every file has been read: a failure leaves no partial outputs.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -908,74 +1197,52 @@ def ingest_stream(
         if not path.is_file():
             raise FileNotFoundError(f"Survey file {path} does not exist.")
         if path.stat().st_size == 0:
-            raise ValueError(f"{path.name} is empty: it has no header row.")
+            raise SurveyError(f"{path.name} is empty: it has no header row.")
     by_header = instrument_headers(instrument)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     items = list(instrument.ids)
     columns = ["row_number", "respondent_id", "source", "submitted_at", *items, "role", *DEMOGRAPHIC_FIELDS]
     fields = [pa.field(c, pa.float64() if c in items and instrument[c].kind != "choice" else pa.string())
               for c in columns]  # fmt: skip
     fields[0] = pa.field("row_number", pa.int64())
     schema = pa.schema(fields)
-    staged = {key: Path(tempfile.mkstemp(prefix=f".{source}.{key}.", dir=out_dir)[1])
-              for key in ("accepted", "rejects", "report")}  # fmt: skip
     seen: dict[str, str] = {}
-    counts = Counter()
+    counts: Counter = Counter()
     reasons: Counter = Counter()
     dropped: set[str] = set()
     roles: Counter = Counter()
-    writer = pq.ParquetWriter(staged["accepted"], schema)
+    ids = IdKeyring()
     total_bytes = sum(p.stat().st_size for p in paths)
     done_bytes = 0
     bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
                    console=Console(stderr=True), disable=not progress)  # fmt: skip
-    try:
-        with staged["rejects"].open("w", newline="", encoding="utf-8") as rejects_handle, bar:
-            rejects = csv.writer(rejects_handle)
-            rejects.writerow(["file", "row_number", "respondent_id", "status", "reason"])
-            task = bar.add_task(f"ingesting {source}", total=total_bytes)
-            for path in paths:
-                for frame, malformed, chunk_dropped, position in _instrument_chunks(
-                    path, chunk_rows, by_header
-                ):
-                    dropped.update(chunk_dropped)
-                    counts["rows_read"] += len(frame) + len(malformed)
-                    for number, reason in malformed:
-                        rejects.writerow([path.name, number, "", "quarantined", scrub(reason)])
-                        reasons[reason.split(" (")[0]] += 1
-                    frame = frame.reset_index(drop=True)
-                    accepted, bad = validate_rows(frame, instrument)
-                    for pos, reason in bad:
-                        row = [path.name, int(frame.at[pos, "row_number"]), frame.at[pos, "respondent_id"]]
-                        rejects.writerow([*row, "quarantined", reason])
-                        for part in reason.split(PROBLEM_SEPARATOR):
-                            reasons[re.sub(r": got .*", ": bad value", part.split(" (")[0])] += 1
-                    counts["quarantined"] += len(malformed) + len(bad)
-                    keep = []
-                    for index, (number, respondent) in enumerate(
-                        zip(accepted["row_number"], accepted["respondent_id"], strict=True)
-                    ):
-                        if respondent in seen:
-                            why = f"duplicate respondent (the first submission, {seen[respondent]}, is kept)"
-                            rejects.writerow([path.name, int(number), respondent, "duplicate", why])
-                            counts["duplicates"] += 1
-                        else:
-                            seen[respondent] = f"{path.name} row {int(number)}"
-                            keep.append(index)
-                    accepted = accepted.iloc[keep]
-                    out = pd.DataFrame({c: accepted[c] if c in accepted.columns else None for c in columns})
-                    out["source"] = source
-                    for column in ("respondent_id", "submitted_at", "role", *DEMOGRAPHIC_FIELDS):
-                        out[column] = (
-                            out[column].map(lambda v: None if _blank(v) else scrub(str(v))).astype(object)
-                        )
-                    writer.write_table(pa.Table.from_pandas(out, schema=schema, preserve_index=False))
-                    counts["accepted"] += len(out)
-                    roles.update(out["role"].tolist())
-                    bar.update(task, completed=done_bytes + position)
-                done_bytes += path.stat().st_size
-        writer.close()
+    with contextlib.ExitStack() as stack:
+        _, staged = _staged_outputs(stack, Path(out_dir), source)
+        writer = pq.ParquetWriter(staged["accepted"], schema)
+        stack.callback(writer.close)
+        rejects = csv.writer(stack.enter_context(staged["rejects"].open("w", newline="", encoding="utf-8")))
+        rejects.writerow(["file", "row_number", "respondent_id", "status", "reason"])
+        stack.enter_context(bar)
+        task = bar.add_task(f"ingesting {source}", total=total_bytes)
+        for path in paths:
+            for frame, malformed, chunk_dropped, position in _instrument_chunks(
+                path, chunk_rows, by_header, ids
+            ):
+                dropped.update(chunk_dropped)
+                accepted, reject_rows, duplicates = _settle(
+                    frame, malformed, instrument, seen, source, ["_id_key"], where=f"{path.name} "
+                )
+                for r in reject_rows:
+                    row = [path.name, r["row_number"], r["respondent_id"] or "", r["status"], r["reason"]]
+                    rejects.writerow(csvsafe.safe_row(row))  # csv.writer ends lines in \r\n
+                quarantined = [r["reason"] for r in reject_rows if r["status"] == "quarantined"]
+                reasons.update(_reason_counts(quarantined))
+                out = pd.DataFrame({c: accepted[c] if c in accepted.columns else None for c in columns})
+                writer.write_table(pa.Table.from_pandas(out, schema=schema, preserve_index=False))
+                counts.update(rows_read=len(frame) + len(malformed), accepted=len(out),
+                              quarantined=len(quarantined), duplicates=duplicates)  # fmt: skip
+                roles.update(out["role"].tolist())
+                bar.update(task, completed=done_bytes + position)
+            done_bytes += path.stat().st_size
         report = {
             "source": source,
             "adapter": "instrument",
@@ -991,21 +1258,8 @@ def ingest_stream(
             "roles": {role: roles.get(role, 0) for role in ROLES},
             "quarantine_reasons": dict(sorted(reasons.items())),
             "dropped_columns": sorted(dropped),
+            "respondent_ids": ids.note,
         }
-        if report["rows_read"] != report["accepted"] + report["quarantined"] + report["duplicates"]:
-            raise RuntimeError(f"Row accounting failed for {source}: {report}")
+        _check_accounting(report)
         staged["report"].write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-        targets = {
-            "accepted": f"{source}.parquet",
-            "rejects": f"{source}.rejects.csv",
-            "report": f"{source}.report.json",
-        }
-        for key, name in targets.items():
-            staged[key].chmod(0o644)
-            os.replace(staged[key], out_dir / name)
-        return report
-    finally:
-        writer.close()
-        for tmp in staged.values():
-            if tmp.exists():
-                tmp.unlink()
+    return report

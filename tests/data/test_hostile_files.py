@@ -111,7 +111,12 @@ def test_a_million_rows_stream_with_bounded_memory(tmp_path):
     command = [sys.executable, "-m", "rolefit.cli", "ingest", str(path), "--adapter", "instrument",
                "--out", str(tmp_path / "out")]  # fmt: skip
     out = subprocess.run(
-        [sys.executable, "-c", code, *command], capture_output=True, text=True, env=env, timeout=900
+        [sys.executable, "-c", code, *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        cwd=tmp_path,
     )
     status, peak_mb = map(int, out.stdout.splitlines()[0].split())
     assert status == 0, out.stdout + out.stderr

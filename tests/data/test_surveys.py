@@ -322,7 +322,8 @@ def write_export(path):
             writer.writerow(row)
 
 
-def test_own_instrument_export_quarantines_each_broken_row_with_its_reason(tmp_path):
+def test_own_instrument_export_quarantines_each_broken_row_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROLEFIT_ID_KEY", "a test key that is long enough")
     path = tmp_path / "form_export.csv"
     write_export(path)
     result = ingest(path, "instrument")
@@ -343,12 +344,13 @@ def test_own_instrument_export_quarantines_each_broken_row_with_its_reason(tmp_p
     # every broken row quarantined (or dropped as a duplicate) with the right reason
     pseudonyms = dict(zip(result.rejects["respondent_id"], result.rejects["reason"], strict=True))
     assert len(result.rejects) == len(BROKEN)
-    from rolefit.surveys import _pseudonym
+    from rolefit.surveys import pseudonym
 
-    for key, (_, reason) in BROKEN.items():
-        assert reason in pseudonyms[_pseudonym("instrument", key)], key
+    key = b"a test key that is long enough"
+    for raw_id, (_, reason) in BROKEN.items():
+        assert reason in pseudonyms[pseudonym(raw_id, key)], raw_id
     # the duplicate keeps the first submission
-    kept = result.accepted[result.accepted["respondent_id"] == _pseudonym("instrument", "r01")]
+    kept = result.accepted[result.accepted["respondent_id"] == pseudonym("r01", key)]
     assert kept["interest_math"].iloc[0] == 5.0
 
     # no e-mail address, name or free text anywhere in the outputs
