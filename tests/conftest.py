@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -9,6 +10,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# One signing key for every bundle the tests export and load in this process, whatever key a developer
+# keeps in .rolefit/ (subprocesses in copied projects get their own: tests/e2e/helpers.env drops it).
+TEST_SIGNING_KEY = "rolefit-tests-signing-key-0123456789abcdef"
+os.environ["ROLEFIT_SIGNING_KEY"] = TEST_SIGNING_KEY
+os.environ.pop("ROLEFIT_SIGNING_KEY_FILE", None)
+os.environ.pop("ROLEFIT_REQUIRE_SIGNATURE", None)
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +50,19 @@ def champion(tmp_path_factory, default_params, training_data):
     frame, reports = training_data
     result = train(frame, default_params)
     result.extra["ingest_reports"] = reports
-    path = export(result, tmp_path_factory.mktemp("bundle") / "champion", default_params)
+    with signed():
+        path = export(result, tmp_path_factory.mktemp("bundle") / "champion", default_params)
     return result, path
+
+
+@contextlib.contextmanager
+def signed():
+    """Sign with the tests' key, even when the test that first asks for a session bundle changed it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ROLEFIT_SIGNING_KEY", TEST_SIGNING_KEY)
+        patch.delenv("ROLEFIT_SIGNING_KEY_FILE", raising=False)
+        patch.delenv("ROLEFIT_REQUIRE_SIGNATURE", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +79,8 @@ def boosting_champion(tmp_path_factory, default_params):
     )
     frame = synthetic_frame(params, ROOT)
     result = train(frame, params)
-    path = export(result, tmp_path_factory.mktemp("bundle-boosting") / "champion", params)
+    with signed():
+        path = export(result, tmp_path_factory.mktemp("bundle-boosting") / "champion", params)
     return result, path
 
 

@@ -63,6 +63,9 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
     top: int = typer.Option(5, help="How many reasons to show."),
     base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
+    model: str = typer.Option(
+        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
+    ),
 ):
     """Predict role fit for one person's answers."""
     from rolefit.bundle import BundleError
@@ -79,7 +82,7 @@ def predict(
     except json.JSONDecodeError as exc:
         _fail(f"the answers are not valid JSON: {exc}")
     try:
-        result = run_predict(data, base_rate=rate)
+        result = run_predict(data, base_rate=rate, model=model)
     except InvalidAnswers as exc:
         _fail(str(exc))
     except BundleError as exc:

@@ -2,12 +2,14 @@
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from rolefit.champion import resolve
+from tests.environment import child_env
 
 from ..conftest import ROOT
 from .helpers import check_evidence
@@ -16,7 +18,7 @@ RF = [sys.executable, "-m", "rolefit.cli"]
 
 
 def run(args, *, model=None, stdin=None, cwd=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
+    env = child_env()
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     if model is not None:
         env["ROLEFIT_MODEL"] = str(model)
@@ -77,12 +79,12 @@ def test_train_exports_a_bundle_that_predicts(tmp_path):
     assert "Bayes log loss" in out.stdout and "champion:" in out.stdout
     assert "registered rolefit version 1" in out.stdout
     bundle = tmp_path / "models/champion"
-    assert (bundle / "manifest.json").is_file() and (tmp_path / "mlflow.db").is_file()
+    assert (resolve(bundle) / "manifest.json").is_file() and (tmp_path / "mlflow.db").is_file()
     assert (tmp_path / "reports/model_card.md").is_file()
     pred = run(["predict", "--answers", "-", "--json"], model=bundle, stdin='{"interest_math": 5}')
     assert (
         json.loads(pred.stdout)["model_version"]
-        == json.loads((bundle / "manifest.json").read_text())["model_version"]
+        == json.loads((resolve(bundle) / "manifest.json").read_text())["model_version"]
     )
     assert Path(bundle).stat().st_mode & 0o777 == 0o755
 

@@ -1,15 +1,15 @@
 """`rolefit quiz`, answered on stdin."""
 
-import os
 import re
 import subprocess
 import sys
 
 from rolefit.questionnaire import load_instrument
+from tests.environment import child_env
 
 
 def run_quiz(lines, champion, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
+    env = child_env()
     env.update(ROLEFIT_MODEL=str(champion[1]), COLUMNS="120", TERM="dumb")
     return subprocess.run([sys.executable, "-m", "rolefit.cli", "quiz", *args],
                           input="\n".join(lines) + "\n", capture_output=True, text=True, env=env,

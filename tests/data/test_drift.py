@@ -1,7 +1,6 @@
 """`rolefit drift`: a shifted batch must alarm, a fresh batch from the same distribution must not."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -10,6 +9,7 @@ import pytest
 from rolefit.drift import compare, profile, psi
 from rolefit.params import DriftParams, SynthesizeParams
 from rolefit.synthetic import generate, read_marginals
+from tests.environment import child_env
 
 from ..conftest import ROOT
 
@@ -29,7 +29,7 @@ def batches(tmp_path_factory):
 
 
 def drift(path, champion, out):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
+    env = child_env()
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     return subprocess.run(
         [sys.executable, "-m", "rolefit.cli", "drift", str(path), "--reference", "synthetic", "--model",

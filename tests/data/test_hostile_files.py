@@ -3,13 +3,13 @@ and no partial outputs are left behind."""
 
 import csv
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from rolefit.surveys import ingest, ingest_stream
+from tests.environment import child_env
 
 GOOD = [["respondent_id", "interest_math", "career_goal", "role", "comments"],
         ["a1", "5", "Applied scientist", "mle", "très bien"],
@@ -107,7 +107,7 @@ def test_a_million_rows_stream_with_bounded_memory(tmp_path):
         "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); "
         "print(r.stdout[-800:]); print(r.stderr[-800:], file=sys.stderr)"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
+    env = child_env()
     command = [sys.executable, "-m", "rolefit.cli", "ingest", str(path), "--adapter", "instrument",
                "--out", str(tmp_path / "out")]  # fmt: skip
     out = subprocess.run(

@@ -22,6 +22,7 @@ import pytest
 from rolefit.atomic import TMP_MARK
 from rolefit.csvsafe import FORMULA_STARTS, to_csv
 from rolefit.surveys import SurveyError, ingest, ingest_stream, pseudonym, write_ingest
+from tests.environment import child_env
 
 ROLEFIT = str(Path(sys.executable).parent / "rolefit")
 HEADER = ["respondent_id", "interest_math", "comments", "role"]
@@ -36,7 +37,7 @@ def _id_key_outside_the_checkout(monkeypatch, tmp_path):
 
 def cli(args, cwd, *, env=None):
     """Run the real ``rolefit`` command in ``cwd`` (so its default id key lands there)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ROLEFIT_", "MLFLOW_"))}
+    base = child_env()
     command = [ROLEFIT, *args]
     return subprocess.run(
         command, cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=600
@@ -302,7 +303,7 @@ def test_a_full_disk_is_a_one_line_error_and_leaves_nothing(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     prefix, preexec = full_disk(folder)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ROLEFIT_", "MLFLOW_"))}
+    base = child_env()
     command = [*prefix, ROLEFIT, *f"ingest {path} --adapter instrument --out {folder} --no-progress".split()]
     out = subprocess.run(
         command, cwd=tmp_path, env=base, capture_output=True, text=True, timeout=300, preexec_fn=preexec
@@ -320,7 +321,7 @@ def test_a_full_disk_is_a_one_line_error_and_leaves_nothing(tmp_path):
 
 def kill_when_writing(command, cwd, folder: Path, env=None):
     """Start ``command``, kill -9 it once its temporary outputs exist in ``folder``; return their names."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ROLEFIT_", "MLFLOW_"))}
+    base = child_env()
     process = subprocess.Popen(
         command, cwd=cwd, env={**base, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.environment import child_env
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -23,7 +25,7 @@ def free_port() -> int:
 
 
 def env(**extra: str) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
+    out = child_env()
     out.update(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false", **extra)
     # mlflow's serving runs `uvicorn` from PATH: use the project's environment, as an activated venv would
     out["PATH"] = f"{BIN}{os.pathsep}{out.get('PATH', '')}"

@@ -50,6 +50,7 @@ RECONCILE = PRELUDE + 'release.reconcile(root / "champion", print)'
 def python(root, script, *args, **extra):
     done = subprocess.run(
         [sys.executable, "-c", script, str(root), *map(str, args)],
+        cwd=root,
         env=env(**extra),
         capture_output=True,
         text=True,

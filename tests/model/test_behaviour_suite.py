@@ -27,7 +27,7 @@ def test_a_broken_model_fails_the_suite(champion, tmp_path, use_model):
     import json
     import shutil
 
-    from rolefit.bundle import MANIFEST, SCORING, sha256_file
+    from rolefit.bundle import MANIFEST, SCORING, sha256_file, sign_bundle
 
     bundle = tmp_path / "flipped"
     shutil.copytree(champion[1], bundle)
@@ -41,6 +41,7 @@ def test_a_broken_model_fails_the_suite(champion, tmp_path, use_model):
     manifest = json.loads((bundle / MANIFEST).read_text())
     manifest["files"][SCORING] = sha256_file(bundle / SCORING)
     (bundle / MANIFEST).write_text(json.dumps(manifest))
+    sign_bundle(bundle)  # a broken model that passes every integrity check: only behaviour catches it
     use_model(bundle)
     failures = [name for kind, name, check in CASES if check(rolefit.predict) is not None]
     assert len(failures) >= 30

@@ -1,22 +1,36 @@
-"""Model files that were tampered with are refused, and loading never runs code from a bundle."""
+"""Model files that were tampered with are refused, and loading never runs code from a bundle.
 
+The code payloads below are real: with the earlier allow-list (every type under ``builtins.``,
+``numpy.``, ``scipy.`` or ``sklearn.``), ``exec``, ``eval`` and numpy's ``getstatusoutput`` payloads
+ran their command on ``load_estimator`` (checked against that rule when this test was written);
+``posix.system`` was refused by name even then, and is here as the canonical os.system call.
+"""
+
+import io
 import json
 import pickle
 import shutil
 import threading
+import zipfile
 
 import pytest
 
 import rolefit
+from rolefit import signing
 from rolefit.bundle import (
     ESTIMATOR,
+    ESTIMATOR_TYPES,
     MANIFEST,
     SCORING,
     BundleError,
     load_additive,
     load_estimator,
     sha256_file,
+    sign_bundle,
+    skops_types,
 )
+
+TEST_KEY = "rolefit-tests-" + "0123456789abcdef" * 3
 
 
 class _Payload:
@@ -29,6 +43,14 @@ class _Payload:
         import os
 
         return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture(autouse=True)
+def no_signing_key(monkeypatch, tmp_path):
+    """No signing key unless a test configures one: not the developer's, not the environment's."""
+    for name in (signing.KEY_ENV, signing.KEY_FILE_ENV, signing.REQUIRE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # the default key file is looked up in the current folder
 
 
 @pytest.fixture()
@@ -131,3 +153,100 @@ def test_concurrent_predictions_equal_serial_ones(champion, use_model, monkeypat
         t.join()
     assert results == serial
     assert len(loads) == 1, "the model must be loaded once under concurrent first calls"
+
+
+# ---------------------------------------------------------------------------------------------------
+# code in model.skops
+
+
+def plant(skops_bytes: bytes, payload: dict) -> bytes:
+    """``skops_bytes`` with ``payload`` (a skops node) added as an attribute of the estimator."""
+    source = zipfile.ZipFile(io.BytesIO(skops_bytes))
+    schema = json.loads(source.read("schema.json"))
+    attrs = schema["content"]  # the calibrated classifier's attribute dict (a DictNode)
+    attrs["content"]["pwned"] = payload
+    attrs["key_types"]["content"].append(
+        {"__class__": "str", "__module__": "builtins", "__loader__": "TypeNode"}
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = json.dumps(schema).encode() if info.filename == "schema.json" else source.read(info)
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def call(module: str, name: str, *args: str) -> dict:
+    """A skops node that calls ``module.name(*args)`` when skops constructs it."""
+    return {
+        "__class__": name,
+        "__module__": module,
+        "__loader__": "ConstructorFromReduceNode",
+        "content": {
+            "__class__": "tuple",
+            "__module__": "builtins",
+            "__loader__": "TupleNode",
+            "content": [
+                {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+                 "content": json.dumps(arg), "is_json": True}
+                for arg in args
+            ],
+        },
+    }  # fmt: skip
+
+
+PAYLOADS = {
+    "builtins.exec": lambda marker: call("builtins", "exec", f"open({str(marker)!r}, 'w').close()"),
+    "posix.system": lambda marker: call("posix", "system", f"touch {marker}"),
+    "builtins.eval": lambda marker: call("builtins", "eval", f"__import__('os').system('touch {marker}')"),
+    # a shell command under the numpy. prefix that the earlier allow-list trusted wholesale
+    "numpy.distutils.cpuinfo.getstatusoutput": lambda marker: call(
+        "numpy.distutils.cpuinfo", "getstatusoutput", f"touch {marker}"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAYLOADS))
+def test_code_in_the_skops_file_is_refused_without_running(bundle, tmp_path, name):
+    marker = tmp_path / "pwned"
+    (bundle / ESTIMATOR).write_bytes(plant((bundle / ESTIMATOR).read_bytes(), PAYLOADS[name](marker)))
+    rehash(bundle, ESTIMATOR)  # what anyone who edits a bundle can do; no signing key is configured
+    schema = json.loads(zipfile.ZipFile(bundle / ESTIMATOR).read("schema.json"))
+    assert name in skops_types(schema), "the payload must sit where skops would construct it"
+    with pytest.raises(
+        BundleError, match=rf"types rolefit does not trust: {name} \(as ConstructorFromReduceNode\)"
+    ):
+        load_estimator(bundle)
+    assert not marker.exists()
+    additive, _ = load_additive(bundle)  # rolefit.predict never opens model.skops
+    assert additive.tables and not marker.exists()
+
+
+def test_with_a_signing_key_an_edited_bundle_is_refused_by_its_signature(bundle, tmp_path, monkeypatch):
+    monkeypatch.setenv(signing.KEY_ENV, TEST_KEY)
+    sign_bundle(bundle)
+    load_estimator(bundle)  # signed and whole: loads
+    marker = tmp_path / "pwned"
+    payload = PAYLOADS["builtins.exec"](marker)
+    (bundle / ESTIMATOR).write_bytes(plant((bundle / ESTIMATOR).read_bytes(), payload))
+    rehash(bundle, ESTIMATOR)
+    for load in (load_estimator, load_additive):
+        with pytest.raises(BundleError, match=r"signature .* does not match its manifest\.json"):
+            load(bundle)
+    assert not marker.exists()
+
+
+def test_the_allow_list_names_exact_types_and_no_builtin_callables():
+    containers = {"builtins.dict", "builtins.list", "builtins.tuple", "builtins.str"}
+    builtins_ = {name for name in ESTIMATOR_TYPES if name.startswith("builtins.")}
+    assert builtins_ == containers
+    assert all(not name.endswith(".") and "*" not in name for name in ESTIMATOR_TYPES)
+    loaders = set().union(*ESTIMATOR_TYPES.values())
+    # the node kinds that call something named in the file are not allowed at all
+    assert not loaders & {
+        "ConstructorFromReduceNode",
+        "FunctionNode",
+        "MethodNode",
+        "PartialNode",
+        "ReduceNode",
+    }
