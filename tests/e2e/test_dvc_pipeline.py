@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import time
 
 import pytest
 import yaml
@@ -31,13 +30,10 @@ def ran(output: str) -> set[str]:
 
 
 def test_repro_runs_everything_then_nothing_then_only_what_changed(repo):
-    start = time.monotonic()
     first = dvc(repo, "repro")
-    elapsed = time.monotonic() - start
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     # every stage whose outputs are absent runs; marginals' output is committed and up to date with dvc.lock
     assert ran(first.stdout) >= set(STAGES) - {"marginals"}
-    assert elapsed < 300, f"dvc repro took {elapsed:.0f}s"
     assert (resolve(repo / "models/champion") / "manifest.json").is_file()
     assert (repo / "mlflow.db").is_file()
 
