@@ -6,9 +6,9 @@ stderr and exit status 1, and leaves the previous outputs as they were.
 
 import sys
 
-from rolefit.dataset import find_survey
-from rolefit.params import load_params
-from rolefit.surveys import empty_result, ingest, write_ingest
+from rolefit.config import load_params
+from rolefit.data.dataset import find_survey
+from rolefit.data.surveys import empty_result, ingest, write_ingest
 
 name = sys.argv[1]
 params = load_params()
