@@ -4,7 +4,7 @@ Each domain error subclasses :class:`RolefitError` *and* keeps its builtin base,
 either ``rolefit.errors.RolefitError`` (anything rolefit refused) or the builtin they caught before:
 
 * ``rolefit.InvalidAnswers`` (``ValueError``): answers that are not allowed, naming every offending item;
-* ``SurveyError`` (``ValueError``, :mod:`rolefit.data.surveys`): a survey file refused as a whole;
+* ``SurveyError`` (``ValueError``, :mod:`rolefit.data.io`): a survey file refused as a whole;
 * ``BundleError`` (``RuntimeError``, :mod:`rolefit.scoring.bundle`) and its ``ChampionError``
   (:mod:`rolefit.scoring.champion`): a model bundle missing, malformed, tampered with or for another
   instrument; ``SignatureError`` (``RuntimeError``, :mod:`rolefit.scoring.signing`);

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rolefit.data.surveys import ingest, ingest_stream
+from rolefit.data.ingest import ingest, ingest_stream
 from tests.environment import child_env
 
 GOOD = [["respondent_id", "interest_math", "career_goal", "role", "comments"],

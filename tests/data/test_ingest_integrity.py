@@ -21,7 +21,9 @@ import pytest
 
 from rolefit.atomic import TMP_MARK
 from rolefit.data.csvsafe import FORMULA_STARTS, to_csv
-from rolefit.data.surveys import SurveyError, ingest, ingest_stream, pseudonym, write_ingest
+from rolefit.data.ids import pseudonym
+from rolefit.data.ingest import ingest, ingest_stream, write_ingest
+from rolefit.data.io import SurveyError
 from tests.environment import child_env
 
 ROLEFIT = str(Path(sys.executable).parent / "rolefit")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rolefit.data.ingest import ingest, write_ingest
 from rolefit.data.reference import reference_rows, write_reference
-from rolefit.data.surveys import ingest, write_ingest
 from rolefit.instrument.items import load_instrument
 
 from ..conftest import ROOT
@@ -345,7 +345,7 @@ def test_own_instrument_export_quarantines_each_broken_row_with_its_reason(tmp_p
     # every broken row quarantined (or dropped as a duplicate) with the right reason
     pseudonyms = dict(zip(result.rejects["respondent_id"], result.rejects["reason"], strict=True))
     assert len(result.rejects) == len(BROKEN)
-    from rolefit.data.surveys import pseudonym
+    from rolefit.data.ids import pseudonym
 
     key = b"a test key that is long enough"
     for raw_id, (_, reason) in BROKEN.items():

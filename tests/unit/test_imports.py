@@ -57,7 +57,7 @@ def test_no_module_is_named_like_an_exported_name():
 
 
 def test_every_domain_error_shares_one_base_and_keeps_its_builtin_base():
-    from rolefit.data.surveys import SurveyError
+    from rolefit.data.io import SurveyError
     from rolefit.errors import RolefitError
     from rolefit.ops.tracking import GateRefused, TrackingError
     from rolefit.scoring.bundle import BundleError

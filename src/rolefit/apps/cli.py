@@ -278,8 +278,8 @@ def ingest(
     key they are dropped. Exits 2 when a file is refused (unreadable, another survey, a zip bomb) and 1
     when the outputs cannot be written (e.g. a full disk); either way nothing is written.
     """
-    from rolefit.data.surveys import ingest as run_ingest
-    from rolefit.data.surveys import ingest_stream, write_ingest
+    from rolefit.data.ingest import ingest as run_ingest
+    from rolefit.data.ingest import ingest_stream, write_ingest
 
     streaming = adapter == "instrument" and all(f.suffix.lower() in (".csv", ".txt") for f in source_files)
     if not streaming and len(source_files) != 1:
@@ -502,7 +502,7 @@ def drift(
         _fail("give an ingested .parquet file, or a raw export together with --adapter")
     try:
         if adapter:
-            from rolefit.data.surveys import ingest as run_ingest
+            from rolefit.data.ingest import ingest as run_ingest
 
             frame = run_ingest(survey, adapter).accepted
         else:

@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 
 from rolefit.config import BuildParams
+from rolefit.data.ingest import ingest
+from rolefit.data.synthetic import generate, read_marginals
+from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, load_instrument
 
 SPLITS = ("train", "calibration", "validation", "test")
 
@@ -107,7 +110,6 @@ def mle_shares(frame: pd.DataFrame) -> dict[str, float]:
 
 def synthetic_frame(params, root: str | Path = ".") -> pd.DataFrame:
     """The embedded default data: synthetic respondents calibrated by the committed survey marginals."""
-    from rolefit.data.synthetic import generate, read_marginals
 
     marginals = read_marginals(Path(root) / params.synthesize.marginals)
     return generate(params.synthesize, marginals)
@@ -143,7 +145,6 @@ def find_survey(params, name: str, root: str | Path = ".") -> Path | None:
 
 def survey_frames(params, root: str | Path = ".", log=lambda _: None) -> dict[str, tuple[pd.DataFrame, dict]]:
     """Ingest every configured survey that is present; returns ``{source: (accepted rows, report)}``."""
-    from rolefit.data.surveys import ingest
 
     out = {}
     for name, source in params.ingest.sources.items():
@@ -165,7 +166,6 @@ def survey_frames(params, root: str | Path = ".", log=lambda _: None) -> dict[st
 def combine(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Stack sources into one frame: every instrument item column present (missing where a source did
     not ask it), plus ``respondent_id``, ``source``, ``role``, demographics and ``p_true`` when known."""
-    from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, load_instrument
 
     instrument = load_instrument()
     parts = []
@@ -211,7 +211,6 @@ def training_frame(params, root: str | Path = ".", log=lambda _: None) -> tuple[
 
 def read_dataset(path: str | Path) -> pd.DataFrame:
     """Read a dataset written by the build stage, restoring None for skipped choice answers."""
-    from rolefit.instrument.items import load_instrument
 
     frame = pd.read_parquet(path)
     for item in load_instrument().items:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from rolefit.instrument.items import load_instrument
+
 
 def behaviour_cases():
     """The behaviour suite: ``(kind, name, check)`` where ``check(predict)`` returns None or a failure.
 
     ``predict(answers) -> Prediction``. Used by the quality gate and by ``tests/model``.
     """
-    from rolefit.instrument.items import load_instrument
 
     instrument = load_instrument()
     cases = []

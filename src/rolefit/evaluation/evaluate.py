@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from rolefit.data.dataset import labels, real_sources
 from rolefit.evaluation.behaviour import run_behaviour
 from rolefit.evaluation.fairness import fairness_audit
 from rolefit.evaluation.metrics import (
@@ -15,7 +16,10 @@ from rolefit.evaluation.metrics import (
     paired_differences,
     shifted,
 )
+from rolefit.instrument.items import load_instrument
+from rolefit.model.evidence import PlainBaseline
 from rolefit.model.metrics import summary
+from rolefit.scoring.predictor import load_model, predict, predict_many
 
 
 def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
@@ -23,8 +27,6 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
 
     Returns ``{"metrics": {group: summary}, "y": ..., "p": ..., "importance": {...}, "behaviour": [...]}``.
     """
-    from rolefit.instrument.items import load_instrument
-    from rolefit.scoring.predictor import predict, predict_many
 
     instrument = load_instrument()
     test = frame[frame["split"] == "test"] if "split" in frame.columns else frame
@@ -38,7 +40,6 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
         mask = (test["source"] == source).to_numpy()
         p_true = test["p_true"].to_numpy()[mask] if source == "synthetic" and "p_true" in test else None
         metrics[f"test/{source}"] = summary(y[mask], p[mask], n_bins=n_bins, p_true=p_true)
-    from rolefit.scoring.predictor import load_model
 
     additive = load_model(bundle_dir).additive
     importance = {}
@@ -107,8 +108,6 @@ def real_evidence_report(frame, test, y, p, additive, params, bundle_dir) -> dic
     under the model's reference base rate and under its *own* base rate (the MLE share of its non-test
     rows), which moves the log-odds of both models by the same amount.
     """
-    from rolefit.data.dataset import labels, real_sources
-    from rolefit.model.evidence import PlainBaseline
 
     n_bins, n_boot, seed = params.evaluate.ece_bins, params.evaluate.bootstrap, params.evaluate.seed
     split = frame["split"] if "split" in frame.columns else None

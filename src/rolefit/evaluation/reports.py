@@ -8,7 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from rolefit import atomic
+from rolefit.data.csvsafe import neutralise
 from rolefit.evaluation.curves import confusion, curves, reliability_curve, save_figures
+from rolefit.instrument.items import load_instrument
 
 
 def metrics_summary(evaluation: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -47,9 +50,6 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
     import csv
     import json
     from pathlib import Path
-
-    from rolefit import atomic
-    from rolefit.data.csvsafe import neutralise
 
     out_dir = Path(out_dir)
     plots = out_dir / "plots"
@@ -274,7 +274,6 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
 
 def _numeric_shapes(effects: list[dict[str, Any]]) -> list[str]:
     """One line per numeric item of the real block: its lean, the constraint and what the data show."""
-    from rolefit.instrument.items import load_instrument
 
     instrument = load_instrument()
     lines = []

@@ -48,6 +48,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from rolefit.model.decompose import item_effect_tables
 from rolefit.model.estimators import MonotoneLogisticRegression
 from rolefit.model.features import ThermometerEncoder, answered_mask
 
@@ -277,7 +278,6 @@ def _empty(X) -> pd.DataFrame:
 
 
 def _final_tables(models, instrument, items, a: float, shift: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    from rolefit.model.decompose import item_effect_tables
 
     joint, _, singles = models
     _, partial = item_effect_tables(joint, instrument)

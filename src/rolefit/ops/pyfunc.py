@@ -7,18 +7,17 @@ It wraps the exported bundle: loading verifies every checksum, and ``predict`` r
 import mlflow
 from mlflow.pyfunc import PythonModel
 
+from rolefit.scoring.predictor import load_model, predict_many
+
 
 class RolefitModel(PythonModel):
     def load_context(self, context):
-        from rolefit.scoring.predictor import load_model
 
         self.bundle = context.artifacts["bundle"]
         load_model(self.bundle)  # verify checksums now, not on the first request
 
     def predict(self, context, model_input, params=None):
         import pandas as pd
-
-        from rolefit.scoring.predictor import predict_many
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return predict_many(frame, model=self.bundle, top_k=3).reset_index(drop=True)

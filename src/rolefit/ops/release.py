@@ -24,7 +24,10 @@ from typing import Any
 
 import pandas as pd
 
+from rolefit.evaluation import gate
 from rolefit.evaluation.gate import GateVerdict
+from rolefit.ops import tracking
+from rolefit.scoring import champion as published
 
 REFUSED_EXIT = 4
 TRACKING_EXIT = 5
@@ -64,9 +67,6 @@ def gate_and_register(
     With ``run`` None (no tracking), the champion is the bundle in ``export.dir`` and nothing is
     registered. Raises :class:`rolefit.ops.tracking.TrackingError` when the store fails (nothing promoted).
     """
-    from rolefit.evaluation import gate
-    from rolefit.ops import tracking
-    from rolefit.scoring import champion as published
 
     root = Path(root)
     destination = Path(out) if out else root / params.export.dir
@@ -151,8 +151,6 @@ def promote_version(
     It is judged against the current champion on the same rows, exactly as at training time; raises
     :class:`rolefit.ops.tracking.GateRefused` when refused.
     """
-    from rolefit.evaluation import gate
-    from rolefit.ops import tracking
 
     root = Path(root)
     reconcile(root / params.export.dir, log)
@@ -185,7 +183,6 @@ def publish(
     See :mod:`rolefit.scoring.champion` for why a crash at any step leaves a whole champion that the next
     run's :func:`reconcile` brings back in line with the registry.
     """
-    from rolefit.ops import tracking
     from rolefit.scoring import champion
 
     if version is None:
@@ -206,7 +203,6 @@ def publish(
 
 def reconcile(destination: Path, log: Callable[[str], None]) -> list[str]:
     """Bring the champion folder in line with the MLflow ``champion`` alias; log what was repaired."""
-    from rolefit.ops import tracking
     from rolefit.scoring import champion
 
     current = tracking.current_champion()

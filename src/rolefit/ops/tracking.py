@@ -18,8 +18,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from rolefit.atomic import process_alive
+from rolefit.data.dataset import frame_sha256, real_sources
 from rolefit.errors import RolefitError
 from rolefit.evaluation.gate import GateVerdict
+from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, load_instrument
 from rolefit.scoring.registry import EXPERIMENT, configure, download_champion, tracking_uri  # noqa: F401
 
 MODEL_NAME = "rolefit"
@@ -80,8 +83,6 @@ def source_lineage(frame, ingest_reports: dict[str, Any] | None = None) -> dict[
     ``file_sha256`` is the hash of the export the ingest read (from its report, computed when the file
     was read), absent for synthetic respondents.
     """
-    from rolefit.data.dataset import frame_sha256
-    from rolefit.instrument.items import DEMOGRAPHIC_FIELDS
 
     out: dict[str, dict[str, Any]] = {}
     for source in sorted(frame["source"].unique()):
@@ -109,9 +110,6 @@ def source_lineage(frame, ingest_reports: dict[str, Any] | None = None) -> dict[
 def log_inputs(frame, lineage: dict[str, dict[str, Any]], params) -> None:
     """Every source as an MLflow dataset input of the active run (``training`` or ``evaluation``)."""
     import mlflow
-
-    from rolefit.data.dataset import real_sources
-    from rolefit.instrument.items import DEMOGRAPHIC_FIELDS
 
     training = {"synthetic", *real_sources(params, frame, "train")}
     for source, entry in lineage.items():
@@ -279,8 +277,6 @@ def fail_abandoned_runs() -> list[str]:
 
     from mlflow import MlflowClient
 
-    from rolefit.atomic import process_alive
-
     client = MlflowClient()
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
@@ -349,8 +345,6 @@ def signature_and_example():
     import pandas as pd
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
-
-    from rolefit.instrument.items import load_instrument
 
     instrument = load_instrument()
     inputs = Schema(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rolefit import atomic
 from rolefit.data import csvsafe
+from rolefit.scoring.predictor import load_model, predict_many, validate_base_rate
 
 DEFAULT_CHUNK_ROWS = 50_000
 
@@ -67,8 +68,6 @@ def score_file(
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from rolefit.scoring.predictor import load_model, predict_many, validate_base_rate
 
     base_rate = validate_base_rate(base_rate)
     source, output = Path(source), Path(output)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rolefit import atomic
-from rolefit.scoring.bundle import BundleError
+from rolefit.scoring.bundle import BundleError, verify_bundle
 
 POINTER = "CURRENT"
 PENDING = "PENDING"
@@ -147,7 +147,6 @@ def stage(source: str | Path, directory: str | Path) -> str:
 
     Nothing a reader sees changes: only :func:`switch` makes it the champion.
     """
-    from rolefit.scoring.bundle import verify_bundle
 
     source, directory = Path(source), Path(directory)
     verify_bundle(source)

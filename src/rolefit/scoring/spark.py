@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from rolefit.scoring.predictor import load_model, predict_many
+
 OUTPUT_COLUMNS = ("p_swe", "p_mle", "role", "prediction_set", "verdict")
 
 
@@ -46,13 +48,11 @@ def score(
     keep
         Input columns copied to the output (as strings) when present, e.g. an id.
     """
-    from rolefit.scoring.predictor import load_model
 
     bundle = str(load_model(model).path.resolve())  # verify on the driver before any task runs
     kept = [c for c in keep if c in spark_df.columns]
 
     def score_batches(batches):
-        from rolefit.scoring.predictor import predict_many
 
         for frame in batches:
             scored = predict_many(frame.drop(columns=kept), model=bundle, top_k=top_k)
