@@ -28,9 +28,10 @@ run: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-## test: set up, lint, run every test
+## test: set up, lint, check the import contracts (layers, no cycles), run every test
 test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## bench: measure speed against a hand-built scikit-learn pipeline (writes reports/benchmarks.md, README)
@@ -54,6 +55,7 @@ repro: setup
 lint: setup
 	$(BIN)/ruff check src tests pipelines
 	$(BIN)/ruff format --check src tests pipelines
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format src tests pipelines

@@ -52,7 +52,7 @@ def hand_built(kind: str, frame: pd.DataFrame):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from rolefit.questionnaire import load_instrument
+    from rolefit.instrument.items import load_instrument
 
     instrument = load_instrument()
     choices = [i.id for i in instrument.items if i.kind == "choice"]
@@ -72,9 +72,10 @@ def hand_built(kind: str, frame: pd.DataFrame):
 
 
 def train_bundle(kind: str, folder: Path, n: int) -> Path:
-    from rolefit.dataset import synthetic_frame
-    from rolefit.params import load_params
-    from rolefit.training import export, train
+    from rolefit.config import load_params
+    from rolefit.data.dataset import synthetic_frame
+    from rolefit.model.train import train
+    from rolefit.scoring.export import export
 
     params = load_params(ROOT / "params.yaml")
     params = params.model_copy(update={
@@ -88,8 +89,8 @@ def train_bundle(kind: str, folder: Path, n: int) -> Path:
 
 def one_person(results: dict, folder: Path) -> None:
     import rolefit
-    from rolefit.predict import clear_cache
-    from rolefit.questionnaire import load_instrument
+    from rolefit.instrument.items import load_instrument
+    from rolefit.scoring.predictor import clear_cache
 
     instrument = load_instrument()
     person = {

@@ -32,7 +32,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 def invalid_batch(seed: int = 0, limit: int = MAX_BODY_BYTES - 512) -> bytes:
     """A JSON array of people, each with 7 near-miss item ids, as close to ``limit`` bytes as fits."""
-    from rolefit.questionnaire import load_instrument
+    from rolefit.instrument.items import load_instrument
 
     ids = load_instrument().ids
     rng = random.Random(seed)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rolefit.dataset import build
-from rolefit.params import load_params
+from rolefit.config import load_params
+from rolefit.data.dataset import build
 
 params = load_params()
 interim = Path(params.ingest.interim_dir)

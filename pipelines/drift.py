@@ -2,10 +2,10 @@
 
 import json
 
-from rolefit.dataset import read_dataset
-from rolefit.drift import before_training
-from rolefit.params import load_params
-from rolefit.release import REPORTS
+from rolefit.config import load_params
+from rolefit.data.dataset import read_dataset
+from rolefit.evaluation.drift import before_training
+from rolefit.ops.release import REPORTS
 
 params = load_params()
 report = before_training(read_dataset("data/processed/dataset.parquet"), params)

@@ -3,10 +3,10 @@
 import json
 import sys
 
-from rolefit import tracking
-from rolefit.dataset import read_dataset
-from rolefit.params import load_params
-from rolefit.release import REFUSED_EXIT, REPORTS, TRAINED, gate_and_register
+from rolefit.config import load_params
+from rolefit.data.dataset import read_dataset
+from rolefit.ops import tracking
+from rolefit.ops.release import REFUSED_EXIT, REPORTS, TRAINED, gate_and_register
 
 params = load_params()
 train_run = json.loads((REPORTS / "train.json").read_text())

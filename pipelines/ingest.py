@@ -1,4 +1,4 @@
-"""Stage `ingest@<source>`: validate one survey export into data/interim/<source>.* (see rolefit.surveys).
+"""Stage `ingest@<source>`: validate one survey export into data/interim/<source>.* (see rolefit.data.ingest).
 
 A file that cannot be ingested (or outputs that cannot be written) stops the stage with one line on
 stderr and exit status 1, and leaves the previous outputs as they were.
@@ -6,9 +6,9 @@ stderr and exit status 1, and leaves the previous outputs as they were.
 
 import sys
 
-from rolefit.dataset import find_survey
-from rolefit.params import load_params
-from rolefit.surveys import empty_result, ingest, write_ingest
+from rolefit.config import load_params
+from rolefit.data.dataset import find_survey
+from rolefit.data.ingest import empty_result, ingest, write_ingest
 
 name = sys.argv[1]
 params = load_params()

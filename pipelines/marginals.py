@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rolefit.params import load_params
-from rolefit.surveys import write_reference
+from rolefit.config import load_params
+from rolefit.data.reference import write_reference
 
 params = load_params()
 frame = pd.read_parquet(Path(params.ingest.interim_dir) / f"{params.marginals.source}.parquet")

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from rolefit.params import load_params
-from rolefit.synthetic import generate, read_marginals
+from rolefit.config import load_params
+from rolefit.data.synthetic import generate, read_marginals
 
 params = load_params()
 frame = generate(params.synthesize, read_marginals(params.synthesize.marginals))

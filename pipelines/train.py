@@ -3,11 +3,12 @@
 import json
 from pathlib import Path
 
-from rolefit import tracking
-from rolefit.dataset import read_dataset
-from rolefit.params import load_params
-from rolefit.release import REPORTS, TRAINED, write_train_report
-from rolefit.training import export, train
+from rolefit.config import load_params
+from rolefit.data.dataset import read_dataset
+from rolefit.model.train import train
+from rolefit.ops import tracking
+from rolefit.ops.release import REPORTS, TRAINED, write_train_report
+from rolefit.scoring.export import export
 
 params = load_params()
 frame = read_dataset("data/processed/dataset.parquet")

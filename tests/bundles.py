@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from rolefit.bundle import MANIFEST
+from rolefit.scoring.bundle import MANIFEST
 
 GENERATED = ("schema_version", "model_version", "created_at", "instrument", "libraries", "files", "signature")
 
 
 def make_variants(source, base, count):
     """``count`` real bundles differing from ``source`` in their intercept, and {model_version: intercept}."""
-    from rolefit.bundle import load_estimator, save_bundle
-    from rolefit.explain import AdditiveModel
+    from rolefit.model.tables import AdditiveModel
+    from rolefit.scoring.bundle import load_estimator, save_bundle
 
     estimator = load_estimator(source)
     manifest = json.loads((source / MANIFEST).read_text())

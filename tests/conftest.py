@@ -27,7 +27,7 @@ def _id_key_outside_the_checkout(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def default_params():
-    from rolefit.params import load_params
+    from rolefit.config import load_params
 
     return load_params(ROOT / "params.yaml")
 
@@ -35,7 +35,7 @@ def default_params():
 @pytest.fixture(scope="session")
 def training_data(default_params):
     """The default training data (synthetic + the surveys found beside the clone) and ingest reports."""
-    from rolefit.dataset import training_frame
+    from rolefit.data.dataset import training_frame
 
     return training_frame(default_params, ROOT)
 
@@ -45,7 +45,8 @@ def champion(tmp_path_factory, default_params, training_data):
     """Train with the project's default params exactly as `rolefit train` does; return (result, path).
 
     Uses the real surveys when they are present (as in CI, with ../shared beside the clone)."""
-    from rolefit.training import export, train
+    from rolefit.model.train import train
+    from rolefit.scoring.export import export
 
     frame, reports = training_data
     result = train(frame, default_params)
@@ -68,8 +69,9 @@ def signed():
 @pytest.fixture(scope="session")
 def boosting_champion(tmp_path_factory, default_params):
     """A smaller training run restricted to the gradient-boosting candidate."""
-    from rolefit.dataset import synthetic_frame
-    from rolefit.training import export, train
+    from rolefit.data.dataset import synthetic_frame
+    from rolefit.model.train import train
+    from rolefit.scoring.export import export
 
     params = default_params.model_copy(
         update={
@@ -89,7 +91,8 @@ def evaluated(champion, training_data, default_params, tmp_path_factory):
     """The evaluate stage run on the champion: (evaluation, report paths)."""
     import json
 
-    from rolefit.evaluation import evaluate_bundle, write_reports
+    from rolefit.evaluation.evaluate import evaluate_bundle
+    from rolefit.evaluation.reports import write_reports
 
     _, path = champion
     evaluation = evaluate_bundle(path, training_data[0], default_params)
@@ -101,7 +104,7 @@ def evaluated(champion, training_data, default_params, tmp_path_factory):
 @pytest.fixture()
 def use_model(monkeypatch):
     """Point rolefit.predict at a bundle for one test (and forget cached models around it)."""
-    from rolefit.predict import clear_cache
+    from rolefit.scoring.predictor import clear_cache
 
     def _use(path):
         clear_cache()

@@ -11,8 +11,8 @@ Public API::
 Importing this package is light: no scikit-learn, pandas, MLflow or plotting on the predict path.
 """
 
-from rolefit.predict import InvalidAnswers, Prediction, predict, predict_many
-from rolefit.questionnaire import questionnaire
+from rolefit.instrument.items import questionnaire
+from rolefit.scoring.predictor import InvalidAnswers, Prediction, predict, predict_many
 
 __all__ = ["InvalidAnswers", "Prediction", "predict", "predict_many", "questionnaire"]
 

@@ -1,4 +1,5 @@
-"""Writing files so that a reader sees the old file or the new one, never half of either.
+"""Writing files so that a reader sees the old file or the new one, never half of either (and their
+checksums: :func:`sha256_file`).
 
 Every output rolefit writes (ingest outputs, scores, reports, bundles) goes through :func:`staged`:
 the content is written to a temporary name *beside* the target (same folder, so the final
@@ -11,6 +12,7 @@ deletes those whose process is gone: no hidden leftovers survive the next run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -116,3 +118,12 @@ def write_bytes(target: str | Path, data: bytes) -> Path:
     with staged(target) as tmp:
         tmp.write_bytes(data)
     return target
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

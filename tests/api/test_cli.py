@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from rolefit.champion import resolve
+from rolefit.scoring.champion import resolve
 from tests.environment import child_env
 
 from ..conftest import ROOT
 from .helpers import check_evidence
 
-RF = [sys.executable, "-m", "rolefit.cli"]
+RF = [sys.executable, "-m", "rolefit.apps.cli"]
 
 
 def run(args, *, model=None, stdin=None, cwd=None):
@@ -30,7 +30,7 @@ def run(args, *, model=None, stdin=None, cwd=None):
 def test_questionnaire_lists_every_item():
     out = run(["questionnaire"])
     assert out.returncode == 0
-    from rolefit.questionnaire import load_instrument
+    from rolefit.instrument.items import load_instrument
 
     for item in load_instrument().items:
         assert item.id in out.stdout

@@ -78,7 +78,7 @@ def test_awkward_numbers_and_types(value):
 def test_rest_api_answers_4xx_and_stays_up(champion):
     from fastapi.testclient import TestClient
 
-    from rolefit.web import create_app
+    from rolefit.apps.web import create_app
 
     client = TestClient(create_app(str(champion[1])))
 

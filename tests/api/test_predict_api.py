@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rolefit
-from rolefit.bundle import BundleError
+from rolefit.scoring.bundle import BundleError
 
 
 @pytest.fixture(autouse=True)
@@ -190,7 +190,7 @@ def test_predict_many_reports_every_bad_cell():
 
 
 def test_predict_many_in_chunks_equals_one_pass_and_reports_bad_cells_of_every_chunk(monkeypatch):
-    module = sys.modules["rolefit.predict"]  # the module: rolefit.predict is the function
+    module = sys.modules["rolefit.scoring.predictor"]  # the module; rolefit.predict is the function
     rng = np.random.default_rng(3)
     frame = pd.DataFrame(
         {

@@ -4,14 +4,14 @@ import re
 import subprocess
 import sys
 
-from rolefit.questionnaire import load_instrument
+from rolefit.instrument.items import load_instrument
 from tests.environment import child_env
 
 
 def run_quiz(lines, champion, *args):
     env = child_env()
     env.update(ROLEFIT_MODEL=str(champion[1]), COLUMNS="120", TERM="dumb")
-    return subprocess.run([sys.executable, "-m", "rolefit.cli", "quiz", *args],
+    return subprocess.run([sys.executable, "-m", "rolefit.apps.cli", "quiz", *args],
                           input="\n".join(lines) + "\n", capture_output=True, text=True, env=env,
                           timeout=120)  # fmt: skip
 

@@ -12,7 +12,7 @@ from .helpers import check_evidence
 
 @pytest.fixture(scope="module")
 def client(champion):
-    from rolefit.web import create_app
+    from rolefit.apps.web import create_app
 
     with TestClient(create_app(str(champion[1]))) as c:
         yield c
@@ -90,7 +90,7 @@ def test_schemathesis_finds_no_server_errors(champion):
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
-    from rolefit.web import create_app
+    from rolefit.apps.web import create_app
 
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(str(champion[1])))
     failures = []

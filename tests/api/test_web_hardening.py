@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import rolefit
-from rolefit import web
-from rolefit.predict import MAX_DIGITS, validate_answers
+from rolefit.apps import web
+from rolefit.scoring.predictor import MAX_DIGITS, validate_answers
 
 JSON = {"Content-Type": "application/json"}
 PATHS = ("/api/predict", "/api/predict/batch")

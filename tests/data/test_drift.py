@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from rolefit.drift import compare, profile, psi
-from rolefit.params import DriftParams, SynthesizeParams
-from rolefit.synthetic import generate, read_marginals
+from rolefit.config import DriftParams, SynthesizeParams
+from rolefit.data.distributions import profile
+from rolefit.data.synthetic import generate, read_marginals
+from rolefit.evaluation.drift import compare, psi
 from tests.environment import child_env
 
 from ..conftest import ROOT
@@ -32,7 +33,7 @@ def drift(path, champion, out):
     env = child_env()
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     return subprocess.run(
-        [sys.executable, "-m", "rolefit.cli", "drift", str(path), "--reference", "synthetic", "--model",
+        [sys.executable, "-m", "rolefit.apps.cli", "drift", str(path), "--reference", "synthetic", "--model",
          str(champion[1]), "--params", str(out.parent / "params.yaml"), "--out", str(out)],
         capture_output=True, text=True, env=env, cwd=out.parent, timeout=300,
     )  # fmt: skip

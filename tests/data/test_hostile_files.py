@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rolefit.surveys import ingest, ingest_stream
+from rolefit.data.ingest import ingest, ingest_stream
 from tests.environment import child_env
 
 GOOD = [["respondent_id", "interest_math", "career_goal", "role", "comments"],
@@ -108,7 +108,7 @@ def test_a_million_rows_stream_with_bounded_memory(tmp_path):
         "print(r.stdout[-800:]); print(r.stderr[-800:], file=sys.stderr)"
     )
     env = child_env()
-    command = [sys.executable, "-m", "rolefit.cli", "ingest", str(path), "--adapter", "instrument",
+    command = [sys.executable, "-m", "rolefit.apps.cli", "ingest", str(path), "--adapter", "instrument",
                "--out", str(tmp_path / "out")]  # fmt: skip
     out = subprocess.run(
         [sys.executable, "-c", code, *command],

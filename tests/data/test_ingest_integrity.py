@@ -20,8 +20,10 @@ import pandas as pd
 import pytest
 
 from rolefit.atomic import TMP_MARK
-from rolefit.csvsafe import FORMULA_STARTS, to_csv
-from rolefit.surveys import SurveyError, ingest, ingest_stream, pseudonym, write_ingest
+from rolefit.data.csvsafe import FORMULA_STARTS, to_csv
+from rolefit.data.ids import pseudonym
+from rolefit.data.ingest import ingest, ingest_stream, write_ingest
+from rolefit.data.io import SurveyError
 from tests.environment import child_env
 
 ROLEFIT = str(Path(sys.executable).parent / "rolefit")
@@ -483,7 +485,7 @@ def test_formula_ids_are_neutralised_in_rejects_csv(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_formula_ids_are_neutralised_in_scores_csv(tmp_path, champion):
-    from rolefit.batch import score_file
+    from rolefit.scoring.batch import score_file
 
     _, model = champion
     ids = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "\t=1", "p1"]

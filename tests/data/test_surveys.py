@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rolefit.questionnaire import load_instrument
-from rolefit.surveys import ingest, reference_rows, write_ingest, write_reference
+from rolefit.data.ingest import ingest, write_ingest
+from rolefit.data.reference import reference_rows, write_reference
+from rolefit.instrument.items import load_instrument
 
 from ..conftest import ROOT
 
@@ -217,7 +218,7 @@ def test_kaggle_items_are_missing_exactly_where_the_raw_answer_is_blank(kaggle_r
 @needs_surveys
 @pytest.mark.slow
 def test_committed_marginals_and_profiles_are_derived_from_kaggle_training_split(kaggle, tmp_path):
-    from rolefit.params import load_params
+    from rolefit.config import load_params
 
     params = load_params(ROOT / "params.yaml")
     out = str(tmp_path / "survey_marginals.csv")
@@ -344,7 +345,7 @@ def test_own_instrument_export_quarantines_each_broken_row_with_its_reason(tmp_p
     # every broken row quarantined (or dropped as a duplicate) with the right reason
     pseudonyms = dict(zip(result.rejects["respondent_id"], result.rejects["reason"], strict=True))
     assert len(result.rejects) == len(BROKEN)
-    from rolefit.surveys import pseudonym
+    from rolefit.data.ids import pseudonym
 
     key = b"a test key that is long enough"
     for raw_id, (_, reason) in BROKEN.items():

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import yaml
 
-from rolefit.champion import resolve
+from rolefit.scoring.champion import resolve
 
 from .helpers import BIN, copy_repository, env
 

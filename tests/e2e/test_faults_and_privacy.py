@@ -6,7 +6,7 @@ import time
 import pytest
 from mlflow import MlflowClient
 
-from rolefit.champion import resolve
+from rolefit.scoring.champion import resolve
 
 from .helpers import BIN, Server, env, form_survey_project, free_port, small_params
 

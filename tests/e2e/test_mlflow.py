@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from rolefit.champion import resolve
+from rolefit.scoring.champion import resolve
 
 from .helpers import BIN, Server, env, free_port, small_params
 

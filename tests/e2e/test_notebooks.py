@@ -6,8 +6,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from rolefit.params import SynthesizeParams
-from rolefit.synthetic import generate, read_marginals
+from rolefit.config import SynthesizeParams
+from rolefit.data.synthetic import generate, read_marginals
 
 from .helpers import BIN, ROOT, env, small_params
 

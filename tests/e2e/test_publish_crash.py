@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from rolefit import champion as published
-from rolefit.bundle import MANIFEST, load_additive
+from rolefit.scoring import champion as published
+from rolefit.scoring.bundle import MANIFEST, load_additive
 from tests.bundles import make_variants
 
 from .helpers import env
@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow
 PRELUDE = """
 import sys
 from pathlib import Path
-from rolefit import release, tracking
-from rolefit.gate import GateVerdict
+from rolefit.ops import release
+from rolefit.ops import tracking
+from rolefit.evaluation.gate import GateVerdict
 root = Path(sys.argv[1])
 tracking.configure(root)
 """

@@ -31,7 +31,7 @@ def spark(tmp_path_factory):
 
 def test_spark_scores_100000_rows_like_predict_many(spark, champion, use_model):
     import rolefit
-    from rolefit.spark import score
+    from rolefit.scoring.spark import score
 
     from ..model.test_exactness import random_answers
 

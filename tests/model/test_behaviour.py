@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rolefit
-from rolefit.questionnaire import load_instrument
+from rolefit.instrument.items import load_instrument
 
 INSTRUMENT = load_instrument()
 

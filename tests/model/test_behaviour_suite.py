@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 import rolefit
-from rolefit.evaluation import behaviour_cases
+from rolefit.evaluation.behaviour import behaviour_cases
 
 CASES = behaviour_cases()
 
@@ -27,7 +27,8 @@ def test_a_broken_model_fails_the_suite(champion, tmp_path, use_model):
     import json
     import shutil
 
-    from rolefit.bundle import MANIFEST, SCORING, sha256_file, sign_bundle
+    from rolefit.atomic import sha256_file
+    from rolefit.scoring.bundle import MANIFEST, SCORING, sign_bundle
 
     bundle = tmp_path / "flipped"
     shutil.copytree(champion[1], bundle)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rolefit.questionnaire import load_instrument
+from rolefit.instrument.items import load_instrument
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import rolefit
-from rolefit.questionnaire import load_instrument
+from rolefit.instrument.items import load_instrument
 
 from ..data.test_surveys import needs_surveys
 

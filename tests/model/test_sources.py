@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import rolefit
-from rolefit.features import NumericEncoder, ThermometerEncoder
-from rolefit.questionnaire import load_instrument
+from rolefit.instrument.items import load_instrument
+from rolefit.model.features import NumericEncoder, ThermometerEncoder
 
 from ..data.test_surveys import needs_surveys
 
@@ -66,7 +66,7 @@ def test_kaggle_style_answers_follow_kaggle_relationships(champion, use_model):
     p_web = rolefit.predict(web_profile).probabilities["mle"]
     assert p_ml > 0.75 and p_web < 0.15 and p_web < baseline < p_ml
     # the same direction and similar size as the raw Kaggle rates for such respondents
-    from rolefit.surveys import ingest
+    from rolefit.data.ingest import ingest
 
     from ..data.test_surveys import KAGGLE
 

@@ -3,8 +3,9 @@ import shutil
 
 import pytest
 
-from rolefit import signing
-from rolefit.bundle import (
+from rolefit.atomic import sha256_file
+from rolefit.scoring import sign, signing
+from rolefit.scoring.bundle import (
     ESTIMATOR,
     ESTIMATOR_TYPES,
     MANIFEST,
@@ -12,7 +13,6 @@ from rolefit.bundle import (
     BundleError,
     load_additive,
     load_estimator,
-    sha256_file,
     sign_bundle,
     skops_types,
     verify_bundle,
@@ -118,7 +118,7 @@ def facts_of(bundle):
 
 def export_copy(champion, directory):
     """A fresh export of the champion's model, through ``save_bundle`` as ``rolefit train`` does."""
-    from rolefit.bundle import save_bundle
+    from rolefit.scoring.bundle import save_bundle
 
     result, path = champion
     return save_bundle(
@@ -145,10 +145,10 @@ def test_with_a_key_unsigned_bundles_are_refused_until_signed(bundle, monkeypatc
     (bundle / signing.SIGNATURE).unlink(missing_ok=True)
     monkeypatch.setenv(signing.KEY_ENV, KEY)
     with pytest.raises(
-        BundleError, match=r"is not signed, but a signing key is configured .*rolefit\.signing sign"
+        BundleError, match=r"is not signed, but a signing key is configured .*rolefit\.scoring\.sign sign"
     ):
         load_additive(bundle)
-    assert signing.main(["sign", str(bundle)]) == 0  # python -m rolefit.signing sign <bundle>
+    assert sign.main(["sign", str(bundle)]) == 0  # python -m rolefit.scoring.sign sign <bundle>
     load_additive(bundle)
 
 
@@ -231,16 +231,16 @@ def cli(args, *, model, cwd, stdin=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ROLEFIT_"))}
     env["ROLEFIT_MODEL"] = str(model)
     return subprocess.run(
-        [sys.executable, "-m", "rolefit.cli", *args],
+        [sys.executable, "-m", "rolefit.apps.cli", *args],
         input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=300,
     )  # fmt: skip
 
 
 def test_nan_tables_are_refused_by_predict_the_cli_and_the_api(bundle, tmp_path, monkeypatch):
     import rolefit
-    from rolefit.cli import app
-    from rolefit.predict import clear_cache
-    from rolefit.web import create_app
+    from rolefit.apps.cli import app
+    from rolefit.apps.web import create_app
+    from rolefit.scoring.predictor import clear_cache
 
     rewrite(bundle, SCORING, nan_effects)
     cause = r"scoring\.json .* malformed: the effect of 'interest_math' \(values\[0\]\) is nan, not a finite"

@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from rolefit import champion as published
-from rolefit.bundle import MANIFEST, BundleError, load_additive
+from rolefit.scoring import champion as published
+from rolefit.scoring.bundle import MANIFEST, BundleError, load_additive
 from tests.bundles import make_variants
 
 
@@ -47,7 +47,7 @@ def test_a_bundle_folder_of_the_earlier_layout_is_read_and_converted(variants, t
 
 
 def test_eight_readers_during_twenty_publishes_never_see_a_mixed_or_missing_bundle(champion, tmp_path):
-    from rolefit.predict import clear_cache, load_model
+    from rolefit.scoring.predictor import clear_cache, load_model
 
     folders, intercepts = make_variants(champion[1], tmp_path / "variants", 20)
     target = tmp_path / "champion"
@@ -84,7 +84,7 @@ def test_eight_readers_during_twenty_publishes_never_see_a_mixed_or_missing_bund
 
 CRASH_SCRIPT = """
 import sys
-from rolefit import champion
+from rolefit.scoring import champion
 champion.publish(sys.argv[1], sys.argv[2])
 """
 

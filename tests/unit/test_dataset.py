@@ -1,7 +1,7 @@
 import pandas as pd
 
-from rolefit.dataset import SPLITS, assign_splits
-from rolefit.params import BuildParams
+from rolefit.config import BuildParams
+from rolefit.data.dataset import SPLITS, assign_splits
 
 
 def _frame(n=5000):

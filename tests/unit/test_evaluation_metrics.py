@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from rolefit.evaluation import calibration_check, expected_calibration_error
+from rolefit.evaluation.metrics import calibration_check
+from rolefit.model.metrics import expected_calibration_error
 
 
 def test_calibrated_probabilities_are_within_chance():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from rolefit.models import MonotoneLogisticRegression
+from rolefit.model.estimators import MonotoneLogisticRegression
 
 
 @pytest.fixture(scope="module")

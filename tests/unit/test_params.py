@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 import yaml
 
-from rolefit.params import Params, load_params
+from rolefit.config import Params, load_params
 
 from ..conftest import ROOT
 

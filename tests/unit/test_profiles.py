@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rolefit.profiles import Profiles, fit_profiles, format_profiles, read_profiles, tilt
+from rolefit.data.profiles import Profiles, fit_profiles, format_profiles, read_profiles, tilt
 
 from ..conftest import ROOT
 
@@ -104,7 +104,7 @@ def test_impossible_marginals_are_refused(small):
 
 
 def test_committed_profiles_cover_every_experience_item():
-    from rolefit.questionnaire import load_instrument
+    from rolefit.instrument.items import load_instrument
 
     profiles = read_profiles(ROOT / "data/reference/survey_marginals.profiles.csv")
     experience = {i.id for i in load_instrument().items if i.group == "experience"}

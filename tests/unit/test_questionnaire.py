@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from rolefit.questionnaire import load_instrument, parse_instrument, questionnaire
+from rolefit.instrument.items import load_instrument, parse_instrument, questionnaire
 
 DESIGN_ITEMS = {
     "interest_building_products": "swe",

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rolefit.params import SynthesizeParams
-from rolefit.questionnaire import load_instrument
-from rolefit.synthetic import generate, read_marginals
+from rolefit.config import SynthesizeParams
+from rolefit.data.synthetic import generate, read_marginals
+from rolefit.instrument.items import load_instrument
 
 from ..conftest import ROOT
 

@@ -16,8 +16,9 @@ import zipfile
 import pytest
 
 import rolefit
-from rolefit import signing
-from rolefit.bundle import (
+from rolefit.atomic import sha256_file
+from rolefit.scoring import signing
+from rolefit.scoring.bundle import (
     ESTIMATOR,
     ESTIMATOR_TYPES,
     MANIFEST,
@@ -25,7 +26,6 @@ from rolefit.bundle import (
     BundleError,
     load_additive,
     load_estimator,
-    sha256_file,
     sign_bundle,
     skops_types,
 )
@@ -115,7 +115,7 @@ def test_corrupt_manifest(bundle):
 def test_concurrent_predictions_equal_serial_ones(champion, use_model, monkeypatch):
     import random
 
-    from rolefit import bundle as bundle_module
+    from rolefit.scoring import bundle as bundle_module
 
     instrument = rolefit.questionnaire()
     rng = random.Random(5)

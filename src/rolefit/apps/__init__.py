@@ -1,0 +1,1 @@
+"""Apps: the typer CLI, the FastAPI app and its static page."""

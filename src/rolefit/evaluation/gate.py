@@ -1,0 +1,187 @@
+"""The quality gate: may a challenger replace the champion?
+
+Both models are scored on the *same* held-out rows (the test split of every source in the dataset), so
+a challenger is never judged against a number the champion earned on other data. The challenger passes
+only if
+
+1. at least one real source was in its training (when the data hold any real training source);
+2. on every real training source it is no worse than the plain baseline fitted in the same check
+   (:class:`rolefit.model.evidence.PlainBaseline`) beyond ``export.gate.baseline_tolerance`` in log loss;
+3. it passes every behaviour check (:func:`rolefit.evaluation.behaviour.run_behaviour`);
+4. on no real source is it worse than the current champion beyond that source's tolerance in log loss
+   or ECE (``export.gate``; paired bootstrap intervals are reported beside every difference). Without
+   any real source in the data, the synthetic test rows are compared instead.
+
+The first model (no champion yet, or a champion built for another instrument) is judged on 1-3 alone.
+:func:`decide` is pure (no MLflow): the caller fetches the champion's bundle and records the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rolefit.data.dataset import labels, real_sources
+from rolefit.evaluation.behaviour import run_behaviour
+from rolefit.evaluation.evaluate import real_evidence_report
+from rolefit.evaluation.metrics import paired_differences
+from rolefit.instrument.items import load_instrument
+from rolefit.model.metrics import summary
+from rolefit.scoring.bundle import BundleError, read_manifest
+from rolefit.scoring.predictor import load_model, predict, predict_many
+
+NO_REAL_TRAINING = "no real respondents in training"
+
+
+@dataclass
+class GateVerdict:
+    """The gate's decision, its reasons, and the side-by-side table it was made from."""
+
+    passed: bool
+    reasons: list[str]
+    checks: dict[str, Any] = field(default_factory=dict)
+    table: list[dict[str, Any]] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        """The verdict, its reasons and the challenger-vs-champion table, for descriptions and artifacts."""
+        lines = [f"Quality gate: {'passed' if self.passed else 'refused'}."]
+        lines += [f"- {reason}" for reason in self.reasons] or ["- every check passed"]
+        if self.table:
+            lines += [
+                "",
+                "| source | n | metric | challenger | champion | baseline | difference (95% CI) "
+                "| tolerance |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
+            for row in self.table:
+                champion = "" if row["champion"] is None else f"{row['champion']:.4f}"
+                baseline = "" if row["baseline"] is None else f"{row['baseline']:.4f}"
+                difference = (
+                    ""
+                    if row["difference"] is None
+                    else f"{row['difference']:+.4f} ({row['low']:+.4f} to {row['high']:+.4f})"
+                )
+                tolerance = "" if row["tolerance"] is None else f"{row['tolerance']:g}"
+                lines.append(
+                    f"| {row['source']} | {row['n']:,} | {row['metric']} | {row['challenger']:.4f} | "
+                    f"{champion} | {baseline} | {difference} | {tolerance} |"
+                )
+        return "\n".join(lines)
+
+
+def _tolerances(gate_params, source: str) -> tuple[float, float]:
+    own = gate_params.per_source.get(source)
+    if own is not None:
+        return own.log_loss_tolerance, own.ece_tolerance
+    return gate_params.log_loss_tolerance, gate_params.ece_tolerance
+
+
+def decide(
+    challenger_dir: str | Path,
+    champion_dir: str | Path | None,
+    frame: pd.DataFrame,
+    params,
+    *,
+    champion_label: str = "champion",
+) -> GateVerdict:
+    """Judge the challenger bundle against the champion bundle on the test rows of ``frame``."""
+
+    gate = params.export.gate
+    n_bins, n_boot, seed = params.evaluate.ece_bins, params.evaluate.bootstrap, params.evaluate.seed
+    instrument = load_instrument()
+    test = frame[frame["split"] == "test"] if "split" in frame.columns else frame
+    items = [c for c in instrument.ids if c in test.columns]
+    y = labels(test)
+    reasons: list[str] = []
+    checks: dict[str, Any] = {}
+    table: list[dict[str, Any]] = []
+
+    # 1. real respondents in training
+    manifest = read_manifest(challenger_dir)
+    trained_on = (manifest.get("real_evidence") or {}).get("training_sources") or []
+    available = real_sources(params, frame, "train", include_unweighted=True)
+    checks["real_training_sources"] = ", ".join(trained_on) or "none"
+    if available and not trained_on:
+        reasons.append(f"{NO_REAL_TRAINING} (available: {', '.join(available)})")
+
+    p_new = predict_many(test[items], model=challenger_dir, top_k=0)["p_mle"].to_numpy()
+    additive = load_model(challenger_dir).additive
+    real = real_evidence_report(frame, test, y, p_new, additive, params, challenger_dir)
+
+    p_old = None
+    if champion_dir is not None:
+        try:
+            p_old = predict_many(test[items], model=champion_dir, top_k=0)["p_mle"].to_numpy()
+            checks["champion"] = champion_label
+        except BundleError as exc:
+            # e.g. built for an older instrument: it cannot be scored, so only absolute checks apply
+            checks["champion"] = f"{champion_label} could not be scored ({str(exc)[:200]})"
+
+    # 2 and 4, per real source (training sources first, then evaluation-only ones); without any real
+    # source, the synthetic respondents are what the two models are compared on
+    compared = [*real["training_sources"], *real["evaluation_sources"]] or ["synthetic"]
+    for source in compared:
+        mask = (test["source"] == source).to_numpy()
+        if not mask.any():
+            continue
+        ys, new = y[mask], p_new[mask]
+        baseline = real["metrics"].get(f"baseline/{source}")
+        tolerance_loss, tolerance_ece = _tolerances(gate, source)
+        paired = (
+            paired_differences(ys, new, p_old[mask], n_bins=n_bins, n_boot=n_boot, seed=seed)
+            if p_old is not None
+            else None
+        )
+        mine = summary(ys, new, n_bins=n_bins)
+        theirs = None if p_old is None else summary(ys, p_old[mask], n_bins=n_bins)
+        for metric, tolerance in (("log_loss", tolerance_loss), ("ece", tolerance_ece)):
+            value = mine[metric]
+            old = None if theirs is None else theirs[metric]
+            row = {
+                "source": source,
+                "n": int(mask.sum()),
+                "metric": metric,
+                "challenger": value,
+                "champion": old,
+                "baseline": None if baseline is None else baseline[metric],
+                "difference": None if paired is None else paired[metric]["difference"],
+                "low": None if paired is None else paired[metric]["low"],
+                "high": None if paired is None else paired[metric]["high"],
+                "tolerance": tolerance if paired is not None else None,
+            }
+            table.append(row)
+            if paired is not None and row["difference"] > tolerance:
+                reasons.append(
+                    f"{source} is worse than the {champion_label}: {metric.replace('_', ' ')} "
+                    f"{value:.4f} against {old:.4f} (difference {row['difference']:+.4f}, 95% CI "
+                    f"{row['low']:+.4f} to {row['high']:+.4f}; tolerance {tolerance:g})"
+                )
+        if source in trained_on and baseline is not None:
+            loss = mine["log_loss"]
+            if loss > baseline["log_loss"] + gate.baseline_tolerance:
+                reasons.append(
+                    f"{source}: log loss {loss:.4f} does not beat the plain baseline "
+                    f"({baseline['log_loss']:.4f}, tolerance {gate.baseline_tolerance:g})"
+                )
+
+    # 3. behaviour
+    behaviour = run_behaviour(lambda answers: predict(answers, model=challenger_dir))
+    failed = [b for b in behaviour if not b["passed"]]
+    checks["behaviour_cases"] = len(behaviour)
+    checks["behaviour_failed"] = len(failed)
+    for case in failed[:5]:
+        reasons.append(f"behaviour check failed: {case['name']} ({case['detail']})")
+    if len(failed) > 5:
+        reasons.append(f"... and {len(failed) - 5} more behaviour checks failed")
+    checks["compared_rows"] = len(test)
+    checks["sources_worse"] = sorted(
+        {
+            r["source"]
+            for r in table
+            if r["difference"] is not None and r["difference"] > (r["tolerance"] or 0)
+        }
+    )
+    return GateVerdict(passed=not reasons, reasons=reasons, checks=checks, table=table)

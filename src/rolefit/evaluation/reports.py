@@ -1,0 +1,455 @@
+"""Reports of an evaluation: ``metrics.json``, ``evaluation.json``, plot data, figures, ``evaluation.md``
+and the model card.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rolefit import atomic
+from rolefit.data.csvsafe import neutralise
+from rolefit.evaluation.curves import confusion, curves, reliability_curve, save_figures
+from rolefit.instrument.items import load_instrument
+
+
+def metrics_summary(evaluation: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The short ``metrics.json`` DVC compares across commits and experiments.
+
+    Per source of the test split (and ``all``): n, ROC AUC, log loss, ECE, Brier and prediction-set
+    coverage; for real sources also the plain baseline's log loss, ECE and ROC AUC and the ECE under the
+    source's own base rate. Everything else is in ``evaluation.json``.
+    """
+    metrics, sets = evaluation["metrics"], evaluation.get("uncertainty") or {}
+    out: dict[str, dict[str, float]] = {}
+    for key, values in metrics.items():
+        parts = key.split("/")
+        if len(parts) != 2 or parts[0] != "test":
+            continue
+        source = parts[1]
+        entry = {name: float(values[name]) for name in ("n", "roc_auc", "log_loss", "ece", "brier")}
+        if f"test/{source}" in sets:
+            entry["coverage"] = float(sets[f"test/{source}"]["coverage"])
+        baseline = metrics.get(f"baseline/{source}")
+        if baseline is not None:
+            entry.update(
+                {f"baseline_{name}": float(baseline[name]) for name in ("log_loss", "ece", "roc_auc")}
+            )
+        own = metrics.get(f"test/{source}/own_base_rate")
+        if own is not None:
+            entry["own_base_rate_ece"] = float(own["ece"])
+        out[source] = entry
+    return out
+
+
+def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any], params) -> dict[str, Any]:
+    """``metrics.json`` (the short summary DVC compares, :func:`metrics_summary`), ``evaluation.json``
+    (every metric, interval and check), plot data for ``dvc plots`` (``plots/*.csv``, per source in
+    ``plots/roc/`` and ``plots/reliability/``), PNG figures, ``evaluation.md`` and the model card."""
+    import csv
+    import json
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    plots = out_dir / "plots"
+    figures = out_dir / "figures"
+    plots.mkdir(parents=True, exist_ok=True)
+    y, p = evaluation["y"], evaluation["p"]
+    behaviour = evaluation["behaviour"]
+    metrics = {
+        "model_version": manifest["model_version"],
+        "candidate": manifest["candidate"],
+        "calibration": manifest["calibration"],
+        **{key: {k: float(v) for k, v in values.items()} for key, values in evaluation["metrics"].items()},
+        "intervals_95": evaluation["intervals"],
+        "calibration_checks": evaluation["calibration_checks"],
+        "prediction_sets": evaluation["uncertainty"],
+        "fairness": evaluation["fairness"],
+        "behaviour": {"cases": len(behaviour), "passed": sum(b["passed"] for b in behaviour)},
+        "real_evidence": evaluation.get("real", {}),
+    }
+    paths = {"report": out_dir / "evaluation.json", "metrics": out_dir / "metrics.json"}
+    atomic.write_text(paths["report"], json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    summary = json.dumps(metrics_summary(evaluation), indent=2, sort_keys=True) + "\n"
+    atomic.write_text(paths["metrics"], summary)
+
+    def write_csv(name, rows, fields):
+        path = plots / f"{name}.csv"
+        with atomic.staged(path) as tmp, tmp.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
+        paths[f"plot_{name}"] = path
+
+    c = curves(y, p)
+    write_csv("roc", c["roc"], ["fpr", "tpr"])
+    write_csv("precision_recall", c["precision_recall"], ["recall", "precision"])
+    write_csv(
+        "reliability", reliability_curve(y, p, params.evaluate.ece_bins), ["predicted", "observed", "count"]
+    )
+    write_csv("confusion", confusion(y, p), ["actual", "predicted"])
+    # one ROC and one reliability curve per source (DVC draws every file of these folders)
+    sources = evaluation.get("sources")
+    for kind in ("roc", "reliability"):
+        folder = plots / kind
+        if folder.exists():
+            for old in folder.glob("*.csv"):
+                old.unlink()
+        folder.mkdir(exist_ok=True)
+    if sources is not None:
+        for source in sorted(set(sources.tolist())):
+            mask = sources == source
+            if len(np.unique(y[mask])) < 2:
+                continue
+            write_csv(f"roc/{source}", curves(y[mask], p[mask])["roc"], ["fpr", "tpr"])
+            rows = reliability_curve(y[mask], p[mask], params.evaluate.ece_bins)
+            write_csv(f"reliability/{source}", rows, ["predicted", "observed", "count"])
+    paths.update({f"figure_{k}": v for k, v in save_figures(y, p, evaluation["importance"], figures).items()})
+    paths["model_card"] = out_dir / "model_card.md"
+    atomic.write_text(paths["model_card"], model_card(metrics, manifest, evaluation))
+    paths["evaluation"] = out_dir / "evaluation.md"
+    atomic.write_text(paths["evaluation"], evaluation_report(evaluation, manifest))
+    return paths
+
+
+def _metrics_table(evaluation: dict[str, Any], prefix: str = "test/") -> list[str]:
+    lines = [
+        "| group | n | ROC AUC (95% CI) | log loss (95% CI) | ECE (95% CI) | Brier | accuracy "
+        "| balanced acc. |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, values in evaluation["metrics"].items():
+        if not key.startswith(prefix) or key.startswith("test/slice/"):
+            continue
+        ci = evaluation["intervals"].get(key)
+
+        def fmt(name, digits, ci=ci, values=values):
+            text = f"{values[name]:.{digits}f}"
+            return text + (f" ({ci[name][0]:.{digits}f}–{ci[name][1]:.{digits}f})" if ci else "")
+
+        lines.append(
+            f"| {key[len(prefix) :]} | {int(values['n']):,} | {fmt('roc_auc', 3)} | {fmt('log_loss', 4)} | "
+            f"{fmt('ece', 4)} | {values['brier']:.4f} | {values['accuracy']:.3f} | "
+            f"{values['balanced_accuracy']:.3f} |"
+        )
+    return lines
+
+
+def _compared_rates(real: dict[str, Any], own: float) -> list[tuple[str, float]]:
+    """``(metric key suffix, base rate)`` a source is reported under: the reference one, and its own
+    when that differs (by half a point or more)."""
+    rates = [("", real["reference_base_rate"])]
+    if abs(own - real["reference_base_rate"]) >= 0.005:
+        rates.append(("/own_base_rate", own))
+    return rates
+
+
+def _baseline_tables(evaluation: dict[str, Any]) -> list[str]:
+    """Champion beside the plain baseline per real source, under both base rates."""
+    real = evaluation.get("real") or {}
+    if not real.get("baseline"):
+        return ["No real training respondents: no baseline to compare with."]
+    metrics, intervals = evaluation["metrics"], evaluation["intervals"]
+    base = real["baseline"]
+    lines = [
+        f"Plain baseline: {base['model']} on the same {base['rows']:,} real training rows and "
+        f"{len(base['items'])} items. Differences are champion minus baseline with paired bootstrap 95% "
+        "intervals (negative log loss and ECE differences favour the champion).",
+        "",
+        "| source | base rate | model | n | log loss (95% CI) | ECE (95% CI) | ROC AUC (95% CI) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(key, name, digits):
+        value, ci = metrics[key][name], intervals.get(key, {}).get(name)
+        return f"{value:.{digits}f}" + (f" ({ci[0]:.{digits}f}–{ci[1]:.{digits}f})" if ci else "")
+
+    for source, own in real["own_base_rates"].items():
+        for suffix, rate in _compared_rates(real, own):
+            champion_key = f"test/{source}{suffix}"
+            baseline_key = f"baseline/{source}{suffix}"
+            if champion_key not in metrics or baseline_key not in metrics:
+                continue
+            for label, key in (("champion", champion_key), ("baseline", baseline_key)):
+                lines.append(
+                    f"| {source} | {rate:.3f} | {label} | {int(metrics[key]['n']):,} "
+                    f"| {cell(key, 'log_loss', 4)} | {cell(key, 'ece', 4)} | {cell(key, 'roc_auc', 3)} |"
+                )
+            d = real["differences"][f"{source}{suffix}"]
+            lines.append(
+                f"| {source} | {rate:.3f} | difference | | {d['log_loss']['difference']:+.4f} "
+                f"({d['log_loss']['low']:+.4f}–{d['log_loss']['high']:+.4f}) | {d['ece']['difference']:+.4f} "
+                f"({d['ece']['low']:+.4f}–{d['ece']['high']:+.4f}) | {d['roc_auc']['difference']:+.3f} "
+                f"({d['roc_auc']['low']:+.3f}–{d['roc_auc']['high']:+.3f}) |"
+            )
+    return lines
+
+
+def baseline_summary(evaluation: dict[str, Any]) -> list[str]:
+    """Short lines for a terminal: the champion beside the plain baseline on every real source."""
+    real = evaluation.get("real") or {}
+    metrics = evaluation["metrics"]
+    lines = []
+    for source, own in real.get("own_base_rates", {}).items():
+        for suffix, rate in _compared_rates(real, own):
+            champion = metrics.get(f"test/{source}{suffix}")
+            baseline = metrics.get(f"baseline/{source}{suffix}")
+            if champion is None:
+                continue
+            line = (
+                f"  {source} (base rate {rate:.2f}): champion log loss {champion['log_loss']:.4f} "
+                f"ECE {champion['ece']:.4f} ROC AUC {champion['roc_auc']:.4f}"
+            )
+            if baseline is not None:
+                line += (
+                    f" | plain baseline {baseline['log_loss']:.4f} / {baseline['ece']:.4f} / "
+                    f"{baseline['roc_auc']:.4f}"
+                )
+            lines.append(line)
+    return ["real respondents, test split (champion | plain baseline: log loss / ECE / ROC AUC):", *lines]
+
+
+def _evidence_section(manifest: dict[str, Any]) -> list[str]:
+    """What each effect rests on, in plain words, with every real effect's bootstrap interval."""
+    real = manifest.get("real_evidence") or {}
+    measured = real.get("measured_items") or {}
+    lines = [
+        "Each answer's effect rests on one of two kinds of evidence, shown with every reason:",
+        "",
+        "- **Real respondents** decide the effects of the items a real survey asked "
+        f"({', '.join(real.get('training_sources', [])) or 'none present'}). Those effects are fitted on "
+        "real rows only, smoothed across neighbouring answer levels (an L2 penalty on the steps chosen by "
+        "cross-validation), and calibrated by cross-fitting, so every real respondent is used both to fit "
+        "and to calibrate.",
+        "- **The synthetic prior** (assumed, not yet measured on real people) gives the effects of what no "
+        "real source asked: interests, skills, preferences and the career goal. They come from the "
+        "latent-trait model in `rolefit.synthetic`, built from two career guides.",
+        "- The two add up under one assumption: given the role, experience answers and the other answers "
+        "are independent (the generator makes them so; no real source asked both kinds of question, so it "
+        "cannot be checked yet).",
+        f"- Probabilities refer to a population whose MLE share is {real.get('base_rate', float('nan')):.2f} "
+        "(the reference survey's mix); callers can pass their own `base_rate`.",
+    ]
+    if "candidate" in real:
+        alpha = f", penalty alpha {real['alpha']:g}" if real.get("alpha") is not None else ""
+        lines += [
+            f"- Real block: {real['candidate']}{alpha} on {real['rows']:,} real rows; cross-fitted "
+            f"calibration slope {real['a']:.3f}; out-of-fold log loss {real['out_of_fold_log_loss']:.4f}.",
+        ]
+    if measured:
+        lines += ["", "| item | real respondents | sources |", "|---|---|---|"]
+        lines += [
+            f"| {item} | {sum(counts.values()):,} | {', '.join(counts)} |"
+            for item, counts in measured.items()
+        ]
+    effects = real.get("effects") or []
+    shapes = _numeric_shapes(effects)
+    if shapes:
+        lines += [
+            "",
+            "Shapes of the numeric items (each decided by the data within the instrument's lean):",
+            "",
+        ]
+        lines += shapes
+    if effects:
+        lines += [
+            "",
+            "Every answer level real respondents gave and its effect in log-odds toward MLE (0 = no effect), "
+            "with a 95% bootstrap interval from refitting on resampled respondents: *with all* the real "
+            "block's questions answered (the partial effect) and *alone* (the only one answered). In "
+            "between, an answer's effect moves from the second to the first as more are answered.",
+            "",
+            "| item | answer | respondents | effect with all (95% interval) | effect alone (95% interval) |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {e['item']} | {e['answer']} | {e['respondents']:,} | {e['effect']:+.3f} "
+            f"({e['low']:+.3f} to {e['high']:+.3f}) | {e['effect_alone']:+.3f} "
+            f"({e['low_alone']:+.3f} to {e['high_alone']:+.3f}) |"
+            for e in effects
+        ]
+    return lines
+
+
+def _numeric_shapes(effects: list[dict[str, Any]]) -> list[str]:
+    """One line per numeric item of the real block: its lean, the constraint and what the data show."""
+
+    instrument = load_instrument()
+    lines = []
+    for item in dict.fromkeys(e["item"] for e in effects):
+        if item not in instrument or instrument[item].kind not in ("number", "count"):
+            continue
+        levels = sorted((float(e["answer"]), e["effect"]) for e in effects if e["item"] == item)
+        steps = np.diff([effect for _, effect in levels])
+        lean = instrument[item].lean
+        if np.all(steps <= 1e-9):
+            shown = "falls steadily toward SWE as the answer grows"
+        elif np.all(steps >= -1e-9):
+            shown = "rises steadily toward MLE as the answer grows"
+        else:
+            shown = (
+                f"is not monotone ({int(np.sum(np.diff(np.sign(steps[np.abs(steps) > 1e-9])) != 0))} turns)"
+            )
+        constraint = (
+            f"monotone toward {lean.upper()} (the instrument's lean)"
+            if lean != "none"
+            else "a smooth shape with no direction imposed (the instrument gives no lean)"
+        )
+        lines.append(
+            f"- `{item}`: fitted as {constraint}; from {levels[0][0]:g} to {levels[-1][0]:g} the effect "
+            f"{shown}, from {levels[0][1]:+.2f} to {levels[-1][1]:+.2f} log-odds."
+        )
+    return lines
+
+
+def _fairness_tables(fairness: dict[str, Any]) -> list[str]:
+    lines = [f"Real respondents in the test split: {fairness.get('respondents', 0):,}.", ""]
+    for attribute in ("gender", "country"):
+        audit = fairness.get(attribute)
+        if not audit or not audit["groups"]:
+            continue
+        lines += [
+            f"**By {attribute}** — demographic parity ratio {audit['demographic_parity_ratio']:.3f} "
+            f"(four-fifths rule: {audit['four_fifths_rule']}), equalised-odds difference "
+            f"{audit['equalized_odds_difference']:.3f}.",
+            "",
+            "| group | n | MLE verdicts | observed MLE | mean p(MLE) | ECE | TPR | FPR |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for group, g in audit["groups"].items():
+            lines.append(
+                f"| {group} | {g['n']:,} | {g['mle_verdict_rate']:.3f} | {g['observed_mle_rate']:.3f} | "
+                f"{g['mean_p_mle']:.3f} | {g['ece']:.3f} | {g['tpr']:.3f} | {g['fpr']:.3f} |"
+            )
+        lines.append("")
+    return lines
+
+
+def evaluation_report(evaluation: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """``reports/evaluation.md``: every metric with intervals, slices, prediction sets, fairness."""
+    lines = [f"# Evaluation of {manifest['model_version']}", "", "## Test split, overall and per source", ""]
+    lines += _metrics_table(evaluation)
+    synthetic = evaluation["metrics"].get("test/synthetic", {})
+    if "bayes_log_loss" in synthetic:
+        gap = synthetic["log_loss"] - synthetic["bayes_log_loss"]
+        ratio = synthetic["log_loss_ratio_to_bayes"]
+        lines += ["", f"Synthetic respondents: Bayes log loss {synthetic['bayes_log_loss']:.4f}; "
+                  f"the model is {gap:.4f} nats ({ratio:.3f}×) above it."]  # fmt: skip
+    checks = _calibration_check_table(evaluation["calibration_checks"])
+    lines += ["", "## Against the plain baseline (real respondents)", "", *_baseline_tables(evaluation)]
+    lines += ["", "## Calibration beyond chance", "", *checks]
+    lines += ["", "## Slices", "",
+              "| slice | n | ROC AUC | log loss | ECE | accuracy | recall MLE | recall SWE |",
+              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for key, v in evaluation["metrics"].items():
+        if key.startswith("test/slice/"):
+            lines.append(
+                f"| {key[11:]} | {int(v['n']):,} | {v['roc_auc']:.3f} | {v['log_loss']:.4f} | "
+                f"{v['ece']:.4f} | {v['accuracy']:.3f} | {v['recall_mle']:.3f} | {v['recall_swe']:.3f} |"
+            )
+    sets = evaluation["uncertainty"]
+    if sets:
+        lines += ["", f"## Prediction sets (split conformal, target coverage {sets['level']:.0%})", "",
+                  "| group | coverage | coverage SWE | coverage MLE | mean set size | both roles |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        for key, c in sets.items():
+            if key == "level":
+                continue
+            lines.append(
+                f"| {key[5:]} | {c['coverage']:.3f} | {c['coverage_swe']:.3f} | {c['coverage_mle']:.3f} | "
+                f"{c['mean_set_size']:.2f} | {c['both_share']:.3f} |"
+            )
+    lines += ["", "## Fairness audit", "", *_fairness_tables(evaluation["fairness"])]
+    behaviour = evaluation["behaviour"]
+    lines += ["## Behaviour checks", "", "| kind | case | result |", "|---|---|---|"]
+    lines += [
+        f"| {b['kind']} | {b['name']} | {'pass' if b['passed'] else 'FAIL: ' + b['detail']} |"
+        for b in behaviour
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _calibration_check_table(checks: dict[str, dict[str, float]]) -> list[str]:
+    lines = [
+        "ECE is positive even for a perfectly calibrated model on a finite sample. Labels drawn from the",
+        "model's own probabilities show what chance alone gives; a small p-value means the observed ECE",
+        "is more than that.",
+        "",
+        "| group | ECE | ECE if perfectly calibrated (median, 95th pct.) | p-value |",
+        "|---|---|---|---|",
+    ]
+    for key, c in checks.items():
+        lines.append(
+            f"| {key[5:]} | {c['ece']:.4f} | {c['ece_if_calibrated']:.4f}, {c['ece_if_calibrated_95']:.4f} | "
+            f"{c['p_value']:.3f} |"
+        )
+    return lines
+
+
+def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: dict[str, Any]) -> str:
+    """A model card in Markdown: intended use, data, metrics, behaviour, limitations."""
+    rows = manifest["training_data"]["rows"]
+    lines = [
+        f"# rolefit model card — {manifest['model_version']}",
+        "",
+        "## Intended use",
+        "Career **exploration**: helping a person see how their interests, skills, preferences and",
+        "experience resemble software engineers (SWE) or machine learning engineers (MLE).",
+        "**Not for screening**: it must not be used to rank, select or reject job applicants or employees.",
+        "",
+        "## Model",
+        f"- Champion: {manifest['candidate']} with {manifest['calibration']} calibration "
+        f"(instrument v{manifest['instrument']['version']}).",
+        "- Additive in log-odds and monotone in each item's lean; explanations are exact per-item effects.",
+        "",
+        "## Data",
+        f"- Training data sha256 `{manifest['training_data']['sha256'][:16]}…`, {rows['total']:,} rows.",
+        *[f"- {source}: {count:,} rows" for source, count in rows["by_source"].items()],
+        "- Synthetic respondents come from a latent-trait model whose experience answers follow the",
+        "  Kaggle 2021 survey's training split (role-conditional rates and latent-class profiles);",
+        "  real respondents from Kaggle ML & DS Survey 2021 (CC BY 2.0) and Stack Overflow 2017 (ODbL 1.0).",
+        "- Demographics are never model inputs.",
+        "",
+        "## Metrics (test split, 95% bootstrap intervals)",
+        "",
+        *_metrics_table(evaluation),
+    ]
+    synthetic = evaluation["metrics"].get("test/synthetic")
+    if synthetic and "bayes_log_loss" in synthetic:
+        lines.append("")
+        lines.append(
+            f"On synthetic respondents the log loss is {synthetic['log_loss_ratio_to_bayes']:.3f} × the "
+            f"Bayes log loss ({synthetic['bayes_log_loss']:.4f}), the best any model could do."
+        )
+    lines += ["", "### Against the plain baseline (real respondents)", "", *_baseline_tables(evaluation)]
+    checks = _calibration_check_table(evaluation["calibration_checks"])
+    lines += ["", "### Calibration beyond chance", "", *checks]
+    lines += ["", "## Evidence: what each effect rests on", "", *_evidence_section(manifest)]
+    sets = evaluation["uncertainty"]
+    if sets:
+        lines += ["", f"## Prediction sets ({sets['level']:.0%} split conformal)", ""]
+        lines += [f"- {key[5:]}: coverage {c['coverage']:.3f}, both roles in {c['both_share']:.1%} of sets"
+                  for key, c in sets.items() if key != "level"]  # fmt: skip
+    lines += ["", "## Fairness audit (real respondents; demographics are never inputs)", ""]
+    lines += _fairness_tables(evaluation["fairness"])
+    behaviour = evaluation["behaviour"]
+    lines += [
+        "",
+        "## Behaviour checks",
+        f"{sum(b['passed'] for b in behaviour)} of {len(behaviour)} passed "
+        "(minimum functionality, directional, invariance).",
+        "",
+        "## Limitations",
+        "- Real respondents only answered the items their survey asked; Kaggle 2021 covers experience items.",
+        "  Interest, skill, preference and goal effects are assumed (synthetic prior), and say so.",
+        "- Effects of experience items are partial effects: they assume the other experience questions were",
+        "  answered too. Someone who answers only a few of them (e.g. years of coding without years of ML)",
+        "  gets effects fitted for people who answered all (Kaggle's novice coders are 53% ML engineers,",
+        "  but novice coders who use JavaScript only 32%).",
+        "- Probabilities refer to the reference population's MLE share (`build.target_mle_share`); pass",
+        "  `base_rate` for another population (Stack Overflow 2017 developers: about 4%).",
+        "- Self-ratings and survey answers are noisy; treat probabilities as a conversation starter.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,578 @@
+"""Saving and loading the exported model bundle: a folder with a manifest and checksummed files.
+
+Layout of a bundle folder::
+
+    manifest.json   schema version, model version, instrument version and hash, training data hash
+                    and row counts, metrics, library versions, and the sha256 of every other file
+    signature.json  HMAC-SHA256 of manifest.json under a key kept outside the bundle
+                    (:mod:`rolefit.scoring.signing`); written when a signing key is configured
+    scoring.json    the additive lookup tables (:class:`rolefit.model.tables.AdditiveModel`): all that
+                    ``rolefit.predict`` needs
+    model.skops     the full calibrated scikit-learn model, in skops format (no pickle), for
+                    verification, MLflow and retraining tools
+    reference.json  answer distributions of the training split, the reference of ``rolefit drift``
+
+Loading refuses the bundle with :class:`BundleError` naming the cause unless, in this order: every
+file is within its size bound (checked before anything is read), the signature verifies (when a key is
+configured; see :mod:`rolefit.scoring.signing`), the manifest fits its typed schema and was built for this
+instrument, every file matches its sha256, and the content makes sense (finite effects and baselines,
+tables for exactly the instrument's items). Nothing in a bundle is ever unpickled: ``scoring.json`` is
+plain JSON and ``model.skops`` is loaded by skops only when every type in it is on an exact allow-list
+(:data:`ESTIMATOR_TYPES`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from rolefit import atomic
+from rolefit.atomic import sha256_file
+from rolefit.errors import RolefitError
+from rolefit.instrument.items import Instrument, load_instrument
+from rolefit.model.tables import AdditiveModel
+from rolefit.scoring import signing
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+SCORING = "scoring.json"
+ESTIMATOR = "model.skops"
+REFERENCE = "reference.json"
+SIGNATURE = signing.SIGNATURE
+REQUIRED_FILES = (SCORING, ESTIMATOR, REFERENCE)
+
+_MB = 1 << 20
+#: Largest size of each file, checked before the file is read or hashed. Measured on real bundles
+#: (logistic with real surveys / boosting): manifest 44 / 9 KB, scoring.json 21 / 17 KB, reference.json
+#: 28 / 22 KB, model.skops 1.5 / 1.7 MB. The tables grow at most to 255 thresholds per item (the
+#: trees' bins), about 0.5 MB, so each bound leaves a wide margin and still refuses a file built to
+#: exhaust memory.
+MAX_BYTES = {MANIFEST: 1 * _MB, SCORING: 8 * _MB, REFERENCE: 8 * _MB, ESTIMATOR: 256 * _MB}
+#: Deepest nesting of a bundle's JSON files (real ones: 5). Deeper documents are refused before any
+#: code walks them recursively.
+MAX_JSON_DEPTH = 32
+#: Bounds of the zip archive inside ``model.skops`` (real: 57 / 783 members, 1.5 MB / 1.6 MB unpacked,
+#: a schema of 1.5 / 1.3 MB), so that a small file cannot unpack into gigabytes.
+MAX_SKOPS_MEMBERS = 100_000
+MAX_SKOPS_UNPACKED = 1024 * _MB
+MAX_SKOPS_SCHEMA = 128 * _MB
+#: Nesting of a skops schema (real: 27 / 22); skops walks it recursively.
+MAX_SKOPS_DEPTH = 200
+
+
+class BundleError(RolefitError, RuntimeError):
+    """The model bundle is missing, malformed, tampered with, or built for another instrument."""
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("rolefit", "scikit-learn", "numpy", "pandas", "scipy", "skops"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    import platform
+
+    out["python"] = platform.python_version()
+    return out
+
+
+def save_bundle(
+    directory: str | Path,
+    *,
+    additive: AdditiveModel,
+    estimator: Any,
+    manifest: dict[str, Any],
+    reference: dict[str, Any] | None = None,
+    instrument: Instrument | None = None,
+) -> Path:
+    """Write a bundle atomically: build it in a temporary folder beside ``directory``, then swap it in.
+
+    ``manifest`` holds the caller's facts (metrics, data hashes, row counts, candidate, ...); this
+    function adds schema, instrument, versions, checksums and the model version, and signs the
+    manifest when a signing key is configured (creating the project's key on the first export into
+    the project; see :func:`rolefit.scoring.signing.key_for_export`).
+    """
+    import skops.io
+
+    instrument = instrument or load_instrument()
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        key = signing.key_for_export(directory)
+    except signing.SignatureError as exc:
+        raise BundleError(f"Cannot sign the bundle for {directory}: {exc}") from None
+    atomic.remove_stale(directory.parent)
+    staging = atomic.temp_name(directory)
+    staging.mkdir()
+    staging.chmod(0o755)
+    try:
+        scoring_text = json.dumps(additive.to_dict(), indent=1, sort_keys=True)
+        (staging / SCORING).write_text(scoring_text, encoding="utf-8")
+        skops.io.dump(estimator, staging / ESTIMATOR)
+        (staging / REFERENCE).write_text(
+            json.dumps(reference or {}, indent=1, sort_keys=True), encoding="utf-8"
+        )
+        files = {name: sha256_file(staging / name) for name in REQUIRED_FILES}
+        created = datetime.now(UTC)
+        full = {
+            "schema_version": SCHEMA_VERSION,
+            "model_version": f"{created:%Y%m%d.%H%M%S}-{files[SCORING][:8]}",
+            "created_at": created.isoformat(timespec="seconds"),
+            "instrument": {"version": instrument.version, "sha256": instrument.sha256},
+            "libraries": library_versions(),
+            **manifest,
+            "files": files,
+        }
+        manifest_bytes = json.dumps(full, indent=2, sort_keys=True).encode("utf-8")
+        (staging / MANIFEST).write_bytes(manifest_bytes)
+        if key is not None:
+            signing.write_signature(staging, key, manifest_bytes)
+        _swap_in(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def _swap_in(staging: Path, directory: Path) -> None:
+    """Replace ``directory`` by the complete ``staging`` folder (the old one is removed afterwards).
+
+    Used for a training's own output (``models/trained``); the published champion is switched
+    atomically by :mod:`rolefit.scoring.champion` instead.
+    """
+    backup = None
+    if directory.exists():
+        # a temporary name: if a crash comes between the renames, the next save removes it
+        backup = atomic.temp_name(directory)
+        directory.rename(backup)
+    staging.rename(directory)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# reading: bounded sizes, bounded nesting, a typed manifest
+
+
+def _read_bounded(path: Path, where: str) -> bytes:
+    """The bytes of bundle file ``path``, refused unread when over its bound in :data:`MAX_BYTES`.
+
+    The size is checked before reading and again while reading, so a file that grows in between is
+    refused too (it is never read past the bound).
+    """
+    limit = MAX_BYTES[path.name]
+    try:
+        size = path.stat().st_size
+        if size <= limit:
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)
+            size = max(size, len(data))
+    except OSError as exc:
+        raise BundleError(f"{path.name} in {where} cannot be read ({exc.strerror or exc}).") from None
+    if size > limit:
+        raise BundleError(
+            f"{path.name} in {where} is {size / _MB:.1f} MB; a model bundle's {path.name} is at most "
+            f"{limit / _MB:g} MB, so it was not read. Refusing to load it."
+        )
+    return data
+
+
+def _depth(value: Any) -> int:
+    """The nesting depth of a parsed JSON value, computed without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+        else:
+            continue
+        deepest = max(deepest, level + 1)
+    return deepest
+
+
+def _parse_json(data: bytes, name: str, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{name} in {where} is not valid JSON ({exc}); the bundle is corrupt.") from None
+    except RecursionError:
+        raise BundleError(f"{name} in {where} is nested too deeply to be a rolefit file.") from None
+    depth = _depth(value)
+    if depth > max_depth:
+        raise BundleError(
+            f"{name} in {where} is nested {depth} levels deep; rolefit's are at most {max_depth}."
+        )
+    return value
+
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class _Schema(BaseModel):
+    # strict: a number is not a string and "1" is not 1; extra keys are tolerated because the manifest
+    # also records the caller's facts (params, ingest reports, selection), which grow over time and
+    # are bounded by the size and depth limits; what rolefit itself reads is typed below
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
+class InstrumentRef(_Schema):
+    version: Name
+    sha256: Sha256
+
+
+class FileChecksums(BaseModel):
+    # exactly the bundle's files: a file that is not listed would not be verified
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    scoring: Sha256 = Field(alias=SCORING)
+    estimator: Sha256 = Field(alias=ESTIMATOR)
+    reference: Sha256 = Field(alias=REFERENCE)
+
+
+class Rows(_Schema):
+    total: Annotated[int, Field(ge=0)]
+    by_source: dict[Name, Annotated[int, Field(ge=0)]] = {}
+
+
+class TrainingData(_Schema):
+    sha256: Sha256
+    rows: Rows
+
+
+class RealEvidence(_Schema):
+    training_sources: list[Name] = []
+    evaluation_sources: list[Name] = []
+
+
+class Manifest(_Schema):
+    """What rolefit reads from ``manifest.json`` (the gate, reports, tracking, the champion folder)."""
+
+    schema_version: Annotated[int, Field(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]  # strict: not True, not 1.0
+    # used as a folder name when published (rolefit.scoring.champion): no separators, no leading dot
+    model_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")]
+    created_at: Annotated[str, StringConstraints(max_length=64)]
+    instrument: InstrumentRef
+    files: FileChecksums
+    libraries: dict[Name, Annotated[str, StringConstraints(max_length=200)]] = {}
+    candidate: Name | None = None
+    calibration: Name | None = None
+    training_data: TrainingData | None = None
+    metrics: dict[Name, dict[Name, float | None]] = {}
+    real_evidence: RealEvidence | None = None
+    max_table_error: float | None = None
+
+
+def _schema_problems(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    shown = []
+    for error in errors[:3]:
+        location = ".".join(str(part) for part in error["loc"]) or "the top level"
+        shown.append(f"{location}: {error['msg']}")
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "; ".join(shown) + more
+
+
+def _parse_manifest(data: bytes, path: Path) -> dict[str, Any]:
+    where = f"the model bundle at {path.parent}"
+    manifest = _parse_json(data, MANIFEST, where)
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{path} is not a JSON object; the bundle is corrupt.")
+    version = manifest.get("schema_version")
+    if type(version) is not int or version != SCHEMA_VERSION:  # True == 1 and 1.0 == 1 in Python
+        raise BundleError(
+            f"{path} has schema version {str(manifest.get('schema_version'))[:40]!r}; "
+            f"this rolefit reads version {SCHEMA_VERSION}."
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(REQUIRED_FILES):
+        raise BundleError(f"{path} must list checksums for exactly {', '.join(REQUIRED_FILES)}.")
+    try:
+        Manifest.model_validate(manifest)
+    except ValidationError as exc:
+        raise BundleError(
+            f"{path} does not fit the manifest schema ({_schema_problems(exc)}); refusing to load it."
+        ) from None
+    return manifest
+
+
+def _manifest_bytes(directory: Path) -> bytes:
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise BundleError(f"No model bundle at {directory}: the folder does not exist.")
+    if not path.is_file():
+        raise BundleError(f"The model bundle at {directory} has no {MANIFEST}.")
+    return _read_bounded(path, f"the model bundle at {directory}")
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """Parse and check ``manifest.json`` against its schema (no checksum or signature verification)."""
+    directory = Path(directory)
+    return _parse_manifest(_manifest_bytes(directory), directory / MANIFEST)
+
+
+def verify_bundle(
+    directory: str | Path, instrument: Instrument | None = None, *, signature: bool = True
+) -> dict[str, Any]:
+    """Check sizes, signature, manifest schema, instrument and every file's sha256.
+
+    Returns the manifest or raises :class:`BundleError` naming the cause. ``signature=False`` skips
+    only the signature (for :func:`sign_bundle`, which is about to make one).
+    """
+    return _verify(Path(directory), instrument, signature)[0]
+
+
+def _verify(directory: Path, instrument: Instrument | None, signature: bool) -> tuple[dict[str, Any], bytes]:
+    """:func:`verify_bundle`, also returning the manifest's bytes exactly as they were checked."""
+    where = f"the model bundle at {directory}"
+    data = _manifest_bytes(directory)
+    if signature:  # before parsing: with a key configured, nothing unsigned is even parsed
+        try:
+            signing.verify(directory, data)
+        except signing.SignatureError as exc:
+            raise BundleError(str(exc)) from None
+    manifest = _parse_manifest(data, directory / MANIFEST)
+    instrument = instrument or load_instrument()
+    built_for = manifest["instrument"]
+    if built_for["sha256"] != instrument.sha256 or built_for["version"] != instrument.version:
+        raise BundleError(
+            f"The model bundle at {directory} was built for instrument version "
+            f"{built_for['version']!r} (sha256 {built_for['sha256'][:12]}...), but this "
+            f"rolefit uses version {instrument.version!r} (sha256 {instrument.sha256[:12]}...); retrain it."
+        )
+    for name in REQUIRED_FILES:
+        path = directory / name
+        if not path.is_file():
+            raise BundleError(f"The model bundle at {directory} is missing {name}.")
+        size, limit = path.stat().st_size, MAX_BYTES[name]
+        if size > limit:
+            raise BundleError(
+                f"{name} in {where} is {size / _MB:.1f} MB; a model bundle's {name} is at most "
+                f"{limit / _MB:g} MB, so it was not read. Refusing to load it."
+            )
+    for name in REQUIRED_FILES:
+        _check_digest(name, sha256_file(directory / name), manifest, directory)
+    return manifest, data
+
+
+def _check_digest(name: str, actual: str, manifest: dict[str, Any], directory: Path) -> None:
+    expected = manifest["files"][name]
+    if actual != expected:
+        raise BundleError(
+            f"{name} in the model bundle at {directory} does not match its checksum "
+            f"(expected sha256 {expected[:12]}..., found {actual[:12]}...): the file was changed "
+            "after export. Refusing to load it."
+        )
+
+
+def _read_verified(directory: Path, name: str, manifest: dict[str, Any]) -> bytes:
+    """The bytes of ``name``, checked against the manifest *as read*: the file cannot be swapped
+    between verification and use."""
+    data = _read_bounded(directory / name, f"the model bundle at {directory}")
+    _check_digest(name, hashlib.sha256(data).hexdigest(), manifest, directory)
+    return data
+
+
+def sign_bundle(directory: str | Path) -> signing.SigningKey:
+    """Sign an existing bundle with the configured key (creating the project key if there is none).
+
+    For a bundle you trust that has no signature (exported before signing existed, or elsewhere). Its
+    checksums are verified first, so a damaged bundle is never signed.
+    """
+    directory = Path(directory)
+    _, manifest_bytes = _verify(directory, None, signature=False)
+    try:
+        key = signing.key_for_export(directory, create_anywhere=True)
+    except signing.SignatureError as exc:
+        raise BundleError(str(exc)) from None
+    assert key is not None  # create_anywhere always yields a key
+    signing.write_signature(directory, key, manifest_bytes)  # the bytes whose checksums were verified
+    return key
+
+
+def load_additive(directory: str | Path) -> tuple[AdditiveModel, dict[str, Any]]:
+    """Verify the bundle and return its lookup tables (checked for sense) and manifest."""
+    directory = Path(directory)
+    manifest = verify_bundle(directory)
+    where = f"the model bundle at {directory}"
+    data = _parse_json(_read_verified(directory, SCORING, manifest), SCORING, where)
+    try:
+        additive = AdditiveModel.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BundleError(f"{SCORING} in {where} is malformed: {exc}. Refusing to load it.") from None
+    problem = _instrument_problem(additive, load_instrument())
+    if problem:
+        raise BundleError(f"{SCORING} in {where} {problem}. Refusing to load it.")
+    return additive, manifest
+
+
+def _instrument_problem(additive: AdditiveModel, instrument: Instrument) -> str | None:
+    """Why the tables cannot score every answer the instrument allows, or None."""
+    if set(additive.tables) != set(instrument.ids):
+        return "does not cover exactly the instrument's items"
+    for item in instrument.items:
+        table = additive.tables[item.id]
+        if item.kind == "choice":
+            if set(table.choices) != set(item.choice_ids):
+                return f"has a table for {item.id!r} whose choices are not the item's choices"
+        elif table.choices:
+            return f"has a choice table for the numeric item {item.id!r}"
+        alone = additive.alone.get(item.id)
+        if alone is not None and (set(alone.choices) != set(table.choices)):
+            return f"has an answered-alone table for {item.id!r} that does not match its table"
+    return None
+
+
+#: The exact types a rolefit ``model.skops`` may hold, each with the skops node kinds it may be stored
+#: as; anything else is refused before skops builds a single object. Measured with
+#: ``skops.io.get_untrusted_types`` and a walk of the schema on real bundles of both candidates (the
+#: logistic one trained with the real surveys, the boosting one on synthetic data); the real-evidence
+#: block adds only rolefit's own class. No function, no ``builtins`` callable beyond the container
+#: types, no prefix: a new type in a future model has to be added here by name, with a test.
+ESTIMATOR_TYPES: dict[str, frozenset[str]] = {
+    # containers and JSON values (a JsonNode holds any JSON value; a TypeNode is a dict's key type)
+    "builtins.dict": frozenset({"DictNode"}),
+    "builtins.list": frozenset({"ListNode"}),
+    "builtins.tuple": frozenset({"TupleNode"}),
+    "builtins.str": frozenset({"JsonNode", "TypeNode"}),
+    # numpy: arrays (read with allow_pickle=False), a scalar, the boosting's random generator
+    "numpy.ndarray": frozenset({"NdArrayNode"}),
+    "numpy.uint64": frozenset({"NdArrayNode"}),
+    "numpy.random._generator.Generator": frozenset({"RandomGeneratorNode"}),
+    "numpy.random.PCG64": frozenset({"bit generator"}),
+    # rolefit's estimator classes
+    "rolefit.model.calibration.CoverageCalibratedClassifier": frozenset({"ObjectNode"}),
+    "rolefit.model.estimators.MonotoneLogisticRegression": frozenset({"ObjectNode"}),
+    "rolefit.model.evidence.RealEvidenceBlock": frozenset({"ObjectNode"}),
+    "rolefit.model.features.Column": frozenset({"ObjectNode"}),
+    "rolefit.model.features.NumericEncoder": frozenset({"ObjectNode"}),
+    "rolefit.model.features.ThermometerEncoder": frozenset({"ObjectNode"}),
+    # the scikit-learn classes the two candidates are made of
+    "sklearn.pipeline.Pipeline": frozenset({"ObjectNode"}),
+    "sklearn.preprocessing._label.LabelEncoder": frozenset({"ObjectNode"}),
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier": (
+        frozenset({"ObjectNode"})
+    ),
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper": frozenset({"ObjectNode"}),
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": frozenset({"ObjectNode"}),
+    "sklearn._loss.loss.HalfBinomialLoss": frozenset({"ObjectNode"}),
+    "sklearn._loss.link.LogitLink": frozenset({"ObjectNode"}),
+    "sklearn._loss.link.Interval": frozenset({"ObjectNode"}),
+    "sklearn._loss._loss.CyHalfBinomialLoss": frozenset({"LossNode"}),
+}
+
+
+def _bit_generator(node: dict[str, Any]) -> str:
+    """The bit generator a RandomGeneratorNode names in its state (skops calls it by that name)."""
+    try:
+        name = json.loads(node["content"]["bit_generator"]["content"]["bit_generator"]["content"])
+    except (KeyError, TypeError, ValueError):
+        return "numpy.random.<unreadable>"
+    return f"numpy.random.{name}" if isinstance(name, str) else "numpy.random.<unreadable>"
+
+
+def skops_types(schema: Any) -> dict[str, set[str]]:
+    """Every type a skops schema would build or call, with the node kinds it appears as.
+
+    Walks the whole JSON (iteratively), not only where skops would look, so a node hidden anywhere
+    counts; a node without a readable type is reported under a name no allow-list contains.
+    """
+    found: dict[str, set[str]] = {}
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        stack.extend(node.values())
+        loader = node.get("__loader__")
+        if loader is None:
+            continue
+        module, name = node.get("__module__"), node.get("__class__")
+        if not isinstance(module, str) or not isinstance(name, str):
+            module, name = "<unreadable>", repr(name)[:60]
+        found.setdefault(f"{module}.{name}", set()).add(str(loader)[:60])
+        if loader == "RandomGeneratorNode":
+            found.setdefault(_bit_generator(node), set()).add("bit generator")
+    return found
+
+
+def _skops_schema(data: bytes, where: str) -> Any:
+    """The parsed ``schema.json`` of a skops file, with the archive's sizes bounded first."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            unpacked = sum(member.file_size for member in members)
+            if len(members) > MAX_SKOPS_MEMBERS or unpacked > MAX_SKOPS_UNPACKED:
+                raise BundleError(
+                    f"{ESTIMATOR} in {where} holds {len(members)} files of {unpacked / _MB:.0f} MB "
+                    "unpacked, far more than any rolefit model; refusing to load it."
+                )
+            info = archive.getinfo("schema.json")
+            if info.file_size > MAX_SKOPS_SCHEMA:
+                raise BundleError(f"The skops schema of {ESTIMATOR} in {where} is too large; refusing it.")
+            raw = archive.read(info)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        # a pickle or any other non-skops content: refuse, never unpickle
+        raise BundleError(
+            f"{ESTIMATOR} in {where} is not a valid skops file ({type(exc).__name__}); refusing to load it."
+        ) from None
+    return _parse_json(raw, f"The skops schema of {ESTIMATOR}", where, MAX_SKOPS_DEPTH)
+
+
+def load_estimator(directory: str | Path):
+    """Verify the bundle and load the full calibrated scikit-learn model with skops (no pickle).
+
+    Only after every type in the file is found on :data:`ESTIMATOR_TYPES` (with the node kind it is
+    stored as) does skops build anything, and then from the very bytes that were checked.
+    """
+    import skops.io
+
+    directory = Path(directory)
+    where = f"the model bundle at {directory}"
+    manifest = verify_bundle(directory)
+    data = _read_verified(directory, ESTIMATOR, manifest)
+    found = skops_types(_skops_schema(data, where))
+    refused = sorted(
+        f"{name} (as {', '.join(sorted(kinds))})"
+        for name, kinds in found.items()
+        if not kinds <= ESTIMATOR_TYPES.get(name, frozenset())
+    )
+    if not refused:
+        # skops' own audit as a second opinion: it also names what its nodes would call by name
+        try:
+            declared = skops.io.get_untrusted_types(data=data)
+        except Exception as exc:  # malformed in a way skops notices: refuse, never guess
+            raise BundleError(
+                f"{ESTIMATOR} in {where} is not a valid skops file ({type(exc).__name__}); "
+                "refusing to load it."
+            ) from None
+        refused = sorted(name for name in declared if name not in ESTIMATOR_TYPES)
+    if refused:
+        raise BundleError(
+            f"{ESTIMATOR} in {where} contains types rolefit does not trust: {', '.join(refused[:10])}"
+            + (f" (and {len(refused) - 10} more)" if len(refused) > 10 else "")
+            + ". Refusing to load it."
+        )
+    try:
+        return skops.io.loads(data, trusted=sorted(found))
+    except Exception as exc:  # every type was allowed, yet the content does not load: still refused
+        raise BundleError(
+            f"{ESTIMATOR} in {where} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})."
+        ) from None

@@ -1,0 +1,30 @@
+"""A trained result written as a model bundle, with its manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rolefit.config import Params
+from rolefit.model.train import TrainResult
+from rolefit.scoring.bundle import save_bundle
+
+
+def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
+    """Write the champion bundle with its manifest."""
+    manifest = {
+        "candidate": result.candidate,
+        "calibration": result.calibration,
+        "selection": result.selection,
+        "metrics": result.metrics,
+        "training_data": result.data,
+        "max_table_error": result.max_table_error,
+        "params": params.model_dump(mode="json"),
+        **{k: v for k, v in result.extra.items() if k != "reference"},
+    }
+    return save_bundle(
+        directory,
+        additive=result.additive,
+        estimator=result.estimator,
+        manifest=manifest,
+        reference=result.extra.get("reference"),
+    )

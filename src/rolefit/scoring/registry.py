@@ -1,0 +1,44 @@
+"""Reading models from the MLflow registry: the store's URI and ``models:/rolefit@champion``-style URIs.
+
+The scoring layer needs this to load ``ROLEFIT_MODEL=models:/...``; writing runs and versions is
+:mod:`rolefit.ops.tracking`. MLflow is imported only inside the functions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+EXPERIMENT = "rolefit"
+
+
+def tracking_uri(root: str | Path = ".") -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the SQLite store ``mlflow.db`` at ``root``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(Path(root) / 'mlflow.db').resolve()}"
+
+
+def configure(root: str | Path = ".") -> str:
+    """Point MLflow at the store and experiment (call from entry points only)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment(EXPERIMENT)
+    return uri
+
+
+def download_champion(uri: str, destination: str | Path | None = None) -> Path:
+    """Fetch the bundle behind a ``models:/rolefit@champion``-style URI; returns the bundle folder."""
+    import tempfile
+
+    import mlflow
+
+    destination = Path(destination or tempfile.mkdtemp(prefix="rolefit-model-"))
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
+    found = [p.parent for p in local.rglob("manifest.json") if (p.parent / "scoring.json").exists()]
+    if not found:
+        raise FileNotFoundError(f"The MLflow model at {uri} holds no rolefit bundle.")
+    return found[0]
