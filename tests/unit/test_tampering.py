@@ -29,6 +29,7 @@ from rolefit.scoring.bundle import (
     sign_bundle,
     skops_types,
 )
+from rolefit.scoring.predictor import clear_cache
 
 TEST_KEY = "rolefit-tests-" + "0123456789abcdef" * 3
 
@@ -137,7 +138,7 @@ def test_concurrent_predictions_equal_serial_ones(champion, use_model, monkeypat
     loads = []
     original = bundle_module.load_additive
     monkeypatch.setattr(bundle_module, "load_additive", lambda path: (loads.append(path), original(path))[1])
-    rolefit.predict.__globals__["clear_cache"]()
+    clear_cache()
     results = [None] * len(people)
     start = threading.Barrier(8)
 
