@@ -374,6 +374,17 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
             scoring, work, body, query_rate, problems, loaded.path
         )
 
+    async def receive(request: Request) -> tuple[bytes, float | None, dict[str, str]] | Response:
+        """Content type, query base rate and the bounded body of a predict request, or the refusal."""
+        wrong_type = _wrong_content_type(request)
+        if wrong_type is not None:
+            return wrong_type
+        query_rate, problems = _query_base_rate(request)
+        body = await _read_body(request, body_timeout)
+        if isinstance(body, Response):
+            return body
+        return body, query_rate, problems
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
         return page
@@ -408,13 +419,10 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
     async def predict_one(request: Request) -> Any:
         """One person's result: probabilities, prediction set, verdict (clear, leaning, toss-up or
         no-information), the starting point base_rate, and every answer's effect with its evidence."""
-        wrong_type = _wrong_content_type(request)
-        if wrong_type is not None:
-            return wrong_type
-        query_rate, problems = _query_base_rate(request)
-        body = await _read_body(request, body_timeout)
-        if isinstance(body, Response):
-            return body
+        received = await receive(request)
+        if isinstance(received, Response):
+            return received
+        body, query_rate, problems = received
         if len(body) <= INLINE_BYTES:
             # one small person with known keys costs at most about half a millisecond: answered here,
             # without the thread hand-off (which costs a third of the throughput of valid requests)
@@ -440,14 +448,10 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
     )
     async def predict_batch(request: Request) -> Any:
         """Several people at once (at most 1,000); the results in the same order."""
-        wrong_type = _wrong_content_type(request)
-        if wrong_type is not None:
-            return wrong_type
-        query_rate, problems = _query_base_rate(request)
-        body = await _read_body(request, body_timeout)
-        if isinstance(body, Response):
-            return body
-        return await off_the_loop(_answer_batch, body, query_rate, problems)
+        received = await receive(request)
+        if isinstance(received, Response):
+            return received
+        return await off_the_loop(_answer_batch, *received)
 
     return app
 

@@ -20,12 +20,9 @@ Adapters (``ADAPTERS``, :mod:`rolefit.data.adapters`, one module per survey):
 * ``stackoverflow2017`` - Stack Overflow Developer Survey 2017 (ODbL 1.0), partial export, read from
   the zip; its last line is cut off mid-row and is quarantined.
 
-Reading is defensive (see :func:`read_records`): a row is never allowed to swallow the lines after it.
-An unclosed quote quarantines only the line it is on; a cell longer than ``MAX_FIELD_CHARS``, a line
-longer than ``MAX_ROW_CHARS`` (skipped unread) and a row with the wrong number of fields are
-quarantined with their reason; every data row of the file is counted. A zip (or Excel workbook, which
-is a zip) whose members would expand past ``MAX_UNZIPPED_BYTES`` or more than ``MAX_ZIP_RATIO`` times
-is refused unread. A file that cannot be ingested raises :class:`SurveyError` naming it and the cause.
+Files are read by :mod:`rolefit.data.io`, whose docstring says how a row is never allowed to swallow
+the lines after it and which limits apply; a file that cannot be ingested raises :class:`SurveyError`
+naming it and the cause.
 
 Privacy: ``respondent_id`` values from form exports may be e-mail addresses, so they are replaced by a
 keyed pseudonym, ``HMAC-SHA256(key, id)`` (:func:`id_key`: the ``ROLEFIT_ID_KEY`` environment
