@@ -35,11 +35,12 @@ def test_metrics_json_is_a_short_summary_per_source(evaluated):
     assert {"all", "synthetic"} <= set(summary)
     for source, entry in summary.items():
         assert {"n", "roc_auc", "log_loss", "ece", "brier", "coverage"} <= set(entry), source
-        assert entry["log_loss"] == evaluation["metrics"][f"test/{source}"]["log_loss"]
+        group = evaluation.overall if source == "all" else evaluation.source(source)
+        assert entry["log_loss"] == group.metrics["log_loss"]
     if "kaggle2021" in summary:
         assert (
             summary["kaggle2021"]["baseline_log_loss"]
-            == evaluation["metrics"]["baseline/kaggle2021"]["log_loss"]
+            == evaluation.real.source("kaggle2021").baseline.scores.metrics["log_loss"]
         )
         assert "own_base_rate_ece" in summary["stackoverflow2017"]
     assert sum(len(entry) for entry in summary.values()) < 60  # a table people can read
@@ -52,14 +53,15 @@ def test_metrics_json_is_a_short_summary_per_source(evaluated):
 
 def test_prediction_sets_cover_the_target(evaluated):
     evaluation, _ = evaluated
-    sets = evaluation["uncertainty"]
-    assert sets["level"] == 0.9
+    sets = evaluation.sets
+    assert sets.level == 0.9
     # at least the level (less two points of sampling noise); above it because a set names one role only
     # with 3-to-1 odds and 3 answers (train.clear_min_probability, train.clear_min_answers)
-    for group in ("test/all", "test/synthetic", "test/kaggle2021"):
-        if group in sets:
-            assert 0.88 <= sets[group]["coverage"] <= 0.96, (group, sets[group])
-    assert 1.0 <= sets["test/all"]["mean_set_size"] < 2.0
+    for group in sets.groups:
+        if group.group in ("all", "synthetic", "kaggle2021"):
+            assert 0.88 <= group.values["coverage"] <= 0.96, group
+    assert 1.0 <= sets.overall.values["mean_set_size"] < 2.0
+    assert {g.group for g in sets.by_source} == {g.group for g in evaluation.by_source}
 
 
 def test_predict_returns_a_prediction_set_and_verdict(champion, use_model):
@@ -76,7 +78,7 @@ def test_predict_returns_a_prediction_set_and_verdict(champion, use_model):
 
 def test_fairness_audit_is_reported(evaluated):
     evaluation, paths = evaluated
-    fairness = evaluation["fairness"]
+    fairness = evaluation.fairness
     if fairness["respondents"] == 0:
         pytest.skip("no real respondents (../shared/data/surveys is absent)")
     for attribute in ("gender", "country"):

@@ -34,15 +34,15 @@ def _logit(p):
 def test_champion_is_at_least_as_good_as_the_plain_baseline_on_kaggle_respondents(evaluated):
     """Same run, same held-out Kaggle 2021 respondents, same real training rows and items."""
     evaluation, paths = evaluated
-    metrics = evaluation["metrics"]
-    champion, baseline = metrics["test/kaggle2021"], metrics["baseline/kaggle2021"]
+    champion = evaluation.source("kaggle2021").metrics
+    baseline = evaluation.real.source("kaggle2021").baseline.scores.metrics
     assert champion["n"] == baseline["n"] >= 900
     assert champion["log_loss"] <= baseline["log_loss"], (champion, baseline)
     assert champion["roc_auc"] >= baseline["roc_auc"] - 0.005, (champion, baseline)
     assert champion["ece"] <= baseline["ece"] + 0.005, (champion, baseline)
     # calibration beyond chance on every real training source
-    for source in evaluation["real"]["training_sources"]:
-        assert evaluation["calibration_checks"][f"test/{source}"]["p_value"] >= 0.05, source
+    for source in evaluation.real.training_sources:
+        assert evaluation.source(source).calibration_check["p_value"] >= 0.05, source
     # reported in metrics.json (with the paired differences) and in the model card
     stored = json.loads(paths["report"].read_text())
     assert stored["baseline/kaggle2021"]["log_loss"] == pytest.approx(baseline["log_loss"])
@@ -63,11 +63,11 @@ def test_stack_overflow_is_evaluated_not_trained_on_and_calibrated_under_its_own
     assert real["evaluation_sources"] == ["stackoverflow2017"]
     # no item takes its effect from Stack Overflow respondents
     assert all("stackoverflow2017" not in sources for sources in real["measured_items"].values())
-    own = evaluation["real"]["own_base_rates"]["stackoverflow2017"]
-    assert 0.02 < own < 0.07
-    assert evaluation["metrics"]["test/stackoverflow2017/own_base_rate"]["ece"] <= 0.03
+    stackoverflow = evaluation.real.source("stackoverflow2017")
+    assert 0.02 < stackoverflow.own_base_rate < 0.07
+    assert stackoverflow.champion_own.metrics["ece"] <= 0.03
     # the same respondents under the reference population's base rate are far off: the shift matters
-    assert evaluation["metrics"]["test/stackoverflow2017"]["ece"] > 0.05
+    assert evaluation.source("stackoverflow2017").metrics["ece"] > 0.05
 
 
 # -- people --------------------------------------------------------------------------------------

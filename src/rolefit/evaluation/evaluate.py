@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from rolefit.data.dataset import labels, real_sources
@@ -16,16 +14,27 @@ from rolefit.evaluation.metrics import (
     paired_differences,
     shifted,
 )
+from rolefit.evaluation.results import (
+    BaselineResult,
+    Evaluation,
+    PredictionSets,
+    RealEvidence,
+    Scores,
+    SetCoverage,
+    SourceEvidence,
+)
 from rolefit.instrument.items import load_instrument
 from rolefit.model.evidence import PlainBaseline
 from rolefit.model.metrics import summary
 from rolefit.scoring.predictor import load_model, predict, predict_many
 
 
-def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
+def evaluate_bundle(bundle_dir, frame, params) -> Evaluation:
     """Score the test split with the exported bundle (as apps do) and compute every report.
 
-    Returns ``{"metrics": {group: summary}, "y": ..., "p": ..., "importance": {...}, "behaviour": [...]}``.
+    Returns an :class:`~rolefit.evaluation.results.Evaluation`: the champion overall, per source and
+    per slice, prediction-set coverage, the real evidence beside the plain baseline, the fairness audit,
+    behaviour checks, item importance, and the labels and probabilities they came from.
     """
 
     instrument = load_instrument()
@@ -34,12 +43,25 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
     scored = predict_many(test[items], model=bundle_dir, top_k=0)
     y = (test["role"].to_numpy() == "mle").astype(int)
     p = scored["p_mle"].to_numpy()
-    n_bins = params.evaluate.ece_bins
-    metrics = {"test/all": summary(y, p, n_bins=n_bins)}
-    for source in sorted(test["source"].unique()):
-        mask = (test["source"] == source).to_numpy()
-        p_true = test["p_true"].to_numpy()[mask] if source == "synthetic" and "p_true" in test else None
-        metrics[f"test/{source}"] = summary(y[mask], p[mask], n_bins=n_bins, p_true=p_true)
+    n_bins, n_boot, seed = params.evaluate.ece_bins, params.evaluate.bootstrap, params.evaluate.seed
+    sources = sorted(test["source"].unique())
+    masks = {source: (test["source"] == source).to_numpy() for source in sources}
+
+    def group_scores(group: str, mask: np.ndarray, p_true=None) -> Scores:
+        ys, ps = y[mask], p[mask]
+        return Scores(
+            group=group,
+            metrics=summary(ys, ps, n_bins=n_bins, p_true=p_true),
+            intervals=bootstrap_intervals(ys, ps, n_bins=n_bins, n_boot=n_boot, seed=seed),
+            calibration_check=calibration_check(ys, ps, n_bins=n_bins, n_sim=n_boot, seed=seed),
+        )
+
+    p_true = test["p_true"].to_numpy() if "p_true" in test else None
+    overall = group_scores("all", np.ones(len(y), bool))
+    by_source = tuple(
+        group_scores(source, mask, p_true[mask] if source == "synthetic" and p_true is not None else None)
+        for source, mask in masks.items()
+    )
 
     additive = load_model(bundle_dir).additive
     importance = {}
@@ -52,55 +74,40 @@ def evaluate_bundle(bundle_dir, frame, params) -> dict[str, Any]:
                 * (1.0 if item in additive.fixed else additive.a)
             )
     behaviour = run_behaviour(lambda answers: predict(answers, model=bundle_dir))
-    for name, mask in slices(test).items():
-        metrics[f"test/slice/{name}"] = summary(y[mask], p[mask], n_bins=n_bins)
-    groups = [("test/all", np.ones(len(y), bool))] + [
-        (f"test/{s}", (test["source"] == s).to_numpy()) for s in sorted(test["source"].unique())
-    ]
-    intervals = {
-        group: bootstrap_intervals(
-            y[mask], p[mask], n_bins=n_bins, n_boot=params.evaluate.bootstrap, seed=params.evaluate.seed
-        )
-        for group, mask in groups
-    }
-    calibration_checks = {
-        group: calibration_check(
-            y[mask], p[mask], n_bins=n_bins, n_sim=params.evaluate.bootstrap, seed=params.evaluate.seed
-        )
-        for group, mask in groups
-    }
-    uncertainty = {}
+    slice_scores = tuple(
+        Scores(group=name, metrics=summary(y[mask], p[mask], n_bins=n_bins), kind="slice")
+        for name, mask in slices(test).items()
+    )
+    sets = None
     if additive.conformal is not None:
         from rolefit.model.conformal import coverage
         from rolefit.model.features import answered_mask
 
         answered = answered_mask(test[items], tuple(items)).sum(axis=1)
-        uncertainty["test/all"] = coverage(y, p, additive.conformal, answered)
-        for source in sorted(test["source"].unique()):
-            mask = (test["source"] == source).to_numpy()
-            uncertainty[f"test/{source}"] = coverage(y[mask], p[mask], additive.conformal, answered[mask])
-        uncertainty["level"] = additive.conformal.level
-    fairness = fairness_audit(test, y, p, params)
-    real = real_evidence_report(frame, test, y, p, additive, params, bundle_dir)
-    metrics.update(real.pop("metrics"))
-    intervals.update(real.pop("intervals"))
-    calibration_checks.update(real.pop("calibration_checks"))
-    return {
-        "real": real,
-        "metrics": metrics,
-        "intervals": intervals,
-        "calibration_checks": calibration_checks,
-        "uncertainty": uncertainty,
-        "fairness": fairness,
-        "y": y,
-        "p": p,
-        "sources": test["source"].astype(str).to_numpy(),
-        "importance": importance,
-        "behaviour": behaviour,
-    }
+        sets = PredictionSets(
+            level=additive.conformal.level,
+            overall=SetCoverage("all", coverage(y, p, additive.conformal, answered)),
+            by_source=tuple(
+                SetCoverage(source, coverage(y[mask], p[mask], additive.conformal, answered[mask]))
+                for source, mask in masks.items()
+            ),
+        )
+    return Evaluation(
+        overall=overall,
+        by_source=by_source,
+        slices=slice_scores,
+        sets=sets,
+        real=real_evidence_report(frame, test, y, p, additive, params, bundle_dir),
+        fairness=fairness_audit(test, y, p, params),
+        behaviour=behaviour,
+        importance=importance,
+        y=y,
+        p=p,
+        sources=test["source"].astype(str).to_numpy(),
+    )
 
 
-def real_evidence_report(frame, test, y, p, additive, params, bundle_dir) -> dict[str, Any]:
+def real_evidence_report(frame, test, y, p, additive, params, bundle_dir) -> RealEvidence:
     """The champion beside the plain baseline on every real source, under both base rates.
 
     The baseline (:class:`rolefit.model.evidence.PlainBaseline`) is fitted on the non-test rows of the real
@@ -117,17 +124,7 @@ def real_evidence_report(frame, test, y, p, additive, params, bundle_dir) -> dic
     reference_rate = (
         additive.base_rate if additive.base_rate is not None else 1 / (1 + np.exp(-additive.intercept))
     )
-    out: dict[str, Any] = {
-        "training_sources": training,
-        "evaluation_sources": evaluated,
-        "reference_base_rate": float(reference_rate),
-        "baseline": None,
-        "own_base_rates": {},
-        "differences": {},
-        "metrics": {},
-        "intervals": {},
-        "calibration_checks": {},
-    }
+    described = None
     baseline = None
     if real_items and training and split is not None:
         fit_rows = frame[frame["source"].isin(training).to_numpy() & (split != "test").to_numpy()]
@@ -135,11 +132,12 @@ def real_evidence_report(frame, test, y, p, additive, params, bundle_dir) -> dic
 
         weights = sample_weights(fit_rows, params.build, mle_shares(frame))
         baseline = PlainBaseline(items=tuple(real_items), seed=seed).fit(fit_rows, labels(fit_rows), weights)
-        out["baseline"] = {
+        described = {
             "model": "one-hot logistic regression + sigmoid calibration (5-fold)",
             "items": real_items,
             "rows": len(fit_rows),
         }
+    evidence = []
     for source in [*training, *evaluated]:
         mask = (test["source"] == source).to_numpy()
         if not mask.any():
@@ -150,25 +148,35 @@ def real_evidence_report(frame, test, y, p, additive, params, bundle_dir) -> dic
             source_rows = source_rows[source_rows["split"] != "test"]
         own = float(np.clip((source_rows["role"] == "mle").mean(), 1e-3, 1 - 1e-3))
         delta = logit(own) - logit(reference_rate)
-        out["own_base_rates"][source] = own
         p_own = shifted(ps, delta)
-        group = f"test/{source}/own_base_rate"
-        out["metrics"][group] = summary(ys, p_own, n_bins=n_bins)
-        out["intervals"][group] = bootstrap_intervals(ys, p_own, n_bins=n_bins, n_boot=n_boot, seed=seed)
-        out["calibration_checks"][group] = calibration_check(
-            ys, p_own, n_bins=n_bins, n_sim=n_boot, seed=seed
+        champion_own = Scores(
+            group=source,
+            metrics=summary(ys, p_own, n_bins=n_bins),
+            intervals=bootstrap_intervals(ys, p_own, n_bins=n_bins, n_boot=n_boot, seed=seed),
+            calibration_check=calibration_check(ys, p_own, n_bins=n_bins, n_sim=n_boot, seed=seed),
+            under_own_base_rate=True,
         )
-        if baseline is None:
-            continue
-        pb = baseline.predict_proba(test.loc[mask])[:, 1]
-        for suffix, champion, base in (("", ps, pb), ("/own_base_rate", p_own, shifted(pb, delta))):
-            key = f"baseline/{source}{suffix}"
-            out["metrics"][key] = summary(ys, base, n_bins=n_bins)
-            out["intervals"][key] = bootstrap_intervals(ys, base, n_bins=n_bins, n_boot=n_boot, seed=seed)
-            out["differences"][f"{source}{suffix}"] = paired_differences(
-                ys, champion, base, n_bins=n_bins, n_boot=n_boot, seed=seed
-            )
-    return out
+        versus: list[BaselineResult | None] = [None, None]
+        if baseline is not None:
+            pb = baseline.predict_proba(test.loc[mask])[:, 1]
+            for i, (champion, base) in enumerate(((ps, pb), (p_own, shifted(pb, delta)))):
+                scores = Scores(
+                    group=source,
+                    metrics=summary(ys, base, n_bins=n_bins),
+                    intervals=bootstrap_intervals(ys, base, n_bins=n_bins, n_boot=n_boot, seed=seed),
+                    kind="baseline",
+                    under_own_base_rate=i == 1,
+                )
+                differences = paired_differences(ys, champion, base, n_bins=n_bins, n_boot=n_boot, seed=seed)
+                versus[i] = BaselineResult(scores, differences)
+        evidence.append(SourceEvidence(source, own, champion_own, baseline=versus[0], baseline_own=versus[1]))
+    return RealEvidence(
+        training_sources=tuple(training),
+        evaluation_sources=tuple(evaluated),
+        reference_base_rate=float(reference_rate),
+        baseline=described,
+        sources=tuple(evidence),
+    )
 
 
 def slices(test) -> dict[str, np.ndarray]:

@@ -122,13 +122,14 @@ def decide(
 
     # 2 and 4, per real source (training sources first, then evaluation-only ones); without any real
     # source, the synthetic respondents are what the two models are compared on
-    compared = [*real["training_sources"], *real["evaluation_sources"]] or ["synthetic"]
+    compared = [*real.training_sources, *real.evaluation_sources] or ["synthetic"]
     for source in compared:
         mask = (test["source"] == source).to_numpy()
         if not mask.any():
             continue
         ys, new = y[mask], p_new[mask]
-        baseline = real["metrics"].get(f"baseline/{source}")
+        evidence = real.source(source)
+        baseline = evidence.baseline.scores.metrics if evidence and evidence.baseline else None
         tolerance_loss, tolerance_ece = _tolerances(gate, source)
         paired = (
             paired_differences(ys, new, p_old[mask], n_bins=n_bins, n_boot=n_boot, seed=seed)

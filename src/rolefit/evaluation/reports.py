@@ -4,6 +4,7 @@ and the model card.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,39 +12,36 @@ import numpy as np
 from rolefit import atomic
 from rolefit.data.csvsafe import neutralise
 from rolefit.evaluation.curves import confusion, curves, reliability_curve, save_figures
+from rolefit.evaluation.results import BaselineResult, Evaluation, Scores
 from rolefit.instrument.items import load_instrument
 
 
-def metrics_summary(evaluation: dict[str, Any]) -> dict[str, dict[str, float]]:
+def metrics_summary(evaluation: Evaluation) -> dict[str, dict[str, float]]:
     """The short ``metrics.json`` DVC compares across commits and experiments.
 
     Per source of the test split (and ``all``): n, ROC AUC, log loss, ECE, Brier and prediction-set
     coverage; for real sources also the plain baseline's log loss, ECE and ROC AUC and the ECE under the
     source's own base rate. Everything else is in ``evaluation.json``.
     """
-    metrics, sets = evaluation["metrics"], evaluation.get("uncertainty") or {}
     out: dict[str, dict[str, float]] = {}
-    for key, values in metrics.items():
-        parts = key.split("/")
-        if len(parts) != 2 or parts[0] != "test":
-            continue
-        source = parts[1]
-        entry = {name: float(values[name]) for name in ("n", "roc_auc", "log_loss", "ece", "brier")}
-        if f"test/{source}" in sets:
-            entry["coverage"] = float(sets[f"test/{source}"]["coverage"])
-        baseline = metrics.get(f"baseline/{source}")
-        if baseline is not None:
+    for group in evaluation.groups:
+        entry = {name: float(group.metrics[name]) for name in ("n", "roc_auc", "log_loss", "ece", "brier")}
+        sets = evaluation.sets.group(group.group) if evaluation.sets is not None else None
+        if sets is not None:
+            entry["coverage"] = float(sets.values["coverage"])
+        evidence = evaluation.real.source(group.group)
+        if evidence is not None and evidence.baseline is not None:
+            baseline = evidence.baseline.scores.metrics
             entry.update(
                 {f"baseline_{name}": float(baseline[name]) for name in ("log_loss", "ece", "roc_auc")}
             )
-        own = metrics.get(f"test/{source}/own_base_rate")
-        if own is not None:
-            entry["own_base_rate_ece"] = float(own["ece"])
-        out[source] = entry
+        if evidence is not None:
+            entry["own_base_rate_ece"] = float(evidence.champion_own.metrics["ece"])
+        out[group.group] = entry
     return out
 
 
-def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any], params) -> dict[str, Any]:
+def write_reports(evaluation: Evaluation, out_dir, manifest: dict[str, Any], params) -> dict[str, Any]:
     """``metrics.json`` (the short summary DVC compares, :func:`metrics_summary`), ``evaluation.json``
     (every metric, interval and check), plot data for ``dvc plots`` (``plots/*.csv``, per source in
     ``plots/roc/`` and ``plots/reliability/``), PNG figures, ``evaluation.md`` and the model card."""
@@ -55,19 +53,12 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
     plots = out_dir / "plots"
     figures = out_dir / "figures"
     plots.mkdir(parents=True, exist_ok=True)
-    y, p = evaluation["y"], evaluation["p"]
-    behaviour = evaluation["behaviour"]
+    y, p = evaluation.y, evaluation.p
     metrics = {
         "model_version": manifest["model_version"],
         "candidate": manifest["candidate"],
         "calibration": manifest["calibration"],
-        **{key: {k: float(v) for k, v in values.items()} for key, values in evaluation["metrics"].items()},
-        "intervals_95": evaluation["intervals"],
-        "calibration_checks": evaluation["calibration_checks"],
-        "prediction_sets": evaluation["uncertainty"],
-        "fairness": evaluation["fairness"],
-        "behaviour": {"cases": len(behaviour), "passed": sum(b["passed"] for b in behaviour)},
-        "real_evidence": evaluation.get("real", {}),
+        **evaluation.to_dict(),
     }
     paths = {"report": out_dir / "evaluation.json", "metrics": out_dir / "metrics.json"}
     atomic.write_text(paths["report"], json.dumps(metrics, indent=2, sort_keys=True) + "\n")
@@ -90,7 +81,7 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
     )
     write_csv("confusion", confusion(y, p), ["actual", "predicted"])
     # one ROC and one reliability curve per source (DVC draws every file of these folders)
-    sources = evaluation.get("sources")
+    sources = evaluation.sources
     for kind in ("roc", "reliability"):
         folder = plots / kind
         if folder.exists():
@@ -105,7 +96,7 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
             write_csv(f"roc/{source}", curves(y[mask], p[mask])["roc"], ["fpr", "tpr"])
             rows = reliability_curve(y[mask], p[mask], params.evaluate.ece_bins)
             write_csv(f"reliability/{source}", rows, ["predicted", "observed", "count"])
-    paths.update({f"figure_{k}": v for k, v in save_figures(y, p, evaluation["importance"], figures).items()})
+    paths.update({f"figure_{k}": v for k, v in save_figures(y, p, evaluation.importance, figures).items()})
     paths["model_card"] = out_dir / "model_card.md"
     atomic.write_text(paths["model_card"], model_card(metrics, manifest, evaluation))
     paths["evaluation"] = out_dir / "evaluation.md"
@@ -113,45 +104,56 @@ def write_reports(evaluation: dict[str, Any], out_dir, manifest: dict[str, Any],
     return paths
 
 
-def _metrics_table(evaluation: dict[str, Any], prefix: str = "test/") -> list[str]:
+def _metrics_table(evaluation: Evaluation) -> list[str]:
+    """The champion on all, each source, and each real source under its own base rate."""
     lines = [
         "| group | n | ROC AUC (95% CI) | log loss (95% CI) | ECE (95% CI) | Brier | accuracy "
         "| balanced acc. |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for key, values in evaluation["metrics"].items():
-        if not key.startswith(prefix) or key.startswith("test/slice/"):
-            continue
-        ci = evaluation["intervals"].get(key)
+    for group in evaluation.champion:
+        values, ci = group.metrics, group.intervals
 
         def fmt(name, digits, ci=ci, values=values):
             text = f"{values[name]:.{digits}f}"
             return text + (f" ({ci[name][0]:.{digits}f}–{ci[name][1]:.{digits}f})" if ci else "")
 
         lines.append(
-            f"| {key[len(prefix) :]} | {int(values['n']):,} | {fmt('roc_auc', 3)} | {fmt('log_loss', 4)} | "
+            f"| {group.label} | {int(values['n']):,} | {fmt('roc_auc', 3)} | {fmt('log_loss', 4)} | "
             f"{fmt('ece', 4)} | {values['brier']:.4f} | {values['accuracy']:.3f} | "
             f"{values['balanced_accuracy']:.3f} |"
         )
     return lines
 
 
-def _compared_rates(real: dict[str, Any], own: float) -> list[tuple[str, float]]:
-    """``(metric key suffix, base rate)`` a source is reported under: the reference one, and its own
-    when that differs (by half a point or more)."""
-    rates = [("", real["reference_base_rate"])]
-    if abs(own - real["reference_base_rate"]) >= 0.005:
-        rates.append(("/own_base_rate", own))
-    return rates
+@dataclass(frozen=True)
+class _Compared:
+    """The champion beside the plain baseline on one real source under one base rate."""
+
+    source: str
+    base_rate: float
+    champion: Scores | None
+    baseline: BaselineResult | None
 
 
-def _baseline_tables(evaluation: dict[str, Any]) -> list[str]:
+def _compared(evaluation: Evaluation) -> list[_Compared]:
+    """Every real source under the reference base rate, and under its own when that differs (by half a
+    point or more)."""
+    real, out = evaluation.real, []
+    for evidence in real.sources:
+        reference = evaluation.source(evidence.source)
+        out.append(_Compared(evidence.source, real.reference_base_rate, reference, evidence.baseline))
+        if abs(evidence.own_base_rate - real.reference_base_rate) >= 0.005:
+            own = evidence.own_base_rate
+            out.append(_Compared(evidence.source, own, evidence.champion_own, evidence.baseline_own))
+    return out
+
+
+def _baseline_tables(evaluation: Evaluation) -> list[str]:
     """Champion beside the plain baseline per real source, under both base rates."""
-    real = evaluation.get("real") or {}
-    if not real.get("baseline"):
+    base = evaluation.real.baseline
+    if not base:
         return ["No real training respondents: no baseline to compare with."]
-    metrics, intervals = evaluation["metrics"], evaluation["intervals"]
-    base = real["baseline"]
     lines = [
         f"Plain baseline: {base['model']} on the same {base['rows']:,} real training rows and "
         f"{len(base['items'])} items. Differences are champion minus baseline with paired bootstrap 95% "
@@ -161,52 +163,47 @@ def _baseline_tables(evaluation: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
 
-    def cell(key, name, digits):
-        value, ci = metrics[key][name], intervals.get(key, {}).get(name)
+    def cell(scores: Scores, name, digits):
+        value, ci = scores.metrics[name], (scores.intervals or {}).get(name)
         return f"{value:.{digits}f}" + (f" ({ci[0]:.{digits}f}–{ci[1]:.{digits}f})" if ci else "")
 
-    for source, own in real["own_base_rates"].items():
-        for suffix, rate in _compared_rates(real, own):
-            champion_key = f"test/{source}{suffix}"
-            baseline_key = f"baseline/{source}{suffix}"
-            if champion_key not in metrics or baseline_key not in metrics:
-                continue
-            for label, key in (("champion", champion_key), ("baseline", baseline_key)):
-                lines.append(
-                    f"| {source} | {rate:.3f} | {label} | {int(metrics[key]['n']):,} "
-                    f"| {cell(key, 'log_loss', 4)} | {cell(key, 'ece', 4)} | {cell(key, 'roc_auc', 3)} |"
-                )
-            d = real["differences"][f"{source}{suffix}"]
+    for compared in _compared(evaluation):
+        source, rate = compared.source, compared.base_rate
+        if compared.champion is None or compared.baseline is None:
+            continue
+        for label, scores in (("champion", compared.champion), ("baseline", compared.baseline.scores)):
             lines.append(
-                f"| {source} | {rate:.3f} | difference | | {d['log_loss']['difference']:+.4f} "
-                f"({d['log_loss']['low']:+.4f}–{d['log_loss']['high']:+.4f}) | {d['ece']['difference']:+.4f} "
-                f"({d['ece']['low']:+.4f}–{d['ece']['high']:+.4f}) | {d['roc_auc']['difference']:+.3f} "
-                f"({d['roc_auc']['low']:+.3f}–{d['roc_auc']['high']:+.3f}) |"
+                f"| {source} | {rate:.3f} | {label} | {int(scores.metrics['n']):,} "
+                f"| {cell(scores, 'log_loss', 4)} | {cell(scores, 'ece', 4)} | {cell(scores, 'roc_auc', 3)} |"
             )
+        d = compared.baseline.differences
+        lines.append(
+            f"| {source} | {rate:.3f} | difference | | {d['log_loss']['difference']:+.4f} "
+            f"({d['log_loss']['low']:+.4f}–{d['log_loss']['high']:+.4f}) | {d['ece']['difference']:+.4f} "
+            f"({d['ece']['low']:+.4f}–{d['ece']['high']:+.4f}) | {d['roc_auc']['difference']:+.3f} "
+            f"({d['roc_auc']['low']:+.3f}–{d['roc_auc']['high']:+.3f}) |"
+        )
     return lines
 
 
-def baseline_summary(evaluation: dict[str, Any]) -> list[str]:
+def baseline_summary(evaluation: Evaluation) -> list[str]:
     """Short lines for a terminal: the champion beside the plain baseline on every real source."""
-    real = evaluation.get("real") or {}
-    metrics = evaluation["metrics"]
     lines = []
-    for source, own in real.get("own_base_rates", {}).items():
-        for suffix, rate in _compared_rates(real, own):
-            champion = metrics.get(f"test/{source}{suffix}")
-            baseline = metrics.get(f"baseline/{source}{suffix}")
-            if champion is None:
-                continue
-            line = (
-                f"  {source} (base rate {rate:.2f}): champion log loss {champion['log_loss']:.4f} "
-                f"ECE {champion['ece']:.4f} ROC AUC {champion['roc_auc']:.4f}"
+    for compared in _compared(evaluation):
+        if compared.champion is None:
+            continue
+        champion = compared.champion.metrics
+        line = (
+            f"  {compared.source} (base rate {compared.base_rate:.2f}): champion log loss "
+            f"{champion['log_loss']:.4f} ECE {champion['ece']:.4f} ROC AUC {champion['roc_auc']:.4f}"
+        )
+        if compared.baseline is not None:
+            baseline = compared.baseline.scores.metrics
+            line += (
+                f" | plain baseline {baseline['log_loss']:.4f} / {baseline['ece']:.4f} / "
+                f"{baseline['roc_auc']:.4f}"
             )
-            if baseline is not None:
-                line += (
-                    f" | plain baseline {baseline['log_loss']:.4f} / {baseline['ece']:.4f} / "
-                    f"{baseline['roc_auc']:.4f}"
-                )
-            lines.append(line)
+        lines.append(line)
     return ["real respondents, test split (champion | plain baseline: log loss / ECE / ROC AUC):", *lines]
 
 
@@ -326,42 +323,42 @@ def _fairness_tables(fairness: dict[str, Any]) -> list[str]:
     return lines
 
 
-def evaluation_report(evaluation: dict[str, Any], manifest: dict[str, Any]) -> str:
+def evaluation_report(evaluation: Evaluation, manifest: dict[str, Any]) -> str:
     """``reports/evaluation.md``: every metric with intervals, slices, prediction sets, fairness."""
     lines = [f"# Evaluation of {manifest['model_version']}", "", "## Test split, overall and per source", ""]
     lines += _metrics_table(evaluation)
-    synthetic = evaluation["metrics"].get("test/synthetic", {})
+    synthetic = evaluation.source("synthetic")
+    synthetic = synthetic.metrics if synthetic is not None else {}
     if "bayes_log_loss" in synthetic:
         gap = synthetic["log_loss"] - synthetic["bayes_log_loss"]
         ratio = synthetic["log_loss_ratio_to_bayes"]
         lines += ["", f"Synthetic respondents: Bayes log loss {synthetic['bayes_log_loss']:.4f}; "
                   f"the model is {gap:.4f} nats ({ratio:.3f}×) above it."]  # fmt: skip
-    checks = _calibration_check_table(evaluation["calibration_checks"])
+    checks = _calibration_check_table(evaluation)
     lines += ["", "## Against the plain baseline (real respondents)", "", *_baseline_tables(evaluation)]
     lines += ["", "## Calibration beyond chance", "", *checks]
     lines += ["", "## Slices", "",
               "| slice | n | ROC AUC | log loss | ECE | accuracy | recall MLE | recall SWE |",
               "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for key, v in evaluation["metrics"].items():
-        if key.startswith("test/slice/"):
-            lines.append(
-                f"| {key[11:]} | {int(v['n']):,} | {v['roc_auc']:.3f} | {v['log_loss']:.4f} | "
-                f"{v['ece']:.4f} | {v['accuracy']:.3f} | {v['recall_mle']:.3f} | {v['recall_swe']:.3f} |"
-            )
-    sets = evaluation["uncertainty"]
-    if sets:
-        lines += ["", f"## Prediction sets (split conformal, target coverage {sets['level']:.0%})", "",
+    for group in evaluation.slices:
+        v = group.metrics
+        lines.append(
+            f"| {group.group} | {int(v['n']):,} | {v['roc_auc']:.3f} | {v['log_loss']:.4f} | "
+            f"{v['ece']:.4f} | {v['accuracy']:.3f} | {v['recall_mle']:.3f} | {v['recall_swe']:.3f} |"
+        )
+    sets = evaluation.sets
+    if sets is not None:
+        lines += ["", f"## Prediction sets (split conformal, target coverage {sets.level:.0%})", "",
                   "| group | coverage | coverage SWE | coverage MLE | mean set size | both roles |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
-        for key, c in sets.items():
-            if key == "level":
-                continue
+        for group in sets.groups:
+            c = group.values
             lines.append(
-                f"| {key[5:]} | {c['coverage']:.3f} | {c['coverage_swe']:.3f} | {c['coverage_mle']:.3f} | "
-                f"{c['mean_set_size']:.2f} | {c['both_share']:.3f} |"
+                f"| {group.group} | {c['coverage']:.3f} | {c['coverage_swe']:.3f} | "
+                f"{c['coverage_mle']:.3f} | {c['mean_set_size']:.2f} | {c['both_share']:.3f} |"
             )
-    lines += ["", "## Fairness audit", "", *_fairness_tables(evaluation["fairness"])]
-    behaviour = evaluation["behaviour"]
+    lines += ["", "## Fairness audit", "", *_fairness_tables(evaluation.fairness)]
+    behaviour = evaluation.behaviour
     lines += ["## Behaviour checks", "", "| kind | case | result |", "|---|---|---|"]
     lines += [
         f"| {b['kind']} | {b['name']} | {'pass' if b['passed'] else 'FAIL: ' + b['detail']} |"
@@ -370,7 +367,7 @@ def evaluation_report(evaluation: dict[str, Any], manifest: dict[str, Any]) -> s
     return "\n".join(lines) + "\n"
 
 
-def _calibration_check_table(checks: dict[str, dict[str, float]]) -> list[str]:
+def _calibration_check_table(evaluation: Evaluation) -> list[str]:
     lines = [
         "ECE is positive even for a perfectly calibrated model on a finite sample. Labels drawn from the",
         "model's own probabilities show what chance alone gives; a small p-value means the observed ECE",
@@ -379,15 +376,18 @@ def _calibration_check_table(checks: dict[str, dict[str, float]]) -> list[str]:
         "| group | ECE | ECE if perfectly calibrated (median, 95th pct.) | p-value |",
         "|---|---|---|---|",
     ]
-    for key, c in checks.items():
+    for group in evaluation.champion:
+        c = group.calibration_check
+        if c is None:
+            continue
         lines.append(
-            f"| {key[5:]} | {c['ece']:.4f} | {c['ece_if_calibrated']:.4f}, {c['ece_if_calibrated_95']:.4f} | "
-            f"{c['p_value']:.3f} |"
+            f"| {group.label} | {c['ece']:.4f} | {c['ece_if_calibrated']:.4f}, "
+            f"{c['ece_if_calibrated_95']:.4f} | {c['p_value']:.3f} |"
         )
     return lines
 
 
-def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: dict[str, Any]) -> str:
+def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: Evaluation) -> str:
     """A model card in Markdown: intended use, data, metrics, behaviour, limitations."""
     rows = manifest["training_data"]["rows"]
     lines = [
@@ -415,7 +415,8 @@ def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: di
         "",
         *_metrics_table(evaluation),
     ]
-    synthetic = evaluation["metrics"].get("test/synthetic")
+    synthetic = evaluation.source("synthetic")
+    synthetic = synthetic.metrics if synthetic is not None else None
     if synthetic and "bayes_log_loss" in synthetic:
         lines.append("")
         lines.append(
@@ -423,17 +424,20 @@ def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: di
             f"Bayes log loss ({synthetic['bayes_log_loss']:.4f}), the best any model could do."
         )
     lines += ["", "### Against the plain baseline (real respondents)", "", *_baseline_tables(evaluation)]
-    checks = _calibration_check_table(evaluation["calibration_checks"])
+    checks = _calibration_check_table(evaluation)
     lines += ["", "### Calibration beyond chance", "", *checks]
     lines += ["", "## Evidence: what each effect rests on", "", *_evidence_section(manifest)]
-    sets = evaluation["uncertainty"]
-    if sets:
-        lines += ["", f"## Prediction sets ({sets['level']:.0%} split conformal)", ""]
-        lines += [f"- {key[5:]}: coverage {c['coverage']:.3f}, both roles in {c['both_share']:.1%} of sets"
-                  for key, c in sets.items() if key != "level"]  # fmt: skip
+    sets = evaluation.sets
+    if sets is not None:
+        lines += ["", f"## Prediction sets ({sets.level:.0%} split conformal)", ""]
+        lines += [
+            f"- {group.group}: coverage {group.values['coverage']:.3f}, both roles in "
+            f"{group.values['both_share']:.1%} of sets"
+            for group in sets.groups
+        ]
     lines += ["", "## Fairness audit (real respondents; demographics are never inputs)", ""]
-    lines += _fairness_tables(evaluation["fairness"])
-    behaviour = evaluation["behaviour"]
+    lines += _fairness_tables(evaluation.fairness)
+    behaviour = evaluation.behaviour
     lines += [
         "",
         "## Behaviour checks",

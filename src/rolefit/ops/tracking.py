@@ -22,6 +22,7 @@ from rolefit.atomic import process_alive
 from rolefit.data.dataset import frame_sha256, real_sources
 from rolefit.errors import RolefitError
 from rolefit.evaluation.gate import GateVerdict
+from rolefit.evaluation.results import Evaluation
 from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, load_instrument
 from rolefit.scoring.registry import EXPERIMENT, configure, download_champion, tracking_uri  # noqa: F401
 
@@ -212,7 +213,45 @@ def log_training(
         return {"run_id": parent.info.run_id, "model_uri": info.model_uri}
 
 
-def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any]) -> None:
+def evaluation_metrics(evaluated: Evaluation) -> dict[str, float]:
+    """The evaluation's MLflow metrics by name (as logged, before ``=`` becomes ``_`` and NaNs are dropped):
+    prediction sets, calibration checks, 95% intervals, the plain baseline and every real source under
+    its own base rate, champion minus baseline, and the fairness audit's summaries."""
+    batch: dict[str, float] = {}
+    for group in evaluated.sets.groups if evaluated.sets is not None else ():
+        batch.update({f"sets/{group.key}/{k}": v for k, v in group.values.items()})
+    for scores in evaluated.scores:
+        if scores.calibration_check is not None:
+            batch.update(
+                {f"calibration_check/{scores.key}/{k}": v for k, v in scores.calibration_check.items()}
+            )
+    for scores in evaluated.scores:
+        for name, (low, high) in (scores.intervals or {}).items():
+            batch[f"ci95/{scores.key}/{name}/low"], batch[f"ci95/{scores.key}/{name}/high"] = low, high
+    # the plain baseline and every real source under its own base rate, beside the champion
+    for scores in evaluated.real.scores:
+        batch.update(
+            {f"{scores.key}/{k}": scores.metrics[k] for k in ("log_loss", "ece", "roc_auc", "brier")}
+        )
+    for evidence in evaluated.real.sources:
+        for baseline in evidence.baselines:
+            group = baseline.scores.label
+            batch.update(
+                {f"vs_baseline/{group}/{k}": d["difference"] for k, d in baseline.differences.items()}
+            )
+    fairness = evaluated.fairness
+    for attribute in ("gender", "country"):
+        if attribute in fairness:
+            batch[f"fairness/{attribute}/demographic_parity_ratio"] = fairness[attribute][
+                "demographic_parity_ratio"
+            ]
+            batch[f"fairness/{attribute}/equalized_odds_difference"] = fairness[attribute][
+                "equalized_odds_difference"
+            ]
+    return batch
+
+
+def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: Evaluation) -> None:
     """Attach the evaluate stage's reports, figures and model card to a training run."""
     import mlflow
 
@@ -222,34 +261,11 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: dict[str, Any
             if folder == "plots" and "/" in key:  # per-source curves: plots/roc/<source>.csv, ...
                 folder = f"plots/{key[len('plot_') :].split('/')[0]}"
             mlflow.log_artifact(str(path), artifact_path=folder or None)
-        behaviour = evaluated["behaviour"]
-        batch = {}
-        for group, values in evaluated.get("uncertainty", {}).items():
-            if isinstance(values, dict):
-                batch.update({f"sets/{group}/{k}": v for k, v in values.items()})
-        for group, check in evaluated.get("calibration_checks", {}).items():
-            batch.update({f"calibration_check/{group}/{k}": v for k, v in check.items()})
-        for group, bounds in evaluated.get("intervals", {}).items():
-            for name, (low, high) in bounds.items():
-                batch[f"ci95/{group}/{name}/low"], batch[f"ci95/{group}/{name}/high"] = low, high
-        # the plain baseline and every real source under its own base rate, beside the champion
-        for group, values in evaluated.get("metrics", {}).items():
-            if group.startswith("baseline/") or group.endswith("/own_base_rate"):
-                batch.update({f"{group}/{k}": values[k] for k in ("log_loss", "ece", "roc_auc", "brier")})
-        real = evaluated.get("real") or {}
-        for group, differences in real.get("differences", {}).items():
-            batch.update({f"vs_baseline/{group}/{k}": d["difference"] for k, d in differences.items()})
-        if real:
-            mlflow.log_dict(real, "real_evidence.json")
-        fairness = evaluated.get("fairness", {})
+        behaviour, fairness = evaluated.behaviour, evaluated.fairness
+        batch = evaluation_metrics(evaluated)
+        mlflow.log_dict(evaluated.real.to_dict(), "real_evidence.json")
         for attribute in ("gender", "country"):
             if attribute in fairness:
-                batch[f"fairness/{attribute}/demographic_parity_ratio"] = fairness[attribute][
-                    "demographic_parity_ratio"
-                ]
-                batch[f"fairness/{attribute}/equalized_odds_difference"] = fairness[attribute][
-                    "equalized_odds_difference"
-                ]
                 mlflow.set_tag(
                     f"fairness.{attribute}.four_fifths_rule", fairness[attribute]["four_fifths_rule"]
                 )
