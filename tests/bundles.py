@@ -12,7 +12,8 @@ GENERATED = ("schema_version", "model_version", "created_at", "instrument", "lib
 def make_variants(source, base, count):
     """``count`` real bundles differing from ``source`` in their intercept, and {model_version: intercept}."""
     from rolefit.model.tables import AdditiveModel
-    from rolefit.scoring.bundle import load_estimator, save_bundle
+    from rolefit.scoring.bundle import save_bundle
+    from rolefit.scoring.trusted import load_estimator
 
     estimator = load_estimator(source)
     manifest = json.loads((source / MANIFEST).read_text())

@@ -104,7 +104,7 @@ def evaluated(champion, training_data, default_params, tmp_path_factory):
 @pytest.fixture()
 def use_model(monkeypatch):
     """Point rolefit.predict at a bundle for one test (and forget cached models around it)."""
-    from rolefit.scoring.predictor import clear_cache
+    from rolefit.scoring.loader import clear_cache
 
     def _use(path):
         clear_cache()

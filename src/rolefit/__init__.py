@@ -12,7 +12,9 @@ Importing this package is light: no scikit-learn, pandas, MLflow or plotting on 
 """
 
 from rolefit.instrument.items import questionnaire
-from rolefit.scoring.predictor import InvalidAnswers, Prediction, predict, predict_many
+from rolefit.scoring.answers import InvalidAnswers
+from rolefit.scoring.frames import predict_many
+from rolefit.scoring.predictor import Prediction, predict
 
 __all__ = ["InvalidAnswers", "Prediction", "predict", "predict_many", "questionnaire"]
 

@@ -190,7 +190,7 @@ def test_predict_many_reports_every_bad_cell():
 
 
 def test_predict_many_in_chunks_equals_one_pass_and_reports_bad_cells_of_every_chunk(monkeypatch):
-    module = sys.modules["rolefit.scoring.predictor"]  # the module; rolefit.predict is the function
+    module = sys.modules["rolefit.scoring.frames"]  # where predict_many reads CHUNK_ROWS
     rng = np.random.default_rng(3)
     frame = pd.DataFrame(
         {

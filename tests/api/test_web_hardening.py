@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 import rolefit
 from rolefit.apps import web
-from rolefit.scoring.predictor import MAX_DIGITS, validate_answers
+from rolefit.scoring.answers import MAX_DIGITS, validate_answers
 
 JSON = {"Content-Type": "application/json"}
 PATHS = ("/api/predict", "/api/predict/batch")

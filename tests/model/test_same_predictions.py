@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import rolefit
-from rolefit.scoring.predictor import clear_cache
+from rolefit.scoring.loader import clear_cache
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

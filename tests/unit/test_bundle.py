@@ -7,16 +7,14 @@ from rolefit.atomic import sha256_file
 from rolefit.scoring import sign, signing
 from rolefit.scoring.bundle import (
     ESTIMATOR,
-    ESTIMATOR_TYPES,
     MANIFEST,
     SCORING,
     BundleError,
     load_additive,
-    load_estimator,
     sign_bundle,
-    skops_types,
     verify_bundle,
 )
+from rolefit.scoring.trusted import ESTIMATOR_TYPES, RENAMED_CLASSES, load_estimator, skops_types
 
 KEY = "rolefit-tests-" + "0123456789abcdef" * 3
 
@@ -104,6 +102,64 @@ def test_both_candidates_load_with_the_exact_allow_list(which, request, tmp_path
     assert {name for name in found if name not in ESTIMATOR_TYPES} == set()
     assert all(kinds <= ESTIMATOR_TYPES[name] for name, kinds in found.items())
     assert type(load_estimator(path)).__name__ == type(result.estimator).__name__
+
+
+def rehash(bundle, name):
+    """Record ``name``'s new checksum in the manifest (as whoever rewrote it can)."""
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    manifest["files"][name] = sha256_file(bundle / name)
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+
+
+def with_classes(skops_path, rename):
+    """Rewrite the classes of a skops file (``{"module.Class": "module.Class"}``) and return their names."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(skops_path.read_bytes()))
+    schema = json.loads(source.read("schema.json"))
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            name = f"{node.get('__module__')}.{node.get('__class__')}"
+            if name in rename:
+                node["__module__"], node["__class__"] = rename[name].rsplit(".", 1)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = json.dumps(schema).encode() if info.filename == "schema.json" else source.read(info)
+            target.writestr(info, data)
+    skops_path.write_bytes(out.getvalue())
+    return set(skops_types(schema))
+
+
+def test_an_estimator_saved_before_the_subpackages_loads_under_the_new_class_paths(bundle, champion):
+    """Bundle class layout 1 (flat modules, up to c125c2a) is migrated on load, with the same model."""
+    import numpy as np
+
+    from tests.model.test_exactness import random_answers
+
+    result, _ = champion
+    names = with_classes(bundle / ESTIMATOR, {new: old for old, new in RENAMED_CLASSES.items()})
+    assert {"rolefit.models.MonotoneLogisticRegression", "rolefit.features.Column"} <= names
+    assert not any(name.startswith("rolefit.model.") for name in names)
+    rehash(bundle, ESTIMATOR)
+    frame = random_answers(500, seed=11)
+    migrated = load_estimator(bundle)
+    assert type(migrated).__module__ == "rolefit.model.calibration"
+    np.testing.assert_array_equal(migrated.predict_proba(frame), result.estimator.predict_proba(frame))
+
+
+def test_an_old_path_that_was_never_a_rolefit_class_is_still_refused(bundle):
+    names = with_classes(bundle / ESTIMATOR, {"rolefit.model.features.Column": "rolefit.features.Anything"})
+    assert "rolefit.features.Anything" in names
+    rehash(bundle, ESTIMATOR)
+    with pytest.raises(BundleError, match=r"does not trust: rolefit\.features\.Anything"):
+        load_estimator(bundle)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,7 +296,7 @@ def test_nan_tables_are_refused_by_predict_the_cli_and_the_api(bundle, tmp_path,
     import rolefit
     from rolefit.apps.cli import app
     from rolefit.apps.web import create_app
-    from rolefit.scoring.predictor import clear_cache
+    from rolefit.scoring.loader import clear_cache
 
     rewrite(bundle, SCORING, nan_effects)
     cause = r"scoring\.json .* malformed: the effect of 'interest_math' \(values\[0\]\) is nan, not a finite"

@@ -47,7 +47,7 @@ def test_a_bundle_folder_of_the_earlier_layout_is_read_and_converted(variants, t
 
 
 def test_eight_readers_during_twenty_publishes_never_see_a_mixed_or_missing_bundle(champion, tmp_path):
-    from rolefit.scoring.predictor import clear_cache, load_model
+    from rolefit.scoring.loader import clear_cache, load_model
 
     folders, intercepts = make_variants(champion[1], tmp_path / "variants", 20)
     target = tmp_path / "champion"

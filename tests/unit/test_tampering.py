@@ -18,18 +18,9 @@ import pytest
 import rolefit
 from rolefit.atomic import sha256_file
 from rolefit.scoring import signing
-from rolefit.scoring.bundle import (
-    ESTIMATOR,
-    ESTIMATOR_TYPES,
-    MANIFEST,
-    SCORING,
-    BundleError,
-    load_additive,
-    load_estimator,
-    sign_bundle,
-    skops_types,
-)
-from rolefit.scoring.predictor import clear_cache
+from rolefit.scoring.bundle import ESTIMATOR, MANIFEST, SCORING, BundleError, load_additive, sign_bundle
+from rolefit.scoring.loader import clear_cache
+from rolefit.scoring.trusted import ESTIMATOR_TYPES, load_estimator, skops_types
 
 TEST_KEY = "rolefit-tests-" + "0123456789abcdef" * 3
 

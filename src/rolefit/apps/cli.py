@@ -29,7 +29,7 @@ BASE_RATE_HELP = (
 
 def _base_rate(value: str | None) -> float | None:
     """``--base-rate`` checked like an answer: a float in (0, 1), None for the default; else exit 2."""
-    from rolefit.scoring.predictor import InvalidAnswers, validate_base_rate
+    from rolefit.scoring.answers import InvalidAnswers, validate_base_rate
 
     try:
         return validate_base_rate(value)
@@ -68,8 +68,8 @@ def predict(
     ),
 ):
     """Predict role fit for one person's answers."""
+    from rolefit.scoring.answers import InvalidAnswers
     from rolefit.scoring.bundle import BundleError
-    from rolefit.scoring.predictor import InvalidAnswers
     from rolefit.scoring.predictor import predict as run_predict
 
     rate = _base_rate(base_rate)
@@ -375,7 +375,8 @@ def quiz(
 
     from rolefit.instrument.items import load_instrument
     from rolefit.scoring.bundle import BundleError
-    from rolefit.scoring.predictor import load_model, predict
+    from rolefit.scoring.loader import load_model
+    from rolefit.scoring.predictor import predict
 
     rate = _base_rate(base_rate)
     console = Console()
@@ -441,9 +442,9 @@ def score(
     ``verdict`` is clear, leaning, toss-up, or no-information (a row with no answers). A CSV output's
     text cells never start a spreadsheet formula (see rolefit.data.csvsafe). Exits 2 for bad input, 3 for a
     bad model and 1 when the output cannot be written; the output is then left as it was."""
+    from rolefit.scoring.answers import InvalidAnswers
     from rolefit.scoring.batch import score_file
     from rolefit.scoring.bundle import BundleError
-    from rolefit.scoring.predictor import InvalidAnswers
 
     rate = _base_rate(base_rate)
     try:
@@ -486,7 +487,7 @@ def drift(
     from rolefit.config import load_params
     from rolefit.evaluation.drift import compare
     from rolefit.scoring.bundle import BundleError
-    from rolefit.scoring.predictor import load_model
+    from rolefit.scoring.loader import load_model
 
     try:
         params = load_params(params_file)

@@ -47,14 +47,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 
 from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS, load_instrument
-from rolefit.scoring.predictor import (
-    MAX_DIGITS,
-    InvalidAnswers,
-    load_model,
-    predict,
-    validate_answers,
-    validate_base_rate,
-)
+from rolefit.scoring.answers import MAX_DIGITS, InvalidAnswers, validate_answers, validate_base_rate
+from rolefit.scoring.loader import load_model
+from rolefit.scoring.predictor import predict
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH = 1000

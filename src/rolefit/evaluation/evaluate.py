@@ -26,7 +26,9 @@ from rolefit.evaluation.results import (
 from rolefit.instrument.items import load_instrument
 from rolefit.model.evidence import PlainBaseline
 from rolefit.model.metrics import summary
-from rolefit.scoring.predictor import load_model, predict, predict_many
+from rolefit.scoring.frames import predict_many
+from rolefit.scoring.loader import load_model
+from rolefit.scoring.predictor import predict
 
 
 def evaluate_bundle(bundle_dir, frame, params) -> Evaluation:

@@ -31,7 +31,9 @@ from rolefit.evaluation.metrics import paired_differences
 from rolefit.instrument.items import load_instrument
 from rolefit.model.metrics import summary
 from rolefit.scoring.bundle import BundleError, read_manifest
-from rolefit.scoring.predictor import load_model, predict, predict_many
+from rolefit.scoring.frames import predict_many
+from rolefit.scoring.loader import load_model
+from rolefit.scoring.predictor import predict
 
 NO_REAL_TRAINING = "no real respondents in training"
 

@@ -22,6 +22,15 @@ from typing import Any
 
 ROLES = ("swe", "mle")
 VERDICTS = ("clear", "leaning", "toss-up", "no-information")
+#: p_mle at or above which MLE is the more likely role (the predicted role, and the one a set keeps)
+THRESHOLD = 0.5
+#: a set of both roles is "leaning" when the larger probability is at least this, else "toss-up"
+LEANING = 0.6
+
+
+def role_of(p_mle: float) -> str:
+    """The more likely role: ``mle`` from :data:`THRESHOLD` up."""
+    return "mle" if p_mle >= THRESHOLD else "swe"
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,7 @@ class Conformal:
     q_mle: float
     min_answers: int = 1
     #: a role is ruled out only when the other has at least this probability ("clear" means 3 to 1)
-    min_probability: float = 0.5
+    min_probability: float = THRESHOLD
     #: thresholds of their own for people who gave few answers: ``(most answers, q_swe, q_mle)``,
     #: ascending; a person with more answers than every band uses ``q_swe`` and ``q_mle``
     bands: tuple[tuple[int, float, float], ...] = ()
@@ -59,7 +68,7 @@ class Conformal:
             role for role, score, q in (("swe", p_mle, q_swe), ("mle", 1.0 - p_mle, q_mle)) if score <= q
         ]
         if not chosen:
-            chosen = ["mle" if p_mle >= 0.5 else "swe"]
+            chosen = [role_of(p_mle)]
         return chosen
 
     def to_dict(self) -> dict[str, float]:
@@ -79,7 +88,7 @@ class Conformal:
             q_swe=float(data["q_swe"]),
             q_mle=float(data["q_mle"]),
             min_answers=int(data.get("min_answers", 1)),
-            min_probability=float(data.get("min_probability", 0.5)),
+            min_probability=float(data.get("min_probability", THRESHOLD)),
             bands=tuple((int(b[0]), float(b[1]), float(b[2])) for b in data.get("bands", ())),
         )
 
@@ -90,7 +99,7 @@ def verdict(prediction_set: list[str], p_mle: float, answered: int | None = None
         return "no-information"
     if len(prediction_set) == 1:
         return "clear"
-    return "leaning" if max(p_mle, 1.0 - p_mle) >= 0.6 else "toss-up"
+    return "leaning" if max(p_mle, 1.0 - p_mle) >= LEANING else "toss-up"
 
 
 #: Upper ends of the answer-count bands with thresholds of their own (Mondrian conformal by how much
@@ -101,7 +110,7 @@ MIN_BAND_ROWS = 200
 
 
 def fit_conformal(
-    y, p_mle, level: float, sample_weight=None, min_answers: int = 1, answered=None, min_probability=0.5
+    y, p_mle, level: float, sample_weight=None, min_answers: int = 1, answered=None, min_probability=THRESHOLD
 ) -> Conformal:
     """Thresholds from held-out labels ``y`` (1 = mle) and probabilities (weighted split conformal).
 

@@ -85,6 +85,33 @@ def _all_finite(value: Any, what: str) -> None:
             _number(node, where, -math.inf, math.inf)  # any finite value; Conformal checks the rest
 
 
+def scaled_effect(raw, scale, offset, answered=1):
+    """The effect of a scaled item: ``scale * raw + offset`` for each answered one.
+
+    The one place this formula is written: :func:`rolefit.predict` calls it with floats,
+    :func:`rolefit.predict_many` with numpy columns (``answered`` is then the 0/1 answered mask, so a
+    skipped cell, whose ``raw`` is 0, gets no offset).
+    """
+    return scale * raw + offset * answered
+
+
+def blend_weight(answered_real, n_real: int):
+    """How far a real-block item's effect moves from *alone* to *with all answered*: 0 with one item of
+    the block answered, 1 with all ``n_real`` (a count, or a numpy array of counts)."""
+    if n_real <= 1:
+        return 1.0 + 0.0 * answered_real
+    weight = (answered_real - 1) / (n_real - 1)
+    if isinstance(weight, (int, float)):
+        return min(1.0, max(0.0, weight))
+    return weight.clip(0.0, 1.0)
+
+
+def blended_effect(alone, full, weight):
+    """A real-block item's effect: from its effect ``alone`` toward ``full`` by ``weight`` (floats or
+    numpy arrays)."""
+    return alone + weight * (full - alone)
+
+
 @dataclass(frozen=True)
 class ItemTable:
     """One item's shape function: a step function (numeric kinds) or a choice map."""
@@ -180,11 +207,11 @@ class AdditiveModel:
     #: the real block's items: their effect when answered alone; ``tables`` holds it with all answered
     alone: dict[str, ItemTable] = field(default_factory=dict)
 
-    def blend(self, answered_real: int) -> float:
-        """Weight of the all-answered effect when ``answered_real`` of the real block's items were
-        answered (0: alone, 1: all); see :class:`rolefit.model.evidence.RealEvidenceBlock`."""
-        n = len(self.alone)
-        return min(1.0, max(0.0, (answered_real - 1) / (n - 1))) if n > 1 else 1.0
+    def blend(self, answered_real):
+        """Weight of the all-answered effect when ``answered_real`` (a count, or a numpy array of counts)
+        of the real block's items were answered (0: alone, 1: all); see
+        :class:`rolefit.model.evidence.RealEvidenceBlock`."""
+        return blend_weight(answered_real, len(self.alone))
 
     def scale(self, answered) -> float:
         return self.scale_at(sum(self.coverage[item] for item in answered))
@@ -207,12 +234,11 @@ class AdditiveModel:
         for item, value in answers.items():
             full = self.tables[item].effect(value)
             if item in self.alone:
-                alone = self.alone[item].effect(value)
-                out[item] = alone + c * (full - alone)
+                out[item] = blended_effect(self.alone[item].effect(value), full, c)
             elif item in self.fixed:
                 out[item] = full
             else:
-                out[item] = scale * full + self.offsets.get(item, 0.0)
+                out[item] = scaled_effect(full, scale, self.offsets.get(item, 0.0))
         return out
 
     def to_dict(self) -> dict[str, Any]:

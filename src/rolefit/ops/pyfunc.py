@@ -7,7 +7,8 @@ It wraps the exported bundle: loading verifies every checksum, and ``predict`` r
 import mlflow
 from mlflow.pyfunc import PythonModel
 
-from rolefit.scoring.predictor import load_model, predict_many
+from rolefit.scoring.frames import predict_many
+from rolefit.scoring.loader import load_model
 
 
 class RolefitModel(PythonModel):

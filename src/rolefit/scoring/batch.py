@@ -19,7 +19,9 @@ from pathlib import Path
 
 from rolefit import atomic
 from rolefit.data import csvsafe
-from rolefit.scoring.predictor import load_model, predict_many, validate_base_rate
+from rolefit.scoring.answers import validate_base_rate
+from rolefit.scoring.frames import predict_many
+from rolefit.scoring.loader import load_model
 
 DEFAULT_CHUNK_ROWS = 50_000
 

@@ -18,13 +18,12 @@ configured; see :mod:`rolefit.scoring.signing`), the manifest fits its typed sch
 instrument, every file matches its sha256, and the content makes sense (finite effects and baselines,
 tables for exactly the instrument's items). Nothing in a bundle is ever unpickled: ``scoring.json`` is
 plain JSON and ``model.skops`` is loaded by skops only when every type in it is on an exact allow-list
-(:data:`ESTIMATOR_TYPES`).
+(:data:`rolefit.scoring.trusted.ESTIMATOR_TYPES`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 from datetime import UTC, datetime
@@ -58,13 +57,6 @@ MAX_BYTES = {MANIFEST: 1 * _MB, SCORING: 8 * _MB, REFERENCE: 8 * _MB, ESTIMATOR:
 #: Deepest nesting of a bundle's JSON files (real ones: 5). Deeper documents are refused before any
 #: code walks them recursively.
 MAX_JSON_DEPTH = 32
-#: Bounds of the zip archive inside ``model.skops`` (real: 57 / 783 members, 1.5 MB / 1.6 MB unpacked,
-#: a schema of 1.5 / 1.3 MB), so that a small file cannot unpack into gigabytes.
-MAX_SKOPS_MEMBERS = 100_000
-MAX_SKOPS_UNPACKED = 1024 * _MB
-MAX_SKOPS_SCHEMA = 128 * _MB
-#: Nesting of a skops schema (real: 27 / 22); skops walks it recursively.
-MAX_SKOPS_DEPTH = 200
 
 
 class BundleError(RolefitError, RuntimeError):
@@ -202,7 +194,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _parse_json(data: bytes, name: str, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+def parse_json(data: bytes, name: str, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     try:
         value = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -287,7 +279,7 @@ def _schema_problems(exc: ValidationError) -> str:
 
 def _parse_manifest(data: bytes, path: Path) -> dict[str, Any]:
     where = f"the model bundle at {path.parent}"
-    manifest = _parse_json(data, MANIFEST, where)
+    manifest = parse_json(data, MANIFEST, where)
     if not isinstance(manifest, dict):
         raise BundleError(f"{path} is not a JSON object; the bundle is corrupt.")
     version = manifest.get("schema_version")
@@ -377,7 +369,7 @@ def _check_digest(name: str, actual: str, manifest: dict[str, Any], directory: P
         )
 
 
-def _read_verified(directory: Path, name: str, manifest: dict[str, Any]) -> bytes:
+def read_verified(directory: Path, name: str, manifest: dict[str, Any]) -> bytes:
     """The bytes of ``name``, checked against the manifest *as read*: the file cannot be swapped
     between verification and use."""
     data = _read_bounded(directory / name, f"the model bundle at {directory}")
@@ -407,7 +399,7 @@ def load_additive(directory: str | Path) -> tuple[AdditiveModel, dict[str, Any]]
     directory = Path(directory)
     manifest = verify_bundle(directory)
     where = f"the model bundle at {directory}"
-    data = _parse_json(_read_verified(directory, SCORING, manifest), SCORING, where)
+    data = parse_json(read_verified(directory, SCORING, manifest), SCORING, where)
     try:
         additive = AdditiveModel.from_dict(data)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -433,146 +425,3 @@ def _instrument_problem(additive: AdditiveModel, instrument: Instrument) -> str 
         if alone is not None and (set(alone.choices) != set(table.choices)):
             return f"has an answered-alone table for {item.id!r} that does not match its table"
     return None
-
-
-#: The exact types a rolefit ``model.skops`` may hold, each with the skops node kinds it may be stored
-#: as; anything else is refused before skops builds a single object. Measured with
-#: ``skops.io.get_untrusted_types`` and a walk of the schema on real bundles of both candidates (the
-#: logistic one trained with the real surveys, the boosting one on synthetic data); the real-evidence
-#: block adds only rolefit's own class. No function, no ``builtins`` callable beyond the container
-#: types, no prefix: a new type in a future model has to be added here by name, with a test.
-ESTIMATOR_TYPES: dict[str, frozenset[str]] = {
-    # containers and JSON values (a JsonNode holds any JSON value; a TypeNode is a dict's key type)
-    "builtins.dict": frozenset({"DictNode"}),
-    "builtins.list": frozenset({"ListNode"}),
-    "builtins.tuple": frozenset({"TupleNode"}),
-    "builtins.str": frozenset({"JsonNode", "TypeNode"}),
-    # numpy: arrays (read with allow_pickle=False), a scalar, the boosting's random generator
-    "numpy.ndarray": frozenset({"NdArrayNode"}),
-    "numpy.uint64": frozenset({"NdArrayNode"}),
-    "numpy.random._generator.Generator": frozenset({"RandomGeneratorNode"}),
-    "numpy.random.PCG64": frozenset({"bit generator"}),
-    # rolefit's estimator classes
-    "rolefit.model.calibration.CoverageCalibratedClassifier": frozenset({"ObjectNode"}),
-    "rolefit.model.estimators.MonotoneLogisticRegression": frozenset({"ObjectNode"}),
-    "rolefit.model.evidence.RealEvidenceBlock": frozenset({"ObjectNode"}),
-    "rolefit.model.features.Column": frozenset({"ObjectNode"}),
-    "rolefit.model.features.NumericEncoder": frozenset({"ObjectNode"}),
-    "rolefit.model.features.ThermometerEncoder": frozenset({"ObjectNode"}),
-    # the scikit-learn classes the two candidates are made of
-    "sklearn.pipeline.Pipeline": frozenset({"ObjectNode"}),
-    "sklearn.preprocessing._label.LabelEncoder": frozenset({"ObjectNode"}),
-    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier": (
-        frozenset({"ObjectNode"})
-    ),
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper": frozenset({"ObjectNode"}),
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": frozenset({"ObjectNode"}),
-    "sklearn._loss.loss.HalfBinomialLoss": frozenset({"ObjectNode"}),
-    "sklearn._loss.link.LogitLink": frozenset({"ObjectNode"}),
-    "sklearn._loss.link.Interval": frozenset({"ObjectNode"}),
-    "sklearn._loss._loss.CyHalfBinomialLoss": frozenset({"LossNode"}),
-}
-
-
-def _bit_generator(node: dict[str, Any]) -> str:
-    """The bit generator a RandomGeneratorNode names in its state (skops calls it by that name)."""
-    try:
-        name = json.loads(node["content"]["bit_generator"]["content"]["bit_generator"]["content"])
-    except (KeyError, TypeError, ValueError):
-        return "numpy.random.<unreadable>"
-    return f"numpy.random.{name}" if isinstance(name, str) else "numpy.random.<unreadable>"
-
-
-def skops_types(schema: Any) -> dict[str, set[str]]:
-    """Every type a skops schema would build or call, with the node kinds it appears as.
-
-    Walks the whole JSON (iteratively), not only where skops would look, so a node hidden anywhere
-    counts; a node without a readable type is reported under a name no allow-list contains.
-    """
-    found: dict[str, set[str]] = {}
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        stack.extend(node.values())
-        loader = node.get("__loader__")
-        if loader is None:
-            continue
-        module, name = node.get("__module__"), node.get("__class__")
-        if not isinstance(module, str) or not isinstance(name, str):
-            module, name = "<unreadable>", repr(name)[:60]
-        found.setdefault(f"{module}.{name}", set()).add(str(loader)[:60])
-        if loader == "RandomGeneratorNode":
-            found.setdefault(_bit_generator(node), set()).add("bit generator")
-    return found
-
-
-def _skops_schema(data: bytes, where: str) -> Any:
-    """The parsed ``schema.json`` of a skops file, with the archive's sizes bounded first."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-            unpacked = sum(member.file_size for member in members)
-            if len(members) > MAX_SKOPS_MEMBERS or unpacked > MAX_SKOPS_UNPACKED:
-                raise BundleError(
-                    f"{ESTIMATOR} in {where} holds {len(members)} files of {unpacked / _MB:.0f} MB "
-                    "unpacked, far more than any rolefit model; refusing to load it."
-                )
-            info = archive.getinfo("schema.json")
-            if info.file_size > MAX_SKOPS_SCHEMA:
-                raise BundleError(f"The skops schema of {ESTIMATOR} in {where} is too large; refusing it.")
-            raw = archive.read(info)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        # a pickle or any other non-skops content: refuse, never unpickle
-        raise BundleError(
-            f"{ESTIMATOR} in {where} is not a valid skops file ({type(exc).__name__}); refusing to load it."
-        ) from None
-    return _parse_json(raw, f"The skops schema of {ESTIMATOR}", where, MAX_SKOPS_DEPTH)
-
-
-def load_estimator(directory: str | Path):
-    """Verify the bundle and load the full calibrated scikit-learn model with skops (no pickle).
-
-    Only after every type in the file is found on :data:`ESTIMATOR_TYPES` (with the node kind it is
-    stored as) does skops build anything, and then from the very bytes that were checked.
-    """
-    import skops.io
-
-    directory = Path(directory)
-    where = f"the model bundle at {directory}"
-    manifest = verify_bundle(directory)
-    data = _read_verified(directory, ESTIMATOR, manifest)
-    found = skops_types(_skops_schema(data, where))
-    refused = sorted(
-        f"{name} (as {', '.join(sorted(kinds))})"
-        for name, kinds in found.items()
-        if not kinds <= ESTIMATOR_TYPES.get(name, frozenset())
-    )
-    if not refused:
-        # skops' own audit as a second opinion: it also names what its nodes would call by name
-        try:
-            declared = skops.io.get_untrusted_types(data=data)
-        except Exception as exc:  # malformed in a way skops notices: refuse, never guess
-            raise BundleError(
-                f"{ESTIMATOR} in {where} is not a valid skops file ({type(exc).__name__}); "
-                "refusing to load it."
-            ) from None
-        refused = sorted(name for name in declared if name not in ESTIMATOR_TYPES)
-    if refused:
-        raise BundleError(
-            f"{ESTIMATOR} in {where} contains types rolefit does not trust: {', '.join(refused[:10])}"
-            + (f" (and {len(refused) - 10} more)" if len(refused) > 10 else "")
-            + ". Refusing to load it."
-        )
-    try:
-        return skops.io.loads(data, trusted=sorted(found))
-    except Exception as exc:  # every type was allowed, yet the content does not load: still refused
-        raise BundleError(
-            f"{ESTIMATOR} in {where} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})."
-        ) from None

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 
-from rolefit.scoring.predictor import load_model, predict_many
+from rolefit.scoring.frames import predict_many
+from rolefit.scoring.loader import load_model
 
 OUTPUT_COLUMNS = ("p_swe", "p_mle", "role", "prediction_set", "verdict")
 

@@ -1,0 +1,184 @@
+"""Scoring a whole DataFrame of answers at once: the same tables, formula and decisions as predict.
+
+Each item's column becomes effects through numpy lookups (:func:`rolefit.scoring.compiled.column_effects`),
+the effect formula of :mod:`rolefit.model.tables` is applied to whole columns, the set and verdict come from
+the decision table (:mod:`rolefit.scoring.decision`), and the top reasons are picked with one ``argmax``
+per reason over a rows x items matrix.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS, ROLES, load_instrument
+from rolefit.model.conformal import THRESHOLD, VERDICTS
+from rolefit.model.tables import blended_effect, scaled_effect
+from rolefit.scoring.answers import InvalidAnswers, suggestion, validate_base_rate
+from rolefit.scoring.compiled import column_effects
+from rolefit.scoring.decision import SET_NAMES
+from rolefit.scoring.loader import LoadedModel, load_model
+
+#: Columns of rolefit datasets that predict_many accepts and ignores (they are never inputs).
+DATASET_FIELDS = ("role", "source", "split", "p_true", "p_true_without_experience", "row_number")
+#: Rows scored at once by :func:`predict_many`: large enough for vectorised speed, small enough that
+#: the per-item effect columns of a chunk (44 floats a row) stay a fraction of a large input frame.
+CHUNK_ROWS = 100_000
+#: Frames of at least this many rows have their columns looked up by two threads (numpy releases the GIL).
+_THREADED_ROWS = 100_000
+#: Bad cells named one by one in InvalidAnswers (the rest are counted).
+_MAX_NAMED = 1000
+
+
+def predict_many(
+    frame, *, model: str | os.PathLike | None = None, top_k: int = 3, base_rate: float | None = None
+):
+    """Score every row of a DataFrame of answers, vectorised over the whole frame.
+
+    Returns a DataFrame with the input's index and columns ``p_swe``, ``p_mle``, ``role``,
+    ``prediction_set`` ("swe", "mle" or "swe,mle") and ``verdict``, plus ``reason_1`` ... ``reason_k``
+    (item ids, largest effect first; None where fewer items moved the result) when ``top_k > 0``.
+    ``base_rate`` is the MLE share of the population scored, as in :func:`rolefit.predict`.
+    Results equal :func:`rolefit.predict` row by row. Bad cells are reported together through
+    :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
+    Rows are scored :data:`CHUNK_ROWS` at a time, so the working memory stays small beside the frame
+    (one float per item and row of a chunk, not of the whole frame).
+    """
+    import pandas as pd
+
+    rate = validate_base_rate(base_rate)
+    instrument = load_instrument()
+    loaded = load_model(model)
+    problems: dict[str, str] = {}
+    allowed = METADATA_FIELDS + DEMOGRAPHIC_FIELDS + DATASET_FIELDS
+    for column in frame.columns:
+        if column not in instrument and column not in allowed:
+            guess = suggestion(str(column), instrument)
+            problems[str(column)[:60]] = "unknown item" + (f"; did you mean {guess!r}?" if guess else "")
+    parts = []
+    bad_cells = 0
+    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+        part, bad = _score_chunk(frame.iloc[start : start + CHUNK_ROWS], loaded, rate, top_k, problems)
+        bad_cells += bad
+        if not problems:
+            parts.append(part)
+    if problems:
+        if bad_cells > _MAX_NAMED:
+            problems["..."] = f"{bad_cells:,} invalid cells in all"
+        raise InvalidAnswers(problems)
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, problems: dict[str, str]):
+    """Score one chunk of :func:`predict_many`; bad cells go into ``problems``; returns (frame, count)."""
+    import numpy as np
+    import pandas as pd
+
+    additive = loaded.additive
+    n = len(frame)
+    # alphabetical, so that argmax's first maximum breaks ties by item id, as predict() does
+    present = sorted(item for item in loaded.compiled if item in frame.columns)
+    entries = [loaded.compiled[item] for item in present]
+
+    def effects_of(entry):
+        return column_effects(entry, frame[entry.item.id])
+
+    if n >= _THREADED_ROWS and len(entries) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            results = list(pool.map(effects_of, entries))
+    else:
+        results = [effects_of(entry) for entry in entries]
+    coverage = np.zeros(n)
+    answered_count = np.zeros(n, dtype=np.int64)
+    real_answered = np.zeros(n, dtype=np.int64)
+    bad_cells = 0
+    for entry, (_, answered, bad, single) in zip(entries, results, strict=True):
+        if bad.any():
+            bad_cells += _name_bad_cells(frame, entry.item, bad, problems)
+        coverage += answered * entry.coverage
+        answered_count += answered
+        if single is not None:
+            real_answered += answered
+    if problems:
+        return None, bad_cells
+    scale = additive.scale_at(coverage)
+    weight = additive.blend(real_answered)
+    effects = np.empty((n, len(entries)))
+    for j, (entry, (raw, answered, _, single)) in enumerate(zip(entries, results, strict=True)):
+        if single is not None:
+            effects[:, j] = blended_effect(single, raw, weight)
+        elif entry.offset is None:
+            effects[:, j] = raw
+        else:
+            effects[:, j] = scaled_effect(raw, scale, entry.offset, answered)
+    log_odds = loaded.intercept_for(rate) + effects.sum(axis=1)
+    p_mle = 1.0 / (1.0 + np.exp(-log_odds))
+    set_codes, verdict_codes = loaded.decisions.many(p_mle, answered_count)
+    # categorical columns: cheap to build for millions of rows, and compare equal to plain strings
+    out = pd.DataFrame(
+        {
+            "p_swe": 1.0 - p_mle,
+            "p_mle": p_mle,
+            "role": pd.Categorical.from_codes((p_mle >= THRESHOLD).astype(np.int8), categories=list(ROLES)),
+            "prediction_set": pd.Categorical.from_codes(set_codes, categories=list(SET_NAMES)),
+            "verdict": pd.Categorical.from_codes(verdict_codes, categories=list(VERDICTS)),
+        },
+        index=frame.index,
+    )
+    k = min(top_k, len(entries))
+    if k > 0:
+        magnitude = np.abs(effects, out=effects)
+        rows = np.arange(n)
+        for j in range(k):
+            column = magnitude.argmax(axis=1)
+            moved = magnitude[rows, column] > 0
+            out[f"reason_{j + 1}"] = _names(present, column, moved)
+            magnitude[rows, column] = -1.0  # taken: the next argmax finds the next largest
+    return out, bad_cells
+
+
+def _name_bad_cells(frame, item, bad, problems: dict[str, str]) -> int:
+    """Add the first bad cells of one item's column to ``problems``, with what is wrong; return how many."""
+    import numpy as np
+
+    rows = np.flatnonzero(bad)
+    for row in rows:
+        if len(problems) >= _MAX_NAMED:
+            break
+        value = frame[item.id].iloc[row]
+        try:
+            item.coerce(value)
+            message = "invalid answer"
+        except ValueError as exc:
+            message = str(exc).split(": ", 1)[1]
+        problems[f"row {frame.index[row]}: {item.id}"] = message
+    return len(rows)
+
+
+def _names(names: list[str], index, keep):
+    """``names[index]`` where ``keep``, else missing: a column of the dtype pandas gives text.
+
+    With pandas' Arrow-backed ``str`` dtype the column is built by one Arrow ``take`` (about 25 times
+    faster than converting a numpy array of Python strings); otherwise as that object array.
+    """
+    import numpy as np
+
+    dtype = _text_dtype()
+    if getattr(dtype, "storage", None) == "pyarrow":
+        import pandas as pd
+        import pyarrow as pa
+
+        taken = pa.array(names).take(pa.array(index.astype(np.int32), mask=~keep))
+        return pd.array(taken, dtype=dtype)
+    return np.where(keep, np.array(names, dtype=object)[index], None)
+
+
+@functools.cache
+def _text_dtype():
+    """The dtype pandas infers for a column of strings and missing values (``str`` from pandas 3)."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.Series(np.array(["text", None], dtype=object)).dtype

@@ -1,0 +1,182 @@
+"""Finding, verifying and caching the model that :func:`rolefit.predict` scores with.
+
+The model is loaded lazily on first use, verified by checksum (and signature, when a key is set), and
+cached; ``ROLEFIT_MODEL`` may point to another bundle folder or an MLflow model URI.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rolefit.instrument.items import load_instrument
+from rolefit.model.tables import AdditiveModel
+from rolefit.scoring.compiled import CompiledItem
+from rolefit.scoring.decision import Decisions
+
+DEFAULT_BUNDLE = Path("models") / "champion"
+#: Display names of the known real sources (others are shown by their name in params.yaml).
+SOURCE_NAMES = {"kaggle2021": "Kaggle ML & DS Survey 2021", "stackoverflow2017": "Stack Overflow 2017"}
+
+
+def evidence_entry(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What backs an item's effect, with a sentence a person can read (``summary``)."""
+    record = dict(record or {"basis": "assumed", "respondents": 0, "sources": {}})
+    if record.get("basis") == "real":
+        names = ", ".join(SOURCE_NAMES.get(s, s) for s in record.get("sources", {}))
+        summary = f"learned from {record['respondents']:,} real respondents ({names})"
+    else:
+        summary = "from the synthetic prior (assumed, not yet measured on real people)"
+    return {
+        "basis": str(record.get("basis", "assumed")),
+        "respondents": int(record.get("respondents", 0)),
+        "sources": dict(record.get("sources", {})),
+        "summary": summary,
+    }
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified bundle ready to score: every item's answers precompiled and the decision table built."""
+
+    additive: AdditiveModel
+    manifest: dict[str, Any]
+    path: Path
+    compiled: dict[str, CompiledItem] = field(default_factory=dict, repr=False)
+    decisions: Decisions | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        instrument = load_instrument()
+        additive = self.additive
+        if not self.compiled:
+            self.compiled.update({item.id: CompiledItem(item, additive.tables[item.id],
+                                                        additive.coverage.get(item.id, 0.0),
+                                                        None if item.id in additive.fixed
+                                                        else additive.offsets.get(item.id, 0.0),
+                                                        additive.alone.get(item.id),
+                                                        evidence_entry(additive.evidence.get(item.id)))
+                                  for item in instrument.items})  # fmt: skip
+        if self.decisions is None:
+            decisions = Decisions.build(additive.conformal, len(instrument.items))
+            object.__setattr__(self, "decisions", decisions)
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest.get("model_version", "unknown"))
+
+    @property
+    def base_log_odds(self) -> float:
+        """Log-odds of the population the model was calibrated for (the empty answer set's)."""
+        rate = self.additive.base_rate
+        return self.additive.intercept if rate is None else math.log(rate / (1.0 - rate))
+
+    def intercept_for(self, rate: float | None) -> float:
+        """The starting log-odds for a population whose MLE share is ``rate`` (None: the model's own).
+
+        Only the starting point moves, by ``logit(rate) - logit(model's base rate)``."""
+        if rate is None:
+            return self.additive.intercept
+        return self.additive.intercept + math.log(rate / (1.0 - rate)) - self.base_log_odds
+
+
+_cache: dict[str, LoadedModel] = {}
+#: The model each request resolved to, keyed by what the caller gave (argument and ROLEFIT_MODEL), so
+#: that a loaded model is found without touching the file system; :func:`clear_cache` forgets it.
+_requested: dict[tuple[Any, str | None], LoadedModel] = {}
+_lock = threading.RLock()  # re-entrant: an MLflow URI load nests a bundle load
+
+
+def resolve_model_path(location: str | os.PathLike | None = None) -> Path:
+    """Where the model comes from: the argument, else ``ROLEFIT_MODEL``, else ``models/champion``.
+
+    The default is looked up in the working directory first, then in the source checkout this package
+    is installed from (editable installs).
+    """
+    if location is None:
+        location = os.environ.get("ROLEFIT_MODEL") or None
+    if location is not None:
+        return Path(location).expanduser()
+    here = Path.cwd() / DEFAULT_BUNDLE
+    if here.exists():
+        return here
+    checkout = Path(__file__).resolve().parents[2] / DEFAULT_BUNDLE
+    if checkout.exists():
+        return checkout
+    return here
+
+
+def _is_mlflow_uri(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(("models:/", "runs:/"))
+
+
+def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
+    """Load (once) and return the verified model; thread-safe.
+
+    ``location`` (or ``ROLEFIT_MODEL``) is a bundle folder or an MLflow model URI such as
+    ``models:/rolefit@champion``; MLflow is imported only in the second case. Once loaded, the same
+    request is answered from memory with no file-system access: a newly published champion is picked
+    up after :func:`clear_cache` (or a restart), never half-way through.
+    """
+    request = (location if isinstance(location, str | None) else os.fspath(location),
+               os.environ.get("ROLEFIT_MODEL"))  # fmt: skip
+    model = _requested.get(request)
+    if model is not None:
+        return model
+    model = _load_model(location)
+    _requested[request] = model
+    return model
+
+
+def _load_model(location: str | os.PathLike | None) -> LoadedModel:
+    if location is None and _is_mlflow_uri(os.environ.get("ROLEFIT_MODEL")):
+        location = os.environ["ROLEFIT_MODEL"]
+    if _is_mlflow_uri(location):
+        key = str(location)
+        model = _cache.get(key)
+        if model is None:
+            with _lock:
+                model = _cache.get(key)
+                if model is None:
+                    from rolefit.scoring.registry import configure, download_champion
+
+                    configure(Path.cwd())
+                    model = load_model(download_champion(str(location)))
+                    _cache[key] = model
+        return model
+    path = resolve_model_path(location)
+    key = str(path)
+    model = _cache.get(key)
+    if model is not None:
+        return model
+    with _lock:
+        model = _cache.get(key)
+        if model is None:
+            from rolefit.scoring import champion
+            from rolefit.scoring.bundle import BundleError, load_additive
+
+            if not path.exists():
+                raise BundleError(
+                    f"No trained model at {path}. Train one with `rolefit train` (or `make run`), "
+                    "or point ROLEFIT_MODEL at a model bundle folder."
+                )
+
+            def load(folder: Path) -> LoadedModel:
+                additive, manifest = load_additive(folder)
+                return LoadedModel(additive=additive, manifest=manifest, path=folder)
+
+            # a champion folder is resolved once to one published version (never a mix of two)
+            model = champion.load_consistent(path, load)
+            _cache[key] = model
+    return model
+
+
+def clear_cache() -> None:
+    """Forget loaded models (the next call reloads and re-verifies)."""
+    with _lock:
+        _cache.clear()
+        _requested.clear()
