@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import rolefit
-from rolefit.apps import web
+from rolefit.apps import bodies, web
+from rolefit.apps import server as serving
 from rolefit.scoring.answers import MAX_DIGITS, validate_answers
 
 JSON = {"Content-Type": "application/json"}
@@ -47,7 +48,7 @@ def test_json_nested_32000_levels_gets_422(client, opening):
     closing = b"]" if opening == b"[" else b"}"
     body = opening * 32_000 + b"1" + closing * 32_000
     for path in PATHS:
-        response = client.post(path, content=body[: web.MAX_BODY_BYTES], headers=JSON)
+        response = client.post(path, content=body[: bodies.MAX_BODY_BYTES], headers=JSON)
         assert "nested deeper than 10 levels" in problems_of(response)["body"]
     # nesting within the limit still names the item and what it allows
     shallow = client.post("/api/predict", json={"interest_math": [[[5]]]})
@@ -158,7 +159,7 @@ def test_maximal_near_miss_batch_gets_budgeted_suggestions_and_a_bounded_reply(c
     elapsed = time.perf_counter() - start
     print(f"maximal near-miss batch ({len(body):,} bytes): {elapsed * 1000:.1f} ms")
     listed = response.json()["problems"]
-    assert len(listed) == web.MAX_PROBLEMS + 1
+    assert len(listed) == bodies.MAX_PROBLEMS + 1
     assert listed[-1]["item"] == "..." and "in all" in listed[-1]["problem"]
     suggested = [p for p in listed if "did you mean" in p["problem"]]
     assert 0 < len(suggested) <= web.SUGGESTIONS_PER_REQUEST
@@ -168,13 +169,13 @@ def test_problems_listed_per_reply_are_capped(client):
     keys = {f"k{i}": 0 for i in range(5000)}
     response = client.post("/api/predict", json=keys)
     listed = response.json()["problems"]
-    assert len(listed) == web.MAX_PROBLEMS + 1
+    assert len(listed) == bodies.MAX_PROBLEMS + 1
     assert "4,000 more problems not listed (5,000 in all)" in listed[-1]["problem"]
 
 
 def test_batch_size_is_bounded_before_validating_anyone(client):
     body = b"[" + b",".join([b"0"] * 30_000) + b"]"
-    assert len(body) < web.MAX_BODY_BYTES
+    assert len(body) < bodies.MAX_BODY_BYTES
     response = client.post("/api/predict/batch", content=body, headers=JSON)
     assert problems_of(response) == {"body": "30000 people; at most 1000 per request"}
 
@@ -193,7 +194,7 @@ def test_suggestions_are_budgeted():
 
 def test_rate_limited_log_summarises_what_it_dropped():
     now = [0.0]
-    limit = web.RateLimitedLog(burst=3, interval=10, clock=lambda: now[0])
+    limit = serving.RateLimitedLog(burst=3, interval=10, clock=lambda: now[0])
 
     def record(n: int) -> logging.LogRecord:
         return logging.LogRecord("uvicorn.error", logging.WARNING, __file__, 1, "error %d", (n,), None)
@@ -216,13 +217,13 @@ def test_openapi_documents_the_refusals_and_keeps_the_schemas(client):
 
 
 def test_server_limits_are_configured(champion):
-    running = web.server(web.create_app(str(champion[1])), port=0)
+    running = serving.server(web.create_app(str(champion[1])), port=0)
     config = running.config
-    assert config.limit_concurrency == web.MAX_CONNECTIONS and config.backlog == web.BACKLOG
-    assert config.timeout_keep_alive == web.KEEP_ALIVE_TIMEOUT
-    assert config.h11_max_incomplete_event_size == web.MAX_HEAD_BYTES
+    assert config.limit_concurrency == serving.MAX_CONNECTIONS and config.backlog == serving.BACKLOG
+    assert config.timeout_keep_alive == serving.KEEP_ALIVE_TIMEOUT
+    assert config.h11_max_incomplete_event_size == serving.MAX_HEAD_BYTES
     assert not config.access_log
-    assert not any(isinstance(f, web.RateLimitedLog) for f in logging.getLogger("uvicorn.error").filters)
+    assert not any(isinstance(f, serving.RateLimitedLog) for f in logging.getLogger("uvicorn.error").filters)
 
 
 # --- a real server ------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def test_slow_clients_get_408_and_are_disconnected(live):
     _, port = live
     with ThreadPoolExecutor(3) as pool:
         silent, slowloris, slow_body = (pool.submit(f, port) for f in (_silent, _slowloris, _slow_body))
-        for future, limit in ((silent, web.HEAD_TIMEOUT), (slowloris, web.HEAD_TIMEOUT)):
+        for future, limit in ((silent, serving.HEAD_TIMEOUT), (slowloris, serving.HEAD_TIMEOUT)):
             data, elapsed = future.result(timeout=60)
             assert data.startswith(b"HTTP/1.1 408 "), data[:200]
             assert b"headers did not arrive within 10 seconds" in data
@@ -321,7 +322,7 @@ def test_slow_clients_get_408_and_are_disconnected(live):
         data, elapsed = slow_body.result(timeout=60)
         assert data.startswith(b"HTTP/1.1 408 ") and b"connection: close" in data.lower(), data[:300]
         assert b"The request body did not arrive within 10 seconds." in data
-        assert web.BODY_TIMEOUT - 1 < elapsed < web.BODY_TIMEOUT + 5
+        assert bodies.BODY_TIMEOUT - 1 < elapsed < bodies.BODY_TIMEOUT + 5
 
 
 @pytest.mark.slow
@@ -335,7 +336,7 @@ def test_error_log_is_rate_limited(live):
     time.sleep(0.5)  # let the server flush its log
     written = server.log.read_text(errors="replace").count("Invalid HTTP request received") - before
     print(f"300 malformed requests wrote {written} log records")
-    assert 1 <= written <= 2 * web.LOG_BURST
+    assert 1 <= written <= 2 * serving.LOG_BURST
     import urllib.request
 
     with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
@@ -374,7 +375,7 @@ def test_at_the_open_file_limit_the_log_stays_small_and_the_server_recovers(cham
         print(f"{len(held)} connections held for 6 s; the log holds {size:,} bytes")
         assert len(held) > 150  # the limit was reached
         assert "out of system resource" in text
-        assert text.count("out of system resource") <= web.LOG_BURST * 2
+        assert text.count("out of system resource") <= serving.LOG_BURST * 2
         assert size < 200_000
         for sock in held:
             sock.close()

@@ -1,0 +1,79 @@
+"""A person's result as text for a terminal: the bar, the starting point, how sure, the reasons."""
+
+from __future__ import annotations
+
+VERDICT_WORDS = {
+    "clear": "a clear fit",
+    "leaning": "both fit you, with a lean",
+    "toss-up": "a toss-up",
+    "no-information": "no information yet",
+}
+
+
+def _percent(share: float) -> str:
+    """38% / 4% / 2.5%: as many digits as the share needs (up to four significant)."""
+    return f"{share * 100:.4g}%"
+
+
+def evidence_marker(evidence: dict | None) -> str:
+    """A short tag for what backs a reason: ``[real: 2,795 respondents]`` or ``[assumed]``."""
+    if evidence and evidence.get("basis") == "real":
+        return f"[real: {int(evidence.get('respondents', 0)):,} respondents]"
+    return "[assumed]"
+
+
+def render_prediction(result, top: int = 5, own_base_rate: bool = False) -> str:
+    """A short human-readable report of a prediction.
+
+    ``own_base_rate``: the caller gave the population's MLE share (``--base-rate``), so the starting
+    point is theirs rather than the reference survey's.
+    """
+    from rolefit.scoring.reasons import ROLE_NAMES
+
+    p = result.probabilities
+    width = 30
+    no_information = result.verdict == "no-information"
+    if no_information:
+        lines = ["No answers yet: no information about either role."]
+    else:
+        lines = [f"Best fit: {ROLE_NAMES[result.role]}"]
+    lines += [
+        f"  SWE {p['swe']:6.1%} {'#' * round(p['swe'] * width)}",
+        f"  MLE {p['mle']:6.1%} {'#' * round(p['mle'] * width)}",
+    ]
+    if result.base_rate is not None:
+        population = (
+            "your population's MLE share, from --base-rate"
+            if own_base_rate
+            else "the reference survey's mix of SWE and MLE respondents; set yours with --base-rate"
+        )
+        lines.append(f"Before your answers: {_percent(result.base_rate)} MLE ({population})")
+    if result.prediction_set:
+        roles = " and ".join(r.upper() for r in result.prediction_set)
+        lines.append(
+            f"How sure: {VERDICT_WORDS.get(result.verdict, result.verdict)} (prediction set: {roles})"
+        )
+    if result.explanations:
+        lines.append("Top reasons:")
+        shown = result.explanations[:top]
+        for entry in shown:
+            marker = evidence_marker(entry.get("evidence"))
+            lines.append(f"  {entry['effect']:+.2f}  {entry['reason']} {marker}")
+        bases = {(e.get("evidence") or {}).get("basis", "assumed") for e in shown}
+        key = [
+            text
+            for basis, text in (
+                ("real", "[real: n respondents] learned from real survey respondents"),
+                ("assumed", "[assumed] from the synthetic prior, not yet measured on real people"),
+            )
+            if basis in bases
+        ]
+        lines.append("  (effects in log-odds toward MLE; " + "; ".join(key) + ")")
+    else:
+        lines.append(
+            "No answers given: this is the starting point for someone who skipped everything."
+            if no_information
+            else "No answer moved the result."
+        )
+    lines.append(result.notice)
+    return "\n".join(lines)
