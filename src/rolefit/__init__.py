@@ -18,9 +18,15 @@ from rolefit.scoring.predictor import Prediction, predict
 
 __all__ = ["InvalidAnswers", "Prediction", "predict", "predict_many", "questionnaire"]
 
-try:
-    from importlib.metadata import version as _version
 
-    __version__ = _version("rolefit")
-except Exception:  # pragma: no cover - not installed
-    __version__ = "0+unknown"
+def __getattr__(name: str):
+    """``rolefit.__version__``, read from the installed metadata on first use (importlib.metadata costs
+    a sixth of a cold start)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("rolefit")
+        except PackageNotFoundError:  # pragma: no cover - not installed
+            return "0+unknown"
+    raise AttributeError(f"module 'rolefit' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 A :class:`CompiledItem` maps every answer a finite item accepts, in its common spellings, to a
 :class:`Level`: its effect in the bundle's tables, its texts, and a ready-made explanation. Anything
 else (and every years value) goes through :meth:`Item.coerce` and the table, so results are identical.
-For :func:`rolefit.predict_many` the same tables become numpy lookup arrays (:func:`column_effects`).
+For :func:`rolefit.predict_many` the same levels become numpy lookup arrays (:mod:`rolefit.scoring.columns`).
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ class Level:
     pointing either way (the offset can tip a near-zero raw effect).
     """
 
-    __slots__ = ("alone", "answer", "explanation", "raw", "reason", "to_mle", "to_swe", "toward")
+    __slots__ = ("alone", "answer", "entry", "explanation", "item_id", "raw", "reason", "to_mle", "to_swe",
+                 "toward")  # fmt: skip
 
     def __init__(self, compiled: CompiledItem, answer: Any):
         item = compiled.item
         raw = compiled.table.effect(answer)
+        self.entry, self.item_id = compiled, item.id
         self.answer = answer
         self.raw = raw
         self.alone = None if compiled.alone is None else compiled.alone.effect(answer)
@@ -63,8 +65,7 @@ class CompiledItem:
     offset); ``alone`` is the table of a real-block item answered alone.
     """
 
-    __slots__ = ("alone", "answers", "arrays", "by_value", "coverage", "evidence", "item", "levels", "offset",
-                 "table")  # fmt: skip
+    __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "item", "levels", "offset", "table")
 
     def __init__(
         self,
@@ -77,7 +78,6 @@ class CompiledItem:
     ):
         self.item, self.table, self.coverage, self.offset, self.alone = item, table, coverage, offset, alone
         self.evidence = evidence or {}
-        self.arrays: ColumnArrays | None = None  # built on first batch use
         self.answers: dict[Any, Any] = {None: SKIP, "": SKIP}
         self.levels: dict[Any, Level] = {}
         if item.kind == "choice":
@@ -114,6 +114,12 @@ class CompiledItem:
         answer = self.item.coerce(value)
         return SKIP if answer is None else answer
 
+    def remember(self, value: Any, level: Level) -> None:
+        """Look ``value`` (an int, float or str that normalised to ``level``'s answer) up directly next
+        time; years values are kept up to :data:`KEPT_VALUES` per item."""
+        if len(self.by_value) < KEPT_VALUES + len(self.answers):
+            self.by_value[value] = level
+
     def level(self, answer) -> Level:
         """Precomputed for every finite answer; computed on first use for years values (and kept, up
         to :data:`KEPT_VALUES` of them, since people give the same few: 1, 2, 5, 10 years)."""
@@ -125,105 +131,8 @@ class CompiledItem:
         return entry
 
 
-def explain(entry: CompiledItem, level: Level, effect: float) -> dict[str, Any]:
-    """The explanation of one answer whose final effect is ``effect`` (a new dict the caller owns)."""
-    explanation = level.explanation.copy()
-    explanation["effect"] = effect
-    raw = level.raw
-    if effect * raw <= 0.0 and ((effect > 0) != (raw > 0) or (effect < 0) != (raw < 0)):
-        # the calibration's offset per answered item tipped a near-zero effect to the other side
-        explanation["toward"] = _toward(effect)
-        explanation["reason"] = level.to_mle if effect > 0 else level.to_swe if effect < 0 else level.reason
-    explanation["evidence"] = entry.evidence.copy()
-    return explanation
-
-
-class ColumnArrays:
-    """A numeric item's table as numpy arrays: step edges and values, and for whole-number items one
-    slot per value (then a 0.0 slot for skipped or invalid cells); the same for its ``alone`` table."""
-
-    __slots__ = ("alone_lut", "alone_values", "edges", "lut", "same_edges", "values")
-
-    def __init__(self, compiled: CompiledItem):
-        import numpy as np
-
-        item, table, alone = compiled.item, compiled.table, compiled.alone
-        self.edges = np.asarray(table.edges, dtype=float)
-        self.values = np.asarray(table.values, dtype=float)
-        self.alone_values = None if alone is None else np.asarray(alone.values, dtype=float)
-        self.same_edges = alone is None or tuple(alone.edges) == tuple(table.edges)
-        self.lut = self.alone_lut = None
-        if item.kind != "number":
-            lo, hi = item.bounds
-            whole = [float(v) for v in range(int(lo), int(hi) + 1)]
-            self.lut = np.array([table.effect(v) for v in whole] + [0.0])
-            if alone is not None:
-                self.alone_lut = np.array([alone.effect(v) for v in whole] + [0.0])
-
-
-def column_effects(compiled: CompiledItem, column):
-    """One item's column, vectorised: (raw effects, answered mask, invalid mask, effects alone).
-
-    The effects alone are those of the real block's table for the same answers (None for other items);
-    skipped and invalid cells have effect 0.
-    """
-    import numpy as np
-    import pandas as pd
-
-    item = compiled.item
-    n = len(column)
-    has_alone = compiled.alone is not None
-    if (
-        item.kind != "choice"
-        and pd.api.types.is_numeric_dtype(column)
-        and not pd.api.types.is_bool_dtype(column)
-    ):
-        if compiled.arrays is None:
-            compiled.arrays = ColumnArrays(compiled)
-        arrays = compiled.arrays
-        x = column.to_numpy(dtype=float, na_value=np.nan)
-        answered = ~np.isnan(x)
-        lo, hi = item.bounds
-        with np.errstate(invalid="ignore"):
-            if arrays.lut is not None:
-                # whole-number items: index a per-value table; NaN, fractions, inf and out-of-range
-                # values fail `whole == offset`, and negatives wrap to huge unsigned values
-                span = int(hi - lo)
-                offset = x - lo
-                whole = offset.astype(np.int64)
-                valid = (whole == offset) & (whole.view(np.uint64) <= span)
-                slot = np.where(valid, whole, span + 1)
-                single = arrays.alone_lut[slot] if has_alone else None
-                return arrays.lut[slot], valid, answered & ~valid, single
-            bad = answered & ((x < lo) | (x > hi) | ~np.isfinite(x))
-        valid = answered & ~bad
-        where = np.where(valid, x, lo)
-        index = np.searchsorted(arrays.edges, where, side="left")
-        single = None
-        if has_alone:
-            alone_index = (
-                index if arrays.same_edges else np.searchsorted(compiled.alone.edges, where, side="left")
-            )
-            single = arrays.alone_values[alone_index] * valid
-        return arrays.values[index] * valid, valid, bad, single
-    # any other column: resolve each distinct value once
-    codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
-    unique_raw = np.zeros(len(uniques) + 1)
-    unique_alone = np.zeros(len(uniques) + 1)
-    unique_answered = np.zeros(len(uniques) + 1, dtype=bool)
-    unique_bad = np.zeros(len(uniques) + 1, dtype=bool)
-    for position, value in enumerate(uniques):
-        try:
-            answer = compiled.normalise(value)
-        except ValueError:
-            unique_bad[position] = True
-            continue
-        if answer is not SKIP:
-            level = compiled.level(answer)
-            unique_raw[position] = level.raw
-            unique_answered[position] = True
-            if has_alone:
-                unique_alone[position] = level.alone
-    codes = np.where(codes < 0, len(uniques), codes)  # missing -> the last slot (skipped)
-    bad = unique_bad[codes] if n else np.zeros(0, bool)
-    return unique_raw[codes], unique_answered[codes], bad, unique_alone[codes] if has_alone else None
+def retell(explanation: dict[str, Any], level: Level, effect: float) -> None:
+    """Point ``explanation`` the way its final ``effect`` does: the calibration's offset per answered
+    item can tip a near-zero raw effect to the other side (or to exactly zero)."""
+    explanation["toward"] = _toward(effect)
+    explanation["reason"] = level.to_mle if effect > 0 else level.to_swe if effect < 0 else level.reason

@@ -1,21 +1,21 @@
 """Scoring a whole DataFrame of answers at once: the same tables, formula and decisions as predict.
 
-Each item's column becomes effects through numpy lookups (:func:`rolefit.scoring.compiled.column_effects`),
-the effect formula of :mod:`rolefit.model.tables` is applied to whole columns, the set and verdict come from
-the decision table (:mod:`rolefit.scoring.decision`), and the top reasons are picked with one ``argmax``
-per reason over a rows x items matrix.
+Each item's column becomes effects through numpy lookups (:mod:`rolefit.scoring.columns`), block by
+block; the effect formula of :mod:`rolefit.model.tables` is applied to whole columns, the set and verdict
+come from the decision table (:mod:`rolefit.scoring.decision`), and the top reasons are picked with one
+``argmax`` per reason over a people x items matrix.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import threading
 
 from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS, ROLES, load_instrument
 from rolefit.model.conformal import THRESHOLD, VERDICTS
 from rolefit.model.tables import blended_effect, scaled_effect
 from rolefit.scoring.answers import InvalidAnswers, suggestion, validate_base_rate
-from rolefit.scoring.compiled import column_effects
 from rolefit.scoring.decision import SET_NAMES
 from rolefit.scoring.loader import LoadedModel, load_model
 
@@ -24,8 +24,8 @@ DATASET_FIELDS = ("role", "source", "split", "p_true", "p_true_without_experienc
 #: Rows scored at once by :func:`predict_many`: large enough for vectorised speed, small enough that
 #: the per-item effect columns of a chunk (44 floats a row) stay a fraction of a large input frame.
 CHUNK_ROWS = 100_000
-#: Frames of at least this many rows have their columns looked up by two threads (numpy releases the GIL).
-_THREADED_ROWS = 100_000
+#: Threads that score the blocks of a chunk (numpy releases the GIL inside its loops).
+THREADS = 2
 #: Bad cells named one by one in InvalidAnswers (the rest are counted).
 _MAX_NAMED = 1000
 
@@ -70,51 +70,87 @@ def predict_many(
 
 
 def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, problems: dict[str, str]):
-    """Score one chunk of :func:`predict_many`; bad cells go into ``problems``; returns (frame, count)."""
+    """Score one chunk of :func:`predict_many`; bad cells go into ``problems``; returns (frame, count).
+
+    Rows are scored in blocks of :data:`~rolefit.scoring.columns.BLOCK_ROWS` (small arrays the
+    allocator reuses); the outputs are filled block by block.
+    """
     import numpy as np
     import pandas as pd
+
+    from rolefit.scoring.columns import BLOCK_ROWS, ItemColumn
 
     additive = loaded.additive
     n = len(frame)
     # alphabetical, so that argmax's first maximum breaks ties by item id, as predict() does
     present = sorted(item for item in loaded.compiled if item in frame.columns)
     entries = [loaded.compiled[item] for item in present]
+    columns = [ItemColumn(entry, frame[entry.item.id]) for entry in entries]
+    intercept = loaded.intercept_for(rate)
+    k = min(top_k, len(entries))
+    p_mle = np.empty(n)
+    answered_count = np.empty(n, dtype=np.int64)
+    reasons = np.empty((k, n), dtype=np.int64)
+    moved = np.empty((k, n), dtype=bool)
 
-    def effects_of(entry):
-        return column_effects(entry, frame[entry.item.id])
+    def score_blocks(first: int, step: int) -> int:
+        """Score blocks ``first``, ``first + step``, ... into the outputs; return the bad cells seen."""
+        bad_seen = 0
+        effects = np.empty((min(n, BLOCK_ROWS), len(entries)))  # a person per row: argmax along rows
+        for start in range(first * BLOCK_ROWS, n, step * BLOCK_ROWS):
+            stop = min(n, start + BLOCK_ROWS)
+            size = stop - start
+            coverage = np.zeros(size)
+            count = np.zeros(size, dtype=np.int64)
+            real = np.zeros(size, dtype=np.int64)
+            blocks = []
+            for entry, column in zip(entries, columns, strict=True):
+                raw, answered, bad, alone = column.block(start, stop)
+                if bad is not None:
+                    with lock:
+                        bad_seen += _name_bad_cells(frame, entry.item, start + np.flatnonzero(bad), problems)
+                coverage += answered * entry.coverage
+                count += answered
+                if alone is not None:
+                    real += answered
+                blocks.append((raw, answered, alone))
+            if problems:
+                continue  # only the remaining bad cells are of interest now
+            scale = additive.scale_at(coverage)
+            weight = additive.blend(real)
+            block = effects[:size]
+            for j, (entry, (raw, answered, alone)) in enumerate(zip(entries, blocks, strict=True)):
+                if alone is not None:
+                    block[:, j] = blended_effect(alone, raw, weight)
+                elif entry.offset is None:
+                    block[:, j] = raw
+                else:
+                    block[:, j] = scaled_effect(raw, scale, entry.offset, answered)
+            log_odds = intercept + block.sum(axis=1)
+            p_mle[start:stop] = 1.0 / (1.0 + np.exp(-log_odds))
+            answered_count[start:stop] = count
+            if k:
+                magnitude = np.abs(block, out=block)
+                rows = np.arange(size)
+                for r in range(k):
+                    column = magnitude.argmax(axis=1)
+                    reasons[r, start:stop] = column
+                    moved[r, start:stop] = magnitude[rows, column] > 0
+                    magnitude[rows, column] = -1.0  # taken: the next argmax finds the next largest
+        return bad_seen
 
-    if n >= _THREADED_ROWS and len(entries) > 1:
+    lock = threading.Lock()
+    workers = min(THREADS, os.cpu_count() or 1, -(-n // BLOCK_ROWS))
+    if workers > 1:
+        # numpy releases the GIL in its loops: a second thread scores every other block meanwhile
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-            results = list(pool.map(effects_of, entries))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            bad_cells = sum(pool.map(score_blocks, range(workers), [workers] * workers))
     else:
-        results = [effects_of(entry) for entry in entries]
-    coverage = np.zeros(n)
-    answered_count = np.zeros(n, dtype=np.int64)
-    real_answered = np.zeros(n, dtype=np.int64)
-    bad_cells = 0
-    for entry, (_, answered, bad, single) in zip(entries, results, strict=True):
-        if bad.any():
-            bad_cells += _name_bad_cells(frame, entry.item, bad, problems)
-        coverage += answered * entry.coverage
-        answered_count += answered
-        if single is not None:
-            real_answered += answered
+        bad_cells = score_blocks(0, 1)
     if problems:
         return None, bad_cells
-    scale = additive.scale_at(coverage)
-    weight = additive.blend(real_answered)
-    effects = np.empty((n, len(entries)))
-    for j, (entry, (raw, answered, _, single)) in enumerate(zip(entries, results, strict=True)):
-        if single is not None:
-            effects[:, j] = blended_effect(single, raw, weight)
-        elif entry.offset is None:
-            effects[:, j] = raw
-        else:
-            effects[:, j] = scaled_effect(raw, scale, entry.offset, answered)
-    log_odds = loaded.intercept_for(rate) + effects.sum(axis=1)
-    p_mle = 1.0 / (1.0 + np.exp(-log_odds))
     set_codes, verdict_codes = loaded.decisions.many(p_mle, answered_count)
     # categorical columns: cheap to build for millions of rows, and compare equal to plain strings
     out = pd.DataFrame(
@@ -127,23 +163,14 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
         },
         index=frame.index,
     )
-    k = min(top_k, len(entries))
-    if k > 0:
-        magnitude = np.abs(effects, out=effects)
-        rows = np.arange(n)
-        for j in range(k):
-            column = magnitude.argmax(axis=1)
-            moved = magnitude[rows, column] > 0
-            out[f"reason_{j + 1}"] = _names(present, column, moved)
-            magnitude[rows, column] = -1.0  # taken: the next argmax finds the next largest
+    for r in range(k):
+        out[f"reason_{r + 1}"] = _names(present, reasons[r], moved[r])
     return out, bad_cells
 
 
-def _name_bad_cells(frame, item, bad, problems: dict[str, str]) -> int:
-    """Add the first bad cells of one item's column to ``problems``, with what is wrong; return how many."""
-    import numpy as np
-
-    rows = np.flatnonzero(bad)
+def _name_bad_cells(frame, item, rows, problems: dict[str, str]) -> int:
+    """Add the first bad cells (at positions ``rows``) of one item's column to ``problems``, with what
+    is wrong; return how many there are."""
     for row in rows:
         if len(problems) >= _MAX_NAMED:
             break
