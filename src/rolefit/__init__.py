@@ -13,15 +13,24 @@ Importing this package is light: no scikit-learn, pandas, MLflow or plotting on 
 
 from rolefit.instrument.items import questionnaire
 from rolefit.scoring.answers import InvalidAnswers
-from rolefit.scoring.frames import predict_many
 from rolefit.scoring.predictor import Prediction, predict
 
-__all__ = ["InvalidAnswers", "Prediction", "predict", "predict_many", "questionnaire"]
+#: Imported on first use, so that ``import rolefit`` stays as light as predict needs: public name -> the
+#: module that defines it.
+_LAZY = {
+    "predict_many": "rolefit.scoring.frames",
+}
+
+__all__ = ["InvalidAnswers", "Prediction", "predict", "questionnaire", *_LAZY]
 
 
 def __getattr__(name: str):
-    """``rolefit.__version__``, read from the installed metadata on first use (importlib.metadata costs
-    a sixth of a cold start)."""
+    """predict_many (pandas is not needed to predict), and ``rolefit.__version__`` read from the installed
+    metadata, on first use (importlib.metadata alone costs a sixth of a cold start)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 

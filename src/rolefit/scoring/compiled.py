@@ -32,13 +32,13 @@ class Level:
     pointing either way (the offset can tip a near-zero raw effect).
     """
 
-    __slots__ = ("alone", "answer", "entry", "explanation", "item_id", "raw", "reason", "to_mle", "to_swe",
-                 "toward")  # fmt: skip
+    __slots__ = ("alone", "answer", "entry", "explanation", "item_id", "rank", "raw", "reason", "to_mle",
+                 "to_swe", "toward")  # fmt: skip
 
     def __init__(self, compiled: CompiledItem, answer: Any):
         item = compiled.item
         raw = compiled.table.effect(answer)
-        self.entry, self.item_id = compiled, item.id
+        self.entry, self.item_id, self.rank = compiled, item.id, compiled.rank
         self.answer = answer
         self.raw = raw
         self.alone = None if compiled.alone is None else compiled.alone.effect(answer)
@@ -65,7 +65,8 @@ class CompiledItem:
     offset); ``alone`` is the table of a real-block item answered alone.
     """
 
-    __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "item", "levels", "offset", "table")
+    __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "item", "levels", "offset", "rank",
+                 "table")  # fmt: skip
 
     def __init__(
         self,
@@ -75,8 +76,10 @@ class CompiledItem:
         offset: float | None = 0.0,
         alone: ItemTable | None = None,
         evidence: dict[str, Any] | None = None,
+        rank: int = 0,
     ):
         self.item, self.table, self.coverage, self.offset, self.alone = item, table, coverage, offset, alone
+        self.rank = rank  # the item id's place in alphabetical order: ties between effects go by it
         self.evidence = evidence or {}
         self.answers: dict[Any, Any] = {None: SKIP, "": SKIP}
         self.levels: dict[Any, Level] = {}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from dataclasses import dataclass
 from typing import Any
 
 from rolefit.model.conformal import LEANING, ROLES, THRESHOLD, VERDICTS, Conformal, role_of, verdict
@@ -80,7 +79,6 @@ def _double(bits: int) -> float:
     return struct.unpack("<d", struct.pack("<q", bits))[0]
 
 
-@dataclass(frozen=True)
 class Decisions:
     """The outcome of :func:`decide` for every answer count and interval of ``p_mle``.
 
@@ -89,10 +87,12 @@ class Decisions:
     :data:`SETS`) and verdict code ``verdicts[g][i]`` (an index of :data:`VERDICTS`).
     """
 
-    group_of: tuple[int, ...]
-    cuts: tuple[tuple[float, ...], ...]
-    sets: tuple[tuple[int, ...], ...]
-    verdicts: tuple[tuple[int, ...], ...]
+    # a plain class, not a dataclass: it is built on every cold start, and @dataclass costs milliseconds
+    __slots__ = ("cuts", "group_of", "sets", "verdicts")
+
+    def __init__(self, group_of: tuple[int, ...], cuts: tuple[tuple[float, ...], ...],
+                 sets: tuple[tuple[int, ...], ...], verdicts: tuple[tuple[int, ...], ...]):  # fmt: skip
+        self.group_of, self.cuts, self.sets, self.verdicts = group_of, cuts, sets, verdicts
 
     @classmethod
     def build(cls, conformal: Conformal | None, n_items: int) -> Decisions:

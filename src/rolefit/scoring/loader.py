@@ -54,12 +54,14 @@ class LoadedModel:
         instrument = load_instrument()
         additive = self.additive
         if not self.compiled:
+            ranks = {item_id: rank for rank, item_id in enumerate(sorted(instrument.ids))}
             self.compiled.update({item.id: CompiledItem(item, additive.tables[item.id],
                                                         additive.coverage.get(item.id, 0.0),
                                                         None if item.id in additive.fixed
                                                         else additive.offsets.get(item.id, 0.0),
                                                         additive.alone.get(item.id),
-                                                        evidence_entry(additive.evidence.get(item.id)))
+                                                        evidence_entry(additive.evidence.get(item.id)),
+                                                        ranks[item.id])
                                   for item in instrument.items})  # fmt: skip
         if self.decisions is None:
             decisions = Decisions.build(additive.conformal, len(instrument.items))
