@@ -16,17 +16,21 @@ from rolefit.scoring.answers import InvalidAnswers
 from rolefit.scoring.predictor import Prediction, predict
 
 #: Imported on first use, so that ``import rolefit`` stays as light as predict needs: public name -> the
-#: module that defines it.
+#: module that defines it (predict_many and guidance).
 _LAZY = {
     "predict_many": "rolefit.scoring.frames",
+    "guide": "rolefit.guidance.advice",
+    "next_steps": "rolefit.guidance.steps",
+    "role_facts": "rolefit.guidance.facts",
+    "what_if": "rolefit.guidance.steps",
 }
 
 __all__ = ["InvalidAnswers", "Prediction", "predict", "questionnaire", *_LAZY]
 
 
 def __getattr__(name: str):
-    """predict_many (pandas is not needed to predict), and ``rolefit.__version__`` read from the installed
-    metadata, on first use (importlib.metadata alone costs a sixth of a cold start)."""
+    """predict_many, the guidance functions, and ``rolefit.__version__`` read from the installed metadata,
+    on first use (importlib.metadata alone costs a sixth of a cold start)."""
     if name in _LAZY:
         import importlib
 

@@ -36,7 +36,7 @@ def import_alone(name: str) -> tuple[str, int, str]:
 
 def test_the_package_has_the_expected_subpackages():
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
-    assert packages == {"instrument", "data", "model", "scoring", "evaluation", "ops", "apps"}
+    assert packages == {"instrument", "data", "model", "scoring", "guidance", "evaluation", "ops", "apps"}
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():

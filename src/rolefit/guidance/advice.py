@@ -1,0 +1,106 @@
+"""Everything a person reads beside the number, in one result for apps: :func:`guide`.
+
+It bundles :mod:`~rolefit.guidance.words` (certainty and the starting point), :mod:`~rolefit.guidance.groups`
+(the five groups), :mod:`~rolefit.guidance.steps` (next steps per role and goal changes),
+:mod:`~rolefit.guidance.facts` (the roles explained, the fitting role first; common mistakes). It is
+computed on request from a prediction, never inside :func:`rolefit.predict`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rolefit.guidance.facts import Mistake, RoleFacts, common_mistakes, role_facts
+from rolefit.guidance.groups import GroupSubtotal, group_subtotals
+from rolefit.guidance.steps import NextSteps, Step, next_steps
+from rolefit.guidance.words import answers_needed, certainty, groups_sentence, starting_point
+from rolefit.model.conformal import ROLES
+from rolefit.scoring.predictor import Prediction, predict, sigmoid
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """A person's result in words, with what would move it and what the roles are.
+
+    ``certainty``: "clear fit", "leaning MLE", "both fit you" or "not enough answers yet — answer N more
+    to sharpen this" (``answers_needed`` is that N, 0 otherwise); ``starting_point``: the probability
+    before any answer, in words; ``groups``: the five groups' subtotals, largest first (the starting
+    point's log-odds plus their subtotals are the log-odds); ``summary``: the groups in one sentence;
+    ``next_steps`` and ``goal_steps``: per role, the best smallest changes (none for someone who
+    answered nothing: there is nothing yet to build on); ``facts``: both roles, the fitting one first
+    (in questionnaire order, SWE then MLE, while there are not enough answers to say which fits);
+    ``mistakes``: kind words where the answers match a common mistake.
+    """
+
+    role: str
+    probabilities: dict[str, float]
+    certainty: str
+    answers_needed: int
+    starting_point: str
+    start_probabilities: dict[str, float]
+    groups: tuple[GroupSubtotal, ...]
+    summary: str
+    next_steps: dict[str, tuple[Step, ...]]
+    goal_steps: dict[str, tuple[Step, ...]]
+    facts: tuple[RoleFacts, ...]
+    mistakes: tuple[Mistake, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "role": self.role,
+            "probabilities": dict(self.probabilities),
+            "certainty": self.certainty,
+            "answers_needed": self.answers_needed,
+            "starting_point": self.starting_point,
+            "start_probabilities": dict(self.start_probabilities),
+            "groups": [g.to_dict() for g in self.groups],
+            "summary": self.summary,
+            "next_steps": {r: [s.to_dict() for s in steps] for r, steps in self.next_steps.items()},
+            "goal_steps": {r: [s.to_dict() for s in steps] for r, steps in self.goal_steps.items()},
+            "facts": [f.to_dict() for f in self.facts],
+            "mistakes": [m.to_dict() for m in self.mistakes],
+        }
+
+
+def guide(
+    answers: Mapping[str, Any],
+    *,
+    model: str | os.PathLike | None = None,
+    base_rate: float | None = None,
+    prediction: Prediction | None = None,
+    k: int = 3,
+) -> Guidance:
+    """Guidance for one person's ``answers`` (see :class:`Guidance`).
+
+    ``prediction`` may pass the prediction already made for these answers with the same ``model`` and
+    ``base_rate`` (it is not made again); ``k`` is the number of next steps per role.
+    Raises what :func:`rolefit.predict` raises for invalid answers or base rates.
+    """
+    p = prediction if prediction is not None else predict(answers, model=model, base_rate=base_rate)
+    needed = answers_needed(p, model=model)
+    groups = tuple(group_subtotals(p))
+    if p.answers:
+        steps = next_steps(p.answers, model=model, base_rate=base_rate, k=k, prediction=p)
+    else:
+        steps = NextSteps(
+            steps={r: () for r in ROLES}, goal={r: () for r in ROLES}, p_mle=p.probabilities["mle"]
+        )
+    start = sigmoid(p.baseline_log_odds)
+    return Guidance(
+        role=p.role,
+        probabilities=dict(p.probabilities),
+        certainty=certainty(p, model=model),
+        answers_needed=needed,
+        starting_point=starting_point(p, own_population=base_rate is not None),
+        start_probabilities={"swe": 1.0 - start, "mle": start},
+        groups=groups,
+        summary=groups_sentence(groups),
+        next_steps=dict(steps.steps),
+        goal_steps=dict(steps.goal),
+        facts=role_facts() if needed else role_facts(p.role, both=True),
+        mistakes=tuple(common_mistakes(p, model=model)),
+    )
