@@ -116,8 +116,56 @@ def one_person(results: dict, folder: Path) -> None:
                 f"one person ({kind}, {len(person)} answers): {median:.1f} us median, {p99:.1f} us p99; "
                 f"hand-built pipeline {base_median:.0f} us -> {base_median / median:.0f}x"
             )
+        guidance_cost(results, kind, bundle, people)
         if kind == "logistic":
             results["_bundle"], results["_frame"], results["_pipe"] = bundle, frame, pipe
+
+
+def guidance_cost(results: dict, kind: str, bundle: Path, people: dict) -> None:
+    """Adaptive questioning per call, against rolefit.predict measured in the same run on the same answers:
+    ``next_questions`` (k=1) and ``settled`` (the stopping rule, 256 sampled completions)."""
+    import rolefit
+    from rolefit.guidance.questions import settled
+
+    for who, person in {"none": {}, "example": people["example"]}.items():
+        calls = {
+            "predict": lambda a=person: rolefit.predict(a, model=bundle),
+            "next_questions": lambda a=person: rolefit.next_questions(a, model=bundle),
+            "settled": lambda a=person: settled(a, model=bundle),
+        }
+        timed = {name: timed_calls(call, 2_000) for name, call in calls.items()}
+        base = timed["predict"][0]
+        results[f"guidance_{kind}_{who}"] = {
+            "answers": len(person),
+            **{f"{name}_median_us": median for name, (median, _) in timed.items()},
+            **{f"{name}_p99_us": p99 for name, (_, p99) in timed.items()},
+            "next_questions_ratio": timed["next_questions"][0] / base,
+            "settled_ratio": timed["settled"][0] / base,
+        }
+        log(
+            f"guidance ({kind}, {len(person)} answers): next_questions {timed['next_questions'][0]:.0f} us "
+            f"({timed['next_questions'][0] / base:.1f}x predict), settled {timed['settled'][0]:.0f} us "
+            f"({timed['settled'][0] / base:.1f}x predict); predict {base:.1f} us"
+        )
+
+
+def adaptive_simulation(results: dict) -> None:
+    """The adaptive-questioning simulation on the champion (``reports/adaptive.json`` and ``.md``), when the
+    champion and the build stage's dataset are present (``make run`` makes both)."""
+    dataset = ROOT / "data" / "processed" / "dataset.parquet"
+    champion = ROOT / "models" / "champion"
+    if not dataset.is_file() or not champion.exists():
+        log(
+            "adaptive simulation: skipped (no models/champion or data/processed/dataset.parquet; run make run)"
+        )
+        return
+    from rolefit.data.dataset import read_dataset
+    from rolefit.evaluation import adaptive
+
+    report = adaptive.run(read_dataset(dataset), model=champion, log=log)
+    adaptive.write(report, ROOT / "reports")
+    results["adaptive"] = {"rule": report["rule"], "thresholds": report["thresholds"], "seconds": report["seconds"],
+                           "answer_model": report["answer_model"], "sources": report["sources"]}  # fmt: skip
 
 
 def batch(results: dict, rows: int = 1_000_000) -> None:
@@ -227,7 +275,11 @@ def dvc_repro(results: dict, folder: Path) -> None:
         subprocess.run(["git", *args], cwd=copy, check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
     start = time.perf_counter()
-    subprocess.run([str(BIN / "dvc"), "repro", "-q"], cwd=copy, env=env, check=True, capture_output=True)
+    done = subprocess.run(
+        [str(BIN / "dvc"), "repro", "-q"], cwd=copy, env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise SystemExit(f"dvc repro failed in {copy} (exit {done.returncode}):\n{done.stderr[-3000:]}")
     seconds = time.perf_counter() - start
     frame = results["_frame"]
     start = time.perf_counter()
@@ -252,6 +304,14 @@ def write(results: dict) -> str:
                          f"median / p99 | {p['median_us']:.1f} µs / {p['p99_us']:.0f} µs | "
                          f"{p['baseline_median_us']:,.0f} µs / {p['baseline_p99_us']:,.0f} µs (1-row "
                          f"`predict_proba`, no explanations) | **{p['speedup']:.0f}× faster** |")  # fmt: skip
+    for kind in ("logistic", "boosting"):
+        for who in ("none", "example"):
+            g = r[f"guidance_{kind}_{who}"]
+            lines.append(f"| adaptive questioning, {g['answers']} answers ({kind} champion): `next_questions` / "
+                         f"`settled` per call, median | {g['next_questions_median_us']:.0f} µs / "
+                         f"{g['settled_median_us']:.0f} µs | `rolefit.predict` on the same answers: "
+                         f"{g['predict_median_us']:.1f} µs | {g['next_questions_ratio']:.1f}× / "
+                         f"{g['settled_ratio']:.1f}× predict |")  # fmt: skip
     b = r["predict_many"]
     lines.append(f"| `predict_many`, 1,000,000 rows | {b['rows_per_s']:,.0f} rows/s; {b['rows_per_s_top3']:,.0f} rows/s "
                  f"with top-3 reasons | {b['baseline_rows_per_s']:,.0f} rows/s | {b['speedup']:.1f}× |")  # fmt: skip
@@ -267,6 +327,12 @@ def write(results: dict) -> str:
     d = r["dvc_repro"]
     lines.append(f"| `dvc repro`, whole pipeline from a fresh copy | {d['seconds']:.0f} s | fitting the pipeline "
                  f"alone: {d['baseline_fit_seconds']:.1f} s | — |")  # fmt: skip
+    for source, s in r.get("adaptive", {}).get("sources", {}).items():
+        lines.append(f"| adaptive questioning, {source} test respondents ({s['n']:,}): same role as all answers, "
+                     f"questions median / p90 | {s['role_agreement']:.1%}, {s['questions_median']:g} / "
+                     f"{s['questions_p90']:g} | all their questions: {s['all_questions_median']:g} / "
+                     f"{s['all_questions_p90']:g} | {s['all_questions_median'] / s['questions_median']:.1f}× "
+                     "fewer (median) |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -279,6 +345,7 @@ def main() -> None:
         score_file(results, folder)
         cold_start(results)
         dvc_repro(results, folder)
+        adaptive_simulation(results)
     table = write(results)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = ", ".join(f"{x:.1f}" for x in results["_load"])

@@ -20,8 +20,10 @@ from rolefit.scoring.predictor import Prediction, predict
 _LAZY = {
     "predict_many": "rolefit.scoring.frames",
     "guide": "rolefit.guidance.advice",
+    "next_questions": "rolefit.guidance.questions",
     "next_steps": "rolefit.guidance.steps",
     "role_facts": "rolefit.guidance.facts",
+    "settled": "rolefit.guidance.questions",
     "what_if": "rolefit.guidance.steps",
 }
 

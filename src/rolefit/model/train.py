@@ -27,7 +27,7 @@ from rolefit.data.dataset import (
     sample_weights,
     skip_at_random,
 )
-from rolefit.data.distributions import reference
+from rolefit.data.distributions import answer_distributions, reference
 from rolefit.instrument.items import load_instrument
 from rolefit.model.calibration import calibrate
 from rolefit.model.conformal import fit_conformal
@@ -274,8 +274,28 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
                 "candidates": block.candidates_,
             }
         )
+    # the answer model of adaptive questioning: P(answer level | role) on the training rows (synthetic and
+    # real training sources' train split), weighted like training, one level per step of the tables
+    answer_rows = frame.loc[
+        (split == "train").to_numpy() & frame["source"].isin(["synthetic", *training_sources]).to_numpy()
+    ]
+    answers = answer_distributions(
+        answer_rows,
+        sample_weights(answer_rows, params.build, shares),
+        table_steps(additive),
+        description=(
+            "P(answer level | role) of the train split of "
+            + ", ".join(["synthetic", *training_sources])
+            + f" ({len(answer_rows):,} rows), weighted like training"
+        ),
+        instrument=instrument,
+    )
     return TrainResult(
-        extra={"reference": reference(frame.assign(split=split.to_numpy())), "real_evidence": real_summary},
+        extra={
+            "reference": reference(frame.assign(split=split.to_numpy())),
+            "answers": answers,
+            "real_evidence": real_summary,
+        },
         candidate=name,
         calibration=method,
         estimator=champion,
@@ -285,6 +305,17 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         data=data,
         max_table_error=max_error,
     )
+
+
+def table_steps(additive: AdditiveModel) -> dict[str, tuple[float, ...]]:
+    """The step edges of every numeric item's lookup tables (its table's and its answered-alone
+    table's): within a step every answer has the same effect."""
+    out = {}
+    for item, table in additive.tables.items():
+        if not table.choices:
+            alone = additive.alone.get(item)
+            out[item] = tuple(sorted({*table.edges, *(alone.edges if alone is not None else ())}))
+    return out
 
 
 def table_error(calibrated, additive: AdditiveModel, frame: pd.DataFrame) -> float:

@@ -11,6 +11,9 @@ Layout of a bundle folder::
     model.skops     the full calibrated scikit-learn model, in skops format (no pickle), for
                     verification, MLflow and retraining tools
     reference.json  answer distributions of the training split, the reference of ``rolefit drift``
+    answers.json    P(answer level | role) per item from the training rows, for adaptive questioning
+                    (:mod:`rolefit.guidance.questions`); optional: bundles exported before it existed
+                    fall back to the marginal shares of reference.json (:func:`answer_distributions`)
 
 Loading refuses the bundle with :class:`BundleError` naming the cause unless, in this order: every
 file is within its size bound (checked before anything is read), the signature verifies (when a key is
@@ -44,16 +47,20 @@ MANIFEST = "manifest.json"
 SCORING = "scoring.json"
 ESTIMATOR = "model.skops"
 REFERENCE = "reference.json"
+ANSWERS = "answers.json"
 SIGNATURE = signing.SIGNATURE
 REQUIRED_FILES = (SCORING, ESTIMATOR, REFERENCE)
+#: Files a bundle may have, verified like the others when its manifest lists them
+OPTIONAL_FILES = (ANSWERS,)
 
 _MB = 1 << 20
 #: Largest size of each file, checked before the file is read or hashed. Measured on real bundles
 #: (logistic with real surveys / boosting): manifest 44 / 9 KB, scoring.json 21 / 17 KB, reference.json
-#: 28 / 22 KB, model.skops 1.5 / 1.7 MB. The tables grow at most to 255 thresholds per item (the
-#: trees' bins), about 0.5 MB, so each bound leaves a wide margin and still refuses a file built to
-#: exhaust memory.
-MAX_BYTES = {MANIFEST: 1 * _MB, SCORING: 8 * _MB, REFERENCE: 8 * _MB, ESTIMATOR: 256 * _MB}
+#: 28 / 22 KB, model.skops 1.5 / 1.7 MB, answers.json about 30 KB. The tables grow at most to 255
+#: thresholds per item (the trees' bins), about 0.5 MB, and answers.json to one level per step (at
+#: most :data:`rolefit.data.distributions.MAX_LEVELS`), so each bound leaves a wide margin and still
+#: refuses a file built to exhaust memory.
+MAX_BYTES = {MANIFEST: 1 * _MB, SCORING: 8 * _MB, REFERENCE: 8 * _MB, ANSWERS: 8 * _MB, ESTIMATOR: 256 * _MB}
 #: Deepest nesting of a bundle's JSON files (real ones: 5). Deeper documents are refused before any
 #: code walks them recursively.
 MAX_JSON_DEPTH = 32
@@ -86,13 +93,15 @@ def save_bundle(
     manifest: dict[str, Any],
     reference: dict[str, Any] | None = None,
     instrument: Instrument | None = None,
+    answers: dict[str, Any] | None = None,
 ) -> Path:
     """Write a bundle atomically: build it in a temporary folder beside ``directory``, then swap it in.
 
     ``manifest`` holds the caller's facts (metrics, data hashes, row counts, candidate, ...); this
     function adds schema, instrument, versions, checksums and the model version, and signs the
     manifest when a signing key is configured (creating the project's key on the first export into
-    the project; see :func:`rolefit.scoring.signing.key_for_export`).
+    the project; see :func:`rolefit.scoring.signing.key_for_export`). ``answers`` (the answer model,
+    :func:`rolefit.data.distributions.answer_distributions`) is written as ``answers.json`` when given.
     """
     import skops.io
 
@@ -114,7 +123,11 @@ def save_bundle(
         (staging / REFERENCE).write_text(
             json.dumps(reference or {}, indent=1, sort_keys=True), encoding="utf-8"
         )
-        files = {name: sha256_file(staging / name) for name in REQUIRED_FILES}
+        written = REQUIRED_FILES
+        if answers is not None:
+            (staging / ANSWERS).write_text(json.dumps(answers, indent=1, sort_keys=True), encoding="utf-8")
+            written = (*REQUIRED_FILES, ANSWERS)
+        files = {name: sha256_file(staging / name) for name in written}
         created = datetime.now(UTC)
         full = {
             "schema_version": SCHEMA_VERSION,
@@ -232,6 +245,7 @@ class FileChecksums(BaseModel):
     scoring: Sha256 = Field(alias=SCORING)
     estimator: Sha256 = Field(alias=ESTIMATOR)
     reference: Sha256 = Field(alias=REFERENCE)
+    answers: Sha256 | None = Field(None, alias=ANSWERS)  # absent in bundles exported before it existed
 
 
 class Rows(_Schema):
@@ -289,8 +303,15 @@ def _parse_manifest(data: bytes, path: Path) -> dict[str, Any]:
             f"this rolefit reads version {SCHEMA_VERSION}."
         )
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != set(REQUIRED_FILES):
-        raise BundleError(f"{path} must list checksums for exactly {', '.join(REQUIRED_FILES)}.")
+    if (
+        not isinstance(files, dict)
+        or not set(REQUIRED_FILES) <= set(files)
+        or not set(files) <= {*REQUIRED_FILES, *OPTIONAL_FILES}
+    ):
+        raise BundleError(
+            f"{path} must list checksums for exactly {', '.join(REQUIRED_FILES)} "
+            f"(and optionally {', '.join(OPTIONAL_FILES)})."
+        )
     try:
         Manifest.model_validate(manifest)
     except ValidationError as exc:
@@ -344,7 +365,8 @@ def _verify(directory: Path, instrument: Instrument | None, signature: bool) -> 
             f"{built_for['version']!r} (sha256 {built_for['sha256'][:12]}...), but this "
             f"rolefit uses version {instrument.version!r} (sha256 {instrument.sha256[:12]}...); retrain it."
         )
-    for name in REQUIRED_FILES:
+    listed = listed_files(manifest)
+    for name in listed:
         path = directory / name
         if not path.is_file():
             raise BundleError(f"The model bundle at {directory} is missing {name}.")
@@ -354,9 +376,14 @@ def _verify(directory: Path, instrument: Instrument | None, signature: bool) -> 
                 f"{name} in {where} is {size / _MB:.1f} MB; a model bundle's {name} is at most "
                 f"{limit / _MB:g} MB, so it was not read. Refusing to load it."
             )
-    for name in REQUIRED_FILES:
+    for name in listed:
         _check_digest(name, sha256_file(directory / name), manifest, directory)
     return manifest, data
+
+
+def listed_files(manifest: dict[str, Any]) -> tuple[str, ...]:
+    """The bundle's files its (parsed) manifest lists: every required one, then the optional ones."""
+    return (*REQUIRED_FILES, *(name for name in OPTIONAL_FILES if name in manifest["files"]))
 
 
 def _check_digest(name: str, actual: str, manifest: dict[str, Any], directory: Path) -> None:
@@ -425,3 +452,28 @@ def _instrument_problem(additive: AdditiveModel, instrument: Instrument) -> str 
         if alone is not None and (set(alone.choices) != set(table.choices)):
             return f"has an answered-alone table for {item.id!r} that does not match its table"
     return None
+
+
+def answer_distributions(directory: str | Path, manifest: dict[str, Any]):
+    """The bundle's answer model (:class:`rolefit.data.distributions.AnswerDistributions`).
+
+    ``manifest`` is the verified manifest the bundle was loaded with; the file is checked against it as
+    read (:func:`read_verified`). A bundle without ``answers.json`` (exported before it existed) falls
+    back to the marginal answer shares of its ``reference.json``, the same for both roles (``basis``
+    ``reference``), or to uniform levels when that has none (``basis`` ``uniform``). Read on request,
+    never by :func:`rolefit.predict`.
+    """
+    from rolefit.data.distributions import AnswerDistributions, from_reference
+
+    directory = Path(directory)
+    where = f"the model bundle at {directory}"
+    if ANSWERS in manifest["files"]:
+        data = parse_json(read_verified(directory, ANSWERS, manifest), ANSWERS, where)
+        try:
+            return AnswerDistributions.from_dict(data, load_instrument())
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BundleError(f"{ANSWERS} in {where} is malformed: {exc}. Refusing to use it.") from None
+    reference = None
+    if (directory / REFERENCE).is_file():
+        reference = parse_json(read_verified(directory, REFERENCE, manifest), REFERENCE, where)
+    return from_reference(reference, load_instrument())

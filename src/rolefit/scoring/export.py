@@ -10,7 +10,8 @@ from rolefit.scoring.bundle import save_bundle
 
 
 def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
-    """Write the champion bundle with its manifest."""
+    """Write the champion bundle with its manifest (and ``answers.json`` when the result has an answer
+    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training)."""
     manifest = {
         "candidate": result.candidate,
         "calibration": result.calibration,
@@ -19,7 +20,7 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         "training_data": result.data,
         "max_table_error": result.max_table_error,
         "params": params.model_dump(mode="json"),
-        **{k: v for k, v in result.extra.items() if k != "reference"},
+        **{k: v for k, v in result.extra.items() if k not in ("reference", "answers")},
     }
     return save_bundle(
         directory,
@@ -27,4 +28,5 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         estimator=result.estimator,
         manifest=manifest,
         reference=result.extra.get("reference"),
+        answers=result.extra.get("answers"),
     )

@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,15 @@ class LoadedModel:
         if self.decisions is None:
             decisions = Decisions.build(additive.conformal, len(instrument.items))
             object.__setattr__(self, "decisions", decisions)
+
+    @cached_property
+    def answer_distributions(self):
+        """P(answer level | role) per item, for adaptive questioning
+        (:func:`rolefit.scoring.bundle.answer_distributions`: ``answers.json``, or the fallback of a bundle
+        without it); read and checked on first use, so :func:`rolefit.predict` never pays for it."""
+        from rolefit.scoring.bundle import answer_distributions
+
+        return answer_distributions(self.path, self.manifest)
 
     @property
     def version(self) -> str:

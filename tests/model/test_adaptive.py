@@ -1,0 +1,386 @@
+"""Adaptive questioning: the answer model in the bundle, the next question, the stopping rule and the
+simulation that measures them (issue #16, item 1)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import shutil
+from bisect import bisect_left
+from pathlib import Path
+
+import pytest
+
+import rolefit
+from rolefit.atomic import sha256_file
+from rolefit.evaluation import adaptive
+from rolefit.guidance.questions import next_questions, settled
+from rolefit.scoring.bundle import ANSWERS, MANIFEST, BundleError, load_additive, save_bundle, sign_bundle
+from rolefit.scoring.loader import clear_cache, load_model
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+PERSON = json.loads((Path(__file__).resolve().parents[2] / "examples" / "person.json").read_text())
+
+
+@pytest.fixture()
+def bundle(champion):
+    clear_cache()
+    yield str(champion[1])
+    clear_cache()
+
+
+def entropy(p: float) -> float:
+    return 0.0 if p in (0.0, 1.0) else -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def mean_answer(levels, role):
+    return sum(a * p for a, p in zip(levels.answers, getattr(levels, role), strict=True))
+
+
+# ---------------------------------------------------------------------------------------------------
+# the answer model in the bundle
+
+
+def test_answer_distributions_are_in_the_bundle_checksummed_and_sum_to_one(bundle):
+    manifest = json.loads((Path(bundle) / MANIFEST).read_text())
+    assert manifest["files"][ANSWERS] == sha256_file(Path(bundle) / ANSWERS)
+    model = load_model(bundle)
+    distributions = model.answer_distributions
+    assert distributions.basis == "training" and "train split" in distributions.description
+    assert set(distributions.items) == set(rolefit.questionnaire().ids)
+    for item in rolefit.questionnaire().items:
+        levels = distributions.items[item.id]
+        for role in ("swe", "mle"):
+            probabilities = getattr(levels, role)
+            assert math.fsum(probabilities) == pytest.approx(1.0, abs=1e-12), (item.id, role)
+            assert min(probabilities) > 0.0, (item.id, role)  # the prior: no level is impossible
+        assert len(set(levels.answers)) == len(levels.answers)
+        assert all(item.coerce(answer) == answer for answer in levels.answers)
+        if item.kind in ("count", "number"):  # one level per step of the lookup tables (within bounds)
+            tables = [model.additive.tables[item.id], model.additive.alone.get(item.id)]
+            edges = sorted({edge for table in tables if table is not None for edge in table.edges})
+            steps = [bisect_left(edges, answer) for answer in levels.answers]
+            assert len(steps) > 1 and len(set(steps)) == len(steps), item.id
+    # learned per role: people in MLE roles rate maths and statistics higher, SWE ones web development
+    items = distributions.items
+    assert mean_answer(items["interest_math"], "mle") > mean_answer(items["interest_math"], "swe") + 0.3
+    assert mean_answer(items["skill_statistics"], "mle") > mean_answer(items["skill_statistics"], "swe") + 0.3
+    web = items["skill_web_development"]
+    assert mean_answer(web, "swe") > mean_answer(web, "mle") + 0.3
+
+
+def test_predict_never_reads_the_answer_model(bundle):
+    rolefit.predict(PERSON, model=bundle)
+    assert "answer_distributions" not in vars(load_model(bundle))
+    next_questions(PERSON, model=bundle)
+    assert "answer_distributions" in vars(load_model(bundle))
+
+
+def test_a_changed_answers_file_is_refused(champion, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(champion[1], copy)
+    data = bytearray((copy / ANSWERS).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (copy / ANSWERS).write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"answers\.json .*does not match its checksum"):
+        load_additive(copy)
+
+
+def test_a_malformed_answers_file_is_refused_naming_it(champion, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(champion[1], copy)
+    answers = json.loads((copy / ANSWERS).read_text())
+    answers["items"]["interest_math"]["levels"][0]["mle"] = 0.9  # no longer sums to 1
+    (copy / ANSWERS).write_text(json.dumps(answers))
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest["files"][ANSWERS] = sha256_file(copy / ANSWERS)
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    sign_bundle(copy)  # edited by someone holding the key: only the content check is left
+    clear_cache()
+    rolefit.predict(PERSON, model=str(copy))  # predict does not need it
+    with pytest.raises(BundleError, match=r"answers\.json .*interest_math.*sum to"):
+        next_questions(PERSON, model=str(copy))
+    clear_cache()
+
+
+@pytest.fixture()
+def old_bundle(tmp_path, monkeypatch):
+    """The tables-only bundle from before the restructure (no answers.json), as test_same_predictions."""
+    bundle = tmp_path / "old"
+    shutil.copytree(FIXTURES / "bundle-before-restructure", bundle)
+    (bundle / "model.skops").write_bytes(b"")
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    manifest["files"]["model.skops"] = hashlib.sha256(b"").hexdigest()
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    monkeypatch.delenv("ROLEFIT_SIGNING_KEY", raising=False)  # unsigned, from before signing existed
+    monkeypatch.chdir(tmp_path)  # nor a project key file
+    clear_cache()
+    yield bundle
+    clear_cache()
+
+
+def test_a_bundle_without_answers_file_falls_back_to_the_reference_shares(old_bundle):
+    manifest = json.loads((old_bundle / MANIFEST).read_text())
+    assert ANSWERS not in manifest["files"]
+    expected = json.loads((FIXTURES / "predictions-before-restructure.json").read_text())[1]
+    got = rolefit.predict(expected["answers"], model=str(old_bundle), base_rate=expected["base_rate"])
+    assert got.probabilities["mle"] == pytest.approx(expected["result"]["probabilities"]["mle"], abs=1e-12)
+    distributions = load_model(str(old_bundle)).answer_distributions
+    assert distributions.basis == "reference" and "reference.json" in distributions.description
+    reference = json.loads((old_bundle / "reference.json").read_text())["all"]["items"]
+    math_levels = distributions.items["interest_math"]
+    assert math_levels.swe == math_levels.mle  # marginal shares: the same for both roles
+    for answer, p in zip(math_levels.answers, math_levels.swe, strict=True):
+        assert p == pytest.approx(reference["interest_math"]["shares"][f"{answer:g}"], abs=1e-3)
+    first = next_questions({}, model=str(old_bundle))
+    assert len(first) == 1 and first[0].gain_bits > 0
+    assert settled({}, model=str(old_bundle)).settled is False
+
+
+def test_without_reference_shares_the_fallback_is_uniform(old_bundle):
+    (old_bundle / "reference.json").write_text("{}")
+    manifest = json.loads((old_bundle / MANIFEST).read_text())
+    manifest["files"]["reference.json"] = sha256_file(old_bundle / "reference.json")
+    (old_bundle / MANIFEST).write_text(json.dumps(manifest))
+    distributions = load_model(str(old_bundle)).answer_distributions
+    assert distributions.basis == "uniform"
+    assert distributions.items["career_goal"].swe == (1 / 8,) * 8
+    assert next_questions({}, model=str(old_bundle))[0].gain_bits > 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# the next question
+
+
+def test_someone_who_answered_nothing_gets_the_best_first_question(bundle):
+    everything = next_questions({}, k=100, model=bundle)
+    assert len(everything) == len(rolefit.questionnaire().ids)
+    assert len({q.item for q in everything}) == len(everything)
+    gains = [q.gain_bits for q in everything]
+    assert gains == sorted(gains, reverse=True) and min(gains) >= 0.0
+    first = next_questions({}, model=bundle)
+    assert [q.to_dict() for q in first] == [everything[0].to_dict()]
+    assert first[0].gain_bits > 0.05 and first[0].p_mle == pytest.approx(
+        rolefit.predict({}, model=bundle).probabilities["mle"]
+    )
+    assert first[0].p_mle_low < first[0].p_mle < first[0].p_mle_high
+    assert json.loads(json.dumps(first[0].to_dict()))["item"] == first[0].item
+
+
+def test_answered_and_skipped_items_are_never_asked(bundle):
+    skipped = ["interest_research", "years_ml"]
+    found = next_questions(PERSON, k=3, model=bundle, skipped=skipped)
+    assert len(found) == 3 and len({q.item for q in found}) == 3
+    rest = next_questions(PERSON, k=100, model=bundle, skipped=skipped)
+    assert {q.item for q in rest} == set(rolefit.questionnaire().ids) - set(PERSON) - set(skipped)
+    everything = {
+        item.id: (item.choice_ids[0] if item.kind == "choice" else 1)
+        for item in rolefit.questionnaire().items
+    }
+    assert next_questions(everything, k=5, model=bundle) == []
+    with pytest.raises(rolefit.InvalidAnswers, match="skipped"):
+        next_questions(PERSON, model=bundle, skipped=["no_such_item"])
+    with pytest.raises(rolefit.InvalidAnswers, match="interest_math"):
+        next_questions({"interest_math": 9}, model=bundle)
+    with pytest.raises(ValueError, match="k must be"):
+        next_questions(PERSON, k=0, model=bundle)
+
+
+def brute_force_gain(bundle, answers, item, base_rate=None):
+    """The gain by its definition, every probability from rolefit.predict itself."""
+    levels = load_model(bundle).answer_distributions.items[item]
+    p = rolefit.predict(answers, model=bundle, base_rate=base_rate).probabilities["mle"]
+    chance = [p * m + (1 - p) * s for s, m in zip(levels.swe, levels.mle, strict=True)]
+    after = [
+        rolefit.predict({**answers, item: a}, model=bundle, base_rate=base_rate).probabilities["mle"]
+        for a in levels.answers
+    ]
+    mean = sum(c * q for c, q in zip(chance, after, strict=True))
+    return entropy(mean) - sum(c * entropy(q) for c, q in zip(chance, after, strict=True)), after
+
+
+@pytest.mark.parametrize("answers", [{}, PERSON, {"years_coding": 12, "uses_python": 1, "interest_math": 4}])
+@pytest.mark.parametrize("base_rate", [None, 0.1])
+def test_the_gain_is_its_definition_with_every_probability_from_predict(bundle, answers, base_rate):
+    ranked = next_questions(answers, k=100, model=bundle, base_rate=base_rate)
+    for question in ranked[:3] + ranked[-2:]:
+        gain, after = brute_force_gain(bundle, answers, question.item, base_rate)
+        assert question.gain_bits == pytest.approx(gain, abs=1e-9), question.item
+        assert (question.p_mle_low, question.p_mle_high) == pytest.approx((min(after), max(after)), abs=1e-12)
+
+
+def test_an_item_whose_answers_cannot_move_the_result_has_no_gain(champion, tmp_path):
+    result, _ = champion
+    additive = result.additive
+    flat = dataclasses.replace(
+        additive.tables["interest_research"],
+        values=(0.25,) * len(additive.tables["interest_research"].values),
+    )
+    variant = save_bundle(
+        tmp_path / "flat",
+        additive=dataclasses.replace(additive, tables={**additive.tables, "interest_research": flat}),
+        estimator=result.estimator,
+        manifest={},
+        answers=result.extra["answers"],
+    )
+    clear_cache()
+    for answers in ({}, PERSON):
+        ranked = {q.item: q for q in next_questions(answers, k=100, model=str(variant))}
+        assert ranked["interest_research"].gain_bits == pytest.approx(0.0, abs=1e-12)
+        assert ranked["interest_research"].p_mle_low == pytest.approx(ranked["interest_research"].p_mle_high)
+        assert ranked["interest_model_training"].gain_bits > 1e-4  # the others still inform
+    clear_cache()
+
+
+# ---------------------------------------------------------------------------------------------------
+# the stopping rule
+
+
+def test_nobody_is_settled_before_answering_and_everyone_is_after_answering_everything(bundle):
+    empty = settled({}, model=bundle)
+    assert (
+        empty.settled is False and empty.answered == 0 and empty.remaining == len(rolefit.questionnaire().ids)
+    )
+    everything = {
+        item.id: (item.choice_ids[0] if item.kind == "choice" else 1)
+        for item in rolefit.questionnaire().items
+    }
+    done = settled(everything, model=bundle)
+    assert done.settled and done.remaining == 0 and done.p_change == 0.0
+    assert settled(PERSON, model=bundle) == settled(dict(PERSON), model=bundle)  # seeded: reproducible
+    assert json.loads(json.dumps(done.to_dict()))["settled"] is True
+
+
+def test_a_person_whose_result_cannot_flip_is_settled(bundle):
+    instrument = rolefit.questionnaire()
+    distributions = load_model(bundle).answer_distributions
+    left = ["interest_debugging", "skill_devops", "years_coding"]
+    person = {}
+    for item in instrument.items:  # everything else answered as strongly toward MLE as possible
+        if item.id in left:
+            continue
+        if item.kind == "choice":
+            person[item.id] = max(
+                item.choice_ids, key=lambda c: rolefit.predict({item.id: c}, model=bundle).log_odds
+            )
+        else:
+            levels = distributions.items[item.id].answers
+            person[item.id] = max(levels, key=lambda a: rolefit.predict({item.id: a}, model=bundle).log_odds)
+    # no answer to what is left can flip the role: checked over every combination of levels
+    worst = min(
+        rolefit.predict({**person, **dict(zip(left, combination, strict=True))}, model=bundle).probabilities[
+            "mle"
+        ]
+        for combination in itertools.product(*(distributions.items[i].answers for i in left))
+    )
+    assert worst > 0.5
+    found = settled(person, model=bundle)
+    assert found.settled and found.p_change == 0.0 and found.role == "mle" and found.remaining == 3
+
+
+def test_a_toss_up_is_not_settled(bundle):
+    # one answer each way: the model cannot know yet
+    person = {"interest_math": 5, "interest_coding_puzzles": 5}
+    by_role = settled(person, model=bundle, on="role")
+    assert by_role.p_change == by_role.p_role_change > 0.1 and not by_role.settled
+    assert 0 < by_role.standard_error < 0.05 and "sampled" in by_role.method
+    either = settled(person, model=bundle)  # the default rule: the role or the verdict
+    assert either.on == "verdict" and not either.settled
+    assert either.p_change >= max(either.p_role_change, either.p_verdict_change)
+    assert either.p_role_change == by_role.p_role_change
+    with pytest.raises(ValueError, match="on must be"):
+        settled(person, model=bundle, on="mood")
+
+
+# ---------------------------------------------------------------------------------------------------
+# the simulation
+
+
+def interview(
+    source, full, roles, changes, available=None, verdicts=None, verdict_changes=None, full_verdict="clear"
+):
+    n = available or len(roles)
+    verdicts = verdicts or ["clear"] * n
+    return adaptive.Interview(
+        source=source,
+        full_role=full,
+        full_verdict=full_verdict,
+        asked=tuple(f"item{k}" for k in range(n)),
+        roles=tuple(roles),
+        verdicts=tuple(verdicts),
+        p_change={"role": tuple(changes), "verdict": tuple(verdict_changes or [0.5] * n)},
+        fixed_roles=tuple(reversed(roles)),
+        fixed_verdicts=tuple(verdicts),
+    )
+
+
+def test_agreement_and_questions_are_computed_correctly_on_a_hand_made_case():
+    people = [
+        # stops after 2 (0.03 < 0.05): agrees
+        interview("s", "mle", ["swe", "mle", "mle", "mle"], [0.5, 0.03, 0.0]),
+        # stops after 1 (0.04 < 0.05): disagrees (swe != mle); its verdict differs too
+        # (by the rule on the verdict: after 2, where both agree)
+        interview(
+            "s",
+            "mle",
+            ["swe", "mle", "mle", "mle"],
+            [0.04],
+            verdicts=["leaning", "clear", "clear", "clear"],
+            verdict_changes=[0.3, 0.01],
+        ),
+        # never below 0.05: all 4 questions, agrees by construction
+        interview("s", "swe", ["mle", "mle", "swe", "swe"], [0.5, 0.4, 0.3, 0.2]),
+        # stops after 3
+        interview("s", "swe", ["swe", "mle", "swe", "swe"], [0.3, 0.2, 0.01]),
+    ]
+    summary = adaptive.summarise(people, 0.05)
+    assert summary["n"] == 4
+    assert summary["role_agreement"] == 0.75 and summary["verdict_agreement"] == 0.75
+    assert summary["questions_median"] == 2.5 and summary["questions_p90"] == pytest.approx(3.7)
+    assert summary["all_questions_median"] == 4 and summary["stopped_early"] == 0.75
+    assert summary["role_agreement_95"][0] < 0.75 < summary["role_agreement_95"][1]
+    strict = adaptive.summarise(people, 0.02)  # stops after 3, 4, 4 and 3 questions: all agree
+    assert strict["role_agreement"] == 1.0 and strict["questions_median"] == 3.5
+    rows = adaptive.curve(people)
+    assert [row["adaptive_role"] for row in rows] == [0.25, 0.5, 1.0, 1.0]
+    assert rows[0]["questionnaire_role"] == 1.0  # reversed roles: the first fixed one is the last adaptive
+    chosen, table = adaptive.choose_threshold(people, thresholds=(0.02, 0.05), target=0.9)
+    assert chosen == 0.02 and [row["threshold"] for row in table] == [0.02, 0.05]
+    assert adaptive.choose_threshold(people, thresholds=(0.02, 0.05), target=0.7)[0] == 0.05
+    by_verdict = adaptive.summarise(people, 0.05, on="verdict")  # the others never fall below: all 4
+    assert by_verdict["role_agreement"] == 1.0 and by_verdict["verdict_agreement"] == 1.0
+    assert by_verdict["questions_median"] == 4 and by_verdict["on"] == "verdict"
+    assert adaptive.choose_threshold(people, thresholds=(0.02, 0.05), target=1.0, on="verdict")[0] == 0.05
+
+
+def test_the_simulation_runs_on_held_out_respondents(bundle, training_data):
+    frame, _ = training_data
+    people = adaptive.held_out(frame, "test", n_synthetic=6)
+    chosen = [p for p in people if p[0] == "synthetic"] + [p for p in people if p[0] == "kaggle2021"][:4]
+    paths = adaptive.simulate(chosen, model=bundle)
+    assert len(paths) == len(chosen)
+    for path, (_, answers) in zip(paths, chosen, strict=True):
+        assert sorted(path.asked) == sorted(answers)  # only what the respondent answered, each once
+        assert path.roles[-1] == path.full_role and path.verdicts[-1] == path.full_verdict
+        assert len(path.fixed_roles) == path.available == len(answers)
+        assert 1 <= path.stop(0.05) <= path.available
+        assert len(path.p_change["role"]) == len(path.p_change["verdict"]) <= path.available
+        assert 1 <= path.stop(0.05, on="verdict") <= path.available
+    summary = adaptive.summarise(paths, 0.05)
+    assert 0.0 <= summary["role_agreement"] <= 1.0 and summary["questions_median"] >= 1
+    report = {
+        "model_version": "test",
+        "answer_model_description": "test",
+        "measured_at": "now",
+        "machine": {"cores": 2},
+        "seconds": 1.0,
+        "rule": "role",
+        "rules": {
+            "role": {"threshold": 0.05, "judged_by": "role_agreement", "sources": {"synthetic": summary}}
+        },
+        "curves": {"synthetic": adaptive.curve(paths)},
+    }
+    assert "| synthetic (test split sample) |" in adaptive.markdown(report)
