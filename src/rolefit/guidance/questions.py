@@ -44,11 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS, load_instrument
+from rolefit.instrument.items import load_instrument
 from rolefit.model.conformal import THRESHOLD, VERDICTS, role_of
 from rolefit.model.tables import blended_effect, scaled_effect
-from rolefit.scoring.answers import InvalidAnswers, validate_answers, validate_base_rate
-from rolefit.scoring.compiled import SKIP
+from rolefit.scoring.answers import InvalidAnswers, validate_base_rate
+from rolefit.scoring.compiled import resolve
 from rolefit.scoring.loader import LoadedModel, load_model
 
 #: The stopping rule: settled when the estimated probability that answering every remaining item would
@@ -69,8 +69,6 @@ SETTLE_THRESHOLD = SETTLE_THRESHOLDS[SETTLE_ON]
 #: about 0.016 at the threshold) and their seed: the same answers always give the same answer.
 SETTLE_SAMPLES = 256
 SETTLE_SEED = 20261126
-_IGNORED = frozenset(METADATA_FIELDS) | frozenset(DEMOGRAPHIC_FIELDS)
-_PLAIN = frozenset({int, float, str})
 
 
 @dataclass(frozen=True)
@@ -237,29 +235,7 @@ class _State:
 
 def _state(loaded: LoadedModel, tables: _Model, answers: Mapping[str, Any], rate: float | None) -> _State:
     """Validate ``answers`` and add up what :func:`rolefit.predict` adds up (without explanations)."""
-    if not isinstance(answers, Mapping):
-        validate_answers(answers)  # raises InvalidAnswers naming the problem
-    compiled = loaded.compiled
-    levels = []
-    problems = False
-    for key, value in answers.items():
-        entry = compiled.get(key)
-        if entry is None:
-            problems = problems or key not in _IGNORED
-            continue
-        level = entry.by_value.get(value) if type(value) in _PLAIN else None
-        if level is None:
-            try:
-                answer = entry.normalise(value)
-            except ValueError:
-                problems = True
-                continue
-            if answer is SKIP:
-                continue
-            level = entry.level(answer)
-        levels.append(level)
-    if problems:
-        validate_answers(answers)
+    levels = resolve(loaded.compiled, answers)
     coverage = math.fsum(level.entry.coverage for level in levels)
     scaled = [level for level in levels if level.alone is None and level.entry.offset is not None]
     fixed = [level for level in levels if level.alone is None and level.entry.offset is None]

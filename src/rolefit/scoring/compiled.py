@@ -8,15 +8,57 @@ For :func:`rolefit.predict_many` the same levels become numpy lookup arrays (:mo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS
 from rolefit.model.tables import ItemTable
+from rolefit.scoring.answers import validate_answers
 from rolefit.scoring.reasons import reason
 
 #: What :meth:`CompiledItem.normalise` returns for a skipped answer (None, "", NaN).
 SKIP = object()
 #: Distinct years values per item whose levels are kept after first use (a bound on the memory).
 KEPT_VALUES = 1000
+#: Keys of an answer set that are accepted and never model inputs.
+IGNORED = frozenset(METADATA_FIELDS) | frozenset(DEMOGRAPHIC_FIELDS)
+#: Answer types looked up directly in an item's levels (booleans and numpy scalars hash like numbers:
+#: they take :meth:`CompiledItem.normalise`).
+_PLAIN = frozenset({int, float, str})
+
+
+def resolve(compiled: dict[str, CompiledItem], answers: Any) -> list[Level]:
+    """The level of every answered item of ``answers`` (skipped ones left out), in the caller's order.
+
+    Raises :class:`~rolefit.scoring.answers.InvalidAnswers` naming every problem. This is predict's hot
+    loop: a value seen before is one dict lookup (years values too, up to :data:`KEPT_VALUES` per item).
+    """
+    if not isinstance(answers, Mapping):
+        validate_answers(answers)  # raises InvalidAnswers naming the problem
+    levels = []
+    problems = False
+    for key, value in answers.items():
+        entry = compiled.get(key)
+        if entry is None:
+            if key not in IGNORED:
+                problems = True
+            continue
+        level = entry.by_value.get(value) if type(value) in _PLAIN else None
+        if level is None:
+            try:
+                answer = entry.normalise(value)
+            except ValueError:
+                problems = True
+                continue
+            if answer is SKIP:
+                continue
+            level = entry.level(answer)
+            if type(value) in _PLAIN:
+                entry.remember(value, level)
+        levels.append(level)
+    if problems:
+        validate_answers(answers)  # the slow path builds the message naming every offending item
+    return levels
 
 
 def _toward(effect: float) -> str:

@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS
 from rolefit.model.conformal import role_of
 from rolefit.model.tables import blended_effect, scaled_effect
-from rolefit.scoring.answers import validate_answers, validate_base_rate
-from rolefit.scoring.compiled import SKIP, retell
+from rolefit.scoring.answers import validate_base_rate
+from rolefit.scoring.compiled import resolve, retell
 from rolefit.scoring.loader import load_model
 from rolefit.scoring.reasons import ROLE_NAMES
 
@@ -26,9 +25,6 @@ NOTICE = (
     "rolefit is for career exploration, not screening: it describes how your answers resemble people "
     "in each role. It must not be used to rank or select job applicants."
 )
-_IGNORED = frozenset(METADATA_FIELDS) | frozenset(DEMOGRAPHIC_FIELDS)
-#: answer types looked up directly in an item's precomputed levels (others go through its normalise)
-_PLAIN = frozenset({int, float, str})
 
 
 @dataclass(frozen=True)
@@ -117,39 +113,15 @@ def predict(
     """
     rate = None if base_rate is None else validate_base_rate(base_rate)
     loaded = load_model(model)
-    if not isinstance(answers, Mapping):
-        validate_answers(answers)  # raises InvalidAnswers naming the problem
-    compiled = loaded.compiled
+    chosen = resolve(loaded.compiled, answers)
     clean: dict[str, float | str] = {}
-    chosen = []
     coverage = 0.0
     real = 0
-    problems = False
-    for key, value in answers.items():
-        entry = compiled.get(key)
-        if entry is None:
-            if key not in _IGNORED:
-                problems = True
-            continue
-        level = entry.by_value.get(value) if type(value) in _PLAIN else None
-        if level is None:
-            try:
-                answer = entry.normalise(value)
-            except ValueError:
-                problems = True
-                continue
-            if answer is SKIP:
-                continue
-            level = entry.level(answer)
-            if type(value) in _PLAIN:
-                entry.remember(value, level)
-        clean[key] = level.answer
-        chosen.append(level)
-        coverage += entry.coverage
+    for level in chosen:
+        clean[level.item_id] = level.answer
+        coverage += level.entry.coverage
         if level.alone is not None:
             real += 1
-    if problems:
-        validate_answers(answers)  # the slow path builds the message naming every offending item
     additive = loaded.additive
     scale = additive.scale_at(coverage)
     weight = additive.blend(real) if real else 1.0
