@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rolefit.guidance.words import MIN_EFFECT
 from rolefit.scoring.champion import resolve
 from tests.environment import child_env
 
@@ -133,7 +134,11 @@ def test_reasons_show_their_evidence(champion):
     human = run(["predict", "--answers", str(person), "--top", str(count)], model=path)
     assert human.returncode == 0, human.stderr
     lines = human.stdout.splitlines()
-    for entry in data["explanations"]:
+    # reasons too small to matter are folded into one "other answers" line (rolefit.guidance.words)
+    listed = [e for e in data["explanations"] if abs(e["effect"]) >= MIN_EFFECT]
+    folded = len(data["explanations"]) - len(listed)
+    assert (f"  {folded} other answer" in human.stdout) == (folded > 0)
+    for entry in listed:
         evidence = entry["evidence"]
         marker = (
             f"[real: {evidence['respondents']:,} respondents]" if evidence["basis"] == "real" else "[assumed]"

@@ -93,6 +93,7 @@ def test_person_answers_and_sees_the_result(site, browser, lean, expected):
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(site.url + "/")
+    page.click("#mode-all")
     page.wait_for_selector("#section-experience")
     assert page.locator("fieldset.section").count() == 5
     answer(page, lean)
@@ -122,6 +123,7 @@ def test_person_answers_and_sees_the_result(site, browser, lean, expected):
 def test_keyboard_only_submission(site, browser):
     page = browser.new_page()
     page.goto(site.url + "/")
+    page.click("#mode-all")
     page.wait_for_selector("#section-experience")
     page.focus("#interest_math-5")
     page.keyboard.press("Space")
@@ -135,6 +137,7 @@ def test_keyboard_only_submission(site, browser):
 def test_no_answers_say_there_is_no_information(site, browser):
     page = browser.new_page()
     page.goto(site.url + "/")
+    page.click("#mode-all")
     page.wait_for_selector("#section-experience")
     page.click("#submit")
     page.wait_for_selector("#result:not([hidden])")
@@ -143,4 +146,61 @@ def test_no_answers_say_there_is_no_information(site, browser):
     assert page.locator("#reasons .evidence").count() == 0
     assert "skipped every question" in page.text_content("#reasons")
     assert not page.locator("#evidence-key").is_visible()
+    page.close()
+
+
+def test_quick_mode_asks_the_best_question_first_then_shows_guidance(site, browser):
+    """Quick: one question at a time from /api/next-questions (first the best first question, with no
+    verdict shown), Skip, "See my result" once settled; the result has certainty words, next steps and
+    the fitting role's facts with source and year."""
+    import rolefit
+
+    items = {item.id: item for item in rolefit.questionnaire().items}
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(site.url + "/")
+    page.click("#mode-quick")
+    page.wait_for_selector("#quick-item legend, #quick-item label")
+    request = urllib.request.Request(
+        site.url + "/api/next-questions", data=b"{}", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        best = json.load(response)
+    first = best["questions"][0]
+    assert page.locator(f"#quick-item [name='q-{first['item']}']").count() >= 1
+    assert not page.locator("#result").is_visible() and not page.locator("#quick-settled").is_visible()
+    page.click("#quick-skip")  # skipped: never asked again
+    progress = "document.querySelector('#quick-progress').textContent"
+    page.wait_for_function(f"() => {progress}.includes('skipped 1')")
+    asked = [first["item"]]
+    while not page.locator("#quick-settled").is_visible():
+        name = page.locator("#quick-item input").first.get_attribute("name").removeprefix("q-")
+        assert name not in asked and len(asked) < len(items)
+        asked.append(name)
+        item = items[name]
+        if item.kind == "scale":
+            page.check(f"#q-{name}-{5 if item.lean == 'mle' else 1 if item.lean == 'swe' else 3}")
+        elif item.kind == "binary":
+            page.check(f"#q-{name}-{1 if item.lean == 'mle' else 0}")
+        elif item.kind == "choice":
+            page.check(f"#q-{name}-{'applied_scientist' if name == 'career_goal' else item.choice_ids[-1]}")
+        else:
+            page.fill(f"#q-{name}", "3")
+        page.click("#quick-next")
+        page.wait_for_function(
+            f"n => {progress}.startsWith('Answered ' + n + ',')",
+            arg=len(asked) - 1,
+        )
+    assert len(asked) < len(items)
+    page.click("#quick-result")
+    page.wait_for_selector("#result:not([hidden])")
+    assert "machine learning engineering" in page.text_content("#verdict")
+    assert re.fullmatch(r"How sure: (clear fit|leaning MLE|both fit you)", page.text_content("#certainty"))
+    assert "Prediction set" not in page.text_content("#result")
+    assert page.locator("#summary").is_visible() and page.locator("#steps").is_visible()
+    facts = page.text_content("#facts-mle")
+    assert "Daily work" in facts and re.search(r"\(sources?: \u201c[^\u201d]+\u201d, 20\d\d", facts)
+    assert all(url.startswith(site.url) for url in requests), "the page must not call external hosts"
+    page.screenshot(path=str(ROOT / "reports" / "questionnaire-quick-result.png"), full_page=True)
     page.close()

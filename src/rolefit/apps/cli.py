@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
 
-from rolefit.apps import pipeline_commands
-from rolefit.apps.console import BASE_RATE_HELP, base_rate_option, fail, one_line
-from rolefit.apps.text import render_prediction
+from rolefit.apps import guidance_commands, pipeline_commands, quiz
+from rolefit.apps.console import (
+    ANSWERS_HELP,
+    BASE_RATE_HELP,
+    MODEL_HELP,
+    base_rate_option,
+    fail,
+    one_line,
+    person_errors,
+    read_answers,
+)
+from rolefit.apps.guidance_text import FACTS_CHOICES, render_result
 
 app = typer.Typer(
     help="rolefit: how well you fit software engineering (SWE) versus ML engineering (MLE).",
@@ -39,38 +47,39 @@ def questionnaire(as_json: bool = typer.Option(False, "--json", help="Print mach
 
 @app.command()
 def predict(
-    answers: str = typer.Option(..., "--answers", "-a", help="JSON file of answers, or - for stdin."),
-    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    answers: str = typer.Option(..., "--answers", "-a", help=ANSWERS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON (with guidance)."),
     top: int = typer.Option(5, help="How many reasons to show."),
     base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
-    model: str = typer.Option(
-        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
+    facts: str = typer.Option(
+        "fitting", "--facts", help="Facts about the roles: fitting (your best fit's), both, or none."
     ),
+    steps: int = typer.Option(3, "--steps", min=0, help="Next steps shown per role."),
+    model: str = typer.Option(None, "--model", help=MODEL_HELP),
 ):
-    """Predict role fit for one person's answers."""
-    from rolefit.scoring.answers import InvalidAnswers
-    from rolefit.scoring.bundle import BundleError
+    """Predict role fit for one person's answers, with what would move it and the roles explained.
+
+    --json prints Prediction.to_dict() with Guidance.to_dict() under "guidance"."""
+    from rolefit.guidance.advice import guide
+    from rolefit.guidance.questions import next_questions
     from rolefit.scoring.predictor import predict as run_predict
 
+    if facts not in FACTS_CHOICES:
+        fail(f"invalid --facts: facts must be one of {', '.join(FACTS_CHOICES)}; got {facts!r}")
     rate = base_rate_option(base_rate)
-    try:
-        text = sys.stdin.read() if answers == "-" else Path(answers).read_text(encoding="utf-8")
-    except OSError as exc:
-        fail(f"cannot read answers from {answers}: {exc.strerror}")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"the answers are not valid JSON: {exc}")
-    try:
+    data = read_answers(answers)
+    with person_errors():
         result = run_predict(data, base_rate=rate, model=model)
-    except InvalidAnswers as exc:
-        fail(str(exc))
-    except BundleError as exc:
-        fail(str(exc), code=3)
+        guidance = guide(data, base_rate=rate, model=model, prediction=result, k=max(steps, 3))
+        asked = []
+        if guidance.answers_needed:  # not enough to name a role: what would tell most next
+            asked = next_questions(result.answers, 3, model=model, base_rate=rate)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(json.dumps({**result.to_dict(), "guidance": guidance.to_dict()}, indent=2))
         return
-    typer.echo(render_prediction(result, top=top, own_base_rate=rate is not None))
+    questions = asked[:1] if not result.answers else asked
+    typer.echo(render_result(result, guidance, top=top, own_base_rate=rate is not None, facts=facts,
+                             steps=steps, questions=questions))  # fmt: skip
 
 
 @app.command()
@@ -89,72 +98,6 @@ def serve(
         run_server(host=host, port=port, model=model)
     except BundleError as exc:
         fail(str(exc), code=3)
-
-
-@app.command()
-def quiz(
-    model: str = typer.Option(
-        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
-    ),
-    base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
-):
-    """Answer the questionnaire in the terminal (Enter skips a question), then see your result."""
-    from rich.console import Console
-    from rich.prompt import Prompt
-
-    from rolefit.instrument.items import load_instrument
-    from rolefit.scoring.bundle import BundleError
-    from rolefit.scoring.loader import load_model
-    from rolefit.scoring.predictor import predict
-
-    rate = base_rate_option(base_rate)
-    console = Console()
-    try:
-        load_model(model)
-    except BundleError as exc:
-        fail(str(exc), code=3)
-    instrument = load_instrument()
-    console.print("[bold]rolefit[/bold] — every question is optional: press Enter to skip.\n")
-    answers = {}
-    for group in instrument.groups:
-        console.rule(f"{group.title}: {group.prompt}")
-        for item in instrument.items:
-            if item.group != group.id:
-                continue
-            hint = _quiz_hint(item)
-            while True:
-                try:
-                    raw = Prompt.ask(
-                        f"{item.text} [dim]{hint}[/dim]", default="", show_default=False, console=console
-                    )
-                except EOFError:
-                    raw = ""
-                if not raw.strip():
-                    break
-                value = raw.strip()
-                if item.kind == "choice" and value.isdigit() and 1 <= int(value) <= len(item.choices):
-                    value = item.choices[int(value) - 1].id
-                try:
-                    if item.coerce(value) is not None:
-                        answers[item.id] = value
-                    break
-                except ValueError:
-                    console.print(f"[red]Please answer {item.allowed()}, or press Enter to skip.[/red]")
-    result = predict(answers, model=model, base_rate=rate)
-    console.print()
-    # markup off: the evidence markers are in square brackets, which rich would read as styles
-    report = render_prediction(result, top=6, own_base_rate=rate is not None)
-    console.print(report, markup=False, highlight=False, soft_wrap=True)
-
-
-def _quiz_hint(item) -> str:
-    if item.kind == "scale":
-        return f"(1 = {item.scale.labels[0]} … 5 = {item.scale.labels[-1]})"
-    if item.kind == "choice":
-        return "(" + ", ".join(f"{k} {c.label}" for k, c in enumerate(item.choices, start=1)) + ")"
-    if item.kind == "binary":
-        return "(y/n)"
-    return f"({item.min:g}–{item.max:g})"
 
 
 @app.command()
@@ -190,6 +133,9 @@ def score(
     typer.echo(f"scored {rows:,} rows into {output_file}")
 
 
+app.command()(quiz.quiz)
+app.command("next")(guidance_commands.next_command)
+app.command("what-if")(guidance_commands.what_if_command)
 for command in (
     pipeline_commands.train,
     pipeline_commands.promote,

@@ -1,8 +1,10 @@
-"""What every ``rolefit`` command shares: how it fails, and how it reads ``--base-rate``."""
+"""What every ``rolefit`` command shares: how it fails, how it reads ``--base-rate`` and answers."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import typer
 
@@ -35,3 +37,39 @@ def base_rate_option(value: str | None) -> float | None:
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line, without a final full stop (it is followed by what happened)."""
     return " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+
+
+ANSWERS_HELP = "JSON file of answers, or - for stdin."
+MODEL_HELP = "Bundle folder (default: ROLEFIT_MODEL or models/champion)."
+
+
+def read_answers(source: str) -> Any:
+    """The JSON answers in file ``source`` (``-``: stdin); exit 2 naming the problem if unreadable."""
+    import json
+    import sys
+    from pathlib import Path
+
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read answers from {source}: {exc.strerror}")
+    except UnicodeDecodeError as exc:
+        fail(f"cannot read answers from {source}: not UTF-8 text ({exc.reason})")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"the answers are not valid JSON: {exc}")
+
+
+@contextmanager
+def person_errors() -> Iterator[None]:
+    """Exit 2 for invalid answers (naming every field), 3 for a bad or missing model."""
+    from rolefit.scoring.answers import InvalidAnswers
+    from rolefit.scoring.bundle import BundleError
+
+    try:
+        yield
+    except InvalidAnswers as exc:
+        fail(str(exc))
+    except BundleError as exc:
+        fail(str(exc), code=3)

@@ -1,6 +1,11 @@
-"""A person's result as text for a terminal: the bar, the starting point, how sure, the reasons."""
+"""A person's result as text for a terminal: the bar, the starting point, how sure, the reasons.
+
+The guidance that follows them (next steps, the roles' facts, ...) is :mod:`rolefit.apps.guidance_text`.
+"""
 
 from __future__ import annotations
+
+import math
 
 VERDICT_WORDS = {
     "clear": "a clear fit",
@@ -22,11 +27,13 @@ def evidence_marker(evidence: dict | None) -> str:
     return "[assumed]"
 
 
-def render_prediction(result, top: int = 5, own_base_rate: bool = False) -> str:
+def render_prediction(result, top: int = 5, own_base_rate: bool = False, guidance=None) -> str:
     """A short human-readable report of a prediction.
 
     ``own_base_rate``: the caller gave the population's MLE share (``--base-rate``), so the starting
-    point is theirs rather than the reference survey's.
+    point is theirs rather than the reference survey's. ``guidance`` (a :class:`rolefit.guidance.advice.
+    Guidance` for the same answers) words how sure the result is and sums up the groups; the reasons
+    not listed (beyond ``top``, or too small to matter) are folded into one "other answers" line.
     """
     from rolefit.scoring.reasons import ROLE_NAMES
 
@@ -35,6 +42,8 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False) -> str:
     no_information = result.verdict == "no-information"
     if no_information:
         lines = ["No answers yet: no information about either role."]
+    elif guidance is not None and guidance.answers_needed:
+        lines = [f"Best fit so far: {ROLE_NAMES[result.role]}"]
     else:
         lines = [f"Best fit: {ROLE_NAMES[result.role]}"]
     lines += [
@@ -48,17 +57,22 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False) -> str:
             else "the reference survey's mix of SWE and MLE respondents; set yours with --base-rate"
         )
         lines.append(f"Before your answers: {_percent(result.base_rate)} MLE ({population})")
-    if result.prediction_set:
-        roles = " and ".join(r.upper() for r in result.prediction_set)
-        lines.append(
-            f"How sure: {VERDICT_WORDS.get(result.verdict, result.verdict)} (prediction set: {roles})"
-        )
+    if guidance is not None:
+        lines.append(f"How sure: {guidance.certainty}")
+        if guidance.summary:
+            lines.append(guidance.summary)
+    elif result.prediction_set:  # the set itself stays in --json: as words here
+        lines.append(f"How sure: {VERDICT_WORDS.get(result.verdict, result.verdict)}")
     if result.explanations:
         lines.append("Top reasons:")
-        shown = result.explanations[:top]
+        shown, folded = _listed(result.explanations, top, small=guidance is not None)
         for entry in shown:
             marker = evidence_marker(entry.get("evidence"))
             lines.append(f"  {entry['effect']:+.2f}  {entry['reason']} {marker}")
+        if folded:
+            total = math.fsum(e["effect"] for e in folded)
+            count = f"{len(folded)} other answer{'s' if len(folded) != 1 else ''}"
+            lines.append(f"  {total:+.2f}  {count} together (each smaller than those listed)")
         bases = {(e.get("evidence") or {}).get("basis", "assumed") for e in shown}
         key = [
             text
@@ -75,5 +89,15 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False) -> str:
             if no_information
             else "No answer moved the result."
         )
-    lines.append(result.notice)
+    if guidance is None:  # with guidance, the notice ends the whole report (rolefit.apps.guidance_text)
+        lines.append(result.notice)
     return "\n".join(lines)
+
+
+def _listed(explanations, top: int, small: bool) -> tuple[list[dict], list[dict]]:
+    """The reasons listed (the ``top`` largest; with ``small``, none below MIN_EFFECT) and the rest."""
+    from rolefit.guidance.words import MIN_EFFECT
+
+    shown = [e for e in explanations if not small or abs(e["effect"]) >= MIN_EFFECT][: max(top, 0)]
+    listed = {id(e) for e in shown}
+    return shown, [e for e in explanations if id(e) not in listed]

@@ -2,10 +2,11 @@
 
 Endpoints: ``GET /`` (the questionnaire page), ``GET /api/questionnaire``, ``POST /api/predict`` (one
 person's answers, the same schema as :func:`rolefit.predict`; returns ``Prediction.to_dict()``),
-``POST /api/predict/batch`` (a list of up to 1,000 people), ``GET /healthz`` (model version) and the
-OpenAPI docs at ``/docs``. Invalid answers get 422 listing every offending item and what is allowed
-(the first 1,000 problems, then a count); request bodies over 64 KB get 413. Answers are never stored
-or logged.
+``POST /api/predict/batch`` (a list of up to 1,000 people), ``GET /healthz`` (model version), the
+guidance endpoints of :mod:`rolefit.apps.guidance_api` (``/api/guide``, ``/api/next-questions``,
+``/api/what-if``, ``/api/role-facts``) and the OpenAPI docs at ``/docs``. Invalid answers get 422
+listing every offending item and what is allowed (the first 1,000 problems, then a count); request
+bodies over 64 KB get 413. Answers are never stored or logged.
 
 Both predict endpoints take the MLE share of the caller's population, ``base_rate`` (strictly between 0
 and 1; default: the reference survey's mix), as a query parameter (``?base_rate=0.04``; for a batch it
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -46,8 +46,18 @@ from rolefit.apps.bodies import (
     read_body,
     wrong_content_type,
 )
-from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS, load_instrument
-from rolefit.scoring.answers import InvalidAnswers, validate_answers, validate_base_rate
+from rolefit.apps.guidance_api import add_guidance_routes
+from rolefit.apps.people import (
+    SUGGESTIONS_PER_REQUEST,
+    answers_schema,
+    base_rate_parameter,
+    has_unknown_keys,
+    person,
+    query_base_rate,
+)
+from rolefit.apps.schemas import PredictionOut
+from rolefit.instrument.items import load_instrument
+from rolefit.scoring.answers import InvalidAnswers, validate_answers
 from rolefit.scoring.loader import load_model
 from rolefit.scoring.predictor import predict
 
@@ -55,97 +65,9 @@ MAX_BATCH = 1000
 #: Bodies of POST /api/predict up to this size are answered on the event loop when every key is
 #: known (a whole questionnaire is about 1.3 KB); anything larger or with unknown keys goes to a thread.
 INLINE_BYTES = 8 * 1024
-#: Unknown keys per request that get a "did you mean" (about 0.5 ms each).
-SUGGESTIONS_PER_REQUEST = 20
 #: Threads that decode, validate and score requests. Scoring is pure Python and holds the GIL: one
 #: thread does the work, and fewer threads competing with the event loop keep /healthz fast.
 SCORING_THREADS = 1
-
-BASE_RATE = "base_rate"
-BASE_RATE_TEXT = (
-    "The MLE share of your population, strictly between 0 and 1 (e.g. 0.04 if 4 in 100 of the people "
-    "you ask are ML engineers); it moves the starting point, not the reasons. Default: the reference "
-    "survey's mix (the response's base_rate)."
-)
-BASE_RATE_SCHEMA = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
-
-
-def _base_rate_parameter(applies_to: str) -> dict[str, Any]:
-    return {
-        "name": BASE_RATE,
-        "in": "query",
-        "required": False,
-        "schema": BASE_RATE_SCHEMA,
-        "description": f"{BASE_RATE_TEXT} Applies to {applies_to}; the same as a base_rate body field.",
-    }
-
-
-def _answers_schema() -> dict[str, Any]:
-    properties: dict[str, Any] = {}
-    for item in load_instrument().items:
-        if item.kind == "choice":
-            schema: dict[str, Any] = {"type": "string", "enum": list(item.choice_ids)}
-        elif item.kind in ("scale", "count", "binary"):
-            lo, hi = item.bounds
-            schema = {"type": "integer", "minimum": int(lo), "maximum": int(hi)}
-        else:
-            schema = {"type": "number", "minimum": item.min, "maximum": item.max}
-        properties[item.id] = {**schema, "description": item.text}
-    properties[BASE_RATE] = {
-        **BASE_RATE_SCHEMA,
-        "description": f"Not an item. {BASE_RATE_TEXT} The same as the base_rate query parameter.",
-    }
-    return {"type": "object", "properties": properties, "additionalProperties": False}
-
-
-def _query_base_rate(request: Request) -> tuple[float | None, dict[str, str]]:
-    """The ``?base_rate=`` of a request (None when absent) and its problems, keyed ``base_rate``."""
-    given = request.query_params.getlist(BASE_RATE)
-    if not given:
-        return None, {}
-    try:
-        rates = {validate_base_rate(value) for value in given}
-    except InvalidAnswers as exc:
-        return None, exc.problems
-    if len(rates) > 1:
-        return None, {BASE_RATE: "given more than once in the query with different values; give it once"}
-    return rates.pop(), {}
-
-
-def _person(answers: Any, query_rate: float | None) -> tuple[Any, float | None, dict[str, str]]:
-    """Split a person's JSON object into (answers, base rate, problems).
-
-    A ``base_rate`` field is not an item: it is taken out, validated, and must agree with the query's.
-    """
-    if not isinstance(answers, dict) or BASE_RATE not in answers:
-        return answers, query_rate, {}
-    answers = dict(answers)
-    given = answers.pop(BASE_RATE)
-    problems: dict[str, str] = {}
-    try:
-        rate = validate_base_rate(given)
-    except InvalidAnswers as exc:
-        rate, problems = None, exc.problems
-    if rate is None:
-        rate = query_rate
-    elif query_rate is not None and rate != query_rate:
-        problems = {
-            BASE_RATE: f"given twice with different values ({query_rate:g} in the query, {rate:g} in the "
-            "body); give it once"
-        }
-    return answers, rate, problems
-
-
-@lru_cache(maxsize=1)
-def _known_keys() -> frozenset[str]:
-    """Keys a person's object may carry: item ids and the metadata and demographics that are ignored."""
-    return frozenset(load_instrument().ids) | frozenset(METADATA_FIELDS) | frozenset(DEMOGRAPHIC_FIELDS)
-
-
-def _has_unknown_keys(answers: Any) -> bool:
-    # only unknown keys cost a "did you mean": such people are validated here with the request's
-    # budget of suggestions instead of inside predict, which would give each person a budget of its own
-    return isinstance(answers, dict) and not answers.keys() <= _known_keys()
 
 
 def _answer_one(
@@ -156,12 +78,12 @@ def _answer_one(
     data, found = parse_json(body)
     if found:
         return problem_response(found)
-    answers, rate, found = _person(data, query_rate)
+    answers, rate, found = person(data, query_rate)
     problems = {**problems, **found}
-    if inline and _has_unknown_keys(answers):
+    if inline and has_unknown_keys(answers):
         return None
     try:
-        if problems or _has_unknown_keys(answers):
+        if problems or has_unknown_keys(answers):
             validate_answers(answers, suggestions=SUGGESTIONS_PER_REQUEST)  # names the answers' problems too
             return problem_response(problems)
         return JSONResponse(predict(answers, model=model, base_rate=rate).to_dict())
@@ -180,10 +102,10 @@ def _answer_batch(body: bytes, query_rate: float | None, problems: dict[str, str
         return problem_response({**problems, "body": f"{len(data)} people; at most {MAX_BATCH} per request"})
     results = []
     suggestions = SUGGESTIONS_PER_REQUEST
-    for position, person in enumerate(data):
-        answers, rate, found = _person(person, query_rate)
+    for position, entry in enumerate(data):
+        answers, rate, found = person(entry, query_rate)
         try:
-            if found or problems or _has_unknown_keys(answers):
+            if found or problems or has_unknown_keys(answers):
                 validate_answers(answers, suggestions=suggestions)  # name every person's problems
             else:
                 results.append(predict(answers, model=model, base_rate=rate).to_dict())
@@ -223,7 +145,7 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
         wrong_type = wrong_content_type(request)
         if wrong_type is not None:
             return wrong_type
-        query_rate, problems = _query_base_rate(request)
+        query_rate, problems = query_base_rate(request)
         body = await read_body(request, body_timeout)
         if isinstance(body, Response):
             return body
@@ -242,7 +164,7 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
     def questionnaire() -> dict[str, Any]:
         return load_instrument().to_dict()
 
-    answers_schema = _answers_schema()
+    person_schema = answers_schema()
 
     invalid = {"description": "Invalid answers or base_rate"}
     refused = {
@@ -255,10 +177,11 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
     @app.post(
         "/api/predict",
         openapi_extra={
-            "parameters": [_base_rate_parameter("this person")],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": answers_schema}}},
+            "parameters": [base_rate_parameter("this person")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": person_schema}}},
         },
         responses=refused,
+        response_model=PredictionOut,
     )
     async def predict_one(request: Request) -> Any:
         """One person's result: probabilities, prediction set, verdict (clear, leaning, toss-up or
@@ -282,13 +205,14 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": {"type": "array", "items": answers_schema, "maxItems": MAX_BATCH}
+                        "schema": {"type": "array", "items": person_schema, "maxItems": MAX_BATCH}
                     }
                 },
             },
-            "parameters": [_base_rate_parameter("everyone in the batch")],
+            "parameters": [base_rate_parameter("everyone in the batch")],
         },
         responses=refused,
+        response_model=list[PredictionOut],
     )
     async def predict_batch(request: Request) -> Any:
         """Several people at once (at most 1,000); the results in the same order."""
@@ -297,4 +221,9 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
             return received
         return await off_the_loop(_answer_batch, *received)
 
+    async def run(work, *args):
+        return await asyncio.get_running_loop().run_in_executor(scoring, work, *args)
+
+    add_guidance_routes(app, model=loaded.path, receive=receive, run=run, person_schema=person_schema,
+                        refused=refused)  # fmt: skip
     return app

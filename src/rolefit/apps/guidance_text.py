@@ -1,0 +1,178 @@
+"""Guidance as text for a terminal: what would move the fit, kind words, the roles explained, what to
+ask next, and a what-if (``rolefit predict``, ``quiz``, ``next`` and ``what-if``)."""
+
+from __future__ import annotations
+
+from rolefit.apps.text import render_prediction
+
+#: The facts shown with a result (a short selection; ``rolefit.role_facts()`` has them all).
+FACT_TOPICS = ("daily_work", "core_skills", "salary", "market")
+#: At most this many entries of a list-like fact are shown on its line.
+FACT_ENTRIES = 5
+FACTS_CHOICES = ("fitting", "both", "none")
+#: Goal changes shown per role (the best; --json lists more).
+GOALS_SHOWN = 1
+
+
+def points(delta: float) -> str:
+    """A change in probability as signed percentage points: "+4.8 points"."""
+    return f"{100 * delta:+.1f} points"
+
+
+def sources_text(sources) -> str:
+    """ "(source: <title>, <year>)", or "(sources: ...; ...)" for several."""
+    named = [f'"{s.title}", {s.year}' if s.title else f"an untitled {s.kind}, {s.year}" for s in sources]
+    return f"(source{'s' if len(named) > 1 else ''}: {'; '.join(named)})"
+
+
+def question_text(question: str, prompt: str) -> str:
+    """A question as a person reads it: a skill ("Python") under its group's prompt ("How would you rate
+    your skill in ...") becomes "How would you rate your skill in Python?"; other items keep their
+    own text, with the prompt of a statement ("How much do you agree?") after it."""
+    from rolefit.guidance.words import in_sentence
+
+    if question.endswith("?"):
+        return question
+    if prompt.endswith("..."):
+        return f"{prompt.removesuffix('...').rstrip()} {in_sentence(question)}?"
+    if question.endswith(".") and prompt:
+        return f"{question} ({prompt[0].lower()}{prompt[1:]})"
+    return question
+
+
+def render_steps(guidance, k: int = 3) -> list[str]:
+    """Next steps toward each role (the fitting one first) and goal changes, with their exact effects."""
+    from rolefit.guidance.words import ROLE_SHORT
+
+    order = [guidance.role, *(r for r in ROLE_SHORT if r != guidance.role)]
+    steps = {r: guidance.next_steps.get(r, ())[:k] for r in order}
+    goals = {r: guidance.goal_steps.get(r, ())[:GOALS_SHOWN] for r in order}
+    if not any(steps.values()) and not any(goals.values()):
+        return []
+    lines = ["", "What would move the fit (each change re-predicted by the model; percentage points):"]
+    for role in order:
+        if steps[role]:
+            fitting = " (your best fit)" if role == guidance.role and not guidance.answers_needed else ""
+            lines.append(f"  Toward {ROLE_SHORT[role]}{fitting}:")
+            lines += [f"    {points(s.delta_p):>12}  {s.action}" for s in steps[role]]
+    if any(goals.values()):
+        lines.append("  Or a different goal (a bigger decision than learning something; --json lists more):")
+        for role in order:
+            toward = ROLE_SHORT[role]
+            lines += [f"    {points(s.delta_p):>12}  {s.action} (toward {toward})" for s in goals[role]]
+    return lines
+
+
+def render_mistakes(guidance) -> list[str]:
+    if not guidance.mistakes:
+        return []
+    return ["", "Worth a thought:", *(f"  - {m.text} {sources_text(m.sources)}" for m in guidance.mistakes)]
+
+
+def render_facts(guidance, which: str = "fitting") -> list[str]:
+    """The roles' facts with their sources and years: the fitting role's (``fitting``), both (``both``;
+    the fitting role first) or none. Before there are enough answers to name a fitting role, ``fitting``
+    shows none and says how to see both."""
+    if which == "none" or not guidance.facts:
+        return []
+    if which == "fitting" and guidance.answers_needed:
+        return ["", "What the two roles involve: rolefit predict --facts both."]
+    roles = guidance.facts if which == "both" else guidance.facts[:1]
+    lines = ["", roles[0].to_dict()["notice"]]
+    for facts in roles:
+        lines.append(f"About {facts.name.lower()} ({facts.to_dict()['short_name']}):")
+        for topic in FACT_TOPICS:
+            fact = facts.fact(topic)
+            text = _fact_line(fact)
+            lines += [f"  {text}", f"    {sources_text(fact.sources)}"]
+    return lines
+
+
+def _fact_line(fact) -> str:
+    if fact.topic == "market":
+        found = [line for line in fact.lines if line.lower().startswith("outlook")]
+        return found[0] if found else "; ".join(fact.lines)
+    from rolefit.guidance.words import in_sentence
+
+    if fact.topic == "salary":
+        return f"{fact.heading}: {'; '.join(fact.lines)}"
+    shown, more = fact.lines[:FACT_ENTRIES], len(fact.lines) - FACT_ENTRIES
+    text = "; ".join([shown[0], *(in_sentence(e) for e in shown[1:])])
+    return f"{fact.heading}: {text}" + (f" (and {more} more)" if more > 0 else "")
+
+
+def render_questions(questions, heading: str) -> list[str]:
+    lines = [heading]
+    for n, q in enumerate(questions, start=1):
+        lines.append(f"  {n}. {question_text(q.question, q.prompt)}  [{q.item}]")
+    return lines
+
+
+def render_result(prediction, guidance, *, top: int = 5, own_base_rate: bool = False,
+                  facts: str = "fitting", steps: int = 3, questions=()) -> str:  # fmt: skip
+    """The whole report of ``rolefit predict`` and the quiz: the result, then the guidance.
+
+    ``questions``: the best next questions, shown while there are not enough answers to name a role
+    (for someone who answered nothing, the best first question instead of a verdict)."""
+    lines = [render_prediction(prediction, top=top, own_base_rate=own_base_rate, guidance=guidance)]
+    if questions:
+        heading = (
+            "Start with the question that tells most:"
+            if not prediction.answers
+            else "Questions that would tell most next:"
+        )
+        lines += ["", *render_questions(questions, heading)]
+    lines += render_steps(guidance, steps)
+    lines += render_mistakes(guidance)
+    lines += render_facts(guidance, facts)
+    lines += ["", prediction.notice]
+    return "\n".join(lines)
+
+
+def render_next(questions, done) -> str:
+    """``rolefit next``: whether the answers are settled, and the best next questions (no verdict)."""
+    if done.remaining == 0:
+        return "Every question is answered or skipped: nothing is left to ask."
+    if done.answered == 0:
+        lines = ["No answers yet."]
+    elif done.settled:
+        lines = [
+            f"Settled: more answers are unlikely to change the result (about {done.p_change:.0%} chance "
+            f"they would; {done.answered} answered, {done.remaining} left). You may still go on."
+        ]
+    else:
+        lines = [
+            f"Not settled yet: more answers could well change the result (about {done.p_change:.0%} "
+            f"chance they would; {done.answered} answered, {done.remaining} left)."
+        ]
+    heading = "Best first question:" if done.answered == 0 and len(questions) == 1 else "Best next questions:"
+    lines += render_questions(questions, heading)
+    for q in questions:
+        lines.append(
+            f"  [{q.item}] expected information {q.gain_bits:.3f} bits; MLE would end between "
+            f"{q.p_mle_low:.0%} and {q.p_mle_high:.0%}"
+        )
+    return "\n".join(lines)
+
+
+def render_what_if(result) -> str:
+    """``rolefit what-if``: the change, before and after, and the exact change in probability."""
+    from rolefit.guidance.words import ROLE_SHORT
+    from rolefit.instrument.items import load_instrument
+
+    instrument = load_instrument()
+    before, after = result.before, result.after
+    lines = ["What if:"]
+    for item, answer in result.changes.items():
+        was = before.answers.get(item)
+        old = "not answered" if was is None else instrument[item].answer_label(was)
+        new = "not answered" if answer is None else instrument[item].answer_label(answer)
+        lines.append(f"  {instrument[item].text}: {old} -> {new}  [{item}]")
+    p0, p1 = before.probabilities["mle"], after.probabilities["mle"]
+    delta = result.delta_p_mle
+    toward = "" if delta == 0 else f" toward {ROLE_SHORT['mle' if delta > 0 else 'swe']}"
+    lines += [
+        f"MLE {p0:.1%} -> {p1:.1%} ({points(abs(delta)).lstrip('+') if delta else 'no change'}{toward})",
+        f"SWE {before.probabilities['swe']:.1%} -> {after.probabilities['swe']:.1%}",
+    ]
+    return "\n".join(lines)

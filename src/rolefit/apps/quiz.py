@@ -1,0 +1,172 @@
+"""``rolefit quiz``: the questionnaire in the terminal, then the same report as ``rolefit predict``.
+
+Two ways through it (``--mode``, asked when not given):
+
+* **quick** (the default): one question at a time, always the one whose answer is expected to tell most
+  about the role (:func:`rolefit.guidance.questions.next_questions`), until the answers are settled
+  (:func:`~rolefit.guidance.questions.settled`: more answers are unlikely to change the result) — then
+  the person may go on (asked again every few questions) or see the result;
+* **all**: every question, group by group.
+
+Enter skips a question at any time; a skipped question is not asked again.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from rolefit.apps.console import BASE_RATE_HELP, MODEL_HELP, base_rate_option, fail
+
+MODES = ("quick", "all")
+MODE_QUESTION = (
+    "Quick (adaptive: about a dozen questions, stops when settled; you may go on) or All questions?"
+)
+#: After going on past a settled result, the person is offered the result again after this many more.
+GO_ON_BATCH = 5
+
+
+def quiz(
+    model: str = typer.Option(None, "--model", help=MODEL_HELP),
+    base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
+    mode: str = typer.Option(
+        None, "--mode", help="quick (adaptive, stops when settled) or all (every question); else asked."
+    ),
+):
+    """Answer the questionnaire in the terminal (Enter skips a question), then see your result."""
+    from rich.console import Console
+
+    from rolefit.apps.guidance_text import render_result
+    from rolefit.guidance.advice import guide
+    from rolefit.guidance.questions import next_questions
+    from rolefit.scoring.bundle import BundleError
+    from rolefit.scoring.loader import load_model
+    from rolefit.scoring.predictor import predict
+
+    rate = base_rate_option(base_rate)
+    if mode is not None and mode.lower() not in MODES:
+        fail(f"invalid --mode: mode must be one of {', '.join(MODES)}; got {mode!r}")
+    console = Console()
+    try:
+        load_model(model)
+    except BundleError as exc:
+        fail(str(exc), code=3)
+    console.print("[bold]rolefit[/bold] — every question is optional: press Enter to skip.\n")
+    if mode is None:
+        mode = _ask_mode(console)
+    answers: dict[str, str] = {}
+    skipped: list[str] = []
+    if mode.lower() == "quick":
+        _ask_quick(console, answers, skipped, model=model, rate=rate)
+    else:
+        _ask_all(console, answers, skipped)
+    result = predict(answers, model=model, base_rate=rate)
+    guidance = guide(answers, model=model, base_rate=rate, prediction=result)
+    questions = []
+    if guidance.answers_needed:
+        questions = next_questions(answers, 3, model=model, base_rate=rate, skipped=skipped)
+    console.print()
+    # markup off: the evidence markers are in square brackets, which rich would read as styles
+    report = render_result(
+        result, guidance, top=6, own_base_rate=rate is not None,
+        questions=questions[:1] if not result.answers else questions,
+    )  # fmt: skip
+    console.print(report, markup=False, highlight=False, soft_wrap=True)
+
+
+def _prompt(console, text: str) -> str:
+    from rich.prompt import Prompt
+
+    try:
+        return Prompt.ask(text, default="", show_default=False, console=console)
+    except EOFError:
+        return ""
+
+
+def _ask_mode(console) -> str:
+    while True:
+        raw = _prompt(console, f"{MODE_QUESTION} [dim](q = quick, a = all; Enter: quick)[/dim]")
+        raw = raw.strip().lower()
+        if raw in ("", "q", "quick"):
+            return "quick"
+        if raw in ("a", "all"):
+            return "all"
+        console.print("[red]Please answer q (quick) or a (all questions).[/red]")
+
+
+def ask_item(console, item, text: str | None = None) -> str | None:
+    """Ask one item until the answer is allowed; None when the person skips it (Enter)."""
+    hint = _hint(item)
+    while True:
+        raw = _prompt(console, f"{text or item.text} [dim]{hint}[/dim]")
+        if not raw.strip():
+            return None
+        value = raw.strip()
+        if item.kind == "choice" and value.isdigit() and 1 <= int(value) <= len(item.choices):
+            value = item.choices[int(value) - 1].id
+        try:
+            return value if item.coerce(value) is not None else None
+        except ValueError:
+            console.print(f"[red]Please answer {item.allowed()}, or press Enter to skip.[/red]")
+
+
+def _ask_all(console, answers: dict[str, str], skipped: list[str]) -> None:
+    from rolefit.instrument.items import load_instrument
+
+    instrument = load_instrument()
+    for group in instrument.groups:
+        console.rule(f"{group.title}: {group.prompt}")
+        for item in instrument.items:
+            if item.group == group.id:
+                _keep(item.id, ask_item(console, item), answers, skipped)
+
+
+def _ask_quick(console, answers: dict[str, str], skipped: list[str], *, model, rate) -> None:
+    from rolefit.apps.guidance_text import question_text
+    from rolefit.guidance.questions import next_questions, settled
+    from rolefit.instrument.items import load_instrument
+
+    instrument = load_instrument()
+    console.print(
+        f"Quick: the most telling question first, until more answers are unlikely to change your result "
+        f"(about a dozen of the {len(instrument)}).\n"
+    )
+    asked, offer_at = 0, 0
+    while True:
+        done = settled(answers, model=model, base_rate=rate, skipped=skipped)
+        if done.remaining == 0:
+            break
+        if done.settled and asked >= offer_at:
+            console.print(
+                f"\n[bold]Settled[/bold]: after {len(answers)} answers, more are unlikely to change your "
+                "result."
+            )
+            more = _prompt(console, "Answer a few more questions anyway? [dim](y/N)[/dim]").strip().lower()
+            if more not in ("y", "yes"):
+                break
+            offer_at = asked + GO_ON_BATCH
+        (question,) = next_questions(answers, 1, model=model, base_rate=rate, skipped=skipped)
+        asked += 1
+        item = instrument[question.item]
+        text = f"[dim]{asked}.[/dim] {question_text(question.question, question.prompt)}"
+        _keep(item.id, ask_item(console, item, text), answers, skipped)
+    console.print(
+        f"\nYou answered {len(answers)} of {len(instrument)} questions"
+        f"{f' (skipped {len(skipped)})' if skipped else ''}."
+    )
+
+
+def _keep(item: str, value: str | None, answers: dict[str, str], skipped: list[str]) -> None:
+    if value is None:
+        skipped.append(item)
+    else:
+        answers[item] = value
+
+
+def _hint(item) -> str:
+    if item.kind == "scale":
+        return f"(1 = {item.scale.labels[0]} … 5 = {item.scale.labels[-1]})"
+    if item.kind == "choice":
+        return "(" + ", ".join(f"{k} {c.label}" for k, c in enumerate(item.choices, start=1)) + ")"
+    if item.kind == "binary":
+        return "(y/n)"
+    return f"({item.min:g}–{item.max:g})"

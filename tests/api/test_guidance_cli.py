@@ -1,0 +1,159 @@
+"""Guidance on the command line: `rolefit predict` (text and --json), `rolefit next`, `rolefit what-if`."""
+
+import json
+import re
+
+import pytest
+
+import rolefit
+from rolefit.apps.schemas import GuideResponse, NextQuestionsResponse, WhatIfResponse
+from rolefit.guidance.questions import next_questions
+from rolefit.guidance.words import GROUP_NAMES
+
+from ..conftest import ROOT
+from .test_cli import run
+
+PERSON = ROOT / "examples/person.json"
+#: words that state a verdict (none may appear before there is a result to state)
+VERDICT_WORDS = ("Best fit", "clear fit", "leaning", "both fit you", "Settled")
+
+
+def _json(args, path):
+    out = run([*args, "--json"], model=path)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_predict_text_shows_certainty_groups_steps_and_facts(champion):
+    _, path = champion
+    data = _json(["predict", "--answers", str(PERSON)], path)
+    guidance = data["guidance"]
+    out = run(["predict", "--answers", str(PERSON)], model=path)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    # certainty in words, not the conformal set
+    assert f"How sure: {guidance['certainty']}\n" in text
+    assert guidance["certainty"] in ("clear fit", "leaning SWE", "leaning MLE", "both fit you")
+    assert "prediction set" not in text.lower()
+    # the starting point and the groups in a sentence
+    assert re.search(r"Before your answers: [\d.]+% MLE", text)
+    assert guidance["summary"] and guidance["summary"] in text
+    assert any(name in guidance["summary"].lower() for name in GROUP_NAMES.values())
+    # next steps toward the fitting role, with their exact effect in points
+    step = guidance["next_steps"][data["role"]][0]
+    assert f"{100 * step['delta_p']:+.1f} points  {step['action']}\n" in text
+    # the fitting role's facts, each with its source and year
+    fitting = guidance["facts"][0]
+    assert fitting["role"] == data["role"]
+    assert f"About {fitting['name'].lower()} ({fitting['short_name']}):" in text
+    other = guidance["facts"][1]
+    assert f"About {other['name'].lower()}" not in text
+    salary = next(f for f in fitting["facts"] if f["topic"] == "salary")
+    source = salary["sources"][0]
+    assert source["title"] and source["year"] == 2026
+    assert f'(source: "{source["title"]}", {source["year"]})' in text
+    assert re.search(r"Daily work: .+\n    \(sources?: .+, 20\d\d\)", text)
+    assert text.rstrip().endswith(data["notice"])
+
+
+def test_predict_facts_of_both_roles_or_none(champion):
+    _, path = champion
+    both = run(["predict", "--answers", str(PERSON), "--facts", "both"], model=path)
+    assert both.returncode == 0, both.stderr
+    assert "About software engineering (SWE):" in both.stdout
+    assert "About machine learning engineering (MLE):" in both.stdout
+    none = run(["predict", "--answers", str(PERSON), "--facts", "none"], model=path)
+    assert none.returncode == 0 and "About " not in none.stdout and "(source" not in none.stdout
+    bad = run(["predict", "--answers", str(PERSON), "--facts", "all"], model=path)
+    assert bad.returncode == 2 and "facts" in bad.stderr and "fitting, both, none" in bad.stderr
+
+
+def test_predict_json_keeps_the_prediction_and_adds_guidance(champion):
+    _, path = champion
+    answers = json.loads(PERSON.read_text())
+    data = _json(["predict", "--answers", str(PERSON)], path)
+    expected = json.loads(json.dumps(rolefit.predict(answers, model=path).to_dict()))
+    assert {k: v for k, v in data.items() if k != "guidance"} == expected  # existing keys unchanged
+    guidance = rolefit.guide(answers, model=path)
+    assert data["guidance"] == json.loads(json.dumps(guidance.to_dict()))
+    GuideResponse.model_validate(data)  # the documented REST shape, no key more or less
+
+
+def test_predict_with_no_answers_asks_the_best_first_question(champion):
+    _, path = champion
+    out = run(["predict", "--answers", "-"], model=path, stdin="{}")
+    assert out.returncode == 0, out.stderr
+    (first,) = next_questions({}, model=path)
+    assert "Start with the question that tells most:" in out.stdout
+    assert f"[{first.item}]" in out.stdout
+    assert "How sure: not enough answers yet — answer " in out.stdout
+    assert "Best fit" not in out.stdout and "What would move the fit" not in out.stdout
+
+
+def test_next_on_no_answers_gives_the_best_first_question_and_no_verdict(champion, tmp_path):
+    _, path = champion
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    out = run(["next", "--answers", str(empty), "--k", "1"], model=path)
+    assert out.returncode == 0, out.stderr
+    (first,) = next_questions({}, model=path)
+    assert "No answers yet." in out.stdout and "Best first question:" in out.stdout
+    assert f"[{first.item}]" in out.stdout
+    assert not any(word in out.stdout for word in VERDICT_WORDS), out.stdout
+    data = _json(["next", "--answers", str(empty), "--k", "3"], path)
+    NextQuestionsResponse.model_validate(data)
+    assert [q["item"] for q in data["questions"]] == [q.item for q in next_questions({}, 3, model=path)]
+    assert data["settled"]["settled"] is False and data["settled"]["answered"] == 0
+
+
+def test_next_skips_what_the_person_skipped(champion, tmp_path):
+    _, path = champion
+    (first,) = next_questions({}, model=path)
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    data = _json(["next", "--answers", str(empty), "--k", "3", "--skip", first.item], path)
+    assert first.item not in [q["item"] for q in data["questions"]]
+    assert data["settled"]["remaining"] == len(rolefit.questionnaire()) - 1
+    bad = run(["next", "--answers", str(empty), "--skip", "interest_mth"], model=path)
+    assert bad.returncode == 2 and "--skip" in bad.stderr and "interest_mth" in bad.stderr
+    wrong = run(["next", "--answers", "-"], model=path, stdin='{"interest_math": 9}')
+    assert wrong.returncode == 2 and "interest_math" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_what_if_moves_p_by_exactly_what_if_says(champion):
+    _, path = champion
+    answers = json.loads(PERSON.read_text())
+    data = _json(["what-if", "--answers", str(PERSON), "--set", "skill_statistics=3"], path)
+    WhatIfResponse.model_validate(data)
+    expected = rolefit.what_if(answers, {"skill_statistics": 3}, model=path)
+    assert data["delta_p_mle"] == expected.delta_p_mle != 0
+    assert data["after"]["probabilities"]["mle"] - data["before"]["mle"] == data["delta_p_mle"]
+    again = rolefit.predict({**answers, "skill_statistics": 3}, model=path).probabilities["mle"]
+    assert again - rolefit.predict(answers, model=path).probabilities["mle"] == data["delta_p_mle"]
+    assert data["changes"] == {"skill_statistics": 3.0}
+    # a suggested next step, applied with what-if, moves p by exactly the step's stated amount
+    step = rolefit.next_steps(answers, model=path)["mle"][0]
+    value = f"{step.to_answer:g}" if isinstance(step.to_answer, float) else step.to_answer
+    change = f"{step.item}={value}"
+    moved = _json(["what-if", "--answers", str(PERSON), "--set", change], path)
+    assert moved["delta_p_mle"] == pytest.approx(step.delta_p_mle, abs=1e-12)
+    changes = ["--set", "skill_statistics=3", "--set", "uses_javascript="]
+    text = run(["what-if", "--answers", str(PERSON), *changes], model=path)
+    assert text.returncode == 0, text.stderr
+    assert "2 (Basic) -> 3 (Intermediate)  [skill_statistics]" in text.stdout
+    assert "yes -> not answered  [uses_javascript]" in text.stdout
+    assert re.search(r"MLE [\d.]+% -> [\d.]+% \([\d.]+ points toward MLE\)", text.stdout)
+
+
+def test_what_if_names_every_bad_field(champion):
+    _, path = champion
+    out = run(["what-if", "--answers", str(PERSON), "--set", "skill_statistics=9", "--set", "skil_dsa=3"],
+              model=path)  # fmt: skip
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "--set skill_statistics: got '9'" in out.stderr and "--set skil_dsa" in out.stderr
+    assert "did you mean 'skill_dsa'" in out.stderr
+    no_sign = run(["what-if", "--answers", str(PERSON), "--set", "skill_statistics"], model=path)
+    assert no_sign.returncode == 2 and "ITEM=VALUE" in no_sign.stderr
+    bad_answers = run(["what-if", "--answers", "-", "--set", "skill_statistics=3"], model=path,
+                      stdin='{"interest_math": 0}')  # fmt: skip
+    assert bad_answers.returncode == 2 and "interest_math" in bad_answers.stderr
