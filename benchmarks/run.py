@@ -122,8 +122,9 @@ def one_person(results: dict, folder: Path) -> None:
 
 
 def guidance_cost(results: dict, kind: str, bundle: Path, people: dict) -> None:
-    """Adaptive questioning per call, against rolefit.predict measured in the same run on the same answers:
-    ``next_questions`` (k=1) and ``settled`` (the stopping rule, 256 sampled completions)."""
+    """Guidance per call, against rolefit.predict measured in the same run on the same answers:
+    ``next_questions`` (k=1), ``settled`` (the stopping rule, 256 sampled completions), ``next_steps``
+    (every candidate change re-predicted) and ``guide`` (all of a result's guidance)."""
     import rolefit
     from rolefit.guidance.questions import settled
 
@@ -132,6 +133,8 @@ def guidance_cost(results: dict, kind: str, bundle: Path, people: dict) -> None:
             "predict": lambda a=person: rolefit.predict(a, model=bundle),
             "next_questions": lambda a=person: rolefit.next_questions(a, model=bundle),
             "settled": lambda a=person: settled(a, model=bundle),
+            "next_steps": lambda a=person: rolefit.next_steps(a, model=bundle),
+            "guide": lambda a=person: rolefit.guide(a, model=bundle),
         }
         timed = {name: timed_calls(call, 2_000) for name, call in calls.items()}
         base = timed["predict"][0]
@@ -141,11 +144,14 @@ def guidance_cost(results: dict, kind: str, bundle: Path, people: dict) -> None:
             **{f"{name}_p99_us": p99 for name, (_, p99) in timed.items()},
             "next_questions_ratio": timed["next_questions"][0] / base,
             "settled_ratio": timed["settled"][0] / base,
+            "next_steps_ratio": timed["next_steps"][0] / base,
+            "guide_ratio": timed["guide"][0] / base,
         }
         log(
             f"guidance ({kind}, {len(person)} answers): next_questions {timed['next_questions'][0]:.0f} us "
             f"({timed['next_questions'][0] / base:.1f}x predict), settled {timed['settled'][0]:.0f} us "
-            f"({timed['settled'][0] / base:.1f}x predict); predict {base:.1f} us"
+            f"({timed['settled'][0] / base:.1f}x predict), next_steps {timed['next_steps'][0]:.0f} us, guide "
+            f"{timed['guide'][0]:.0f} us; predict {base:.1f} us"
         )
 
 
@@ -312,6 +318,10 @@ def write(results: dict) -> str:
                          f"{g['settled_median_us']:.0f} µs | `rolefit.predict` on the same answers: "
                          f"{g['predict_median_us']:.1f} µs | {g['next_questions_ratio']:.1f}× / "
                          f"{g['settled_ratio']:.1f}× predict |")  # fmt: skip
+            lines.append(f"| guidance, {g['answers']} answers ({kind} champion): `next_steps` / `guide` per call, "
+                         f"median | {g['next_steps_median_us']:,.0f} µs / {g['guide_median_us']:,.0f} µs | "
+                         f"`rolefit.predict` on the same answers: {g['predict_median_us']:.1f} µs | "
+                         f"{g['next_steps_ratio']:.0f}× / {g['guide_ratio']:.0f}× predict |")  # fmt: skip
     b = r["predict_many"]
     lines.append(f"| `predict_many`, 1,000,000 rows | {b['rows_per_s']:,.0f} rows/s; {b['rows_per_s_top3']:,.0f} rows/s "
                  f"with top-3 reasons | {b['baseline_rows_per_s']:,.0f} rows/s | {b['speedup']:.1f}× |")  # fmt: skip
