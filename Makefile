@@ -1,13 +1,15 @@
-# Two commands do all set-up on a fresh machine:  make run  and  make test
+# Two commands do all set-up on a fresh machine:  make run  and  make test  (make check: the fast lane)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# pytest-xdist workers for make test and make check: the machine's cores, at most 2 (make test WORKERS=4)
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 2 ] && n=2; echo $$n)
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test bench bench-load browser repro lint format clean
+.PHONY: setup run check test bench bench-load browser repro lint format clean
 
 ## setup: create or update .venv with the package and its dev extras (idempotent)
 setup: $(STAMP)
@@ -28,11 +30,21 @@ run: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-## test: set up, lint, check the import contracts (layers, no cycles), run every test
+## check: the fast lane (under 2 minutes): lint, format check, import contracts, then unit, api and model
+## tests on a small champion (ROLEFIT_TEST_CHAMPION=small; tests marked full_model are deselected)
+check: setup
+	$(BIN)/ruff check src tests pipelines benchmarks
+	$(BIN)/ruff format --check src tests pipelines benchmarks
+	$(BIN)/lint-imports
+	ROLEFIT_TEST_CHAMPION=small $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile tests/unit tests/api tests/model
+
+## test: set up, lint, check the import contracts (layers, no cycles), run every test on the full champion
+## (e2e with real dvc, MLflow, Chromium and Spark) on $(WORKERS) workers; a test file never spans two
+## workers (--dist loadfile), so a module's servers and trained projects are made once
 test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 ## bench: measure speed against a hand-built scikit-learn pipeline (writes reports/benchmarks.md, README)
 bench: setup

@@ -1,4 +1,10 @@
-"""Shared fixtures: the default-params champion, trained once per test session."""
+"""Shared fixtures: the default-params champion, trained once per test session (per xdist worker).
+
+``ROLEFIT_TEST_CHAMPION=small`` (``make check`` sets it) trains and evaluates that champion with fewer
+synthetic respondents and fewer bootstrap resamples (:data:`SMALL_CHAMPION`): the same code path and the
+same real surveys, in about a third of the time. Tests marked ``full_model`` judge the full-size
+champion's quality and are deselected then; ``make test`` trains the full champion and runs them all.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,47 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# One BLAS/OpenMP thread per test process and the processes it starts (set before numpy loads): tests
+# run two to a 2-core machine (make test, make check). Training the small champion with OpenBLAS's two
+# threads took as long as with one on an idle machine, at twice the CPU time, and 13x as long when the
+# other core was busy.
+for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 # One signing key for every bundle the tests export and load in this process, whatever key a developer
 # keeps in .rolefit/ (subprocesses in copied projects get their own: tests/e2e/helpers.env drops it).
 TEST_SIGNING_KEY = "rolefit-tests-signing-key-0123456789abcdef"
 os.environ["ROLEFIT_SIGNING_KEY"] = TEST_SIGNING_KEY
 os.environ.pop("ROLEFIT_SIGNING_KEY_FILE", None)
 os.environ.pop("ROLEFIT_REQUIRE_SIGNATURE", None)
+
+CHAMPION_SIZES = ("full", "small")
+CHAMPION_SIZE = os.environ.get("ROLEFIT_TEST_CHAMPION", "full")
+#: what the small champion changes in params.yaml (e2e/helpers.small_params also trains on 20,000)
+SMALL_CHAMPION = {"n_respondents": 20_000, "real_evidence_bootstrap": 20, "evaluate_bootstrap": 50}
+
+
+def pytest_configure(config):
+    if CHAMPION_SIZE not in CHAMPION_SIZES:
+        raise pytest.UsageError(f"ROLEFIT_TEST_CHAMPION={CHAMPION_SIZE!r}: use one of {CHAMPION_SIZES}")
+
+
+def pytest_report_header(config):
+    if CHAMPION_SIZE == "small":
+        return (
+            f"champion: small ({SMALL_CHAMPION['n_respondents']:,} synthetic respondents, "
+            f"{SMALL_CHAMPION['real_evidence_bootstrap']} bootstrap resamples of the real block, "
+            f"{SMALL_CHAMPION['evaluate_bootstrap']} in evaluation); full_model tests deselected"
+        )
+    return "champion: full (params.yaml)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """With the small champion, deselect the tests that judge the full-size champion's quality."""
+    if CHAMPION_SIZE == "small":
+        dropped = [item for item in items if item.get_closest_marker("full_model")]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if not item.get_closest_marker("full_model")]
 
 
 @pytest.fixture(autouse=True)
@@ -33,26 +74,48 @@ def default_params():
 
 
 @pytest.fixture(scope="session")
-def training_data(default_params):
-    """The default training data (synthetic + the surveys found beside the clone) and ingest reports."""
-    from rolefit.data.dataset import training_frame
-
-    return training_frame(default_params, ROOT)
+def champion_params(default_params):
+    """The params the session champion is trained with: params.yaml, or its small variant."""
+    if CHAMPION_SIZE == "full":
+        return default_params
+    synthesize, train, evaluate = default_params.synthesize, default_params.train, default_params.evaluate
+    return default_params.model_copy(
+        update={
+            "synthesize": synthesize.model_copy(update={"n_respondents": SMALL_CHAMPION["n_respondents"]}),
+            "evaluate": evaluate.model_copy(update={"bootstrap": SMALL_CHAMPION["evaluate_bootstrap"]}),
+            "train": train.model_copy(
+                update={
+                    "real_evidence": train.real_evidence.model_copy(
+                        update={"bootstrap": SMALL_CHAMPION["real_evidence_bootstrap"]}
+                    )
+                }
+            ),
+        }
+    )
 
 
 @pytest.fixture(scope="session")
-def champion(tmp_path_factory, default_params, training_data):
+def training_data(champion_params):
+    """The champion's training data (synthetic + the surveys found beside the clone) and ingest reports."""
+    from rolefit.data.dataset import training_frame
+
+    return training_frame(champion_params, ROOT)
+
+
+@pytest.fixture(scope="session")
+def champion(tmp_path_factory, champion_params, training_data):
     """Train with the project's default params exactly as `rolefit train` does; return (result, path).
 
-    Uses the real surveys when they are present (as in CI, with ../shared beside the clone)."""
+    Uses the real surveys when they are present (as in CI, with ../shared beside the clone). With
+    ``ROLEFIT_TEST_CHAMPION=small`` the params are :func:`champion_params`' small variant."""
     from rolefit.model.train import train
     from rolefit.scoring.export import export
 
     frame, reports = training_data
-    result = train(frame, default_params)
+    result = train(frame, champion_params)
     result.extra["ingest_reports"] = reports
     with signed():
-        path = export(result, tmp_path_factory.mktemp("bundle") / "champion", default_params)
+        path = export(result, tmp_path_factory.mktemp("bundle") / "champion", champion_params)
     return result, path
 
 
@@ -87,7 +150,7 @@ def boosting_champion(tmp_path_factory, default_params):
 
 
 @pytest.fixture(scope="session")
-def evaluated(champion, training_data, default_params, tmp_path_factory):
+def evaluated(champion, training_data, champion_params, tmp_path_factory):
     """The evaluate stage run on the champion: (evaluation, report paths)."""
     import json
 
@@ -95,9 +158,9 @@ def evaluated(champion, training_data, default_params, tmp_path_factory):
     from rolefit.evaluation.reports import write_reports
 
     _, path = champion
-    evaluation = evaluate_bundle(path, training_data[0], default_params)
+    evaluation = evaluate_bundle(path, training_data[0], champion_params)
     manifest = json.loads((path / "manifest.json").read_text())
-    paths = write_reports(evaluation, tmp_path_factory.mktemp("reports"), manifest, default_params)
+    paths = write_reports(evaluation, tmp_path_factory.mktemp("reports"), manifest, champion_params)
     return evaluation, paths
 
 
