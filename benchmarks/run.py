@@ -297,6 +297,30 @@ def dvc_repro(results: dict, folder: Path) -> None:
     )
 
 
+def web_server(results: dict) -> None:
+    """A real ``rolefit serve`` on the logistic bundle (``benchmarks/stall.py``): ``/healthz`` p99 while 50
+    clients send maximal invalid batches, against idle in the same run; how soon slow clients are cut
+    off, against the configured limits; and one maximal near-miss batch's cost, against the same batch
+    with a "did you mean" for every unknown key (as before the budget)."""
+    from benchmarks import stall
+
+    with stall.serving(results["_bundle"]) as port:
+        s = results["stall"] = stall.measure("127.0.0.1", port, seconds=10, clients=50, idle_seconds=3)
+        c = results["cut_off"] = stall.cut_off("127.0.0.1", port)
+    b = results["near_miss_batch"] = stall.batch_cost(results["_bundle"])
+    log(
+        f"/healthz p99 while {s['clients']} clients send maximal invalid batches: {s['loaded_p99_ms']:.0f} ms "
+        f"(idle {s['idle_p99_ms']:.1f} ms, {s['ratio_p99']:.1f}x); attack replies {s['attack_replies']}"
+    )
+    log("slow clients cut off after " + ", ".join(
+        f"{name} {v['seconds']:.1f} s (limit {v['limit_seconds']:g} s, {v['status_line']!r})" for name, v in c["clients"].items()
+    ))  # fmt: skip
+    log(
+        f"maximal near-miss batch ({b['keys']:,} unknown keys): {b['ms']:.1f} ms; with a suggestion for every "
+        f"key: {b['baseline_ms']:,.0f} ms -> {b['ratio']:.0f}x"
+    )
+
+
 def write(results: dict) -> str:
     r = results
     lines = [
@@ -337,6 +361,28 @@ def write(results: dict) -> str:
     d = r["dvc_repro"]
     lines.append(f"| `dvc repro`, whole pipeline from a fresh copy | {d['seconds']:.0f} s | fitting the pipeline "
                  f"alone: {d['baseline_fit_seconds']:.1f} s | — |")  # fmt: skip
+    s = r["stall"]
+    replies = ", ".join(f"{n:,} × {status}" for status, n in sorted(s["attack_replies"].items()))
+    all_4xx = (
+        "all 4xx" if all(status.startswith("4") for status in s["attack_replies"]) else "**not all 4xx**"
+    )
+    lines.append(f"| `rolefit serve`: `GET /healthz` p99 while {s['clients']} clients send maximal invalid "
+                 f"{s['body_bytes'] / 1024:.0f} KB batches ({s['seconds']:g} s, {s['probes']} probes) | "
+                 f"p99 under attack {s['loaded_p99_ms']:.0f} ms (max {s['loaded_max_ms']:.0f} ms); attack "
+                 f"replies: {replies} ({all_4xx}) | idle, same server: p99 {s['idle_p99_ms']:.1f} ms | "
+                 f"{s['ratio_p99']:.1f}× idle |")  # fmt: skip
+    c = r["cut_off"]
+    cut = " / ".join(f"{v['seconds']:.1f} s" for v in c["clients"].values())
+    limits = " / ".join(f"{v['limit_seconds']:g} s" for v in c["clients"].values())
+    met = "met" if c["met"] else "not met"
+    lines.append(f"| `rolefit serve`: slow clients cut off (408, connection closed), seconds from connecting; "
+                 f"sending nothing / a header line a second / the body a byte a second | cut after {cut} | "
+                 f"the configured limits: {limits} | bound (408, closed within {c['slack_seconds']:g} s after "
+                 f"the limit): **{met}** |")  # fmt: skip
+    b = r["near_miss_batch"]
+    lines.append(f"| maximal near-miss batch ({b['body_bytes'] / 1024:.0f} KB, {b['keys']:,} unknown keys), one "
+                 f"422 reply, median | {b['ms']:.1f} ms ({b['suggestions']} \"did you mean\" per request) | "
+                 f"a suggestion for every unknown key: {b['baseline_ms']:,.0f} ms | {b['ratio']:.0f}× cheaper |")  # fmt: skip
     for source, s in r.get("adaptive", {}).get("sources", {}).items():
         lines.append(f"| adaptive questioning, {source} test respondents ({s['n']:,}): same role as all answers, "
                      f"questions median / p90 | {s['role_agreement']:.1%}, {s['questions_median']:g} / "
@@ -355,6 +401,7 @@ def main() -> None:
         score_file(results, folder)
         cold_start(results)
         dvc_repro(results, folder)
+        web_server(results)
         adaptive_simulation(results)
     table = write(results)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

@@ -1,8 +1,11 @@
 """The REST API under hostile or broken clients: no 500s, bounded work, timeouts, a responsive server.
 
 In-process tests (TestClient) cover what each request gets; the real-server tests run ``rolefit serve``
-on a free loopback port and cover what only a real server shows: /healthz latency during a flood of
-maximal invalid batches, slow clients cut off, and rate-limited error logs.
+on a free loopback port and cover what only a real server shows: /healthz answered in the middle of a
+flood of maximal invalid batches, slow clients cut off, and rate-limited error logs. They check who is
+answered, with what, and in which order, never how fast (issue #15): the durations (/healthz p99 under
+attack against idle, how soon after its limit a slow client is cut, a maximal batch's cost) are
+measured by ``make bench`` (and ``make bench-stall``), with ``benchmarks/stall.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -153,11 +157,7 @@ def test_maximal_near_miss_batch_gets_budgeted_suggestions_and_a_bounded_reply(c
 
     body = invalid_batch()
     assert len(body) > 60_000
-    client.post("/api/predict/batch", content=body, headers=JSON)  # warm up
-    start = time.perf_counter()
-    response = client.post("/api/predict/batch", content=body, headers=JSON)
-    elapsed = time.perf_counter() - start
-    print(f"maximal near-miss batch ({len(body):,} bytes): {elapsed * 1000:.1f} ms")
+    response = client.post("/api/predict/batch", content=body, headers=JSON)  # its cost: make bench
     listed = response.json()["problems"]
     assert len(listed) == bodies.MAX_PROBLEMS + 1
     assert listed[-1]["item"] == "..." and "in all" in listed[-1]["problem"]
@@ -251,96 +251,109 @@ def live(champion, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_healthz_stays_fast_while_50_clients_send_maximal_invalid_batches(live):
-    from benchmarks.stall import measure
+def test_healthz_is_answered_at_once_while_50_clients_send_maximal_invalid_batches(live):
+    """/healthz is never queued behind the batches being scored: each probe sent while 50 clients keep
+    maximal invalid batches in flight overtakes most of the batches already waiting (when scoring ran
+    on the event loop, each probe waited until nearly all of them were answered). How fast is measured
+    by `make bench` and `make bench-stall`, not here."""
+    from benchmarks.stall import Attack, healthz, overtaken, probe
 
-    _, port = live
-    result = measure("127.0.0.1", port, seconds=8, clients=50, idle_seconds=2)
-    print(
-        f"/healthz p99 {result['loaded_p99_ms']} ms under load (max {result['loaded_max_ms']} ms, "
-        f"{result['probes']} probes) vs {result['idle_p99_ms']} ms idle; attack replies "
-        f"{result['attack_replies']}"
+    server, port = live
+    status, body = healthz("127.0.0.1", port)
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    # the attack runs until stopped after the probes; 600 s and 120 s only bound a hang
+    with Attack(server.url, clients=50, seconds=600) as attack:
+        attack.wait_started(timeout=120)
+        probes = probe("127.0.0.1", port, 120, count=40, expect=body)  # each 200 with the same body
+        replies = attack.result(timeout=300)
+    statuses, spans = replies["statuses"], replies["spans"]
+    assert set(statuses) == {"422"}, statuses  # no 500s, no 503s, no connection errors
+    assert statuses["422"] >= 50  # every client was answered
+    # the probes were sent and answered in the middle of the attack, not before or after it
+    first, last = min(sent for sent, _ in spans), max(answered for _, answered in spans)
+    assert all(first < sent and answered < last for sent, answered in probes)
+    shares = overtaken(probes, spans)
+    print(f"{len(probes)} probes; share of the batches in flight each overtook: median "
+          f"{statistics.median(shares):.2f}, min {min(shares):.2f}; attack replies {statuses}")  # fmt: skip
+    assert statistics.median(shares) > 0.5, shares
+    _assert_still_serving(port)
+
+
+def _assert_still_serving(port: int) -> None:
+    """/healthz and a valid prediction are answered as usual."""
+    import urllib.request
+
+    from benchmarks.stall import healthz
+
+    assert healthz("127.0.0.1", port)[0] == 200
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/predict", data=b'{"interest_math": 5}', headers=JSON
     )
-    assert set(result["attack_replies"]) == {"422"}, result  # no 500s, no connection errors
-    assert result["attack_replies"]["422"] >= 50
-    assert result["loaded_p99_ms"] < 2000  # 52 s before; about 25 ms measured on 2 shared cores
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200 and json.load(response)["role"] in {"swe", "mle"}
 
 
-def _read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
-    start = time.monotonic()
-    sock.settimeout(limit)
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data, time.monotonic() - start
+def _served_within_the_limits(host: str, port: int) -> tuple[bytes, int, float]:
+    """A slow client that finishes in time: its head in three pieces and its body in three, a piece
+    every second (a tenth of each limit)."""
+    from benchmarks.stall import trickle
 
-
-def _silent(port: int) -> tuple[bytes, float]:
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        return _read_until_closed(sock, 30)
-
-
-def _slowloris(port: int) -> tuple[bytes, float]:
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        start = time.monotonic()
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        sock.settimeout(1)
-        data = b""
-        for n in range(30):  # one more header line a second, never the blank line that ends them
-            try:
-                sock.sendall(b"X-Slow-%d: y\r\n" % n)
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                continue
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            data += chunk
-            if not chunk:
-                break
-        return data, time.monotonic() - start
-
-
-def _slow_body(port: int) -> tuple[bytes, float]:
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.sendall(
-            b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b'Content-Length: 1000\r\n\r\n{"interest_math"'
-        )
-        return _read_until_closed(sock, 30)
+    body = json.dumps({"interest_math": 5, "skill_dsa": 4}).encode()
+    head = (f"POST /api/predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
+    pieces = [head[:30], head[30:70], head[70:], body[:10], body[10:20], body[20:]]
+    return trickle(host, port, pieces[0], pieces[1:])
 
 
 @pytest.mark.slow
 def test_slow_clients_get_408_and_are_disconnected(live):
+    """Clients that would take a minute (six times the 10 s limits) to send their headers or body are
+    answered 408 and disconnected while still sending, rather than served or left hanging; a client
+    that is slow but finishes within the limits is served. How soon after the limit they are cut is
+    measured by `make bench`."""
+    from benchmarks.stall import PAUSE, TRICKLE, silent, slow_body, slow_headers
+
     _, port = live
-    with ThreadPoolExecutor(3) as pool:
-        silent, slowloris, slow_body = (pool.submit(f, port) for f in (_silent, _slowloris, _slow_body))
-        for future, limit in ((silent, serving.HEAD_TIMEOUT), (slowloris, serving.HEAD_TIMEOUT)):
-            data, elapsed = future.result(timeout=60)
-            assert data.startswith(b"HTTP/1.1 408 "), data[:200]
-            assert b"headers did not arrive within 10 seconds" in data
-            assert limit - 1 < elapsed < limit + 5
-        data, elapsed = slow_body.result(timeout=60)
-        assert data.startswith(b"HTTP/1.1 408 ") and b"connection: close" in data.lower(), data[:300]
-        assert b"The request body did not arrive within 10 seconds." in data
-        assert bodies.BODY_TIMEOUT - 1 < elapsed < bodies.BODY_TIMEOUT + 5
+    limit = max(serving.HEAD_TIMEOUT, bodies.BODY_TIMEOUT)
+    assert limit * 3 <= PAUSE * TRICKLE  # the slow clients would take far longer than the limits
+    clients = (silent, slow_headers, slow_body, _served_within_the_limits)
+    with ThreadPoolExecutor(len(clients)) as pool:
+        futures = [pool.submit(client, "127.0.0.1", port) for client in clients]
+        (quiet, _, _), (headers, lines, _), (body, sent, _), (served, pieces, _) = (
+            future.result(timeout=600) for future in futures
+        )
+    # TimeoutError above: a client was neither answered nor disconnected
+    for data in (quiet, headers):
+        assert data.startswith(b"HTTP/1.1 408 "), data[:200]
+        assert b"headers did not arrive within 10 seconds" in data
+    assert lines < TRICKLE  # cut off while still sending header lines
+    assert body.startswith(b"HTTP/1.1 408 ") and b"connection: close" in body.lower(), body[:300]
+    assert b"The request body did not arrive within 10 seconds." in body
+    assert sent < TRICKLE  # cut off while still sending the body
+    assert pieces == 5 and served.startswith(b"HTTP/1.1 200 "), served[:300]
+    assert json.loads(served.split(b"\r\n\r\n", 1)[1])["role"] in {"swe", "mle"}
+    _assert_still_serving(port)
 
 
 @pytest.mark.slow
 def test_error_log_is_rate_limited(live):
+    from benchmarks.stall import read_until_closed
+
     server, port = live
     before = server.log.read_text(errors="replace").count("Invalid HTTP request received")
+    start = time.monotonic()
     for _ in range(300):
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-            _read_until_closed(sock, 10)
+            read_until_closed(sock, give_up=60)
+    # the log windows the requests fell in (one may have begun before them): not a speed requirement,
+    # the allowance for a slow machine
+    windows = 2 + int((time.monotonic() - start) // serving.LOG_INTERVAL)
     time.sleep(0.5)  # let the server flush its log
     written = server.log.read_text(errors="replace").count("Invalid HTTP request received") - before
     print(f"300 malformed requests wrote {written} log records")
-    assert 1 <= written <= 2 * serving.LOG_BURST
-    import urllib.request
-
-    with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
-        assert response.status == 200
+    assert 1 <= written <= windows * serving.LOG_BURST
+    _assert_still_serving(port)
 
 
 @pytest.mark.slow
