@@ -9,7 +9,7 @@ WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 2 ] && n=2; echo
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run check test bench bench-load browser repro lint format clean
+.PHONY: setup run check test bench bench-load browser repro lint format clean screenshots
 
 ## setup: create or update .venv with the package and its dev extras (idempotent)
 setup: $(STAMP)
@@ -45,6 +45,12 @@ test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+
+## screenshots: take the page's screenshots in a real Chromium (form, error and result at 1280 and 390 px,
+## into reports/screenshots/, git-ignored) and copy the README's two into docs/images/
+screenshots: setup browser
+	$(BIN)/python -m pytest -q tests/e2e/test_browser.py -k "keyboard_alone or out_of_range"
+	cp reports/screenshots/form-phone.png reports/screenshots/result-desktop.png docs/images/
 
 ## bench: measure speed against a hand-built scikit-learn pipeline (writes reports/benchmarks.md, README)
 bench: setup

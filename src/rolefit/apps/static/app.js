@@ -1,316 +1,480 @@
-"use strict";
-// The questionnaire page: Quick (one question at a time from /api/next-questions, until settled) or All
-// questions (the form built from /api/questionnaire); the result and its guidance come from /api/guide.
-(function () {
-  const $ = (id) => document.getElementById(id);
-  const sections = $("sections");
-  const form = $("quiz");
-  const result = $("result");
-  const errorBox = $("error");
-  let items = [];
-  let mode = null;  // "quick" or "all"
-  const quick = { answers: {}, skipped: [], count: 0, item: null };
+// The questionnaire page: a start view, the five groups as steps (or Quick: the most telling question
+// next, from /api/next-questions), and the result (/api/guide) as its own view.
+//
+// Where the answers live: the page's address after "#" (never sent to a server, so nothing reaches a log;
+// a result link can be bookmarked or shared) and the browser's local storage (resume after a reload).
+// Addresses: "#start", "#step/2?interest_math=5&...", "#quick?...&skipped=a,b", "#result?...".
+// Moving between steps, questions and the result adds a history entry, so Back and Forward move
+// between them; changing an answer replaces the current entry.
+import { clearError, el, isChoiceLike, markError, parseNumber, problemWords, questionText, readItem, renderItem, setItem } from "./items.js";
+import { showNextQuestions, showResult, toggleAllReasons } from "./result.js";
 
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
+const $ = (id) => document.getElementById(id);
+const STORE = "rolefit.answers.v1";
+const SECONDS_PER_QUESTION = 7;  // measured by hand on the 44-item form: about 5 minutes in all
+const VIEWS = ["start-view", "steps-view", "quick-view", "result-view"];
+
+let questionnaire = null;  // {groups, items}
+let byId = {};
+let state = { mode: null, answers: {}, skipped: [] };
+let view = { name: "start", step: 0 };
+let busy = false;
+let retry = null;  // what "Try again" repeats
+let shownItem = null;  // the item asked in Quick mode
+let quickNumber = 0;
+
+// ---- addresses and storage ----------------------------------------------------------------------
+
+function encode(name, step) {
+  const params = new URLSearchParams();
+  questionnaire.items.forEach((item) => {
+    if (item.id in state.answers) params.set(item.id, String(state.answers[item.id]));
+  });
+  if (state.skipped.length) params.set("skipped", state.skipped.join(","));
+  const query = params.toString();
+  return "#" + (name === "step" ? "step/" + (step + 1) : name) + (query ? "?" + query : "");
+}
+
+// The view and answers in an address; answers for unknown questions are left out and named.
+function decode(hash) {
+  const [path, query] = hash.replace(/^#/, "").split("?");
+  const match = /^step\/(\d+)$/.exec(path);
+  const parsed = { name: match ? "step" : ["quick", "result"].includes(path) ? path : "start", step: 0,
+    answers: {}, skipped: [], unknown: [], has: Boolean(query) };
+  if (match) parsed.step = Math.min(Math.max(Number(match[1]) - 1, 0), questionnaire.groups.length - 1);
+  new URLSearchParams(query || "").forEach((value, key) => {
+    if (key === "skipped") parsed.skipped = value.split(",").filter((id) => id in byId);
+    else if (key in byId) parsed.answers[key] = byId[key].kind === "choice" || !/^-?\d+(\.\d+)?$/.test(value) ? value : Number(value);
+    else parsed.unknown.push(key);
+  });
+  return parsed;
+}
+
+function save() {
+  if (!state.mode) return;  // nothing chosen yet: keep what an earlier visit saved
+  try {
+    localStorage.setItem(STORE, JSON.stringify({ ...state, view: location.hash, saved: Date.now() }));
+  } catch (e) { /* storage full or disabled: the address still holds the answers */ }
+}
+
+function saved() {
+  try { return JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { return null; }
+}
+
+function forget() {
+  try { localStorage.removeItem(STORE); } catch (e) { /* nothing to forget */ }
+}
+
+function go(name, step, replace) {
+  view = { name: name, step: step || 0 };
+  const hash = encode(name, view.step);
+  if (replace) history.replaceState(history.state, "", hash); else history.pushState({ view: view.name }, "", hash);
+  save();
+  render(true);
+}
+
+// An answer changed: the current address and the saved copy follow it.
+function changed() {
+  history.replaceState(history.state, "", encode(view.name, view.step));
+  save();
+  updateProgress();
+}
+
+// ---- problems and requests ----------------------------------------------------------------------
+
+function showProblem(message, again) {
+  $("problem-text").textContent = message;
+  $("retry").hidden = !again;
+  retry = again || null;
+  $("problem").hidden = false;
+  if (again) $("retry").focus(); else $("problem").scrollIntoView({ block: "nearest" });
+}
+
+function hideProblem() { $("problem").hidden = true; retry = null; }
+
+// POST JSON; resolves to the parsed body, or throws {kind: "network"|"server"|"invalid", ...}.
+async function post(url, body) {
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  } catch (e) {
+    throw { kind: "network" };
   }
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  if (response.status === 422 && data && Array.isArray(data.problems)) throw { kind: "invalid", problems: data.problems };
+  if (!response.ok || data === null) throw { kind: "server", status: response.status, detail: data && data.detail };
+  return data;
+}
 
-  function renderItem(item, prefix, legend) {
-    prefix = prefix || "";
-    if (item.kind === "scale" || item.kind === "binary" || (item.kind === "choice")) {
-      const box = el("fieldset", { class: "item", id: "item-" + item.id });
-      box.appendChild(el("legend", {}, legend || item.text));
-      const scale = el("div", { class: "scale" });
-      let options;
-      if (item.kind === "scale") options = item.labels.map((label, i) => [String(item.min + i), (item.min + i) + " " + label]);
-      else if (item.kind === "binary") options = [["1", "Yes"], ["0", "No"]];
-      else options = item.choices.map((c) => [c.id, c.label]);
-      options.push(["", "Skip"]);
-      options.forEach(([value, label]) => {
-        const id = prefix + item.id + "-" + (value || "skip");
-        const wrap = el("label", { for: id });
-        const input = el("input", { type: "radio", name: prefix + item.id, id: id, value: value });
-        if (value === "") input.checked = true;
-        wrap.appendChild(input);
-        wrap.appendChild(document.createTextNode(label));
-        scale.appendChild(wrap);
-      });
-      box.appendChild(scale);
-      return box;
+function failure(error, again) {
+  if (error.kind === "network") {
+    showProblem("Could not reach the rolefit server. Check your connection, then try again. Your answers are kept.", again);
+  } else if (error.kind === "server") {
+    showProblem("The server could not answer (error " + error.status + (error.detail ? ": " + error.detail : "")
+      + "). Your answers are kept; try again in a moment.", again);
+  } else {
+    throw error;
+  }
+}
+
+// Run ``work`` once at a time, with ``button`` disabled and busy meanwhile: one request per click.
+async function whileBusy(button, work) {
+  if (busy) return;
+  busy = true;
+  const label = button.textContent;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "Working\u2026";
+  document.body.classList.add("busy");
+  try {
+    await work();
+  } finally {
+    busy = false;
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = label;
+    document.body.classList.remove("busy");
+  }
+}
+
+// ---- the start view -----------------------------------------------------------------------------
+
+function renderStart() {
+  const kept = saved();
+  const count = kept ? Object.keys(kept.answers || {}).length : 0;
+  $("resume").hidden = !kept || (!count && !(kept.skipped || []).length);
+  if (!$("resume").hidden) {
+    const when = new Date(kept.saved).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+    $("resume-text").textContent = count + " answer" + (count === 1 ? " is" : "s are") + " kept in this browser (last changed " + when + ").";
+  }
+}
+
+// ---- the stepped form ---------------------------------------------------------------------------
+
+function itemsOf(group) { return questionnaire.items.filter((i) => i.group === group.id); }
+
+function buildSteps() {
+  const box = $("steps");
+  box.innerHTML = "";
+  const nav = $("step-list");
+  nav.innerHTML = "";
+  let number = 0;
+  questionnaire.groups.forEach((group, index) => {
+    const section = el("div", { class: "step", id: "section-" + group.id, "data-step": String(index), hidden: "" });
+    itemsOf(group).forEach((item) => { number += 1; section.appendChild(renderItem(item, number)); });
+    box.appendChild(section);
+    const li = el("li", {});
+    const button = el("button", { type: "button", class: "step-link", id: "goto-" + group.id, "data-step": String(index) });
+    button.appendChild(el("span", { class: "step-number" }, String(index + 1)));
+    button.appendChild(el("span", { class: "step-name" }, group.title));
+    button.appendChild(el("span", { class: "step-count" }, ""));
+    li.appendChild(button);
+    nav.appendChild(li);
+  });
+}
+
+function answered(ids) { return ids.filter((id) => id in state.answers).length; }
+
+function updateProgress() {
+  const total = questionnaire.items.length;
+  const done = answered(questionnaire.items.map((i) => i.id));
+  const open = questionnaire.items.filter((i) => !(i.id in state.answers) && !state.skipped.includes(i.id)).length;
+  const minutes = Math.ceil((open * SECONDS_PER_QUESTION) / 60);
+  const group = questionnaire.groups[view.step];
+  const here = itemsOf(group).map((i) => i.id);
+  $("progress-text").textContent = "Step " + (view.step + 1) + " of " + questionnaire.groups.length + ": "
+    + answered(here) + " of " + here.length + " answered here; " + done + " of " + total + " in all"
+    + (open ? ", about " + minutes + " minute" + (minutes === 1 ? "" : "s") + " left." : ".");
+  $("progress").value = done;
+  $("progress").max = total;
+  questionnaire.groups.forEach((g, index) => {
+    const ids = itemsOf(g).map((i) => i.id);
+    const button = $("goto-" + g.id);
+    button.querySelector(".step-count").textContent = answered(ids) + "/" + ids.length;
+    button.setAttribute("aria-label", "Step " + (index + 1) + ", " + g.title + ": " + answered(ids) + " of " + ids.length + " answered");
+    if (index === view.step) button.setAttribute("aria-current", "step"); else button.removeAttribute("aria-current");
+  });
+}
+
+function renderSteps(focus) {
+  const group = questionnaire.groups[view.step];
+  document.querySelectorAll("#steps .step").forEach((section) => { section.hidden = Number(section.dataset.step) !== view.step; });
+  questionnaire.items.forEach((item) => setItem(item, $("steps-view"), state.skipped.includes(item.id) ? "" : state.answers[item.id]));
+  $("step-title").textContent = group.title;
+  $("step-prompt").textContent = group.prompt;
+  $("step-back").textContent = view.step ? "Back" : "Back to the start";
+  $("step-next").textContent = view.step === questionnaire.groups.length - 1 ? "See my result" : "Next";
+  updateProgress();
+  if (focus) $("step-title").focus();
+}
+
+// Read one control into the state; a number box that cannot be read says so in place.
+function readControl(target) {
+  const box = target.closest("[data-item]");
+  if (!box) return;
+  const item = byId[box.dataset.item];
+  const root = view.name === "quick" ? $("quick-form") : $("steps-view");
+  const prefix = view.name === "quick" ? "q-" : "";
+  if (!isChoiceLike(item)) {
+    const parsed = parseNumber(target.value, item);
+    if (parsed.error) return;  // told on leaving the box or on Next, not while typing
+    clearError(item, root, prefix);
+  } else {
+    clearError(item, root, prefix);
+  }
+  const value = readItem(item, root, prefix);
+  delete state.answers[item.id];
+  state.skipped = state.skipped.filter((id) => id !== item.id);
+  if (value === "") state.skipped.push(item.id);
+  else if (value !== undefined) state.answers[item.id] = value;
+  if (view.name !== "quick") changed();
+}
+
+// Check the number boxes of the shown step; mark every one that cannot be read, focus the first.
+function checkNumbers(items, root, prefix) {
+  let first = null;
+  items.filter((item) => !isChoiceLike(item)).forEach((item) => {
+    const input = root.querySelector("#" + CSS.escape((prefix || "") + item.id));
+    const parsed = parseNumber(input.value, item);
+    if (parsed.error) {
+      const control = markError(item, root, parsed.error, prefix);
+      first = first || control;
     }
-    const box = el("div", { class: "item", id: "item-" + item.id });
-    box.appendChild(el("label", { for: prefix + item.id }, (legend || item.text) + (item.unit ? " (" + item.unit + ")" : "")));
-    box.appendChild(el("input", { type: "number", id: prefix + item.id, name: prefix + item.id, min: item.min, max: item.max,
-      step: item.kind === "count" ? "1" : "0.5", inputmode: "decimal", placeholder: "skip" }));
-    return box;
+  });
+  if (first) { first.scrollIntoView({ block: "center" }); first.focus(); }
+  return !first;
+}
+
+function nextStep() {
+  const group = questionnaire.groups[view.step];
+  if (!checkNumbers(itemsOf(group), $("steps-view"))) return;
+  itemsOf(group).forEach((item) => readControl($("steps-view").querySelector("[data-item='" + item.id + "'] input")));
+  if (view.step < questionnaire.groups.length - 1) go("step", view.step + 1);
+  else go("result");
+}
+
+// The server's problems beside their questions, in words; the first one focused.
+function showInvalid(problems) {
+  const known = problems.filter((p) => p.item in byId);
+  if (state.mode === "quick" || !known.length) {
+    const words = known.map((p) => "\u201c" + questionText(byId[p.item].text, groupPrompt(p.item)) + "\u201d: " + problemWords(p.problem));
+    known.forEach((p) => { delete state.answers[p.item]; });
+    changed();
+    showProblem((words.length ? "Some answers in this link are not allowed and were left out. " + words.join(" ")
+      : problems.map((p) => p.problem).join(" ")) + " Try again to go on without them.", retry);
+    return;
   }
+  const step = questionnaire.groups.findIndex((g) => g.id === byId[known[0].item].group);
+  view = { name: "step", step: step };
+  history.replaceState(history.state, "", encode("step", step));
+  showView("steps-view");
+  renderSteps(false);
+  let first = null;
+  known.forEach((p) => {
+    const control = markError(byId[p.item], $("steps-view"), problemWords(p.problem));
+    first = first || control;
+  });
+  const more = known.length - 1;
+  showProblem((more ? known.length + " answers need" : "One answer needs") + " a change before we can show your result; "
+    + (more ? "they are marked." : "it is marked."), null);
+  first.scrollIntoView({ block: "center" });
+  first.focus();
+}
 
-  function answers() {
-    const data = {};
-    const fd = new FormData(form);
-    items.forEach((item) => {
-      const value = fd.get(item.id);
-      if (value === null || value === "") return;
-      data[item.id] = item.kind === "choice" ? value : Number(value);
-    });
-    return data;
+function groupPrompt(id) {
+  const group = questionnaire.groups.find((g) => g.id === byId[id].group);
+  return group ? group.prompt : "";
+}
+
+// ---- Quick: the most telling question next ------------------------------------------------------
+
+async function askNext(focus) {
+  const query = "/api/next-questions?k=1" + state.skipped.map((id) => "&skipped=" + encodeURIComponent(id)).join("");
+  let body;
+  try {
+    body = await post(query, state.answers);
+  } catch (error) {
+    if (error.kind === "invalid") return showInvalid(error.problems);
+    return failure(error, () => whileBusy($("quick-next"), () => askNext(true)));
   }
-
-  function updateProgress() {
-    const answered = Object.keys(answers()).length;
-    document.getElementById("answered").textContent = answered;
-    const bar = document.getElementById("progress");
-    bar.value = answered;
-    bar.max = items.length;
-  }
-
-  function pct(p) { return (100 * p).toFixed(0) + "%"; }
-
-  // The starting point: a share like 0.38 -> "38%", 0.025 -> "2.5%" (no more digits than it needs).
-  function share(p) { return String(Number((100 * p).toPrecision(4))) + "%"; }
-
-  // A short badge for what backs a reason: real respondents, or the synthetic prior (assumed).
-  function evidenceBadge(evidence) {
-    const real = evidence && evidence.basis === "real";
-    const text = real ? "real data · " + Number(evidence.respondents).toLocaleString("en-US") + " people" : "assumed";
-    const summary = (evidence && evidence.summary) || "from the synthetic prior (assumed, not yet measured on real people)";
-    const badge = el("span", { class: "evidence " + (real ? "real" : "assumed"), title: summary }, text);
-    badge.appendChild(el("span", { class: "visually-hidden" }, " (" + summary + ")"));
-    return badge;
-  }
-
-  function showResult(p) {
-    const swe = p.probabilities.swe, mle = p.probabilities.mle;
-    document.getElementById("bar-swe").style.width = pct(swe);
-    document.getElementById("bar-mle").style.width = pct(mle);
-    document.getElementById("prob-bar").setAttribute("aria-label", "SWE " + pct(swe) + ", MLE " + pct(mle));
-    document.getElementById("p-swe").textContent = pct(swe);
-    document.getElementById("p-mle").textContent = pct(mle);
-    const g = p.guidance;
-    const names = { swe: "software engineering (SWE)", mle: "machine learning engineering (MLE)" };
-    let verdict;
-    if (p.verdict === "no-information") verdict = "No answers yet: no information about either role.";
-    else if (g.answers_needed) verdict = "Best fit so far: " + names[p.role] + ".";
-    else verdict = "Best fit: " + names[p.role] + ".";
-    $("verdict").textContent = verdict;
-    $("certainty").textContent = "How sure: " + g.certainty;
-    $("summary").textContent = g.summary;
-    $("summary").hidden = !g.summary;
-    const baseline = document.getElementById("baseline");
-    baseline.hidden = typeof p.base_rate !== "number";
-    if (!baseline.hidden) {
-      baseline.textContent = "Before your answers: " + share(p.base_rate) + " MLE (the reference survey's mix of SWE and MLE respondents)."
-        + (p.verdict === "no-information" ? "" : " Your answers moved it to " + pct(mle) + " MLE.");
-    }
-    const list = document.getElementById("reasons");
-    list.innerHTML = "";
-    const top = p.explanations.slice(0, 8);
-    const largest = Math.max(0.001, ...top.map((e) => Math.abs(e.effect)));
-    top.forEach((e) => {
-      const li = el("li", { class: "reason " + e.toward });
-      const track = el("div", { class: "track", "aria-hidden": "true" });
-      const left = el("div", {}), right = el("div", {});
-      const width = (100 * Math.abs(e.effect) / largest).toFixed(0) + "%";
-      if (e.effect < 0) { const b = el("span", { class: "neg" }); b.style.width = width; b.style.display = "block"; left.appendChild(b); }
-      else { const b = el("span", { class: "pos" }); b.style.width = width; b.style.display = "block"; right.appendChild(b); }
-      track.appendChild(left); track.appendChild(right);
-      li.appendChild(track);
-      const text = el("span", { class: "text" }, e.reason + " ");
-      text.appendChild(evidenceBadge(e.evidence));
-      li.appendChild(text);
-      list.appendChild(li);
-    });
-    if (!top.length) list.appendChild(el("li", { class: "empty" }, "You skipped every question, so this is the starting point for everyone."));
-    document.getElementById("evidence-key").hidden = !top.length;
-    showSteps(g);
-    showMistakes(g);
-    showFacts(g);
-    showNextQuestions(g.answers_needed);
-    document.getElementById("result-notice").textContent = p.notice;
-    form.hidden = true;
-    $("quick").hidden = true;
-    $("mode").hidden = true;
-    result.hidden = false;
-    result.focus();
-  }
-
-  function points(delta) { return "+" + (100 * delta).toFixed(1) + " points"; }
-
-  function sources(list) {
-    return "(source" + (list.length > 1 ? "s" : "") + ": "
-      + list.map((s) => (s.title ? "\u201c" + s.title + "\u201d" : "an untitled " + s.kind) + ", " + s.year).join("; ") + ")";
-  }
-
-  function showSteps(g) {
-    const box = $("steps-lists");
-    box.innerHTML = "";
-    const order = [g.role, g.role === "swe" ? "mle" : "swe"];
-    order.forEach((role) => {
-      const steps = g.next_steps[role] || [];
-      if (!steps.length) return;
-      box.appendChild(el("h4", {}, "Toward " + role.toUpperCase() + (role === g.role && !g.answers_needed ? " (your best fit)" : "")));
-      const list = el("ul", { class: "steps", id: "steps-" + role });
-      steps.slice(0, 3).forEach((s) => list.appendChild(el("li", {}, points(s.delta_p) + " \u2014 " + s.action)));
-      box.appendChild(list);
-    });
-    const goals = order.map((role) => (g.goal_steps[role] || [])[0]).filter(Boolean);
-    if (goals.length) {
-      box.appendChild(el("h4", {}, "Or a different goal (a bigger decision than learning something)"));
-      const list = el("ul", { class: "steps", id: "steps-goal" });
-      goals.forEach((s) => list.appendChild(el("li", {}, points(s.delta_p) + " \u2014 " + s.action + " (toward " + s.role.toUpperCase() + ")")));
-      box.appendChild(list);
-    }
-    $("steps").hidden = !box.children.length;
-  }
-
-  function showMistakes(g) {
-    const list = $("mistakes-list");
-    list.innerHTML = "";
-    g.mistakes.forEach((m) => list.appendChild(el("li", {}, m.text + " " + sources(m.sources))));
-    $("mistakes").hidden = !g.mistakes.length;
-  }
-
-  const FACT_TOPICS = ["daily_work", "core_skills", "salary", "market"];
-
-  function factBlock(role) {
-    const list = el("dl", { class: "facts", id: "facts-" + role.role });
-    FACT_TOPICS.map((topic) => role.facts.find((f) => f.topic === topic)).filter(Boolean).forEach((f) => {
-      const lines = f.topic === "market" ? f.lines.filter((l) => /^outlook/i.test(l)) : f.lines;
-      const text = lines.map((l) => l.replace(/^Outlook: /, "")).join("; ");
-      list.appendChild(el("dt", {}, f.topic === "market" ? "Outlook" : f.heading));
-      const dd = el("dd", {}, (text ? text[0].toUpperCase() + text.slice(1) : "") + " ");
-      dd.appendChild(el("span", { class: "source" }, sources(f.sources)));
-      list.appendChild(dd);
-    });
-    return list;
-  }
-
-  function showFacts(g) {
-    const box = $("facts");
-    box.innerHTML = "";
-    if (!g.facts.length) return;
-    const [first, ...others] = g.facts;
-    box.appendChild(el("h3", {}, g.answers_needed ? "What the two roles involve" : "About " + first.name.toLowerCase()));
-    box.appendChild(el("p", { class: "notice" }, first.notice));
-    if (g.answers_needed) box.appendChild(el("h4", {}, first.name));
-    box.appendChild(factBlock(first));
-    others.forEach((role) => {
-      const more = el("details", {});
-      more.appendChild(el("summary", {}, "About " + role.name.toLowerCase()));
-      more.appendChild(factBlock(role));
-      box.appendChild(more);
-    });
-  }
-
-  async function showNextQuestions(needed) {
-    const box = $("ask-next");
-    box.hidden = true;
-    if (!needed) return;
-    const response = await post("/api/next-questions?k=3", current());
-    if (!response.ok) return;
-    const list = $("ask-next-list");
-    list.innerHTML = "";
-    (await response.json()).questions.forEach((q) => list.appendChild(el("li", {}, questionText(q.question, q.prompt))));
-    box.hidden = !list.children.length;
-  }
-
-  // A question as a person reads it: "Python" under "How would you rate your skill in ..." becomes
-  // "How would you rate your skill in Python?" (as rolefit.apps.guidance_text.question_text).
-  function questionText(text, prompt) {
-    if (text.endsWith("?")) return text;
-    if (prompt.endsWith("...")) {
-      const first = text.split(" ")[0];
-      const keep = first === "Python" || /[A-Z]/.test(first.slice(1));
-      return prompt.slice(0, -3).trim() + " " + (keep ? text : text[0].toLowerCase() + text.slice(1)) + "?";
-    }
-    return prompt ? text + " (" + prompt[0].toLowerCase() + prompt.slice(1) + ")" : text;
-  }
-
-  function post(url, body) {
-    return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  }
-
-  function current() { return mode === "quick" ? quick.answers : answers(); }
-
-  async function guide(box) {
-    box.hidden = true;
-    const response = await post("/api/guide", current());
-    const body = await response.json();
-    if (!response.ok) {
-      box.textContent = (body.problems || []).map((x) => x.item + ": " + x.problem).join("; ") || body.detail;
-      box.hidden = false;
-      return;
-    }
-    showResult(body);
-  }
-
-  // Quick: ask the best next question until settled; the person may go on or see the result any time.
-  async function nextQuick() {
-    const query = "/api/next-questions?k=1" + quick.skipped.map((id) => "&skipped=" + encodeURIComponent(id)).join("");
-    const response = await post(query, quick.answers);
-    const body = await response.json();
-    if (!response.ok) {
-      $("quick-error").textContent = (body.problems || []).map((x) => x.item + ": " + x.problem).join("; ") || body.detail;
-      $("quick-error").hidden = false;
-      return;
-    }
-    const answered = Object.keys(quick.answers).length;
-    $("quick-settled").hidden = !body.settled.settled || !answered;
-    const next = body.questions[0];
-    $("quick-done").hidden = Boolean(next);
-    $("quick-form").hidden = !next;
-    $("quick-progress").textContent = "Answered " + answered + (quick.skipped.length ? ", skipped " + quick.skipped.length : "")
-      + " of " + items.length + " questions.";
-    const box = $("quick-item");
-    box.innerHTML = "";
-    quick.item = null;
-    if (!next) { $("quick-result").focus(); return; }
-    quick.count += 1;
-    quick.item = items.find((i) => i.id === next.item);
-    box.appendChild(renderItem(quick.item, "q-", quick.count + ". " + questionText(next.question, next.prompt)));
+  hideProblem();
+  const count = Object.keys(state.answers).length;
+  $("quick-settled").hidden = !body.settled.settled || !count;
+  const next = body.questions[0];
+  $("quick-done").hidden = Boolean(next);
+  $("quick-form").hidden = !next;
+  $("quick-progress").textContent = "Answered " + count + (state.skipped.length ? ", skipped " + state.skipped.length : "")
+    + " of " + questionnaire.items.length + " questions."
+    + (body.settled.settled && count ? " Settled." : " About a dozen answers are usually enough.");
+  $("quick-bar").max = Math.max(12, count + state.skipped.length + 1);
+  $("quick-bar").value = count + state.skipped.length;
+  $("quick-back").hidden = !(history.state && history.state.view === "quick");
+  const box = $("quick-item");
+  box.innerHTML = "";
+  shownItem = null;
+  if (!next) { if (focus) $("quick-result").focus(); return; }
+  quickNumber = count + state.skipped.length + 1;
+  shownItem = byId[next.item];
+  box.appendChild(renderItem({ ...shownItem, text: questionText(next.question, next.prompt) }, quickNumber, "q-"));
+  if (focus) {
     const first = box.querySelector("input");
     if (first) first.focus();
   }
+}
 
-  function quickAnswer() {
-    const value = new FormData($("quick-form")).get("q-" + quick.item.id);
-    if (value === null || value === "") return null;
-    return quick.item.kind === "choice" ? value : Number(value);
+function quickSubmit() {
+  if (!shownItem) return;
+  const item = shownItem;
+  if (!checkNumbers([item], $("quick-form"), "q-")) return;
+  const value = readItem(item, $("quick-form"), "q-");
+  delete state.answers[item.id];
+  state.skipped = state.skipped.filter((id) => id !== item.id);
+  if (value === undefined || value === "") state.skipped.push(item.id); else state.answers[item.id] = value;
+  view = { name: "quick", step: 0 };
+  history.pushState({ view: "quick" }, "", encode("quick"));
+  save();
+  return askNext(true);
+}
+
+// ---- the result ---------------------------------------------------------------------------------
+
+async function loadResult(focus) {
+  let body;
+  $("waiting").hidden = false;
+  try {
+    body = await post("/api/guide", state.answers);
+  } catch (error) {
+    $("waiting").hidden = true;
+    if (error.kind === "invalid") return showInvalid(error.problems);
+    return failure(error, () => whileBusy(state.mode === "quick" ? $("quick-result") : $("step-next"), () => loadResult(true)));
   }
+  $("waiting").hidden = true;
+  hideProblem();
+  showResult(body);
+  showView("result-view");
+  if (focus) $("result-title").focus();
+  if (body.guidance.answers_needed) {
+    try { showNextQuestions(await post("/api/next-questions?k=3", state.answers)); } catch (e) { showNextQuestions(null); }
+  }
+}
 
-  form.addEventListener("change", updateProgress);
-  form.addEventListener("input", updateProgress);
-  form.addEventListener("submit", (event) => { event.preventDefault(); guide(errorBox); });
+// ---- views --------------------------------------------------------------------------------------
+
+function showView(id) {
+  VIEWS.forEach((v) => { $(v).hidden = v !== id; });
+}
+
+// Draw the view named by ``view``; ``focus`` moves focus to its heading (after a move, not on load).
+function render(focus) {
+  hideProblem();
+  if (view.name === "start") { showView("start-view"); renderStart(); if (focus) $("start-title").focus(); return; }
+  if (view.name === "step") { showView("steps-view"); renderSteps(focus); return; }
+  if (view.name === "quick") {
+    showView("quick-view");
+    return whileBusy($("quick-next"), () => askNext(focus));
+  }
+  // the view before stays until the result arrives; the button that led here shows the wait
+  return whileBusy(state.mode === "quick" ? $("quick-result") : $("step-next"), () => loadResult(focus));
+}
+
+// The address changed (Back/Forward, or a link opened): show what it names.
+function fromAddress(focus) {
+  const parsed = decode(location.hash);
+  const fresh = !state.mode;
+  // within the steps the answers in memory are the newest (Back keeps them); in Quick, Back undoes the
+  // last answer, so the address's answers count; a page just opened takes the address's answers
+  if ((fresh || state.mode === "quick" || parsed.name === "quick") && (parsed.has || fresh)) {
+    state.answers = parsed.answers;
+    state.skipped = parsed.skipped;
+  }
+  if (parsed.name === "quick") state.mode = "quick";
+  else if (parsed.name === "step") state.mode = "steps";
+  else if (parsed.name === "result" && !state.mode) state.mode = parsed.skipped.length ? "quick" : "steps";
+  view = { name: parsed.name, step: parsed.step };
+  if (state.mode) history.replaceState(history.state, "", encode(view.name, view.step));
+  save();
+  note(parsed.unknown.length ? "This link has answers to questions this version does not ask ("
+    + parsed.unknown.join(", ") + "); they were left out." : "");
+  return render(focus);
+}
+
+function note(text) {
+  $("note").textContent = text;
+  $("note").hidden = !text;
+}
+
+function startOver() {
+  forget();
+  state = { mode: null, answers: {}, skipped: [] };
+  document.querySelectorAll("#steps-view input").forEach((input) => { input.checked = false; if (input.type === "text") input.value = ""; });
+  go("start");
+}
+
+function wire() {
+  $("mode-steps").addEventListener("click", () => { state.mode = "steps"; go("step", 0); });
+  $("mode-quick").addEventListener("click", () => { state.mode = "quick"; go("quick"); });
+  $("resume-go").addEventListener("click", () => {
+    const kept = saved();
+    state = { mode: kept.mode || "steps", answers: kept.answers || {}, skipped: kept.skipped || [] };
+    const target = decode(kept.view || "");
+    go(target.name === "start" ? (state.mode === "quick" ? "quick" : "step") : target.name, target.step);
+  });
+  $("start-over").addEventListener("click", startOver);
+  $("result-start-over").addEventListener("click", startOver);
+  $("steps-view").addEventListener("change", (event) => readControl(event.target));
+  $("steps-view").addEventListener("input", (event) => { if (event.target.type === "text") readControl(event.target); });
+  $("steps-view").addEventListener("focusout", (event) => {
+    const box = event.target.closest && event.target.closest(".item.number");
+    if (!box || event.target.type !== "text") return;
+    const item = byId[box.dataset.item];
+    const parsed = parseNumber(event.target.value, item);
+    if (parsed.error) markError(item, $("steps-view"), parsed.error); else clearError(item, $("steps-view"));
+  });
+  $("steps-view").addEventListener("submit", (event) => { event.preventDefault(); if (!busy) nextStep(); });
+  $("step-back").addEventListener("click", () => { if (!busy) go(view.step ? "step" : "start", view.step - 1); });
+  $("step-list").addEventListener("click", (event) => {
+    const button = event.target.closest("button.step-link");
+    if (button && !busy) go("step", Number(button.dataset.step));
+  });
+  $("quick-form").addEventListener("submit", (event) => { event.preventDefault(); whileBusy($("quick-next"), quickSubmit); });
+  $("quick-back").addEventListener("click", () => { if (!busy) history.back(); });
+  $("quick-result").addEventListener("click", () => { if (!busy) go("result"); });
   $("again").addEventListener("click", () => {
-    result.hidden = true;
-    if (mode === "quick") { $("quick").hidden = false; } else { form.hidden = false; }
+    if (state.mode === "quick") go("quick"); else go("step", 0);
   });
-  $("mode-all").addEventListener("click", () => { mode = "all"; $("mode").hidden = true; form.hidden = false; form.querySelector("input").focus(); });
-  $("mode-quick").addEventListener("click", () => { mode = "quick"; $("mode").hidden = true; $("quick").hidden = false; nextQuick(); });
-  $("quick-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    if (!quick.item) return;
-    const value = quickAnswer();
-    if (value === null) quick.skipped.push(quick.item.id); else quick.answers[quick.item.id] = value;
-    nextQuick();
-  });
-  $("quick-skip").addEventListener("click", () => { if (quick.item) { quick.skipped.push(quick.item.id); nextQuick(); } });
-  $("quick-result").addEventListener("click", () => guide($("quick-error")));
+  $("print").addEventListener("click", () => window.print());
+  $("all-reasons").addEventListener("click", toggleAllReasons);
+  $("retry").addEventListener("click", () => { const again = retry; hideProblem(); if (again) again(); });
+  window.addEventListener("popstate", () => fromAddress(true));
+}
 
-  fetch("/api/questionnaire").then((r) => r.json()).then((q) => {
-    items = q.items;
-    sections.innerHTML = "";
-    q.groups.forEach((group) => {
-      const box = el("fieldset", { class: "section", id: "section-" + group.id });
-      box.appendChild(el("legend", {}, group.title + " — " + group.prompt));
-      q.items.filter((i) => i.group === group.id).forEach((i) => box.appendChild(renderItem(i)));
-      sections.appendChild(box);
-    });
-    document.getElementById("total").textContent = items.length;
-    $("all-count").textContent = items.length;
-    updateProgress();
-  });
-})();
+async function loadQuestionnaire() {
+  $("loading").textContent = "Loading the questionnaire\u2026";
+  let q;
+  try {
+    const response = await fetch("/api/questionnaire");
+    if (!response.ok) throw new Error("error " + response.status);
+    q = await response.json();
+  } catch (e) {
+    $("loading").textContent = "The questionnaire is not loaded.";
+    showView("start-view");
+    showProblem("The questionnaire could not be loaded, so the questions cannot start yet. Check your connection, "
+      + "then try again.", loadQuestionnaire);
+    return;
+  }
+  questionnaire = q;
+  byId = Object.fromEntries(q.items.map((i) => [i.id, i]));
+  document.querySelectorAll(".count").forEach((node) => { node.textContent = String(q.items.length); });
+  $("all-minutes").textContent = String(Math.round((q.items.length * SECONDS_PER_QUESTION) / 60));
+  buildSteps();
+  $("loading").textContent = "";
+  $("mode-steps").disabled = false;
+  $("mode-quick").disabled = false;
+  hideProblem();
+  await fromAddress(false);
+}
+
+wire();
+showView("start-view");
+loadQuestionnaire();
