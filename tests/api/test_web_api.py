@@ -191,7 +191,12 @@ def test_openapi_describes_base_rate(client):
         operation = spec["paths"][path]["post"]
         (parameter,) = [p for p in operation["parameters"] if p["name"] == "base_rate"]
         assert parameter["in"] == "query" and not parameter["required"]
-        assert parameter["schema"] == {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+        assert parameter["schema"] == {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "exclusiveMaximum": 1,
+            "example": 0.04,
+        }
         assert "MLE share" in parameter["description"]
     body = spec["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["properties"]["base_rate"]["exclusiveMaximum"] == 1

@@ -33,7 +33,13 @@ from rolefit.apps.people import (
     has_unknown_keys,
     person,
 )
-from rolefit.apps.schemas import GuideResponse, NextQuestionsResponse, RoleFactsResponse, WhatIfResponse
+from rolefit.apps.schemas import (
+    GuideResponse,
+    NextQuestionsResponse,
+    ProblemsOut,
+    RoleFactsResponse,
+    WhatIfResponse,
+)
 from rolefit.guidance.advice import guide
 from rolefit.guidance.facts import role_facts
 from rolefit.guidance.questions import next_questions, settled
@@ -156,6 +162,7 @@ def add_guidance_routes(
 
     @app.post(
         "/api/guide",
+        summary="One person's result with guidance",
         response_model=GuideResponse,
         responses=refused,
         openapi_extra={"parameters": [base_rate_parameter("this person")], **body},
@@ -171,6 +178,7 @@ def add_guidance_routes(
 
     @app.post(
         "/api/next-questions",
+        summary="The questions that would tell most next",
         response_model=NextQuestionsResponse,
         responses=refused,
         openapi_extra={
@@ -223,6 +231,7 @@ def add_guidance_routes(
 
     @app.post(
         "/api/what-if",
+        summary="What changing some answers would do",
         response_model=WhatIfResponse,
         responses=refused,
         openapi_extra={
@@ -239,8 +248,9 @@ def add_guidance_routes(
 
     @app.get(
         "/api/role-facts",
+        summary="The two roles explained, with sources",
         response_model=RoleFactsResponse,
-        responses={422: {"description": "Unknown role"}},
+        responses={422: {"description": "Unknown role", "model": ProblemsOut}},
         openapi_extra={
             "parameters": [
                 {

@@ -24,7 +24,14 @@ BASE_RATE_TEXT = (
     "you ask are ML engineers); it moves the starting point, not the reasons. Default: the reference "
     "survey's mix (the response's base_rate)."
 )
-BASE_RATE_SCHEMA = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+BASE_RATE_SCHEMA = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "example": 0.04}
+#: The documented example of a person's answers (four of them; every item is optional).
+EXAMPLE_PERSON = {
+    "interest_math": 5,
+    "skill_python": 4,
+    "career_goal": "applied_scientist",
+    "years_coding": 3,
+}
 
 
 def base_rate_parameter(applies_to: str) -> dict[str, Any]:
@@ -60,7 +67,10 @@ def answers_schema(*, removable: bool = False) -> dict[str, Any]:
             **BASE_RATE_SCHEMA,
             "description": f"Not an item. {BASE_RATE_TEXT} The same as the base_rate query parameter.",
         }
-    return {"type": "object", "properties": properties, "additionalProperties": False}
+    # Swagger UI's "Try it out" starts from this example; without it, it makes one up from the bounds
+    # (base_rate 0, which is refused)
+    example = {"skill_statistics": 5} if removable else EXAMPLE_PERSON
+    return {"type": "object", "properties": properties, "additionalProperties": False, "example": example}
 
 
 def query_base_rate(request: Request) -> tuple[float | None, dict[str, str]]:

@@ -2,23 +2,120 @@
 
 The endpoints build their JSON with the library's ``to_dict()`` methods (``Prediction``, ``Guidance``,
 ``NextQuestion``, ``Settled``, ``WhatIf``, ``RoleFacts``) and return it as is; these models describe that
-JSON for the OpenAPI document. Every model forbids unknown keys, so ``tests/api/test_guidance_api.py``
-validating real responses against them fails as soon as a ``to_dict()`` and its model disagree.
+JSON for the OpenAPI document. Every model forbids unknown keys, so the API tests validating real
+responses against them (``tests/api/test_guidance_api.py``, ``tests/api/test_openapi.py``) fail as soon as
+a ``to_dict()`` and its model disagree. The refusals (408, 413, 415, 422) are described too, so every
+response in ``/openapi.json`` has a schema.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 Role = Literal["swe", "mle"]
 Toward = Literal["swe", "mle", "none"]
+GroupId = Literal["interests", "skills", "preferences", "goal", "experience"]
 Answer = float | str
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _absent_when_none(description: str) -> Any:
+    """A field left out of the JSON when it has no value: typed ``X | SkipJsonSchema[None]`` and
+    documented without ``"default": null``, because the reply never holds a null there."""
+    return Field(default=None, description=description, json_schema_extra=_no_default)
+
+
+class HealthOut(_Out):
+    """``GET /healthz``: the server is up and which model it serves."""
+
+    status: Literal["ok"]
+    model_version: str
+
+
+class QuestionGroupOut(_Out):
+    id: GroupId
+    title: str
+    prompt: str = Field(description='The words before the group\'s questions ("How much do you enjoy ...").')
+
+
+class _ItemOut(_Out):
+    id: str = Field(description="The item id: the key of its answer in every request.")
+    group: GroupId
+    text: str = Field(description="The question as shown to people.")
+    lean: Toward = Field(description="The role a higher answer is expected to point toward.")
+
+
+class ScaleItemOut(_ItemOut):
+    kind: Literal["scale"]
+    min: int
+    max: int
+    labels: list[str] = Field(description="The words for min, min + 1, ... max.")
+
+
+class ChoiceOut(_Out):
+    id: str = Field(description="The answer to send.")
+    label: str
+
+
+class ChoiceItemOut(_ItemOut):
+    kind: Literal["choice"]
+    choices: list[ChoiceOut]
+
+
+class NumberItemOut(_ItemOut):
+    kind: Literal["number", "count"] = Field(description="count: a whole number; number: any number.")
+    min: float
+    max: float
+    unit: str | SkipJsonSchema[None] = _absent_when_none("e.g. years; absent when the number has no unit.")
+
+
+class BinaryItemOut(_ItemOut):
+    kind: Literal["binary"] = Field(description="Answered 1 (yes) or 0 (no).")
+
+
+QuestionnaireItemOut = Annotated[
+    ScaleItemOut | ChoiceItemOut | NumberItemOut | BinaryItemOut, Field(discriminator="kind")
+]
+
+
+class QuestionnaireOut(_Out):
+    """``Instrument.to_dict()``: the questionnaire, for apps that render the form."""
+
+    version: str
+    sha256: str = Field(description="SHA-256 of the questionnaire file the items come from.")
+    groups: list[QuestionGroupOut] = Field(description="In display order.")
+    items: list[QuestionnaireItemOut] = Field(description="In display order; the fields depend on kind.")
+
+
+class ProblemOut(_Out):
+    item: str = Field(
+        description='The offending item, field or query parameter ("body" for the body as a whole; '
+        '"[3].skill_dsa" for a batch\'s fourth person).'
+    )
+    problem: str = Field(description="What is wrong and what is allowed.")
+
+
+class ProblemsOut(_Out):
+    """422: every problem found in the request (the first 1,000, then one entry counting the rest)."""
+
+    detail: str
+    problems: list[ProblemOut]
+
+
+class RefusalOut(_Out):
+    """408, 413 or 415: the body was not read; ``detail`` says why."""
+
+    detail: str
 
 
 class Probabilities(_Out):
@@ -66,7 +163,7 @@ class OtherAnswers(_Out):
 
 
 class GroupOut(_Out):
-    group: Literal["interests", "skills", "preferences", "goal", "experience"]
+    group: GroupId
     name: str = Field(description='"what you enjoy", "what you are good at", ...')
     title: str
     subtotal: float = Field(description="The group's share of the log-odds toward MLE.")

@@ -4,9 +4,11 @@ Endpoints: ``GET /`` (the questionnaire page), ``GET /api/questionnaire``, ``POS
 person's answers, the same schema as :func:`rolefit.predict`; returns ``Prediction.to_dict()``),
 ``POST /api/predict/batch`` (a list of up to 1,000 people), ``GET /healthz`` (model version), the
 guidance endpoints of :mod:`rolefit.apps.guidance_api` (``/api/guide``, ``/api/next-questions``,
-``/api/what-if``, ``/api/role-facts``) and the OpenAPI docs at ``/docs``. Invalid answers get 422
-listing every offending item and what is allowed (the first 1,000 problems, then a count); request
-bodies over 64 KB get 413. Answers are never stored or logged.
+``/api/what-if``, ``/api/role-facts``), the OpenAPI document at ``/openapi.json`` with every request's
+and response's schema (:mod:`rolefit.apps.schemas`), and its pages at ``/docs`` (Swagger UI) and
+``/redoc`` (ReDoc), which load nothing from other hosts (:mod:`rolefit.apps.api_docs`). Invalid
+answers get 422 listing every offending item and what is allowed (the first 1,000 problems, then a
+count); request bodies over 64 KB get 413. Answers are never stored or logged.
 
 Both predict endpoints take the MLE share of the caller's population, ``base_rate`` (strictly between 0
 and 1; default: the reference survey's mix), as a query parameter (``?base_rate=0.04``; for a batch it
@@ -39,6 +41,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from rolefit.apps.api_docs import add_offline_docs
 from rolefit.apps.bodies import (
     BODY_TIMEOUT,
     parse_json,
@@ -55,7 +58,7 @@ from rolefit.apps.people import (
     person,
     query_base_rate,
 )
-from rolefit.apps.schemas import PredictionOut
+from rolefit.apps.schemas import HealthOut, PredictionOut, ProblemsOut, QuestionnaireOut, RefusalOut
 from rolefit.instrument.items import load_instrument
 from rolefit.scoring.answers import InvalidAnswers, validate_answers
 from rolefit.scoring.loader import load_model
@@ -128,7 +131,10 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
         version=loaded.version,
         description="How well you fit software engineering (SWE) versus ML engineering (MLE). "
         "For career exploration, not screening.",
+        docs_url=None,  # FastAPI's own pages load their scripts from CDNs: add_offline_docs serves ours
+        redoc_url=None,
     )
+    add_offline_docs(app)
     static = resources.files("rolefit.apps").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     page = static.joinpath("index.html").read_text(encoding="utf-8")
@@ -155,27 +161,34 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
     def index() -> str:
         return page
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
+    @app.get("/healthz", response_model=HealthOut, summary="Is the server up, and which model")
+    async def healthz() -> Any:
+        """The server is up, and the version of the model it serves."""
         # async: answered on the event loop itself, never queued behind a busy thread pool
-        return {"status": "ok", "model_version": loaded.version}
+        return JSONResponse({"status": "ok", "model_version": loaded.version})
 
-    @app.get("/api/questionnaire")
-    def questionnaire() -> dict[str, Any]:
-        return load_instrument().to_dict()
+    @app.get("/api/questionnaire", response_model=QuestionnaireOut, summary="The questionnaire")
+    def questionnaire() -> Any:
+        """The questionnaire: its version, the groups and every item (id, question, kind and the
+        answers allowed), in display order, for apps that render the form."""
+        return JSONResponse(load_instrument().to_dict())
 
     person_schema = answers_schema()
 
-    invalid = {"description": "Invalid answers or base_rate"}
+    invalid = {"description": "Invalid answers or base_rate", "model": ProblemsOut}
     refused = {
-        408: {"description": "Body not received within 10 s"},
-        413: {"description": "Body over 64 KB"},
-        415: {"description": "Body not declared as JSON (Content-Type: application/json) in UTF-8"},
+        408: {"description": "Body not received within 10 s", "model": RefusalOut},
+        413: {"description": "Body over 64 KB", "model": RefusalOut},
+        415: {
+            "description": "Body not declared as JSON (Content-Type: application/json) in UTF-8",
+            "model": RefusalOut,
+        },
         422: invalid,
     }
 
     @app.post(
         "/api/predict",
+        summary="One person's result",
         openapi_extra={
             "parameters": [base_rate_parameter("this person")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": person_schema}}},
@@ -200,6 +213,7 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
 
     @app.post(
         "/api/predict/batch",
+        summary="Several people's results",
         openapi_extra={
             "requestBody": {
                 "required": True,
