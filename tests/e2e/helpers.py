@@ -1,7 +1,9 @@
-"""Real processes for end-to-end tests: free loopback ports, servers in their own process group."""
+"""Real processes for end-to-end tests: free loopback ports, servers in their own process group, a
+real `rolefit serve` and Debian's headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,6 +18,9 @@ from tests.environment import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"]  # fmt: skip
 
 
 def free_port() -> int:
@@ -133,3 +138,35 @@ def form_survey_project(
     params["train"]["real_evidence"]["bootstrap"] = 5
     params_path.write_text(yaml.safe_dump(params))
     return project, params_path, form
+
+
+@contextlib.contextmanager
+def rolefit_serve(bundle: Path, folder: Path):
+    """A real `rolefit serve` of ``bundle`` on a free loopback port, ready; stopped on leaving."""
+    port = free_port()
+    server = Server(
+        [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        url=f"http://127.0.0.1:{port}", cwd=folder, environ=env(ROLEFIT_MODEL=str(bundle)),
+        log=folder / "serve.log",
+    )  # fmt: skip
+    try:
+        server.wait_ready("/healthz")
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's headless Chromium, driven by Playwright (``make test`` installs it with apt-get)."""
+    import pytest
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (make test installs it with apt-get)")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,42 +17,23 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from .helpers import BIN, ROOT, Server, env, free_port
+from .helpers import ROOT, chromium, rolefit_serve
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update"]  # fmt: skip
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 SHOTS = ROOT / "reports" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def site(champion, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("web")
-    port = free_port()
-    server = Server(
-        [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        url=f"http://127.0.0.1:{port}", cwd=folder, environ=env(ROLEFIT_MODEL=str(champion[1])),
-        log=folder / "serve.log",
-    )  # fmt: skip
-    try:
-        server.wait_ready("/healthz")
+    with rolefit_serve(champion[1], tmp_path_factory.mktemp("web")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which("chromium") and not (ROOT / CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed (make test installs it with apt-get)")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")
