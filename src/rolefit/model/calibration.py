@@ -148,10 +148,7 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
             nearly_complete = np.ones(len(target), bool)
 
         def platt(theta):
-            t = np.clip(theta[1], *SHIFT_BOUNDS) + np.exp(np.clip(theta[0], *LOG_SLOPE_BOUNDS)) * (
-                z_scaled + z_fixed
-            )
-            t = t + z_real
+            t = theta[1] + np.exp(theta[0]) * (z_scaled + z_fixed) + z_real
             w = weights * nearly_complete
             return float(np.sum(w * (np.logaddexp(0.0, t) - target * t)))
 
@@ -160,22 +157,11 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
             platt, np.array([0.0, np.log(prior / (1 - prior))]), method="Nelder-Mead",
             options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
         )  # fmt: skip
-        a = float(np.exp(np.clip(first.x[0], *LOG_SLOPE_BOUNDS)))
+        a = float(np.exp(first.x[0]))
         held = self.base_log_odds
 
-        def bounded(theta):
-            b, log_kappa, log_gamma, log_a_fixed, shift, shift_fixed = theta
-            return (
-                float(np.clip(b, *SHIFT_BOUNDS)),
-                float(np.clip(log_kappa, *LOG_KAPPA_BOUNDS)),
-                float(np.clip(log_gamma, *LOG_GAMMA_BOUNDS)),
-                float(np.clip(log_a_fixed, *LOG_SLOPE_BOUNDS)),
-                float(np.clip(shift, *SHIFT_BOUNDS)),
-                float(np.clip(shift_fixed, *SHIFT_BOUNDS)),
-            )
-
         def objective(theta):
-            b, log_kappa, log_gamma, log_a_fixed, shift, shift_fixed = bounded(theta)
+            b, log_kappa, log_gamma, log_a_fixed, shift, shift_fixed = theta
             if held is not None:
                 b = held
             factor = 1 + np.exp(log_kappa) * (1 - np.minimum(coverage, 1.0)) ** np.exp(log_gamma)
@@ -184,7 +170,7 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
             return float(np.sum(weights * (np.logaddexp(0.0, t) - target * t)))
 
         def sigmoid_objective(theta):
-            shift, shift_fixed = np.clip(theta, *SHIFT_BOUNDS)
+            shift, shift_fixed = theta
             t = a * (z_scaled + z_fixed) + z_real + held + shift * coverage + shift_fixed * coverage_fixed
             return float(np.sum(weights * (np.logaddexp(0.0, t) - target * t)))
 
@@ -195,7 +181,7 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
                 objective, start, method="Nelder-Mead",
                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 12000},
             )  # fmt: skip
-            b, log_kappa, log_gamma, log_a_fixed, shift, shift_fixed = bounded(result.x)
+            b, log_kappa, log_gamma, log_a_fixed, shift, shift_fixed = result.x
             self.b_ = float(b if held is None else held)
             self.kappa_, self.gamma_ = float(np.exp(log_kappa)), float(np.exp(log_gamma))
             self.a_fixed_, self.shift_, self.shift_fixed_ = (
@@ -208,10 +194,9 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
             result = minimize(sigmoid_objective, np.zeros(2), method="Nelder-Mead",
                               options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})  # fmt: skip
             self.b_, self.kappa_, self.gamma_ = float(held), 0.0, 1.0
-            shift, shift_fixed = np.clip(result.x, *SHIFT_BOUNDS)
-            self.a_fixed_, self.shift_, self.shift_fixed_ = a, float(shift), float(shift_fixed)
+            self.a_fixed_, self.shift_, self.shift_fixed_ = a, float(result.x[0]), float(result.x[1])
         else:
-            self.b_, self.kappa_, self.gamma_ = float(np.clip(first.x[1], *SHIFT_BOUNDS)), 0.0, 1.0
+            self.b_, self.kappa_, self.gamma_ = float(first.x[1]), 0.0, 1.0
             self.a_fixed_, self.shift_, self.shift_fixed_ = a, 0.0, 0.0
         return self
 
@@ -251,15 +236,6 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
 
 
 CALIBRATION_METHODS = ("sigmoid", "coverage")
-#: Bounds of the calibration's parameters: log A and log A_fixed, log kappa, log gamma, and each shift.
-#: Fitted values on real and synthetic data are far inside them (A about 1, kappa and gamma about 1,
-#: shifts well under 5); they only stop the fit running off to infinity when the calibration rows are
-#: perfectly separable, where the likelihood keeps improving as the slope grows (a scale of 1e308 was
-#: seen, which the bundle check then refused).
-LOG_SLOPE_BOUNDS = (-7.0, 5.0)
-LOG_KAPPA_BOUNDS = (-12.0, 5.0)
-LOG_GAMMA_BOUNDS = (-5.0, 3.0)
-SHIFT_BOUNDS = (-50.0, 50.0)
 
 
 def has_own_evidence(item) -> bool:
