@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -109,6 +108,8 @@ def suggestion(key: str, instrument: Instrument) -> str | None:
     # longest id can never reach 0.6, so the costly comparison is skipped for long junk keys
     if len(key) * 3 > longest * 7:
         return None
+    import difflib  # here, not at the top: only a bad answer set needs it, and import rolefit stays light
+
     found = difflib.get_close_matches(key, instrument.ids, n=1, cutoff=0.6)
     return found[0] if found else None
 

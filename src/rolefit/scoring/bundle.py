@@ -31,9 +31,7 @@ import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from typing import Any
 
 from rolefit import atomic
 from rolefit.atomic import sha256_file
@@ -222,73 +220,124 @@ def parse_json(data: bytes, name: str, where: str, max_depth: int = MAX_JSON_DEP
     return value
 
 
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# The manifest's typed schema is written twice; change both together. The pydantic models of
+# rolefit.scoring.manifest_schema are the reference and say what is wrong with a manifest; the plain
+# checks below decide alone whether one fits, so that loading a bundle never imports pydantic (about
+# half of a cold start to a first prediction). Strict like the models: a number is not a string, "1" is
+# not 1, True is not 1; extra keys are tolerated (except among the file checksums) because the manifest
+# also records the caller's facts (params, ingest reports, selection), which grow over time and are
+# bounded by the size and depth limits.
+
+_HEX = frozenset("0123456789abcdef")
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_VERSION_CHARS = _ALNUM | frozenset("._+-")
 
 
-class _Schema(BaseModel):
-    # strict: a number is not a string and "1" is not 1; extra keys are tolerated because the manifest
-    # also records the caller's facts (params, ingest reports, selection), which grow over time and
-    # are bounded by the size and depth limits; what rolefit itself reads is typed below
-    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+def _text(value: Any, longest: int, shortest: int = 0) -> bool:
+    """A string of ``shortest`` to ``longest`` characters that UTF-8 can encode (pydantic refuses a lone
+    surrogate, which JSON's ``\\ud800`` escapes can produce)."""
+    if not isinstance(value, str) or not shortest <= len(value) <= longest:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-class InstrumentRef(_Schema):
-    version: Name
-    sha256: Sha256
+def _name(value: Any) -> bool:
+    return _text(value, 200, 1)
 
 
-class FileChecksums(BaseModel):
-    # exactly the bundle's files: a file that is not listed would not be verified
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-    scoring: Sha256 = Field(alias=SCORING)
-    estimator: Sha256 = Field(alias=ESTIMATOR)
-    reference: Sha256 = Field(alias=REFERENCE)
-    answers: Sha256 | None = Field(None, alias=ANSWERS)  # absent in bundles exported before it existed
+def _sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and _HEX.issuperset(value)
 
 
-class Rows(_Schema):
-    total: Annotated[int, Field(ge=0)]
-    by_source: dict[Name, Annotated[int, Field(ge=0)]] = {}
+def _count(value: Any) -> bool:
+    """A whole number >= 0 (not a boolean, not a float)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-class TrainingData(_Schema):
-    sha256: Sha256
-    rows: Rows
+def _real(value: Any) -> bool:
+    """A float, or an int that converts to one (pydantic's strict float; NaN and infinities pass)."""
+    if isinstance(value, float):
+        return True
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
-class RealEvidence(_Schema):
-    training_sources: list[Name] = []
-    evaluation_sources: list[Name] = []
+def _fields(value: Any, required: tuple[str, ...] = ()) -> bool:
+    """A JSON object holding every key in ``required``, whose keys UTF-8 can encode (pydantic reads every
+    key of a model's object, extra ones too)."""
+    return (
+        isinstance(value, dict)
+        and all(key in value for key in required)
+        and all(_text(key, len(key)) for key in value)
+    )
 
 
-class Manifest(_Schema):
-    """What rolefit reads from ``manifest.json`` (the gate, reports, tracking, the champion folder)."""
-
-    schema_version: Annotated[int, Field(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]  # strict: not True, not 1.0
-    # used as a folder name when published (rolefit.scoring.champion): no separators, no leading dot
-    model_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")]
-    created_at: Annotated[str, StringConstraints(max_length=64)]
-    instrument: InstrumentRef
-    files: FileChecksums
-    libraries: dict[Name, Annotated[str, StringConstraints(max_length=200)]] = {}
-    candidate: Name | None = None
-    calibration: Name | None = None
-    training_data: TrainingData | None = None
-    metrics: dict[Name, dict[Name, float | None]] = {}
-    real_evidence: RealEvidence | None = None
-    max_table_error: float | None = None
-
-
-def _schema_problems(exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False)
-    shown = []
-    for error in errors[:3]:
-        location = ".".join(str(part) for part in error["loc"]) or "the top level"
-        shown.append(f"{location}: {error['msg']}")
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return "; ".join(shown) + more
+def _manifest_fits(manifest: Any) -> bool:
+    """Whether ``manifest`` fits :class:`rolefit.scoring.manifest_schema.Manifest` (without pydantic)."""
+    m = manifest
+    if not _fields(m, ("schema_version", "model_version", "created_at", "instrument", "files")):
+        return False
+    version, name = m["schema_version"], m["model_version"]
+    if not (_count(version) and version == SCHEMA_VERSION):
+        return False
+    if not (isinstance(name, str) and 1 <= len(name) <= 100 and name[0] in _ALNUM):
+        return False
+    if not (_VERSION_CHARS.issuperset(name) and _text(m["created_at"], 64)):
+        return False
+    instrument, files = m["instrument"], m["files"]
+    if not (_fields(instrument, ("version", "sha256")) and _name(instrument["version"])):
+        return False
+    if not (_sha256(instrument["sha256"]) and _fields(files, REQUIRED_FILES)):
+        return False
+    for key, value in files.items():  # exactly the bundle's files (answers.json may be null)
+        if key not in REQUIRED_FILES and key not in OPTIONAL_FILES:
+            return False
+        if not (_sha256(value) or (value is None and key in OPTIONAL_FILES)):
+            return False
+    libraries = m.get("libraries", {})
+    if not (isinstance(libraries, dict) and all(_name(k) and _text(v, 200) for k, v in libraries.items())):
+        return False
+    if not all(m.get(key) is None or _name(m[key]) for key in ("candidate", "calibration")):
+        return False
+    training = m.get("training_data")
+    if training is not None:
+        if not (_fields(training, ("sha256", "rows")) and _sha256(training["sha256"])):
+            return False
+        rows = training["rows"]
+        if not (_fields(rows, ("total",)) and _count(rows["total"])):
+            return False
+        by_source = rows.get("by_source", {})
+        if not (isinstance(by_source, dict) and all(_name(k) and _count(v) for k, v in by_source.items())):
+            return False
+    metrics = m.get("metrics", {})
+    if not isinstance(metrics, dict):
+        return False
+    for key, values in metrics.items():
+        if not (_name(key) and isinstance(values, dict)):
+            return False
+        if not all(_name(k) and (v is None or _real(v)) for k, v in values.items()):
+            return False
+    evidence = m.get("real_evidence")
+    if evidence is not None:
+        if not _fields(evidence):
+            return False
+        for key in ("training_sources", "evaluation_sources"):
+            names = evidence.get(key, [])
+            if not (isinstance(names, list) and all(map(_name, names))):
+                return False
+    error = m.get("max_table_error")
+    return error is None or _real(error)
 
 
 def _parse_manifest(data: bytes, path: Path) -> dict[str, Any]:
@@ -312,12 +361,12 @@ def _parse_manifest(data: bytes, path: Path) -> dict[str, Any]:
             f"{path} must list checksums for exactly {', '.join(REQUIRED_FILES)} "
             f"(and optionally {', '.join(OPTIONAL_FILES)})."
         )
-    try:
-        Manifest.model_validate(manifest)
-    except ValidationError as exc:
+    if not _manifest_fits(manifest):
+        from rolefit.scoring.manifest_schema import schema_problems  # pydantic, only to say what is wrong
+
         raise BundleError(
-            f"{path} does not fit the manifest schema ({_schema_problems(exc)}); refusing to load it."
-        ) from None
+            f"{path} does not fit the manifest schema ({schema_problems(manifest)}); refusing to load it."
+        )
     return manifest
 
 

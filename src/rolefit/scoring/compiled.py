@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS
-from rolefit.model.tables import ItemTable
+from rolefit.model.tables import ItemTable, blended_effect, scaled_effect
 from rolefit.scoring.answers import validate_answers
 from rolefit.scoring.reasons import reason
 
@@ -31,8 +31,28 @@ def resolve(compiled: dict[str, CompiledItem], answers: Any) -> list[Level]:
     """The level of every answered item of ``answers`` (skipped ones left out), in the caller's order.
 
     Raises :class:`~rolefit.scoring.answers.InvalidAnswers` naming every problem. This is predict's hot
-    loop: a value seen before is one dict lookup (years values too, up to :data:`KEPT_VALUES` per item).
+    loop: when every answer is an int, float or str spelled as seen before (years values too, up to
+    :data:`KEPT_VALUES` per item), the whole set is one pass of C-level lookups in the ``by_pair`` table
+    of ``compiled`` (a :class:`CompiledItems`); anything else takes the loop of :func:`_resolve_each`.
     """
+    if (
+        type(compiled) is CompiledItems
+        and type(answers) is dict
+        # only exact ints, floats and strs: a boolean or numpy scalar hashes like a number but is
+        # judged by Item.coerce (True is no answer to a 1-5 item)
+        and _PLAIN.issuperset(map(type, answers.values()))
+    ):
+        # each (item id, value) pair of the dict is a key of by_pair; a miss (an unknown or metadata key,
+        # a skipped or new value) sends the whole set to the general loop
+        try:
+            return list(map(compiled.by_pair.__getitem__, answers.items()))
+        except KeyError:
+            pass
+    return _resolve_each(compiled, answers)
+
+
+def _resolve_each(compiled: dict[str, CompiledItem], answers: Any) -> list[Level]:
+    """:func:`resolve` one answer at a time: skips, normalises and remembers new spellings."""
     if not isinstance(answers, Mapping):
         validate_answers(answers)  # raises InvalidAnswers naming the problem
     levels = []
@@ -61,26 +81,60 @@ def resolve(compiled: dict[str, CompiledItem], answers: Any) -> list[Level]:
     return levels
 
 
+class CompiledItems(dict):
+    """Every item's :class:`CompiledItem` by item id, and ``by_pair``: the :class:`Level` of every
+    ``(item id, value)`` that any item's ``by_value`` holds, so that :func:`resolve` can look up a
+    whole answer dict with ``map`` (each of the dict's items is such a pair).
+
+    ``whole_scale`` is the scale of the whole questionnaire answered (in its order) and ``real_items``
+    the number of real-block items: with both, every level's final effect is its ``whole_effect``.
+    """
+
+    __slots__ = ("by_pair", "real_items", "whole_scale")
+
+    def __init__(self, items: Mapping[str, CompiledItem], whole_scale: float, real_items: int):
+        super().__init__(items)
+        self.whole_scale, self.real_items = whole_scale, real_items
+        self.by_pair: dict[tuple[str, Any], Level] = {}
+        for item_id, entry in self.items():
+            entry.pairs = self.by_pair
+            self.by_pair.update(((item_id, value), level) for value, level in entry.by_value.items())
+
+
 def _toward(effect: float) -> str:
     return "mle" if effect > 0 else "swe" if effect < 0 else "none"
 
 
 class Level:
-    """One answer of one item: its raw effect, texts, and the start of its explanation.
+    """One answer of one item: its raw effect, texts, and its explanation ready but for the numbers.
 
     ``raw`` is the effect in the item's table (for a scaled item, before the scale and offset of
     :func:`rolefit.model.tables.scaled_effect`); ``alone`` is a real-block item's effect when answered
     alone (None for other items); ``to_swe`` / ``to_mle`` are the reason texts for a final effect
     pointing either way (the offset can tip a near-zero raw effect).
+
+    For :func:`rolefit.predict`: an explanation's direction and reason depend only on the sign of the
+    final effect, so ``when_mle``, ``when_swe`` and ``when_none`` hold the explanation (without its
+    effect and evidence) for a final effect > 0, < 0 and == 0. A fixed or real-block item's final effect
+    depends only on how many of the real block were answered: ``final[k]`` is it for ``k`` of them
+    (the formula of :mod:`rolefit.model.tables` evaluated once per count), and ``final_explanations[k]``
+    its explanation; both are None for a scaled item, whose effect depends on the whole answer set.
+    ``whole_effect``, its ``whole_size`` and ``whole_explanation`` (effect filled in) are the final ones
+    when the whole questionnaire is answered (:attr:`CompiledItems.whole_scale`), the usual case,
+    computed once.
+    ``coverage``, ``offset`` and ``evidence`` are the item's, kept here to be read with one lookup.
     """
 
-    __slots__ = ("alone", "answer", "entry", "explanation", "item_id", "rank", "raw", "reason", "to_mle",
-                 "to_swe", "toward")  # fmt: skip
+    __slots__ = ("alone", "answer", "coverage", "entry", "evidence", "final", "final_explanations",
+                 "item_id", "last_scaled", "offset", "rank", "raw", "reason", "to_mle", "to_swe", "toward",
+                 "when_mle", "when_none", "when_swe", "whole_effect", "whole_explanation",
+                 "whole_size")  # fmt: skip
 
     def __init__(self, compiled: CompiledItem, answer: Any):
         item = compiled.item
         raw = compiled.table.effect(answer)
         self.entry, self.item_id, self.rank = compiled, item.id, compiled.rank
+        self.coverage, self.offset, self.evidence = compiled.coverage, compiled.offset, compiled.evidence
         self.answer = answer
         self.raw = raw
         self.alone = None if compiled.alone is None else compiled.alone.effect(answer)
@@ -88,27 +142,48 @@ class Level:
         self.reason = text = reason(item, answer, raw)
         self.to_swe = text if raw < 0 else reason(item, answer, -1.0)
         self.to_mle = text if raw > 0 else reason(item, answer, 1.0)
-        #: the explanation without its effect and evidence (copied per call: callers may change theirs)
-        self.explanation = {
-            "item": item.id,
-            "question": item.text,
-            "answer": answer,
-            "answer_label": item.answer_label(answer),
-            "effect": 0.0,
-            "toward": self.toward,
-            "reason": text,
-        }
+        # copied per call (callers may change theirs); "effect" and "evidence" are in place already, so
+        # that filling them in changes no dict's size
+        label = item.answer_label(answer)
+        self.when_mle, self.when_swe, self.when_none = (
+            {"item": item.id, "question": item.text, "answer": answer, "answer_label": label, "effect": 0.0,
+             "toward": toward, "reason": said, "evidence": None}
+            for toward, said in (("mle", self.to_mle), ("swe", self.to_swe), ("none", text))
+        )  # fmt: skip
+        if self.alone is not None:
+            self.final = tuple(blended_effect(self.alone, raw, weight) for weight in compiled.weights)
+        elif compiled.offset is None:
+            self.final = (raw,) * len(compiled.weights)
+        else:
+            self.final = None
+        self.final_explanations = None if self.final is None else tuple(map(self.pointing, self.final))
+        #: a scaled item's last (scale, final effect) in predict (None: none yet)
+        self.last_scaled: tuple[float | None, float] = (None, 0.0)
+        if self.final is None:
+            self.whole_effect = scaled_effect(raw, compiled.whole_scale, compiled.offset)
+        else:
+            self.whole_effect = self.final[-1]  # every real-block item answered
+        self.whole_explanation = {**self.pointing(self.whole_effect), "effect": self.whole_effect}
+        self.whole_size = abs(self.whole_effect)
+
+    def pointing(self, effect: float) -> dict[str, Any]:
+        """The explanation (not a copy) for a final ``effect`` of this answer: its direction and reason
+        are the effect's (``_toward``; a near-zero raw effect may have been tipped by the offset)."""
+        return self.when_mle if effect > 0 else self.when_swe if effect < 0 else self.when_none
 
 
 class CompiledItem:
     """One item's answers resolved ahead of time: raw value -> normalised answer -> :class:`Level`.
 
     ``offset`` is None for a fixed item, whose table already holds its final effect (no scale, no
-    offset); ``alone`` is the table of a real-block item answered alone.
+    offset); ``alone`` is the table of a real-block item answered alone, and ``weights[k]`` the blend
+    weight (:meth:`rolefit.model.tables.AdditiveModel.blend`) when ``k`` of the block's items were
+    answered (the last: all of them). ``whole_scale`` is :attr:`CompiledItems.whole_scale`. ``pairs`` is
+    the ``by_pair`` table of the :class:`CompiledItems` holding this item (None until it is added to one).
     """
 
-    __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "item", "levels", "offset", "rank",
-                 "table")  # fmt: skip
+    __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "item", "levels", "offset", "pairs",
+                 "rank", "table", "weights", "whole_scale")  # fmt: skip
 
     def __init__(
         self,
@@ -119,10 +194,14 @@ class CompiledItem:
         alone: ItemTable | None = None,
         evidence: dict[str, Any] | None = None,
         rank: int = 0,
+        weights: tuple[float, ...] = (1.0,),
+        whole_scale: float = 1.0,
     ):
         self.item, self.table, self.coverage, self.offset, self.alone = item, table, coverage, offset, alone
         self.rank = rank  # the item id's place in alphabetical order: ties between effects go by it
         self.evidence = evidence or {}
+        self.weights, self.whole_scale = weights, whole_scale
+        self.pairs: dict[tuple[str, Any], Level] | None = None
         self.answers: dict[Any, Any] = {None: SKIP, "": SKIP}
         self.levels: dict[Any, Level] = {}
         if item.kind == "choice":
@@ -164,6 +243,8 @@ class CompiledItem:
         time; years values are kept up to :data:`KEPT_VALUES` per item."""
         if len(self.by_value) < KEPT_VALUES + len(self.answers):
             self.by_value[value] = level
+            if self.pairs is not None:
+                self.pairs[self.item.id, value] = level
 
     def level(self, answer) -> Level:
         """Precomputed for every finite answer; computed on first use for years values (and kept, up
@@ -174,10 +255,3 @@ class CompiledItem:
             if len(self.levels) < KEPT_VALUES:
                 self.levels[answer] = entry
         return entry
-
-
-def retell(explanation: dict[str, Any], level: Level, effect: float) -> None:
-    """Point ``explanation`` the way its final ``effect`` does: the calibration's offset per answered
-    item can tip a near-zero raw effect to the other side (or to exactly zero)."""
-    explanation["toward"] = _toward(effect)
-    explanation["reason"] = level.to_mle if effect > 0 else level.to_swe if effect < 0 else level.reason

@@ -17,7 +17,7 @@ from typing import Any
 
 from rolefit.instrument.items import load_instrument
 from rolefit.model.tables import AdditiveModel
-from rolefit.scoring.compiled import CompiledItem
+from rolefit.scoring.compiled import CompiledItem, CompiledItems
 from rolefit.scoring.decision import Decisions
 
 DEFAULT_BUNDLE = Path("models") / "champion"
@@ -56,14 +56,21 @@ class LoadedModel:
         additive = self.additive
         if not self.compiled:
             ranks = {item_id: rank for rank, item_id in enumerate(sorted(instrument.ids))}
-            self.compiled.update({item.id: CompiledItem(item, additive.tables[item.id],
-                                                        additive.coverage.get(item.id, 0.0),
-                                                        None if item.id in additive.fixed
-                                                        else additive.offsets.get(item.id, 0.0),
-                                                        additive.alone.get(item.id),
-                                                        evidence_entry(additive.evidence.get(item.id)),
-                                                        ranks[item.id])
-                                  for item in instrument.items})  # fmt: skip
+            # the blend weight for every count of answered real-block items (the index; 0 never occurs)
+            weights = (1.0, *(additive.blend(count) for count in range(1, len(additive.alone) + 1)))
+            coverage = 0.0
+            for item in instrument.items:  # summed as predict sums the whole questionnaire, in its order
+                coverage += additive.coverage.get(item.id, 0.0)
+            whole = additive.scale_at(coverage)
+            compiled = CompiledItems({item.id: CompiledItem(item, additive.tables[item.id],
+                                                            additive.coverage.get(item.id, 0.0),
+                                                            None if item.id in additive.fixed
+                                                            else additive.offsets.get(item.id, 0.0),
+                                                            additive.alone.get(item.id),
+                                                            evidence_entry(additive.evidence.get(item.id)),
+                                                            ranks[item.id], weights, whole)
+                                      for item in instrument.items}, whole, len(additive.alone))  # fmt: skip
+            object.__setattr__(self, "compiled", compiled)
         if self.decisions is None:
             decisions = Decisions.build(additive.conformal, len(instrument.items))
             object.__setattr__(self, "decisions", decisions)
@@ -97,9 +104,10 @@ class LoadedModel:
 
 
 _cache: dict[str, LoadedModel] = {}
-#: The model each request resolved to, keyed by what the caller gave (argument and ROLEFIT_MODEL), so
-#: that a loaded model is found without touching the file system; :func:`clear_cache` forgets it.
-_requested: dict[tuple[Any, str | None], LoadedModel] = {}
+#: The model each request resolved to, keyed by what the caller gave (the location as a string, or
+#: ``(None, ROLEFIT_MODEL)`` without one), so that a loaded model is found without touching the file
+#: system; :func:`clear_cache` forgets it.
+_requested: dict[Any, LoadedModel] = {}
 _lock = threading.RLock()  # re-entrant: an MLflow URI load nests a bundle load
 
 
@@ -134,8 +142,14 @@ def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
     request is answered from memory with no file-system access: a newly published champion is picked
     up after :func:`clear_cache` (or a restart), never half-way through.
     """
-    request = (location if isinstance(location, str | None) else os.fspath(location),
-               os.environ.get("ROLEFIT_MODEL"))  # fmt: skip
+    # an explicit location is its own key (ROLEFIT_MODEL does not change where it points); without one,
+    # the key is the environment variable, in a tuple so that it never equals an explicit location
+    if location is None:
+        request: Any = (None, os.environ.get("ROLEFIT_MODEL"))
+    elif isinstance(location, str):
+        request = location
+    else:
+        request = os.fspath(location)
     model = _requested.get(request)
     if model is not None:
         return model

@@ -12,12 +12,13 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from rolefit.model.conformal import role_of
-from rolefit.model.tables import blended_effect, scaled_effect
+from rolefit.model.tables import scaled_effect
 from rolefit.scoring.answers import validate_base_rate
-from rolefit.scoring.compiled import resolve, retell
+from rolefit.scoring.compiled import Level, resolve
 from rolefit.scoring.loader import load_model
 from rolefit.scoring.reasons import ROLE_NAMES
 
@@ -52,8 +53,8 @@ class Prediction:
     def of(cls, *values: Any) -> Prediction:
         """A Prediction from every field's value, in field order, without the checks of ``__init__``
         (a frozen dataclass sets each field through ``object.__setattr__``: a tenth of predict)."""
-        made = object.__new__(cls)
-        made.__dict__.update(zip(_FIELDS, values, strict=True))
+        made = _new(cls)
+        _set(made, "__dict__", dict(zip(_FIELDS, values, strict=True)))
         return made
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +75,11 @@ class Prediction:
 
 
 _FIELDS = tuple(f.name for f in fields(Prediction))
+#: A level's place in alphabetical order of item ids (predict's sort key for ties).
+_RANK = attrgetter("rank")
+#: The size of a level's final effect when the whole questionnaire is answered.
+_WHOLE_SIZE = attrgetter("whole_size")
+_new, _set = object.__new__, object.__setattr__
 
 
 def sigmoid(z: float) -> float:
@@ -113,58 +119,88 @@ def predict(
     """
     rate = None if base_rate is None else validate_base_rate(base_rate)
     loaded = load_model(model)
-    chosen = resolve(loaded.compiled, answers)
+    compiled = loaded.compiled
+    chosen = resolve(compiled, answers)
     clean: dict[str, float | str] = {}
     coverage = 0.0
     real = 0
-    for level in chosen:
+    ranked: list[Level | None] = [None] * len(compiled)
+    for level in chosen:  # in the caller's order: coverage is summed in it, as it always was
         clean[level.item_id] = level.answer
-        coverage += level.entry.coverage
+        coverage += level.coverage
+        ranked[level.rank] = level  # item id order (that breaks ties between equal sizes) without a sort
         if level.alone is not None:
             real += 1
-    additive = loaded.additive
-    scale = additive.scale_at(coverage)
-    weight = additive.blend(real) if real else 1.0
-    effects = []
-    for level in chosen:
-        if level.alone is not None:
-            effect = blended_effect(level.alone, level.raw, weight)
-        elif (offset := level.entry.offset) is None:
-            effect = level.raw
-        else:
-            effect = scaled_effect(level.raw, scale, offset)
-        effects.append(effect)
-    # largest effect first, ties by item id: a stable sort by size after one by id (sorting indices
-    # by list lookups costs half of sorting tuples)
-    ranks = [level.rank for level in chosen]
-    order = sorted(range(len(chosen)), key=ranks.__getitem__)
-    sizes = [-abs(effect) for effect in effects]
-    order.sort(key=sizes.__getitem__)
+    by_id = list(filter(None, ranked))  # levels are true, the empty places None
+    if len(by_id) != len(chosen):  # a mapping that named an item twice: keep both, as always
+        by_id = sorted(chosen, key=_RANK)
+    scale = loaded.additive.scale_at(coverage)
+    # every effect (their sum is exact in any order) and its explanation, completed from the one the
+    # level keeps ready, largest effect first and ties in item id order (inline: this is half of predict)
+    if scale == compiled.whole_scale and real == compiled.real_items:
+        # the scale and real block of the whole questionnaire, the usual case: every final effect and
+        # its size were computed at load, so the levels are sorted before explaining them (a stable
+        # sort: reverse=True keeps ties in their order)
+        effects: list[float] = []
+        explanations = []
+        for level in sorted(by_id, key=_WHOLE_SIZE, reverse=True):
+            effects.append(level.whole_effect)
+            explanation = level.whole_explanation.copy()
+            explanation["evidence"] = level.evidence.copy()
+            explanations.append(explanation)
+    else:
+        effects, explained = _explain(by_id, scale, real)
+        # sorted afterwards, by list lookups of indices (half the cost of sorting tuples)
+        sizes = list(map(abs, effects))
+        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
+        explanations = list(map(explained.__getitem__, order))
     baseline = loaded.intercept_for(rate)
     log_odds = baseline + math.fsum(effects)
     p_mle = sigmoid(log_odds)
     prediction_set, verdict = loaded.decisions.one(p_mle, len(clean))
-    explanations = []
-    for i in order:
-        # the explanation the level keeps ready, completed (inline: this loop is a third of predict)
-        level, effect = chosen[i], effects[i]
-        explanation = level.explanation.copy()
+    # Prediction.of inlined: the fields, in order, become the new object's __dict__ (a tenth of predict
+    # through __init__, whose frozen dataclass sets each field with object.__setattr__)
+    made = _new(Prediction)
+    _set(made, "__dict__", {
+        "role": role_of(p_mle),
+        "probabilities": {"swe": 1.0 - p_mle, "mle": p_mle},
+        "explanations": explanations,
+        "log_odds": log_odds,
+        "baseline_log_odds": baseline,
+        "model_version": loaded.version,
+        "prediction_set": prediction_set,
+        "verdict": verdict,
+        "notice": NOTICE,
+        "answers": clean,
+        "base_rate": sigmoid(baseline) if rate is None else rate,
+    })  # fmt: skip
+    return made
+
+
+def _explain(levels: list[Level], scale: float, real: int) -> tuple[list[float], list[dict[str, Any]]]:
+    """The final effect and explanation of every level, in order, at any ``scale`` and count of answered
+    real-block items (``real``). A fixed or real-block item's final effect is looked up by that count; a
+    scaled item's is the formula of :mod:`rolefit.model.tables`."""
+    effects = []
+    explained = []
+    for level in levels:
+        if (final := level.final) is not None:
+            effect = final[real]
+            explanation = level.final_explanations[real].copy()
+        else:
+            # a scaled item's effect depends on the answer set only through the scale, and the same
+            # items come again (the quick part of the form, guidance re-predicting changed answers):
+            # the level keeps its last (scale, effect) and the formula runs when the scale differs
+            at, effect = level.last_scaled
+            if at != scale:
+                effect = scaled_effect(level.raw, scale, level.offset)
+                level.last_scaled = (scale, effect)  # one tuple: threads see the old pair or the new one
+            # Level.pointing, inlined
+            explanation = (
+                level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none
+            ).copy()
         explanation["effect"] = effect
-        raw = level.raw
-        if effect * raw <= 0.0 and ((effect > 0) != (raw > 0) or (effect < 0) != (raw < 0)):
-            retell(explanation, level, effect)  # the offset tipped a near-zero effect the other way
-        explanation["evidence"] = level.entry.evidence.copy()
-        explanations.append(explanation)
-    return Prediction.of(
-        role_of(p_mle),
-        {"swe": 1.0 - p_mle, "mle": p_mle},
-        explanations,
-        log_odds,
-        baseline,
-        loaded.version,
-        prediction_set,
-        verdict,
-        NOTICE,
-        clean,
-        sigmoid(baseline) if rate is None else rate,
-    )
+        explanation["evidence"] = level.evidence.copy()
+        effects.append(effect)
+        explained.append(explanation)
+    return effects, explained
