@@ -182,6 +182,8 @@ def test_a_whole_stepped_flow_by_keyboard_alone(visit, items):
     page.wait_for_selector("#result-view:not([hidden])")
     assert active(page)["id"] == "result-title"
     assert "machine learning engineering" in page.text_content("#verdict")
+    shares = {page.text_content("#p-swe"), page.text_content("#p-mle")}
+    assert not shares & {"0%", "100%"}, shares  # this person is near-certain: "under 1%", "over 99%"
     assert len(answers_in(page.url)) == len(items)
     assert axe_serious(page) == []
     shot(page, "result", visit)

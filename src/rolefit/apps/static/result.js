@@ -8,7 +8,12 @@ const SHOWN = 8;  // reasons shown before "Show all reasons"
 const NAMES = { swe: "software engineering (SWE)", mle: "machine learning engineering (MLE)" };
 const FACT_TOPICS = ["daily_work", "core_skills", "salary", "market"];
 
-function pct(p) { return (100 * p).toFixed(0) + "%"; }
+// A probability as people read it; never "0%" or "100%", which no model can honestly claim.
+function pct(p) {
+  if (p < 0.005) return "under 1%";
+  if (p > 0.995) return "over 99%";
+  return (100 * p).toFixed(0) + "%";
+}
 
 // How much an answer multiplies the odds toward the side it pushes: effect -0.74 -> "×2.1".
 function oddsFactor(effect) {
@@ -173,8 +178,8 @@ export function showNextQuestions(body) {
 
 export function showResult(p) {
   const swe = p.probabilities.swe, mle = p.probabilities.mle;
-  $("bar-swe").style.width = pct(swe);
-  $("bar-mle").style.width = pct(mle);
+  $("bar-swe").style.width = (100 * swe).toFixed(1) + "%";
+  $("bar-mle").style.width = (100 * mle).toFixed(1) + "%";
   $("prob-bar").setAttribute("aria-label", "SWE " + pct(swe) + ", MLE " + pct(mle));
   $("p-swe").textContent = pct(swe);
   $("p-mle").textContent = pct(mle);
