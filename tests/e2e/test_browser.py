@@ -17,23 +17,11 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from .helpers import ROOT, chromium, rolefit_serve
+from .helpers import ROOT
 
 pytestmark = pytest.mark.slow
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 SHOTS = ROOT / "reports" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def site(champion, tmp_path_factory):
-    with rolefit_serve(champion[1], tmp_path_factory.mktemp("web")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 @pytest.fixture(scope="module")

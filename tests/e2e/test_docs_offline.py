@@ -8,26 +8,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .helpers import chromium, rolefit_serve
-
 pytestmark = pytest.mark.slow
 #: Schemes that never leave the browser (inline images, generated files, empty frames).
 LOCAL_SCHEMES = {"data", "blob", "about"}
 #: ReDoc 2.5's side menu asks for its maker's logo from a CDN; the pages' Content-Security-Policy makes
 #: the browser refuse it before it is requested (and ReDoc then hides the image).
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-
-
-@pytest.fixture(scope="module")
-def site(champion, tmp_path_factory):
-    with rolefit_serve(champion[1], tmp_path_factory.mktemp("docs")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 @pytest.fixture(scope="module")
