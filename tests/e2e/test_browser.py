@@ -312,7 +312,39 @@ def test_an_answer_the_server_refuses_is_shown_beside_its_question(visit):
     assert "skill_python" not in error
     assert active(page)["name"] == "skill_python"
     assert "One answer needs a change" in page.text_content("#problem")
+    assert page.text_content("#step-next") == "Next"  # the Skills step's button, not the last step's
     assert axe_serious(page) == []
+
+
+def test_a_refusal_from_the_last_step_opens_the_step_of_the_question(visit):
+    """ "See my result" on the last step, the server refuses a Skills answer: the Skills step is shown
+    with that question marked, and its button reads Next again (not the last step's label)."""
+    page = visit.page()
+    start_steps(page, visit)
+    page.click("#goto-experience")
+    problems = [{"item": "skill_python", "problem": "got 9; allowed: an integer from 1 to 5"}]
+    page.route(
+        "**/api/guide",
+        lambda route: route.fulfill(status=422, json={"detail": "invalid answers", "problems": problems}),
+    )
+    assert page.text_content("#step-next") == "See my result"
+    page.click("#step-next")
+    page.wait_for_selector("#item-skill_python.invalid")
+    assert page.text_content("#step-title") == "Skills" and page.text_content("#step-next") == "Next"
+    assert active(page)["name"] == "skill_python"
+
+
+def test_a_quick_link_with_a_refused_answer_goes_on_without_it(visit):
+    page = visit.page()
+    page.goto(visit.url("#quick?interest_math=9&skill_python=4"))
+    page.wait_for_selector("#problem:not([hidden])")
+    text = page.text_content("#problem-text")
+    assert "were left out" in text and "How much do you enjoy mathematics?" in text
+    assert "interest_math" not in text
+    page.click("#retry")
+    page.wait_for_selector("#quick-item input")
+    assert answers_in(page.url) == {"skill_python": "4"}
+    assert page.locator("#problem").is_hidden()
 
 
 def test_a_network_failure_says_so_and_try_again_works(visit):

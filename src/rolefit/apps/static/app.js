@@ -103,7 +103,9 @@ async function post(url, body) {
   let data = null;
   try { data = await response.json(); } catch (e) { data = null; }
   if (response.status === 422 && data && Array.isArray(data.problems)) throw { kind: "invalid", problems: data.problems };
-  if (!response.ok || data === null) throw { kind: "server", status: response.status, detail: data && data.detail };
+  if (!response.ok || data === null) {
+    throw { kind: "server", status: response.status, detail: data && typeof data.detail === "string" ? data.detail : "" };
+  }
   return data;
 }
 
@@ -133,7 +135,7 @@ async function whileBusy(button, work) {
     busy = false;
     button.disabled = false;
     button.removeAttribute("aria-busy");
-    button.textContent = label;
+    if (button.textContent === "Working\u2026") button.textContent = label;  // unless the view relabelled it
     document.body.classList.remove("busy");
   }
 }
@@ -262,7 +264,7 @@ function showInvalid(problems) {
     known.forEach((p) => { delete state.answers[p.item]; });
     changed();
     showProblem((words.length ? "Some answers in this link are not allowed and were left out. " + words.join(" ")
-      : problems.map((p) => p.problem).join(" ")) + " Try again to go on without them.", retry);
+      + " Try again to go on without them." : problems.map((p) => p.problem).join(" ")), () => render(true));
     return;
   }
   const step = questionnaire.groups.findIndex((g) => g.id === byId[known[0].item].group);
