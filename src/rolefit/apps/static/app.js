@@ -21,7 +21,6 @@ let view = { name: "start", step: 0 };
 let busy = false;
 let retry = null;  // what "Try again" repeats
 let shownItem = null;  // the item asked in Quick mode
-let quickNumber = 0;
 
 // ---- addresses and storage ----------------------------------------------------------------------
 
@@ -211,26 +210,24 @@ function renderSteps(focus) {
   if (focus) $("step-title").focus();
 }
 
-// Read one control into the state; a number box that cannot be read says so in place.
-function readControl(target) {
-  const box = target.closest("[data-item]");
-  if (!box) return;
-  const item = byId[box.dataset.item];
-  const root = view.name === "quick" ? $("quick-form") : $("steps-view");
-  const prefix = view.name === "quick" ? "q-" : "";
-  if (!isChoiceLike(item)) {
-    const parsed = parseNumber(target.value, item);
-    if (parsed.error) return;  // told on leaving the box or on Next, not while typing
-    clearError(item, root, prefix);
-  } else {
-    clearError(item, root, prefix);
-  }
-  const value = readItem(item, root, prefix);
+// Keep ``value`` as the item's answer: a value, "" for an explicit skip, undefined for none.
+function record(item, value) {
   delete state.answers[item.id];
   state.skipped = state.skipped.filter((id) => id !== item.id);
   if (value === "") state.skipped.push(item.id);
   else if (value !== undefined) state.answers[item.id] = value;
-  if (view.name !== "quick") changed();
+}
+
+// A control of the stepped form changed: its answer goes into the state and the address. A number box
+// that cannot be read says so on leaving it or on Next, not while the person is typing.
+function readControl(target) {
+  const box = target.closest("[data-item]");
+  if (!box) return;
+  const item = byId[box.dataset.item];
+  if (!isChoiceLike(item) && parseNumber(target.value, item).error) return;
+  clearError(item, $("steps-view"));
+  record(item, readItem(item, $("steps-view")));
+  changed();
 }
 
 // Check the number boxes of the shown step; mark every one that cannot be read, focus the first.
@@ -316,9 +313,9 @@ async function askNext(focus) {
   box.innerHTML = "";
   shownItem = null;
   if (!next) { if (focus) $("quick-result").focus(); return; }
-  quickNumber = count + state.skipped.length + 1;
   shownItem = byId[next.item];
-  box.appendChild(renderItem({ ...shownItem, text: questionText(next.question, next.prompt) }, quickNumber, "q-"));
+  const number = count + state.skipped.length + 1;
+  box.appendChild(renderItem({ ...shownItem, text: questionText(next.question, next.prompt) }, number, "q-"));
   if (focus) {
     const first = box.querySelector("input");
     if (first) first.focus();
@@ -330,9 +327,7 @@ function quickSubmit() {
   const item = shownItem;
   if (!checkNumbers([item], $("quick-form"), "q-")) return;
   const value = readItem(item, $("quick-form"), "q-");
-  delete state.answers[item.id];
-  state.skipped = state.skipped.filter((id) => id !== item.id);
-  if (value === undefined || value === "") state.skipped.push(item.id); else state.answers[item.id] = value;
+  record(item, value === undefined ? "" : value);  // Next with no answer skips the question
   view = { name: "quick", step: 0 };
   history.pushState({ view: "quick" }, "", encode("quick"));
   save();
