@@ -29,3 +29,23 @@ def make_variants(source, base, count):
         intercepts[version] = data["intercept"]
         folders.append(folder)
     return folders, intercepts
+
+
+def rebuilt(source, folder, *, intercept_shift=0.0, instrument=None):
+    """A real bundle at ``folder``: ``source``'s model with its intercept moved by ``intercept_shift``
+    (log-odds toward MLE for everyone), optionally recorded as built for another ``instrument``."""
+    from rolefit.model.tables import AdditiveModel
+    from rolefit.scoring.bundle import save_bundle
+    from rolefit.scoring.trusted import load_estimator
+
+    manifest = json.loads((source / MANIFEST).read_text())
+    facts = {k: v for k, v in manifest.items() if k not in GENERATED}
+    scoring = json.loads((source / "scoring.json").read_text())
+    data = {**scoring, "intercept": scoring["intercept"] + intercept_shift}
+    return save_bundle(
+        folder,
+        additive=AdditiveModel.from_dict(data),
+        estimator=load_estimator(source),
+        manifest=facts,
+        instrument=instrument,
+    )

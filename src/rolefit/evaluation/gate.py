@@ -12,12 +12,25 @@ only if
    or ECE (``export.gate``; paired bootstrap intervals are reported beside every difference). Without
    any real source in the data, the synthetic test rows are compared instead.
 
-The first model (no champion yet, or a champion built for another instrument) is judged on 1-3 alone.
+The gate **fails closed**: a champion that cannot be loaded and verified (a changed byte, a missing file,
+a signature by another key, a damaged ``CURRENT``) refuses the challenger, naming the cause, because a
+challenger that cannot be compared with the champion has not been shown to be no worse than it.
+``rolefit promote <version> --force`` is the only way past, recorded as forced on the version.
+
+The first model (no champion yet) is judged on 1-3 alone. So is one whose champion was built for
+another *version* of the questionnaire, through one narrow path: that champion must pass every other
+check (signature, manifest schema, every file's checksum) against the instrument its manifest names,
+and that instrument's version must differ from this rolefit's (the same version with another hash is a
+changed questionnaire or a changed manifest, and refuses). The two cannot score the same questions, so
+nothing is compared; the verdict says so in a note and in ``checks["champion"]`` (tag
+``gate.champion`` on the version).
+
 :func:`decide` is pure (no MLflow): the caller fetches the champion's bundle and records the verdict.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,14 +41,21 @@ from rolefit.data.dataset import labels, real_sources
 from rolefit.evaluation.behaviour import run_behaviour
 from rolefit.evaluation.evaluate import real_evidence_report
 from rolefit.evaluation.metrics import paired_differences
-from rolefit.instrument.items import load_instrument
+from rolefit.instrument.items import Instrument, load_instrument
 from rolefit.model.metrics import summary
-from rolefit.scoring.bundle import BundleError, read_manifest
+from rolefit.scoring import champion
+from rolefit.scoring.bundle import BundleError, load_additive, read_manifest, verify_bundle
 from rolefit.scoring.frames import predict_many
-from rolefit.scoring.loader import load_model
+from rolefit.scoring.loader import LoadedModel, load_model
 from rolefit.scoring.predictor import predict
 
 NO_REAL_TRAINING = "no real respondents in training"
+#: Start of the refusal when the champion cannot be loaded and verified (the rest names the cause).
+UNVERIFIED_CHAMPION = "could not be loaded and verified"
+#: The challenger's registered version in reasons, until it is known (:meth:`GateVerdict.for_version`).
+VERSION = "<version>"
+#: How a refusal says it can be overridden; the caller may name another way.
+OVERRIDE = f"`rolefit promote {VERSION} --force` overrides"
 
 
 @dataclass
@@ -46,11 +66,25 @@ class GateVerdict:
     reasons: list[str]
     checks: dict[str, Any] = field(default_factory=dict)
     table: list[dict[str, Any]] = field(default_factory=list)
+    #: what a reviewer must know that is not a reason to refuse (e.g. a champion of another instrument)
+    notes: list[str] = field(default_factory=list)
+
+    def for_version(self, version: str | None) -> GateVerdict:
+        """This verdict with the challenger's registered version written into its reasons."""
+        if version is None:
+            return self
+        reasons = [reason.replace(VERSION, str(version)) for reason in self.reasons]
+        return dataclasses.replace(self, reasons=reasons)
+
+    def summary_lines(self) -> list[str]:
+        """The verdict, each reason and each note, one line each (what the commands print)."""
+        lines = [f"Quality gate: {'passed' if self.passed else 'refused'}."]
+        lines += [f"- {reason}" for reason in self.reasons] or ["- every check passed"]
+        return lines + [f"- note: {note}" for note in self.notes]
 
     def markdown(self) -> str:
         """The verdict, its reasons and the challenger-vs-champion table, for descriptions and artifacts."""
-        lines = [f"Quality gate: {'passed' if self.passed else 'refused'}."]
-        lines += [f"- {reason}" for reason in self.reasons] or ["- every check passed"]
+        lines = self.summary_lines()
         if self.table:
             lines += [
                 "",
@@ -81,6 +115,43 @@ def _tolerances(gate_params, source: str) -> tuple[float, float]:
     return gate_params.log_loss_tolerance, gate_params.ece_tolerance
 
 
+def _fresh(folder: Path) -> LoadedModel:
+    """Load and verify a bundle now (never from the loader's cache: it may have changed since)."""
+    additive, manifest = load_additive(folder)
+    return LoadedModel(additive=additive, manifest=manifest, path=folder)
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split()).rstrip(".")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _another_instrument(folder: Path, instrument: Instrument) -> tuple[str | None, str | None]:
+    """Whether ``folder``'s champion fails to load only because it was built for another instrument.
+
+    Returns ``(version, None)`` when its manifest names another instrument *version* and the bundle
+    passes every other check (signature, schema, checksums) against that instrument: the narrow path.
+    ``(None, cause)`` when it names another version but fails another check (the cause to report), and
+    ``(None, None)`` when the instrument is not the question.
+    """
+    try:
+        resolved = champion.resolve(folder)
+        built = read_manifest(resolved)["instrument"]
+    except Exception:
+        return None, None
+    if built["version"] == instrument.version:
+        return None, None
+    try:
+        verify_bundle(
+            resolved, dataclasses.replace(instrument, version=built["version"], sha256=built["sha256"])
+        )
+    except BundleError as exc:
+        return None, _one_line(str(exc))
+    except Exception as exc:
+        return None, _one_line(f"{type(exc).__name__}: {exc}")
+    return str(built["version"]), None
+
+
 def decide(
     challenger_dir: str | Path,
     champion_dir: str | Path | None,
@@ -88,8 +159,15 @@ def decide(
     params,
     *,
     champion_label: str = "champion",
+    champion_problem: str | None = None,
+    override: str = OVERRIDE,
 ) -> GateVerdict:
-    """Judge the challenger bundle against the champion bundle on the test rows of ``frame``."""
+    """Judge the challenger bundle against the champion bundle on the test rows of ``frame``.
+
+    ``champion_dir`` is a bundle or a champion folder (None: there is no champion). When a champion
+    exists but could not even be fetched, ``champion_problem`` says why and the challenger is refused
+    as for a champion that cannot be verified; ``override`` is how the refusal says to get past it.
+    """
 
     gate = params.export.gate
     n_bins, n_boot, seed = params.evaluate.ece_bins, params.evaluate.bootstrap, params.evaluate.seed
@@ -114,13 +192,33 @@ def decide(
     real = real_evidence_report(frame, test, y, p_new, additive, params, challenger_dir)
 
     p_old = None
-    if champion_dir is not None:
+    notes: list[str] = []
+    problem = champion_problem
+    if champion_dir is not None and problem is None:
         try:
-            p_old = predict_many(test[items], model=champion_dir, top_k=0)["p_mle"].to_numpy()
+            # resolved once and verified afresh: signature, schema, instrument, every checksum, tables
+            loaded = champion.load_consistent(Path(champion_dir), _fresh)
+            p_old = predict_many(test[items], model=loaded, top_k=0)["p_mle"].to_numpy()
             checks["champion"] = champion_label
-        except BundleError as exc:
-            # e.g. built for an older instrument: it cannot be scored, so only absolute checks apply
-            checks["champion"] = f"{champion_label} could not be scored ({str(exc)[:200]})"
+        except Exception as exc:  # whatever the cause, an unverified champion is never skipped
+            ours = isinstance(exc, BundleError)  # rolefit's refusal names its cause; name anything else
+            version, cause = _another_instrument(Path(champion_dir), instrument) if ours else (None, None)
+            if version is None:
+                problem = cause or _one_line(str(exc) if ours else f"{type(exc).__name__}: {exc}")
+            else:
+                note = (
+                    f"the {champion_label} was built for instrument version {version!r} and this rolefit "
+                    f"uses {instrument.version!r}: the two cannot score the same questions, so the "
+                    "challenger was judged on the absolute checks alone"
+                )
+                notes.append(note)
+                checks["champion"] = f"{champion_label} not comparable (instrument version {version})"
+    if problem is not None:
+        checks["champion"] = f"{champion_label} {UNVERIFIED_CHAMPION} ({problem[:200]})"
+        reasons.append(
+            f"the {champion_label} {UNVERIFIED_CHAMPION} ({problem}): the challenger cannot be compared "
+            f"with it, so it is not promoted; {override}"
+        )
 
     # 2 and 4, per real source (training sources first, then evaluation-only ones); without any real
     # source, the synthetic respondents are what the two models are compared on
@@ -187,4 +285,4 @@ def decide(
             if r["difference"] is not None and r["difference"] > (r["tolerance"] or 0)
         }
     )
-    return GateVerdict(passed=not reasons, reasons=reasons, checks=checks, table=table)
+    return GateVerdict(passed=not reasons, reasons=reasons, checks=checks, table=table, notes=notes)

@@ -31,7 +31,11 @@ _MAX_NAMED = 1000
 
 
 def predict_many(
-    frame, *, model: str | os.PathLike | None = None, top_k: int = 3, base_rate: float | None = None
+    frame,
+    *,
+    model: str | os.PathLike | LoadedModel | None = None,
+    top_k: int = 3,
+    base_rate: float | None = None,
 ):
     """Score every row of a DataFrame of answers, vectorised over the whole frame.
 
@@ -42,13 +46,14 @@ def predict_many(
     Results equal :func:`rolefit.predict` row by row. Bad cells are reported together through
     :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
     Rows are scored :data:`CHUNK_ROWS` at a time, so the working memory stays small beside the frame
-    (one float per item and row of a chunk, not of the whole frame).
+    (one float per item and row of a chunk, not of the whole frame). ``model`` may also be a model
+    already loaded (e.g. verified afresh, outside the loader's cache).
     """
     import pandas as pd
 
     rate = validate_base_rate(base_rate)
     instrument = load_instrument()
-    loaded = load_model(model)
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
     problems: dict[str, str] = {}
     allowed = METADATA_FIELDS + DEMOGRAPHIC_FIELDS + DATASET_FIELDS
     for column in frame.columns:
