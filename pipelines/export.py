@@ -6,13 +6,22 @@ import sys
 from rolefit.config import load_params
 from rolefit.data.dataset import read_dataset
 from rolefit.ops import tracking
-from rolefit.ops.release import REFUSED_EXIT, REPORTS, TRAINED, gate_and_register
+from rolefit.ops.lock import ChampionBusy, LockError
+from rolefit.ops.release import BUSY_EXIT, REFUSED_EXIT, REPORTS, TRAINED, WRITE_EXIT, gate_and_register
+from rolefit.scoring.bundle import BundleError
 
 params = load_params()
 train_run = json.loads((REPORTS / "train.json").read_text())
 frame = read_dataset("data/processed/dataset.parquet")
 tracking.configure(".")
-release = gate_and_register(TRAINED, frame, params, ".", train_run, log=print)
+try:
+    release = gate_and_register(TRAINED, frame, params, ".", train_run, log=print, command="the export stage")
+except ChampionBusy as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(BUSY_EXIT)
+except (BundleError, LockError) as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(WRITE_EXIT)
 verdict = release.verdict
 if release.experiment:
     outcome = "passed" if verdict.passed else "refused"

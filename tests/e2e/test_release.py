@@ -2,16 +2,20 @@
 store. Every model becomes a challenger; experiments never deploy; the gate compares challenger and
 champion on the same rows and refuses a model trained on no real respondents."""
 
+import getpass
 import hashlib
 import json
 import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import yaml
 
 from rolefit.scoring.champion import resolve
 
-from .helpers import BIN, copy_repository, env, form_survey_project
+from .helpers import BIN, copy_repository, env, form_survey_project, small_params
 
 pytestmark = pytest.mark.slow
 
@@ -143,3 +147,130 @@ def test_a_retraining_with_a_new_survey_records_what_it_was_trained_on(tmp_path)
     assert set(drift["sources"]) == {"spring2027"} and drift["sources"]["spring2027"]["reference"] == "all"
     assert parent.data.tags["drift.drifted"] == str(drift["drifted"]).lower()
     assert "drift.json" in {a.path for a in registry.list_artifacts(parent.info.run_id)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the gate fails closed; one change to the champion at a time (quick projects: synthetic data only)
+
+
+def quick_project(base):
+    project = base / "project"
+    project.mkdir()
+    small_params(project / "params.yaml")
+    return project
+
+
+def train_command(project, *extra):
+    return [str(BIN / "rolefit"), "train", "--params", str(project / "params.yaml"), *extra]
+
+
+def registered_file(registry, version, name):
+    """The path of bundle file ``name`` of registered ``version`` in the store's artifact folder."""
+    from urllib.parse import urlparse
+
+    model_id = registry.get_model_version("rolefit", version).source.rsplit("/", 1)[-1]
+    location = registry.get_logged_model(model_id).artifact_location
+    folder = Path(urlparse(location).path if location.startswith("file:") else location)
+    [path] = [p for p in folder.rglob(name) if (p.parent / "manifest.json").is_file()]
+    return path
+
+
+def test_a_champion_changed_in_the_registry_refuses_the_next_challenger_until_promote_force(tmp_path):
+    """The attack of issue 23: one byte appended to a file of the registry's champion. The next
+    challenger (trained exactly as the champion was, so every absolute check passes) used to be promoted
+    with every comparison skipped; it is refused, naming why, and only `promote --force` gets past."""
+    project = quick_project(tmp_path)
+    first = run(project, *train_command(project))
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+    registry = client(project)
+    before = champion_digest(project)
+    with registered_file(registry, "1", "scoring.json").open("ab") as handle:
+        handle.write(b" ")
+
+    second = run(project, *train_command(project))
+    assert second.returncode == 4, second.stdout[-2000:] + second.stderr[-3000:]
+    assert (
+        "the champion v1 could not be loaded and verified (scoring.json in the model bundle at"
+        in second.stderr
+    )
+    assert "does not match its checksum" in second.stderr
+    assert "so it is not promoted; `rolefit promote 2 --force` overrides" in second.stderr
+    assert "the champion was not changed" in second.stderr
+    refused = registry.get_model_version("rolefit", "2")
+    assert refused.tags["gate.verdict"] == "refused"
+    assert "champion v1 could not be loaded and verified" in refused.tags["gate.reasons"]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
+    assert champion_digest(project) == before
+
+    plain = run(project, str(BIN / "rolefit"), "promote", "2", "--params", str(project / "params.yaml"))
+    assert plain.returncode == 4 and "could not be loaded and verified" in plain.stderr, plain.stderr[-2000:]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
+
+    started = datetime.now(UTC).replace(microsecond=0)
+    forced = run(
+        project, str(BIN / "rolefit"), "promote", "2", "--params", str(project / "params.yaml"), "--force",
+        "--reason", "version 1 was damaged in the artifact store",
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-3000:]
+    assert "FORCED: version 2 is published although the quality gate refused it" in forced.stdout
+    assert "version 2 is the champion (forced past the quality gate)" in forced.stdout
+    tags = registry.get_model_version("rolefit", "2").tags
+    assert tags["forced"] == "true" and tags["forced_by"] == getpass.getuser()
+    assert started <= datetime.fromisoformat(tags["forced_at"]) <= datetime.now(UTC)
+    assert tags["forced_reason"] == "version 1 was damaged in the artifact store"
+    assert "champion v1 could not be loaded and verified" in tags["forced_over"]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "2"
+    assert published_state(project).mlflow_version == "2" and champion_digest(project) != before
+
+
+def published_state(project):
+    from rolefit.scoring.champion import state
+
+    return state(project / "models/champion")
+
+
+def test_two_trainings_started_together_make_one_champion_change(tmp_path):
+    """Two `rolefit train` at once: one trains, gates and promotes; the other stops at once naming it.
+    A third, told to wait, starts once the first holds the lock, and is gated against the champion the
+    first promoted (not against the champion it would have seen without the lock: none)."""
+    project = quick_project(tmp_path)
+    logs = {name: (tmp_path / f"{name}.out", tmp_path / f"{name}.err") for name in "abc"}
+
+    def start(name, *extra):
+        out, err = logs[name]
+        return subprocess.Popen(
+            train_command(project, *extra), cwd=project, env=env(), stdout=out.open("w"), stderr=err.open("w")
+        )
+
+    together = {"a": start("a"), "b": start("b")}
+    lock = project / ".rolefit" / "champion.lock"
+    deadline = time.monotonic() + 300
+    while not (lock.is_file() and lock.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    holder = json.loads(lock.read_text())["pid"]
+    waiting = start("c", "--wait", "900")
+    for process in (*together.values(), waiting):
+        process.wait(timeout=1200)
+
+    codes = {name: p.returncode for name, p in together.items()}
+    assert sorted(codes.values()) == [0, 6], {n: logs[n][1].read_text()[-2000:] for n in codes}
+    [winner] = [n for n, code in codes.items() if code == 0]
+    [loser] = [n for n, code in codes.items() if code == 6]
+    assert together[winner].pid == holder
+    said = logs[loser][1].read_text().strip().splitlines()
+    assert len(said) == 1, said
+    assert said[0].startswith("error: another change to the champion is in progress: rolefit train (pid ")
+    assert f"(pid {holder} on " in said[0]
+
+    assert waiting.returncode in (0, 4), logs["c"][1].read_text()[-3000:]
+    assert f"waiting up to 900 s for rolefit train (pid {holder} " in logs["c"][0].read_text()
+    registry = client(project)
+    versions = {v.version: v for v in registry.search_model_versions("name = 'rolefit'")}
+    assert sorted(versions) == ["1", "2"], "the run that stopped registered nothing"
+    runs = {v: registry.get_run(versions[v].run_id).data.tags["rolefit.pid"] for v in versions}
+    assert runs == {"1": str(holder), "2": str(waiting.pid)}
+    assert "gate.champion" not in versions["1"].tags  # the first model: no champion to compare with
+    assert versions["2"].tags["gate.champion"] == "champion v1"  # gated against the new champion
+    alias = str(registry.get_model_version_by_alias("rolefit", "champion").version)
+    assert alias == ("2" if waiting.returncode == 0 else "1")
+    assert published_state(project).mlflow_version == alias

@@ -17,28 +17,37 @@ def train(
     params_file: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
     out: Path = typer.Option(None, help="Bundle folder (default: export.dir from the params)."),
     track: bool = typer.Option(True, "--track/--no-track", help="Log the run and model to MLflow."),
+    wait: float = typer.Option(
+        0.0, "--wait", min=0, help="Seconds to wait for another run that is changing the champion."
+    ),
 ):
     """Train on the default data, evaluate, track in MLflow, and export the champion if it passes the gate.
 
-    Exits 4 when the quality gate refuses the new model (the champion stays as it was)."""
+    Exits 4 when the quality gate refuses the new model (the champion stays as it was), 5 when the
+    tracking store fails, 1 when the champion folder cannot be read or written (e.g. no space left), and
+    6 when another run holds the project's champion lock (.rolefit/champion.lock; nothing is done)."""
     from rolefit.config import load_params
+    from rolefit.ops.lock import ChampionBusy, LockError
     from rolefit.ops.publish import train_and_publish
+    from rolefit.ops.release import BUSY_EXIT, WRITE_EXIT
     from rolefit.ops.tracking import GateRefused, TrackingError
+    from rolefit.scoring.bundle import BundleError
 
     try:
         params = load_params(params_file)
     except ValueError as exc:
         fail(str(exc))
     root = params_file.resolve().parent
-    typer.echo(
-        f"building data: {params.synthesize.n_respondents:,} synthetic respondents (survey-calibrated)"
-    )
     try:
-        published = train_and_publish(params, root, out=out, track=track, log=typer.echo)
+        published = train_and_publish(params, root, out=out, track=track, log=typer.echo, wait=wait)
     except GateRefused as exc:
         fail(str(exc) + "; the champion was not changed", code=4)
     except TrackingError as exc:
         fail(str(exc), code=5)
+    except ChampionBusy as exc:
+        fail(str(exc), code=BUSY_EXIT)
+    except (BundleError, LockError) as exc:
+        fail(one_line(exc), code=WRITE_EXIT)
     typer.echo(format_metrics(published.result.metrics))
     result = published.result
     aliases = "challenger, champion" if published.promoted else "challenger"
@@ -54,14 +63,26 @@ def train(
 def promote(
     version: str = typer.Argument(..., help="The registered version of the model rolefit to promote."),
     params_file: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
+    force: bool = typer.Option(
+        False, "--force", help="Publish it even if the gate refuses it (recorded as forced on the version)."
+    ),
+    reason: str = typer.Option(None, "--reason", help="Why it is forced (recorded with --force)."),
+    wait: float = typer.Option(
+        0.0, "--wait", min=0, help="Seconds to wait for another run that is changing the champion."
+    ),
 ):
     """Make a registered version (e.g. an experiment's challenger) the champion, if it passes the gate.
 
     It is judged against the current champion on the same test rows, as at training time. Exits 4 when
-    the gate refuses it and 5 when the tracking store fails; the champion stays as it was."""
+    the gate refuses it, 5 when the tracking store fails, 1 when the champion folder cannot be read or
+    written, 6 when another run holds the project's champion lock; the champion stays as it was.
+    ``--force`` publishes a refused version anyway, recorded in its tags (forced, forced_by, forced_at,
+    forced_reason, forced_over) and in this command's output."""
     from rolefit.config import load_params
-    from rolefit.ops.release import promote_version
+    from rolefit.ops.lock import ChampionBusy, LockError, champion_lock
+    from rolefit.ops.release import BUSY_EXIT, WRITE_EXIT, promote_version
     from rolefit.ops.tracking import GateRefused, TrackingError
+    from rolefit.scoring.bundle import BundleError
     from rolefit.scoring.registry import configure
 
     try:
@@ -70,18 +91,27 @@ def promote(
         fail(str(exc))
     root = params_file.resolve().parent
     try:
-        configure(root)
-        frame = _gate_frame(params, root)
-        release = promote_version(version, frame, params, root, log=typer.echo)
+        # held before the gate's rows are built, so a busy project is reported at once (re-entrant below)
+        with champion_lock(root, wait=wait, command=f"rolefit promote {version}", log=typer.echo):
+            configure(root)
+            frame = _gate_frame(params, root)
+            release = promote_version(
+                version, frame, params, root, force=force, reason=reason, log=typer.echo
+            )
     except GateRefused as exc:
         fail(str(exc) + "; the champion was not changed", code=4)
     except TrackingError as exc:
         fail(str(exc), code=5)
+    except ChampionBusy as exc:
+        fail(str(exc), code=BUSY_EXIT)
+    except (BundleError, LockError) as exc:
+        fail(one_line(exc), code=WRITE_EXIT)
     except ValueError as exc:
         fail(str(exc))
     except Exception as exc:  # the registry has no such version, or the store cannot be reached
         fail(f"could not promote version {version}: {type(exc).__name__}: {str(exc)[:300]}", code=5)
-    typer.echo(f"version {release.version} is the champion; exported to {root / params.export.dir}")
+    forced = " (forced past the quality gate)" if release.forced else ""
+    typer.echo(f"version {release.version} is the champion{forced}; exported to {root / params.export.dir}")
 
 
 def _gate_frame(params, root: Path):

@@ -17,6 +17,7 @@ from rolefit.evaluation.evaluate import evaluate_bundle
 from rolefit.evaluation.reports import baseline_summary, write_reports
 from rolefit.model.train import TrainResult, train
 from rolefit.ops import tracking
+from rolefit.ops.lock import champion_lock
 from rolefit.ops.release import REPORTS, TRAINED, gate_and_register, write_train_report
 from rolefit.scoring.export import export
 
@@ -42,8 +43,9 @@ def train_and_publish(
     track: bool = True,
     frame: pd.DataFrame | None = None,
     log: Callable[[str], None] = lambda _: None,
+    wait: float = 0.0,
 ) -> Published:
-    """Everything ``rolefit train`` does, in one process.
+    """Everything ``rolefit train`` does, in one process, holding the project's champion lock.
 
     Build the data (synthetic + surveys found), train and select, export the candidate bundle to
     ``models/trained``, evaluate it into ``reports/``, log the run and model to MLflow (``track``), run
@@ -51,9 +53,20 @@ def train_and_publish(
     copied to ``out`` / ``export.dir``) only if the gate passed (:mod:`rolefit.ops.release`). Raises
     :class:`rolefit.ops.tracking.GateRefused` otherwise (``champion`` and ``out`` stay as they were).
     ``frame`` replaces the default data (it needs a ``split`` column or gets one).
+
+    The lock (:mod:`rolefit.ops.lock`) is taken before anything else and held until the champion is
+    published, so a second training started meanwhile stops at once naming this one
+    (:class:`rolefit.ops.lock.ChampionBusy`), or, given ``wait`` seconds, waits and is then trained and
+    gated against whatever this one promoted.
     """
-    root = Path(root)
+    with champion_lock(root, wait=wait, command="rolefit train", log=log):
+        return _train_and_publish(params, Path(root), out=out, track=track, frame=frame, log=log)
+
+
+def _train_and_publish(params, root: Path, *, out, track, frame, log) -> Published:
     if frame is None:
+        n = params.synthesize.n_respondents
+        log(f"building data: {n:,} synthetic respondents (survey-calibrated)")
         frame, ingest_reports = training_frame(params, root, log=log)
     else:
         ingest_reports = {}

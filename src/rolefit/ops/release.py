@@ -8,10 +8,19 @@ experiment: ``dvc exp run`` records the challenger and the verdict but never dep
 experiment's version is an explicit act, gated the same way.
 
 Promotion moves the alias and the folder ``export.dir`` together (:func:`publish`); every run first
-repairs a disagreement a crash may have left (:func:`reconcile`).
+repairs a disagreement a crash may have left (:func:`reconcile`). All of it happens under the project's
+champion lock (:mod:`rolefit.ops.lock`), taken before the champion is read for the gate and held
+through publishing, so two runs never both compare with the same old champion.
+
+The gate fails closed (:mod:`rolefit.evaluation.gate`): a champion that cannot be fetched, loaded and
+verified refuses the challenger. ``rolefit promote <version> --force`` (:func:`promote_version` with
+``force``) is the only way past a refusal: it publishes anyway and records it on the version (tags
+``forced``, ``forced_by``, ``forced_at``, ``forced_reason``, ``forced_over``) and in the log.
 
 Exit codes of ``rolefit train``, ``rolefit promote`` and the ``export`` stage: 0 done (promoted, or an
-experiment recorded whatever its verdict), 4 refused by the gate, 5 the tracking store failed.
+experiment recorded whatever its verdict), 1 the champion folder could not be read or written (e.g.
+"no space left on ..."; the champion is unchanged), 4 refused by the gate, 5 the tracking store failed,
+6 another run holds the project's champion lock (nothing was done).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +37,14 @@ import pandas as pd
 from rolefit.evaluation import gate
 from rolefit.evaluation.gate import GateVerdict
 from rolefit.ops import tracking
+from rolefit.ops.lock import champion_lock
 from rolefit.scoring import champion as published
+from rolefit.scoring.bundle import BundleError
 
+WRITE_EXIT = 1
 REFUSED_EXIT = 4
 TRACKING_EXIT = 5
+BUSY_EXIT = 6
 #: Where a run puts the bundle it trained (before the gate) and its reports, relative to the project;
 #: ``rolefit train`` and the DVC stages share them (dvc.yaml names the same paths as stage outputs).
 TRAINED = Path("models") / "trained"
@@ -50,6 +64,23 @@ class Release:
     version: str | None
     promoted: bool
     experiment: bool
+    forced: bool = False
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()).rstrip(".")[:400] or type(exc).__name__
+
+
+def _fetch_champion(version: str) -> tuple[Path | None, str | None]:
+    """The registered champion's bundle, or why there is none to compare with.
+
+    A registered model whose bundle is gone from the artifact store is a champion that cannot be
+    verified (the gate refuses); any other failure is the store's and propagates.
+    """
+    try:
+        return tracking.download_version(version), None
+    except FileNotFoundError as exc:
+        return None, _one_line(exc)
 
 
 def gate_and_register(
@@ -61,50 +92,67 @@ def gate_and_register(
     *,
     out: str | Path | None = None,
     log: Callable[[str], None] = lambda _: None,
+    wait: float = 0.0,
+    command: str | None = None,
 ) -> Release:
     """Gate the trained bundle against the champion, register it as challenger, promote if it passed.
 
     With ``run`` None (no tracking), the champion is the bundle in ``export.dir`` and nothing is
-    registered. Raises :class:`rolefit.ops.tracking.TrackingError` when the store fails (nothing promoted).
+    registered. Holds the project's champion lock throughout (``wait``: seconds to wait for another
+    holder; :class:`rolefit.ops.lock.ChampionBusy` after that). Raises
+    :class:`rolefit.ops.tracking.TrackingError` when the store fails (nothing promoted).
     """
 
     root = Path(root)
     destination = Path(out) if out else root / params.export.dir
     experiment = is_experiment()
-    champion_dir, label = None, "champion"
-    if run is not None:
-        try:
-            reconcile(destination, log)
-            champion = tracking.current_champion()
-            if champion is not None:
-                champion_dir = tracking.download_version(champion["version"])
-                label = f"champion v{champion['version']}"
-        except Exception as exc:
-            tracking.fail_run(run)
-            raise tracking.TrackingError(
-                f"MLflow tracking at {tracking.tracking_uri(root)} failed ({type(exc).__name__}: "
-                f"{str(exc)[:300]}); nothing was registered and {params.export.dir} is unchanged."
-            ) from exc
-    elif published.state(destination).bundle is not None:
-        champion_dir, label = destination, f"champion in {params.export.dir}"
-    verdict = gate.decide(trained, champion_dir, frame, params, champion_label=label)
-    for line in verdict.markdown().splitlines()[: 1 + len(verdict.reasons) or 2]:
-        log(line)
-    version = None
-    promoted = verdict.passed and not experiment
-    if run is not None:
-        try:
-            version = tracking.register_challenger(run, verdict, experiment=experiment)
-        except Exception as exc:
-            tracking.fail_run(run)
-            raise tracking.TrackingError(
-                f"registering the model in MLflow at {tracking.tracking_uri(root)} failed "
-                f"({type(exc).__name__}); champion and {params.export.dir} are unchanged."
-            ) from exc
-    if promoted:
-        publish(trained, destination, version, verdict, reason="it passed the quality gate")
-    release = Release(verdict=verdict, version=version, promoted=promoted, experiment=experiment)
-    write_gate_report(root, release)
+    with champion_lock(root, wait=wait, command=command, log=log):
+        champion_dir, label, problem, override = None, "champion", None, gate.OVERRIDE
+        if run is not None:
+            try:
+                reconcile(destination, log)
+                champion = tracking.current_champion()
+                if champion is not None:
+                    label = f"champion v{champion['version']}"
+                    champion_dir, problem = _fetch_champion(champion["version"])
+            except BundleError:
+                raise  # the champion folder is damaged: its own error names it
+            except Exception as exc:
+                tracking.fail_run(run)
+                raise tracking.TrackingError(
+                    f"MLflow tracking at {tracking.tracking_uri(root)} failed ({type(exc).__name__}: "
+                    f"{str(exc)[:300]}); nothing was registered and {params.export.dir} is unchanged."
+                ) from exc
+        else:
+            override = f"without MLflow tracking, move {destination} aside to publish a first champion"
+            try:
+                has_champion = published.state(destination).bundle is not None
+            except BundleError:
+                has_champion = True  # a damaged folder is a champion that cannot be verified: refused
+            if has_champion:
+                champion_dir, label = destination, f"champion in {params.export.dir}"
+        verdict = gate.decide(
+            trained, champion_dir, frame, params, champion_label=label, champion_problem=problem,
+            override=override,
+        )  # fmt: skip
+        version = None
+        promoted = verdict.passed and not experiment
+        if run is not None:
+            try:
+                version = tracking.register_challenger(run, verdict, experiment=experiment)
+            except Exception as exc:
+                tracking.fail_run(run)
+                raise tracking.TrackingError(
+                    f"registering the model in MLflow at {tracking.tracking_uri(root)} failed "
+                    f"({type(exc).__name__}); champion and {params.export.dir} are unchanged."
+                ) from exc
+            verdict = verdict.for_version(version)
+        for line in verdict.summary_lines():
+            log(line)
+        if promoted:
+            publish(trained, destination, version, verdict, reason="it passed the quality gate")
+        release = Release(verdict=verdict, version=version, promoted=promoted, experiment=experiment)
+        write_gate_report(root, release)
     return release
 
 
@@ -138,50 +186,94 @@ def write_train_report(root: str | Path, run: dict[str, str], metrics: dict[str,
     return path
 
 
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in the environment and no passwd entry (some containers)
+        return "unknown"
+
+
 def promote_version(
     version: str,
     frame: pd.DataFrame,
     params,
     root: str | Path,
     *,
+    force: bool = False,
+    reason: str | None = None,
+    wait: float = 0.0,
     log: Callable[[str], None] = lambda _: None,
 ) -> Release:
     """Promote registered ``version`` (e.g. an experiment's challenger) if it passes the gate now.
 
     It is judged against the current champion on the same rows, exactly as at training time; raises
-    :class:`rolefit.ops.tracking.GateRefused` when refused.
+    :class:`rolefit.ops.tracking.GateRefused` when refused, unless ``force``: then it is published
+    anyway and the version's tags record who forced it, when, why (``reason``) and what the gate said.
+    A version the gate passes is promoted normally, ``force`` or not.
     """
 
-    root = Path(root)
-    reconcile(root / params.export.dir, log)
-    candidate = tracking.download_version(version)
-    champion = tracking.current_champion()
-    if champion is not None and str(champion["version"]) == str(version):
-        raise ValueError(f"Version {version} is already the champion.")
-    champion_dir = tracking.download_version(champion["version"]) if champion else None
-    label = f"champion v{champion['version']}" if champion else "champion"
-    verdict = gate.decide(candidate, champion_dir, frame, params, champion_label=label)
-    for line in verdict.markdown().splitlines():
-        log(line)
-    if not verdict.passed:
-        raise tracking.GateRefused(verdict)
-    publish(
-        candidate,
-        root / params.export.dir,
-        str(version),
-        verdict,
-        reason="promoted by `rolefit promote` after passing the quality gate",
-    )
-    return Release(verdict=verdict, version=str(version), promoted=True, experiment=False)
+    root, version = Path(root), str(version)
+    with champion_lock(root, wait=wait, command=f"rolefit promote {version}", log=log):
+        reconcile(root / params.export.dir, log)
+        candidate = tracking.download_version(version)
+        champion = tracking.current_champion()
+        if champion is not None and str(champion["version"]) == version:
+            raise ValueError(f"Version {version} is already the champion.")
+        champion_dir, problem, label = None, None, "champion"
+        if champion is not None:
+            label = f"champion v{champion['version']}"
+            champion_dir, problem = _fetch_champion(champion["version"])
+        verdict = gate.decide(
+            candidate, champion_dir, frame, params, champion_label=label, champion_problem=problem
+        ).for_version(version)
+        for line in verdict.markdown().splitlines():
+            log(line)
+        forced = None
+        if not verdict.passed:
+            if not force:
+                raise tracking.GateRefused(verdict)
+            forced = {
+                "forced": "true",
+                "forced_by": _user(),
+                "forced_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "forced_reason": " ".join((reason or "").split()) or "none given",
+                "forced_over": " | ".join(verdict.reasons),
+            }
+            log(
+                f"FORCED: version {version} is published although the quality gate refused it, by "
+                f"{forced['forced_by']} at {forced['forced_at']} (reason: {forced['forced_reason']}); "
+                "recorded in the version's tags forced, forced_by, forced_at, forced_reason, forced_over"
+            )
+        elif force:
+            log(
+                "the quality gate passed: --force was not needed, and the promotion is not recorded as forced"
+            )
+        why = (
+            f"forced by `rolefit promote --force` ({forced['forced_by']}, {forced['forced_at']}, reason: "
+            f"{forced['forced_reason']}) although the quality gate refused it"
+            if forced
+            else "promoted by `rolefit promote` after passing the quality gate"
+        )
+        publish(candidate, root / params.export.dir, version, verdict, reason=why, forced=forced)
+    return Release(verdict=verdict, version=version, promoted=True, experiment=False, forced=bool(forced))
 
 
 def publish(
-    bundle: Path, destination: Path, version: str | None, verdict: GateVerdict, *, reason: str
+    bundle: Path,
+    destination: Path,
+    version: str | None,
+    verdict: GateVerdict,
+    *,
+    reason: str,
+    forced: dict[str, str] | None = None,
 ) -> None:
     """Make ``bundle`` the champion: MLflow alias (when ``version`` is registered) and folder together.
 
     See :mod:`rolefit.scoring.champion` for why a crash at any step leaves a whole champion that the next
-    run's :func:`reconcile` brings back in line with the registry.
+    run's :func:`reconcile` brings back in line with the registry. ``forced`` (tags) is recorded on the
+    version before its alias moves.
     """
     from rolefit.scoring import champion
 
@@ -191,6 +283,8 @@ def publish(
 
     def set_alias() -> None:
         try:
+            if forced:
+                tracking.record_forced(version, forced)
             tracking.promote(version, verdict, reason=reason)
         except Exception as exc:
             raise tracking.TrackingError(

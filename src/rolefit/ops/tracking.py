@@ -439,6 +439,7 @@ def register_challenger(run: dict[str, str], verdict: GateVerdict, *, experiment
 
     client = MlflowClient()
     version = mlflow.register_model(run["model_uri"], MODEL_NAME)
+    verdict = verdict.for_version(str(version.version))
     outcome = "passed" if verdict.passed else "refused"
     tags = {
         "gate.verdict": outcome,
@@ -446,6 +447,8 @@ def register_challenger(run: dict[str, str], verdict: GateVerdict, *, experiment
         "gate.experiment": str(experiment).lower(),
         **{f"gate.{k}": str(v) for k, v in verdict.checks.items()},
     }
+    if verdict.notes:
+        tags["gate.notes"] = " | ".join(verdict.notes)
     for key, value in tags.items():
         client.set_model_version_tag(MODEL_NAME, version.version, key, value[:5000])
         client.set_tag(run["run_id"], key, value[:5000])
@@ -491,6 +494,15 @@ def promote(version: str, verdict: GateVerdict, *, reason: str = "") -> None:
     note = f"Promoted to champion{': ' + reason if reason else ''}.\n\n{verdict.markdown()}"
     client.update_model_version(MODEL_NAME, version, description=(note + "\n\n" + current)[:5000])
     client.set_model_version_tag(MODEL_NAME, version, "promoted", "true")
+
+
+def record_forced(version: str, forced: dict[str, str]) -> None:
+    """Tag ``version`` as promoted past a refusing gate (``rolefit promote --force``): who, when, why."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for key, value in forced.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value[:5000])
 
 
 def finish_promotion(version: str) -> None:
