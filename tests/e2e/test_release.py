@@ -265,7 +265,7 @@ def test_two_trainings_started_together_make_one_champion_change(tmp_path):
     assert waiting.returncode in (0, 4), logs["c"][1].read_text()[-3000:]
     assert f"waiting up to 900 s for rolefit train (pid {holder} " in logs["c"][0].read_text()
     registry = client(project)
-    versions = {v.version: v for v in registry.search_model_versions("name = 'rolefit'")}
+    versions = {str(v.version): v for v in registry.search_model_versions("name = 'rolefit'")}
     assert sorted(versions) == ["1", "2"], "the run that stopped registered nothing"
     runs = {v: registry.get_run(versions[v].run_id).data.tags["rolefit.pid"] for v in versions}
     assert runs == {"1": str(holder), "2": str(waiting.pid)}
