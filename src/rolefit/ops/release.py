@@ -77,7 +77,7 @@ def gate_and_register(
             reconcile(destination, log)
             champion = tracking.current_champion()
             if champion is not None:
-                champion_dir = tracking.download_version(champion["version"])
+                champion_dir = tracking.download_version(champion["version"], project=root)
                 label = f"champion v{champion['version']}"
         except Exception as exc:
             tracking.fail_run(run)
@@ -154,11 +154,11 @@ def promote_version(
 
     root = Path(root)
     reconcile(root / params.export.dir, log)
-    candidate = tracking.download_version(version)
+    candidate = tracking.download_version(version, project=root)
     champion = tracking.current_champion()
     if champion is not None and str(champion["version"]) == str(version):
         raise ValueError(f"Version {version} is already the champion.")
-    champion_dir = tracking.download_version(champion["version"]) if champion else None
+    champion_dir = tracking.download_version(champion["version"], project=root) if champion else None
     label = f"champion v{champion['version']}" if champion else "champion"
     verdict = gate.decide(candidate, champion_dir, frame, params, champion_label=label)
     for line in verdict.markdown().splitlines():
