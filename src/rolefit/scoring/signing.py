@@ -291,7 +291,9 @@ def key_source(directory: str | Path, *, project: str | Path | None = None) -> t
         project = _assigned.get(str(Path(directory).resolve()))
     if project is not None:
         path = project_key_file(project)
-        return (path if path.is_file() else None), f"the project {project} (it has no {PROJECT_KEY_FILE})"
+        if path.is_file():
+            return path, str(path)
+        return None, f"the project {project} it belongs to has no {PROJECT_KEY_FILE}"
     path = _outermost_key(directory)
     if path is not None:
         return path, str(path)
