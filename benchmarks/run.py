@@ -84,7 +84,9 @@ def train_bundle(kind: str, folder: Path, n: int) -> Path:
     })  # fmt: skip
     frame = synthetic_frame(params, ROOT)
     result = train(frame, params)
-    return export(result, folder / kind, params), frame
+    # signed with a key of the run's own (``folder`` stands for a project): verified as a project's bundles
+    # are, so `rolefit serve` serves them without --allow-unsigned
+    return export(result, folder / kind, params, project=folder), frame
 
 
 def one_person(results: dict, folder: Path) -> None:

@@ -11,6 +11,7 @@ from rolefit.scoring.bundle import (
     SCORING,
     BundleError,
     load_additive,
+    load_trusted,
     sign_bundle,
     verify_bundle,
 )
@@ -24,7 +25,7 @@ def no_signing_key(monkeypatch, tmp_path):
     """No signing key unless a test configures one: not the developer's, not the environment's."""
     for name in (signing.KEY_ENV, signing.KEY_FILE_ENV, signing.REQUIRE_ENV):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # the default key file is looked up in the current folder
+    monkeypatch.chdir(tmp_path)  # never the checkout: nothing a test does lands in the project
 
 
 @pytest.fixture()
@@ -189,7 +190,8 @@ def test_export_signs_when_a_key_is_configured(champion, tmp_path, monkeypatch):
     bundle = export_copy(champion, tmp_path / "signed")
     record = json.loads((bundle / signing.SIGNATURE).read_text())
     assert record["algorithm"] == "hmac-sha256" and len(record["signature"]) == 64
-    assert signing.verify(bundle, (bundle / MANIFEST).read_bytes()) == "verified"
+    verification = signing.verify(bundle, (bundle / MANIFEST).read_bytes())
+    assert verification.verified and verification.by == f"signature (key id {record['key_id']})"
     load_additive(bundle)
     # any change to the manifest (here: a fact nobody reads) breaks the signature
     manifest = json.loads((bundle / MANIFEST).read_text())
@@ -231,22 +233,29 @@ def test_without_a_key_signatures_are_not_checked_and_only_checksums_apply(bundl
         load_additive(bundle)
 
 
-def test_the_first_export_into_the_project_creates_a_private_key(champion, tmp_path, monkeypatch):
+def test_the_first_export_into_the_project_creates_a_private_key_in_the_project_not_the_cwd(
+    champion, tmp_path, monkeypatch
+):
     project = tmp_path / "project"
     project.mkdir()
-    monkeypatch.chdir(project)
-    export_copy(champion, tmp_path / "elsewhere")  # a scratch export outside the project
-    assert not (project / ".rolefit").exists()
+    (project / "params.yaml").write_text("{}\n")  # what makes a folder a rolefit project
+    started_in = tmp_path / "started-in"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)  # the export runs from another folder: the key still goes to the project
+    export_copy(champion, tmp_path / "elsewhere")  # a scratch export outside any project
+    assert not (project / ".rolefit").exists() and not (started_in / ".rolefit").exists()
+    assert not (tmp_path / ".rolefit").exists()
     bundle = export_copy(champion, project / "models" / "trained")
     key_file = project / ".rolefit" / "signing.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert (project / ".rolefit").stat().st_mode & 0o077 == 0
+    assert not (started_in / ".rolefit").exists()
     assert (bundle / signing.SIGNATURE).is_file()
-    load_additive(bundle)
-    monkeypatch.chdir(tmp_path)  # elsewhere, without the key: checksums only
-    load_additive(bundle)
+    for folder in (project, started_in, tmp_path):  # the project's key checks it from anywhere
+        monkeypatch.chdir(folder)
+        assert load_trusted(bundle)[2].verified
     monkeypatch.setenv(signing.KEY_FILE_ENV, str(key_file))
-    load_additive(bundle)
+    assert load_trusted(bundle)[2].verified
 
 
 def test_a_misconfigured_key_is_an_error_not_a_silent_downgrade(bundle, tmp_path, monkeypatch):

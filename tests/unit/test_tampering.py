@@ -42,7 +42,7 @@ def no_signing_key(monkeypatch, tmp_path):
     """No signing key unless a test configures one: not the developer's, not the environment's."""
     for name in (signing.KEY_ENV, signing.KEY_FILE_ENV, signing.REQUIRE_ENV):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # the default key file is looked up in the current folder
+    monkeypatch.chdir(tmp_path)  # never the checkout: nothing a test does lands in the project
 
 
 @pytest.fixture()
@@ -127,8 +127,8 @@ def test_concurrent_predictions_equal_serial_ones(champion, use_model, monkeypat
     serial = [rolefit.predict(p).to_dict() for p in people]
 
     loads = []
-    original = bundle_module.load_additive
-    monkeypatch.setattr(bundle_module, "load_additive", lambda path: (loads.append(path), original(path))[1])
+    original = bundle_module.load_trusted
+    monkeypatch.setattr(bundle_module, "load_trusted", lambda path: (loads.append(path), original(path))[1])
     clear_cache()
     results = [None] * len(people)
     start = threading.Barrier(8)

@@ -89,12 +89,28 @@ def serve(
     model: str = typer.Option(
         None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
     ),
+    allow_unsigned: bool = typer.Option(
+        False,
+        "--allow-unsigned",
+        help="Serve a model even when no signing key is configured to verify it (checksums only).",
+    ),
 ):
-    """Serve the questionnaire page and the REST API (FastAPI on uvicorn)."""
+    """Serve the questionnaire page and the REST API (FastAPI on uvicorn).
+
+    Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned."""
     from rolefit.apps.server import serve as run_server
     from rolefit.scoring.bundle import BundleError
+    from rolefit.scoring.loader import load_model
 
     try:
+        loaded = load_model(model)  # verified now and cached: the app serves this very load
+        if not loaded.info.verified and not allow_unsigned:
+            fail(
+                f"refusing to serve the unverified model at {loaded.path}: no signing key is configured "
+                "to check it; set ROLEFIT_SIGNING_KEY_FILE to the key that signed it (or keep the "
+                "project's key in <project>/.rolefit/signing.key), or pass --allow-unsigned",
+                code=3,
+            )
         run_server(host=host, port=port, model=model)
     except BundleError as exc:
         fail(str(exc), code=3)

@@ -141,6 +141,22 @@ class Explanation(_Out):
     evidence: Evidence
 
 
+class ModelOut(_Out):
+    """``Prediction.model``: the model that answered, and whether rolefit verified where it came from."""
+
+    version: str = Field(description="The model's version (the same as model_version).")
+    verified: bool = Field(
+        description="True: a signature made with the configured signing key (or, for a model packaged "
+        "with rolefit, the installed package's file record) vouches for every model file. False: no "
+        "signing key was configured, so only checksums were checked: corruption is detected, deliberate "
+        "edits are not."
+    )
+    verified_by: str = Field(
+        description='In words: "signature (key id …)", "package (installed rolefit …: its file '
+        'record)" or "checksums only: no signing key configured".'
+    )
+
+
 class PredictionOut(_Out):
     """``Prediction.to_dict()``: one person's result."""
 
@@ -154,6 +170,7 @@ class PredictionOut(_Out):
     base_rate: float | None
     explanations: list[Explanation]
     model_version: str
+    model: ModelOut
     notice: str
 
 

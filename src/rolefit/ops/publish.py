@@ -78,7 +78,7 @@ def _train_and_publish(params, root: Path, *, out, track, frame, log) -> Publish
         log(f"  ALARM {alarm}")
     result = train(frame, params, log=log)
     result.extra["ingest_reports"] = ingest_reports
-    trained = export(result, root / TRAINED, params)
+    trained = export(result, root / TRAINED, params, project=root)
     evaluated = evaluate_bundle(trained, frame, params)
     for line in baseline_summary(evaluated):
         log(line)

@@ -71,14 +71,14 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()).rstrip(".")[:400] or type(exc).__name__
 
 
-def _fetch_champion(version: str) -> tuple[Path | None, str | None]:
+def _fetch_champion(version: str, project: Path) -> tuple[Path | None, str | None]:
     """The registered champion's bundle, or why there is none to compare with.
 
     A registered model whose bundle is gone from the artifact store is a champion that cannot be
     verified (the gate refuses); any other failure is the store's and propagates.
     """
     try:
-        return tracking.download_version(version), None
+        return tracking.download_version(version, project=project), None
     except FileNotFoundError as exc:
         return None, _one_line(exc)
 
@@ -114,7 +114,7 @@ def gate_and_register(
                 champion = tracking.current_champion()
                 if champion is not None:
                     label = f"champion v{champion['version']}"
-                    champion_dir, problem = _fetch_champion(champion["version"])
+                    champion_dir, problem = _fetch_champion(champion["version"], root)
             except BundleError:
                 raise  # the champion folder is damaged: its own error names it
             except Exception as exc:
@@ -217,14 +217,14 @@ def promote_version(
     root, version = Path(root), str(version)
     with champion_lock(root, wait=wait, command=f"rolefit promote {version}", log=log):
         reconcile(root / params.export.dir, log)
-        candidate = tracking.download_version(version)
+        candidate = tracking.download_version(version, project=root)
         champion = tracking.current_champion()
         if champion is not None and str(champion["version"]) == version:
             raise ValueError(f"Version {version} is already the champion.")
         champion_dir, problem, label = None, None, "champion"
         if champion is not None:
             label = f"champion v{champion['version']}"
-            champion_dir, problem = _fetch_champion(champion["version"])
+            champion_dir, problem = _fetch_champion(champion["version"], root)
         verdict = gate.decide(
             candidate, champion_dir, frame, params, champion_label=label, champion_problem=problem
         ).for_version(version)

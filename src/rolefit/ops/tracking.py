@@ -514,6 +514,9 @@ def finish_promotion(version: str) -> None:
     client.set_model_version_tag(MODEL_NAME, version, "promoted", "true (finished after an interruption)")
 
 
-def download_version(version: str, destination: str | Path | None = None) -> Path:
-    """The bundle of registered version ``version`` of the model."""
-    return download_champion(f"models:/{MODEL_NAME}/{version}", destination)
+def download_version(
+    version: str, destination: str | Path | None = None, *, project: str | Path | None = None
+) -> Path:
+    """The bundle of registered version ``version`` of the model; ``project``: check it with that
+    project's signing key (:func:`rolefit.scoring.registry.download_champion`)."""
+    return download_champion(f"models:/{MODEL_NAME}/{version}", destination, project=project)

@@ -17,7 +17,7 @@ Layout of a bundle folder::
 
 Loading refuses the bundle with :class:`BundleError` naming the cause unless, in this order: every
 file is within its size bound (checked before anything is read), the signature verifies (when a key is
-configured; see :mod:`rolefit.scoring.signing`), the manifest fits its typed schema and was built for this
+found; see :mod:`rolefit.scoring.signing`), the manifest fits its typed schema and was built for this
 instrument, every file matches its sha256, and the content makes sense (finite effects and baselines,
 tables for exactly the instrument's items). Nothing in a bundle is ever unpickled: ``scoring.json`` is
 plain JSON and ``model.skops`` is loaded by skops only when every type in it is on an exact allow-list
@@ -92,14 +92,17 @@ def save_bundle(
     reference: dict[str, Any] | None = None,
     instrument: Instrument | None = None,
     answers: dict[str, Any] | None = None,
+    project: str | Path | None = None,
 ) -> Path:
     """Write a bundle atomically: build it in a temporary folder beside ``directory``, then swap it in.
 
     ``manifest`` holds the caller's facts (metrics, data hashes, row counts, candidate, ...); this
     function adds schema, instrument, versions, checksums and the model version, and signs the
     manifest when a signing key is configured (creating the project's key on the first export into
-    the project; see :func:`rolefit.scoring.signing.key_for_export`). ``answers`` (the answer model,
-    :func:`rolefit.data.distributions.answer_distributions`) is written as ``answers.json`` when given.
+    the project; see :func:`rolefit.scoring.signing.key_for_export`). ``project`` is the root of the
+    project the bundle belongs to, when the caller knows it (else the nearest one above ``directory``).
+    ``answers`` (the answer model, :func:`rolefit.data.distributions.answer_distributions`) is written as
+    ``answers.json`` when given.
     """
     import skops.io
 
@@ -107,7 +110,7 @@ def save_bundle(
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
-        key = signing.key_for_export(directory)
+        key = signing.key_for_export(directory, project=project)
     except signing.SignatureError as exc:
         raise BundleError(f"Cannot sign the bundle for {directory}: {exc}") from None
     atomic.remove_stale(directory.parent)
@@ -386,23 +389,37 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
 
 
 def verify_bundle(
-    directory: str | Path, instrument: Instrument | None = None, *, signature: bool = True
+    directory: str | Path,
+    instrument: Instrument | None = None,
+    *,
+    signature: bool = True,
+    project: str | Path | None = None,
 ) -> dict[str, Any]:
     """Check sizes, signature, manifest schema, instrument and every file's sha256.
 
     Returns the manifest or raises :class:`BundleError` naming the cause. ``signature=False`` skips
-    only the signature (for :func:`sign_bundle`, which is about to make one).
+    only the signature (for :func:`sign_bundle`, which is about to make one). ``project``: check the
+    signature with that project's key (e.g. a bundle downloaded from the project's MLflow registry into
+    a temporary folder); by default the key is found as :mod:`rolefit.scoring.signing` says.
     """
-    return _verify(Path(directory), instrument, signature)[0]
+    directory = Path(directory)
+    manifest, data, verification = _verify(directory, instrument, signature, project)
+    if verification is not None:
+        signing.say_unverified(directory, data, verification)  # once, and only for a whole bundle
+    return manifest
 
 
-def _verify(directory: Path, instrument: Instrument | None, signature: bool) -> tuple[dict[str, Any], bytes]:
-    """:func:`verify_bundle`, also returning the manifest's bytes exactly as they were checked."""
+def _verify(
+    directory: Path, instrument: Instrument | None, signature: bool, project: str | Path | None = None
+) -> tuple[dict[str, Any], bytes, signing.Verification | None]:
+    """:func:`verify_bundle`, also returning the manifest's bytes exactly as they were checked and how the
+    bundle was verified (None with ``signature=False``)."""
     where = f"the model bundle at {directory}"
     data = _manifest_bytes(directory)
+    verification = None
     if signature:  # before parsing: with a key configured, nothing unsigned is even parsed
         try:
-            signing.verify(directory, data)
+            verification = signing.verify(directory, data, project=project)
         except signing.SignatureError as exc:
             raise BundleError(str(exc)) from None
     manifest = _parse_manifest(data, directory / MANIFEST)
@@ -427,7 +444,7 @@ def _verify(directory: Path, instrument: Instrument | None, signature: bool) -> 
             )
     for name in listed:
         _check_digest(name, sha256_file(directory / name), manifest, directory)
-    return manifest, data
+    return manifest, data, verification
 
 
 def listed_files(manifest: dict[str, Any]) -> tuple[str, ...]:
@@ -453,27 +470,39 @@ def read_verified(directory: Path, name: str, manifest: dict[str, Any]) -> bytes
     return data
 
 
-def sign_bundle(directory: str | Path) -> signing.SigningKey:
+def sign_bundle(directory: str | Path, *, project: str | Path | None = None) -> signing.SigningKey:
     """Sign an existing bundle with the configured key (creating the project key if there is none).
 
     For a bundle you trust that has no signature (exported before signing existed, or elsewhere). Its
-    checksums are verified first, so a damaged bundle is never signed.
+    checksums are verified first, so a damaged bundle is never signed. The key is the one that will
+    check the bundle (:func:`rolefit.scoring.signing.key_for_export`; ``project``: that project's).
     """
     directory = Path(directory)
-    _, manifest_bytes = _verify(directory, None, signature=False)
+    _, manifest_bytes, _ = _verify(directory, None, signature=False)
     try:
-        key = signing.key_for_export(directory, create_anywhere=True)
+        key = signing.key_for_export(directory, project=project, create_anywhere=True)
     except signing.SignatureError as exc:
         raise BundleError(str(exc)) from None
-    assert key is not None  # create_anywhere always yields a key
+    assert key is not None  # create_anywhere yields a key or raises
     signing.write_signature(directory, key, manifest_bytes)  # the bytes whose checksums were verified
     return key
 
 
 def load_additive(directory: str | Path) -> tuple[AdditiveModel, dict[str, Any]]:
     """Verify the bundle and return its lookup tables (checked for sense) and manifest."""
+    additive, manifest, _ = load_trusted(directory)
+    return additive, manifest
+
+
+def load_trusted(
+    directory: str | Path, *, project: str | Path | None = None
+) -> tuple[AdditiveModel, dict[str, Any], signing.Verification]:
+    """:func:`load_additive`, also returning how the bundle was verified (signature, package record, or
+    checksums only: :class:`rolefit.scoring.signing.Verification`). ``project`` as for
+    :func:`verify_bundle`."""
     directory = Path(directory)
-    manifest = verify_bundle(directory)
+    manifest, manifest_bytes, verification = _verify(directory, None, True, project)
+    assert verification is not None  # the signature step ran
     where = f"the model bundle at {directory}"
     data = parse_json(read_verified(directory, SCORING, manifest), SCORING, where)
     try:
@@ -483,7 +512,8 @@ def load_additive(directory: str | Path) -> tuple[AdditiveModel, dict[str, Any]]
     problem = _instrument_problem(additive, load_instrument())
     if problem:
         raise BundleError(f"{SCORING} in {where} {problem}. Refusing to load it.")
-    return additive, manifest
+    signing.say_unverified(directory, manifest_bytes, verification)  # once, and only for a loaded bundle
+    return additive, manifest, verification
 
 
 def _instrument_problem(additive: AdditiveModel, instrument: Instrument) -> str | None:

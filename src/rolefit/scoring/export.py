@@ -9,9 +9,14 @@ from rolefit.model.train import TrainResult
 from rolefit.scoring.bundle import save_bundle
 
 
-def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
+def export(
+    result: TrainResult, directory: str | Path, params: Params, *, project: str | Path | None = None
+) -> Path:
     """Write the champion bundle with its manifest (and ``answers.json`` when the result has an answer
-    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training)."""
+    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training).
+
+    ``project``: the project's root, whose signing key signs it (created by its first export); by
+    default the project found above ``directory`` (:func:`rolefit.scoring.signing.key_for_export`)."""
     manifest = {
         "candidate": result.candidate,
         "calibration": result.calibration,
@@ -29,4 +34,5 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         manifest=manifest,
         reference=result.extra.get("reference"),
         answers=result.extra.get("answers"),
+        project=project,
     )

@@ -1,7 +1,9 @@
 """Finding, verifying and caching the model that :func:`rolefit.predict` scores with.
 
-The model is loaded lazily on first use, verified by checksum (and signature, when a key is set), and
-cached; ``ROLEFIT_MODEL`` may point to another bundle folder or an MLflow model URI.
+The model is loaded lazily on first use, verified by checksum (and signature, when a key is found: see
+:mod:`rolefit.scoring.signing`), and cached; ``ROLEFIT_MODEL`` may point to another bundle folder or an
+MLflow model URI. Every prediction carries :attr:`LoadedModel.info` (:class:`ModelInfo`): which model
+answered and whether it was verified, computed once at load.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolefit.instrument.items import load_instrument
 from rolefit.model.tables import AdditiveModel
 from rolefit.scoring.compiled import CompiledItem, CompiledItems
 from rolefit.scoring.decision import Decisions
+
+if TYPE_CHECKING:
+    from rolefit.scoring.signing import Verification
 
 DEFAULT_BUNDLE = Path("models") / "champion"
 #: Display names of the known real sources (others are shown by their name in params.yaml).
@@ -42,6 +47,26 @@ def evidence_entry(record: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class ModelInfo:
+    """Which model answered, and whether rolefit verified where it came from.
+
+    ``version`` is the bundle's model version (also ``Prediction.model_version``). ``verified`` is True
+    when a signature made with the configured key (or, for a model packaged with rolefit, the installed
+    package's file record) vouches for every file; False when no signing key was configured, so only the
+    checksums were checked (corruption is detected, deliberate edits are not). ``verified_by`` says
+    which, in words: ``"signature (key id 0123456789abcdef)"``, ``"package (installed rolefit 1.2.0: its
+    file record)"`` or ``"checksums only: no signing key configured"``.
+    """
+
+    version: str
+    verified: bool
+    verified_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "verified": self.verified, "verified_by": self.verified_by}
+
+
+@dataclass(frozen=True)
 class LoadedModel:
     """A verified bundle ready to score: every item's answers precompiled and the decision table built."""
 
@@ -50,10 +75,21 @@ class LoadedModel:
     path: Path
     compiled: dict[str, CompiledItem] = field(default_factory=dict, repr=False)
     decisions: Decisions | None = field(default=None, repr=False)
+    #: how the bundle was verified (None: the caller did not say, and it counts as unverified)
+    verification: Verification | None = None
+    #: which model this is and how it was verified: made once here, the one immutable object every
+    #: prediction refers to (never rebuilt per call)
+    info: ModelInfo = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         instrument = load_instrument()
         additive = self.additive
+        trust = self.verification
+        if trust is None:
+            from rolefit.scoring.signing import UNVERIFIED, Verification
+
+            trust = Verification(False, UNVERIFIED)
+        object.__setattr__(self, "info", ModelInfo(self.version, trust.verified, trust.by))
         if not self.compiled:
             ranks = {item_id: rank for rank, item_id in enumerate(sorted(instrument.ids))}
             # the blend weight for every count of answered real-block items (the index; 0 never occurs)
@@ -183,7 +219,7 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
         model = _cache.get(key)
         if model is None:
             from rolefit.scoring import champion
-            from rolefit.scoring.bundle import BundleError, load_additive
+            from rolefit.scoring.bundle import BundleError, load_trusted
 
             if not path.exists():
                 raise BundleError(
@@ -192,8 +228,8 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
                 )
 
             def load(folder: Path) -> LoadedModel:
-                additive, manifest = load_additive(folder)
-                return LoadedModel(additive=additive, manifest=manifest, path=folder)
+                additive, manifest, trust = load_trusted(folder)
+                return LoadedModel(additive=additive, manifest=manifest, path=folder, verification=trust)
 
             # a champion folder is resolved once to one published version (never a mix of two)
             model = champion.load_consistent(path, load)

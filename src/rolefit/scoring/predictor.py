@@ -19,7 +19,7 @@ from rolefit.model.conformal import role_of
 from rolefit.model.tables import scaled_effect
 from rolefit.scoring.answers import validate_base_rate
 from rolefit.scoring.compiled import Level, resolve
-from rolefit.scoring.loader import load_model
+from rolefit.scoring.loader import ModelInfo, load_model
 from rolefit.scoring.reasons import ROLE_NAMES
 
 NOTICE = (
@@ -34,6 +34,8 @@ class Prediction:
 
     ``explanations`` lists every answered item, largest absolute effect first; each entry's
     ``effect`` is in log-odds toward MLE, and ``baseline_log_odds + sum(effects) == log_odds``.
+    ``model`` names the model that answered and says whether it was verified (``model.verified``;
+    ``model_version`` is kept for compatibility and equals ``model.version``).
     """
 
     role: str
@@ -48,6 +50,9 @@ class Prediction:
     answers: dict[str, float | str] = field(default_factory=dict, repr=False)
     #: MLE share of the population the probabilities refer to (the caller's, or the reference survey's)
     base_rate: float | None = None
+    #: the model that answered: its version, and whether it was verified (a signature made with the
+    #: configured key) or loaded with checksums only (:class:`rolefit.scoring.loader.ModelInfo`)
+    model: ModelInfo | None = None
 
     @classmethod
     def of(cls, *values: Any) -> Prediction:
@@ -70,6 +75,7 @@ class Prediction:
             "base_rate": self.base_rate,
             "explanations": [{**e, "evidence": dict(e["evidence"])} for e in self.explanations],
             "model_version": self.model_version,
+            "model": None if self.model is None else self.model.to_dict(),
             "notice": self.notice,
         }
 
@@ -173,6 +179,7 @@ def predict(
         "notice": NOTICE,
         "answers": clean,
         "base_rate": sigmoid(baseline) if rate is None else rate,
+        "model": loaded.info,
     })  # fmt: skip
     return made
 

@@ -30,8 +30,16 @@ def configure(root: str | Path = ".") -> str:
     return uri
 
 
-def download_champion(uri: str, destination: str | Path | None = None) -> Path:
-    """Fetch the bundle behind a ``models:/rolefit@champion``-style URI; returns the bundle folder."""
+def download_champion(
+    uri: str, destination: str | Path | None = None, *, project: str | Path | None = None
+) -> Path:
+    """Fetch the bundle behind a ``models:/rolefit@champion``-style URI; returns the bundle folder.
+
+    ``project``: the root of the project whose registry it came from; the bundle is then checked with
+    that project's signing key wherever it was downloaded to (:func:`rolefit.scoring.signing.assign_project`).
+    Without it, only a key configured for the deployment (``ROLEFIT_SIGNING_KEY[_FILE]``) checks it: a
+    temporary folder belongs to no project, and the working directory is never taken for one.
+    """
     import tempfile
 
     import mlflow
@@ -41,4 +49,8 @@ def download_champion(uri: str, destination: str | Path | None = None) -> Path:
     found = [p.parent for p in local.rglob("manifest.json") if (p.parent / "scoring.json").exists()]
     if not found:
         raise FileNotFoundError(f"The MLflow model at {uri} holds no rolefit bundle.")
+    if project is not None:
+        from rolefit.scoring.signing import assign_project
+
+        assign_project(found[0], project)
     return found[0]
