@@ -89,13 +89,35 @@ def serve(
     model: str = typer.Option(
         None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
     ),
+    allowed_host: list[str] = typer.Option(
+        [],
+        "--allowed-host",
+        metavar="NAME",
+        help="A host name the server answers besides 127.0.0.1, localhost and [::1] (requests for other "
+        "names get 400: a DNS-rebinding defence); repeatable. Also ROLEFIT_ALLOWED_HOSTS=name1,name2; "
+        "'*' answers any name. The --host address is answered too.",
+    ),
+    client_limit: int = typer.Option(
+        4,
+        "--client-limit",
+        min=0,
+        metavar="N",
+        help="Scoring requests one client address may have in progress at once (more get 429); 0: no "
+        "limit (e.g. behind a backend that sends everyone's requests from one address).",
+    ),
 ):
     """Serve the questionnaire page and the REST API (FastAPI on uvicorn)."""
+    from rolefit.apps.guard import allowed_hosts
     from rolefit.apps.server import serve as run_server
     from rolefit.scoring.bundle import BundleError
 
     try:
-        run_server(host=host, port=port, model=model)
+        allowed_hosts(allowed_host)  # an entry that is not a host name is named before anything starts
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        run_server(host=host, port=port, model=model, allowed_hosts=allowed_host,
+                   client_limit=client_limit or None)  # fmt: skip
     except BundleError as exc:
         fail(str(exc), code=3)
 
