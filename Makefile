@@ -66,6 +66,12 @@ bench-load: setup
 bench-stall: setup
 	$(BIN)/python benchmarks/stall.py
 
+## bench-fair: one person's /api/guide p99 while 20 clients post maximal batches, against idle, and the
+## batches' throughput with that person against alone (same run; make bench runs it too)
+.PHONY: bench-fair
+bench-fair: setup
+	$(BIN)/python benchmarks/fair.py
+
 ## repro: run the DVC retraining pipeline
 repro: setup
 	$(BIN)/dvc repro

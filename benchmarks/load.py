@@ -39,7 +39,8 @@ def main(seconds: int = 15, connections: int = 16) -> dict:
             f"wrk.body = {json.dumps(json.dumps(BODY))}\n"
         )
         port = free_port()
-        server = Server([str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        # wrk's connections all come from 127.0.0.1: no per-client limit (make bench-fair measures it)
+        server = Server([str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port), "--client-limit", "0"],
                         url=f"http://127.0.0.1:{port}", cwd=ROOT, environ=env(), log=folder / "serve.log")  # fmt: skip
         try:
             server.wait_ready("/healthz")

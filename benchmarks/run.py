@@ -303,13 +303,19 @@ def web_server(results: dict) -> None:
     """A real ``rolefit serve`` on the logistic bundle (``benchmarks/stall.py``): ``/healthz`` p99 while 50
     clients send maximal invalid batches, against idle in the same run; how soon slow clients are cut
     off, against the configured limits; and one maximal near-miss batch's cost, against the same batch
-    with a "did you mean" for every unknown key (as before the budget)."""
-    from benchmarks import stall
+    with a "did you mean" for every unknown key (as before the budget). Then, on a fresh server
+    (``benchmarks/fair.py``), one person's ``/api/guide`` p99 while 20 clients post maximal valid
+    batches, against idle, and the batches' throughput beside that person, against alone."""
+    from benchmarks import fair, stall
 
     with stall.serving(results["_bundle"]) as port:
         s = results["stall"] = stall.measure("127.0.0.1", port, seconds=10, clients=50, idle_seconds=3)
         c = results["cut_off"] = stall.cut_off("127.0.0.1", port)
     b = results["near_miss_batch"] = stall.batch_cost(results["_bundle"])
+    with stall.serving(results["_bundle"]) as port:
+        load = os.getloadavg()[0]
+        f = results["fair"] = fair.measure("127.0.0.1", port, clients=20, seconds=12, windows=6)
+        f["load"] = [round(load, 1), round(os.getloadavg()[0], 1)]
     log(
         f"/healthz p99 while {s['clients']} clients send maximal invalid batches: {s['loaded_p99_ms']:.0f} ms "
         f"(idle {s['idle_p99_ms']:.1f} ms, {s['ratio_p99']:.1f}x); attack replies {s['attack_replies']}"
@@ -320,6 +326,11 @@ def web_server(results: dict) -> None:
     log(
         f"maximal near-miss batch ({b['keys']:,} unknown keys): {b['ms']:.1f} ms; with a suggestion for every "
         f"key: {b['baseline_ms']:,.0f} ms -> {b['ratio']:.0f}x"
+    )
+    log(
+        f"one person's /api/guide p99 while {f['clients']} clients post maximal batches: {f['loaded_p99_ms']:.0f} ms "
+        f"(idle {f['idle_p99_ms']:.1f} ms); batches {f['batch_people_per_s_shared']:,} people/s beside the person, "
+        f"{f['batch_people_per_s_alone']:,} alone ({f['batch_share']:.0%}); load {f['load']}"
     )
 
 
@@ -385,6 +396,16 @@ def write(results: dict) -> str:
     lines.append(f"| maximal near-miss batch ({b['body_bytes'] / 1024:.0f} KB, {b['keys']:,} unknown keys), one "
                  f"422 reply, median | {b['ms']:.1f} ms ({b['suggestions']} \"did you mean\" per request) | "
                  f"a suggestion for every unknown key: {b['baseline_ms']:,.0f} ms | {b['ratio']:.0f}× cheaper |")  # fmt: skip
+    f = r["fair"]
+    met = "met" if f["met"] else "not met"
+    lines.append(f"| `rolefit serve`: one person's `POST /api/guide` (12 answers, a new connection each) while "
+                 f"{f['clients']} clients post maximal valid batches (1,000 people, 64 KB) back to back "
+                 f"({f['seconds']:g} s, {f['probes']} requests; load average {f['load'][0]}–{f['load'][1]}) | "
+                 f"p99 {f['loaded_p99_ms']:.0f} ms (p50 {f['loaded_p50_ms']:.0f} ms, max "
+                 f"{f['loaded_max_ms']:.0f} ms); batches beside the person: {f['batch_people_per_s_shared']:,} "
+                 f"people/s | idle, same server: p99 {f['idle_p99_ms']:.1f} ms; batches alone (windows "
+                 f"alternating with the above): {f['batch_people_per_s_alone']:,} people/s | batches keep "
+                 f"{f['batch_share']:.0%}; goal (p99 ≤ 50 ms, ≥ 80 %): **{met}** |")  # fmt: skip
     for source, s in r.get("adaptive", {}).get("sources", {}).items():
         lines.append(f"| adaptive questioning, {source} test respondents ({s['n']:,}): same role as all answers, "
                      f"questions median / p90 | {s['role_agreement']:.1%}, {s['questions_median']:g} / "

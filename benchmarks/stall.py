@@ -1,8 +1,9 @@
 """Stall benchmark (``make bench-stall``): ``/healthz`` latency while 50 clients send maximal invalid batches.
 
 Starts ``rolefit serve`` on 127.0.0.1 in its own process group, measures ``GET /healthz`` with no load,
-then again while 50 clients post 64 KB batches of near-miss item ids (``interest_mathx``-like keys,
-the costliest invalid input: each key used to cost a difflib suggestion) back to back, and prints both
+then again while 50 clients (each from its own loopback address, :func:`client_address`) post 64 KB
+batches of near-miss item ids (``interest_mathx``-like keys, the costliest invalid input: each key
+used to cost a difflib suggestion) back to back, and prints both
 p99s and their ratio, measured in the same run. The clients run in a separate process, so the probe's
 timings are not delayed by the clients' own work. Every attack reply must be a 4xx.
 
@@ -74,6 +75,40 @@ def invalid_batch(seed: int = 0, limit: int = MAX_BODY_BYTES - 512) -> bytes:
         size += added
 
 
+def valid_batch(seed: int = 0, people: int = 1000, limit: int = MAX_BODY_BYTES - 512) -> bytes:
+    """A JSON array of ``people`` valid people (the most the API takes), each with as many random
+    answers as fit in an equal share of ``limit`` bytes (3 or so: the body limit bounds the answers)."""
+    from rolefit.instrument.items import load_instrument
+
+    rng = random.Random(seed)
+    items = list(load_instrument().items)
+
+    def answer(item) -> int | str:
+        if item.kind == "choice":
+            return rng.choice(item.choice_ids)
+        lo, hi = item.bounds
+        return rng.randint(int(lo), int(min(hi, 20)))
+
+    share = (limit - 2) // people - 1  # each person's bytes, with the comma between them
+    batch = []
+    for _ in range(people):
+        person: dict[str, int | str] = {}
+        for item in rng.sample(items, len(items)):
+            more = {**person, item.id: answer(item)}
+            if len(json.dumps(more, separators=(",", ":"))) > share:
+                break
+            person = more
+        batch.append(person)
+    return json.dumps(batch, separators=(",", ":")).encode()
+
+
+def client_address(n: int) -> str:
+    """The loopback address client ``n`` sends from: 127.0.0.2, 127.0.0.3, ... (Linux routes all of
+    127.0.0.0/8 to the loopback interface), so that each client is a client of its own to the server's
+    per-client limit, as separate machines would be."""
+    return f"127.0.0.{2 + n}"
+
+
 def healthz(host: str, port: int, timeout: float = 120) -> tuple[int, bytes]:
     """The status and body of one ``GET /healthz``, on a new connection."""
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
@@ -129,16 +164,18 @@ def overtaken(probes: Sequence[tuple[float, float]], attack: Sequence[Sequence[f
     return shares
 
 
-async def _attack(url: str, clients: int, seconds: float, stop: threading.Event) -> dict:
+async def _attack(url: str, clients: int, seconds: float, stop: threading.Event, valid: bool = False) -> dict:
     import httpx
 
-    body = invalid_batch()
+    body = valid_batch() if valid else invalid_batch()
     statuses: Counter[str] = Counter()
     spans: list[tuple[float, float]] = []
+    spans_ok: list[tuple[float, float]] = []
     deadline = time.monotonic() + seconds
 
-    async def client() -> None:
-        async with httpx.AsyncClient(timeout=120) as session:
+    async def client(n: int) -> None:
+        transport = httpx.AsyncHTTPTransport(local_address=client_address(n))
+        async with httpx.AsyncClient(timeout=120, transport=transport) as session:
             while time.monotonic() < deadline and not stop.is_set():
                 sent = time.monotonic()
                 try:
@@ -146,24 +183,28 @@ async def _attack(url: str, clients: int, seconds: float, stop: threading.Event)
                         f"{url}/api/predict/batch", content=body, headers={"Content-Type": "application/json"}
                     )
                     statuses[str(response.status_code)] += 1
+                    if response.status_code == 200:
+                        spans_ok.append((sent, time.monotonic()))
                 except httpx.HTTPError as exc:
                     statuses[type(exc).__name__] += 1
                 spans.append((sent, time.monotonic()))
                 if len(spans) == 1:
                     print("started", flush=True)
 
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return {"statuses": dict(statuses), "spans": spans}
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return {"statuses": dict(statuses), "spans": spans, "answered": spans_ok}
 
 
 class Attack:
-    """``clients`` clients posting invalid batches to ``url`` back to back, in a child process, until
-    :meth:`stop` (or ``seconds`` at most); a context manager that stops it and waits for it."""
+    """``clients`` clients posting maximal invalid batches (``valid``: valid 1,000-person batches) to
+    ``url`` back to back, each from its own loopback address (:func:`client_address`), in a child
+    process, until :meth:`stop` (or ``seconds`` at most); a context manager that stops it and waits
+    for it."""
 
-    def __init__(self, url: str, clients: int, seconds: float):
+    def __init__(self, url: str, clients: int, seconds: float, valid: bool = False):
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--attack", url, "--clients", str(clients),
-             "--seconds", str(seconds)],
+             "--seconds", str(seconds), *(["--valid"] if valid else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )  # fmt: skip
         self.lines: list[str] = []
@@ -190,7 +231,7 @@ class Attack:
 
     def result(self, timeout: float) -> dict:
         """Stop the attack and return its reply counts by status (``statuses``) and each request's
-        (sent, answered) ``time.monotonic()`` (``spans``)."""
+        (sent, answered) ``time.monotonic()`` (``spans``; ``answered``: those answered 200)."""
         self.stop()
         self.process.wait(timeout=timeout)
         self._reader.join(timeout=timeout)
@@ -403,11 +444,12 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--slow-clients", action="store_true", help="also measure slow clients' cut-off")
     parser.add_argument("--attack", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--valid", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.attack:
         stop = threading.Event()
         # the parent closes our stdin to stop the attack (and so does its exit)
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-        print(json.dumps(asyncio.run(_attack(args.attack, args.clients, args.seconds, stop))))
+        print(json.dumps(asyncio.run(_attack(args.attack, args.clients, args.seconds, stop, args.valid))))
     else:
         main(args.seconds, args.clients, args.slow_clients)

@@ -10,3 +10,8 @@ def check_evidence(evidence: dict) -> None:
         assert f"{evidence['respondents']:,} real respondents" in evidence["summary"]
     else:
         assert evidence["respondents"] == 0 and "assumed" in evidence["summary"]
+
+
+#: The base URL of in-process test clients: a loopback name, which the app answers by default
+#: (Starlette's TestClient sends ``Host: testserver``, which rolefit.apps.guard refuses).
+LOCAL = "http://localhost"

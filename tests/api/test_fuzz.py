@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 import rolefit
 
+from .helpers import LOCAL
+
 ITEMS = list(rolefit.questionnaire().ids)
 scalars = (
     st.none() | st.booleans() | st.integers() | st.integers(min_value=-(10**400), max_value=10**400)
@@ -80,7 +82,7 @@ def test_rest_api_answers_4xx_and_stays_up(champion):
 
     from rolefit.apps.web import create_app
 
-    client = TestClient(create_app(str(champion[1])))
+    client = TestClient(create_app(str(champion[1])), base_url=LOCAL)
 
     @FUZZ
     @given(st.one_of(answer_sets, st.lists(answer_sets, max_size=3), values))

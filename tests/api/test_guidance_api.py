@@ -9,6 +9,8 @@ import rolefit
 from rolefit.apps import schemas
 from rolefit.instrument.items import load_instrument
 
+from .helpers import LOCAL
+
 ANSWERS = {"interest_math": 5, "skill_dsa": "2", "years_coding": 3, "career_goal": "applied_scientist"}
 VERDICT_WORDS = ("clear fit", "leaning", "both fit you", "points to", "points clearly")
 
@@ -17,7 +19,7 @@ VERDICT_WORDS = ("clear fit", "leaning", "both fit you", "points to", "points cl
 def client(champion):
     from rolefit.apps.web import create_app
 
-    with TestClient(create_app(str(champion[1]))) as c:
+    with TestClient(create_app(str(champion[1])), base_url=LOCAL) as c:
         yield c
 
 

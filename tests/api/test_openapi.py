@@ -13,6 +13,8 @@ from rolefit.apps import api_docs
 from rolefit.apps.schemas import HealthOut, ProblemsOut, QuestionnaireOut, RefusalOut
 from rolefit.instrument.items import load_instrument
 
+from .helpers import LOCAL
+
 #: Every operation of the REST API; a new endpoint fails the test until it is added here and documented.
 OPERATIONS = {
     ("/healthz", "get"),
@@ -37,7 +39,7 @@ CONTENT_TYPES = {
 def client(champion):
     from rolefit.apps.web import create_app
 
-    with TestClient(create_app(str(champion[1]))) as c:
+    with TestClient(create_app(str(champion[1])), base_url=LOCAL) as c:
         yield c
 
 
@@ -208,7 +210,7 @@ def test_swagger_ui_validator_is_off_and_the_oauth2_redirect_is_local(client):
 def test_docs_pages_follow_a_proxy_prefix(champion):
     from rolefit.apps.web import create_app
 
-    with TestClient(create_app(str(champion[1])), root_path="/rolefit") as prefixed:
+    with TestClient(create_app(str(champion[1])), root_path="/rolefit", base_url=LOCAL) as prefixed:
         for page in ("/docs", "/redoc"):
             urls = same_origin_references(prefixed.get(page).text)
             assert urls and all(url.startswith("/rolefit/") for url in urls), urls

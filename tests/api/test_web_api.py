@@ -7,14 +7,14 @@ from fastapi.testclient import TestClient
 
 import rolefit
 
-from .helpers import check_evidence
+from .helpers import LOCAL, check_evidence
 
 
 @pytest.fixture(scope="module")
 def client(champion):
     from rolefit.apps.web import create_app
 
-    with TestClient(create_app(str(champion[1]))) as c:
+    with TestClient(create_app(str(champion[1])), base_url=LOCAL) as c:
         yield c
 
 

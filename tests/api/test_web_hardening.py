@@ -25,13 +25,15 @@ from rolefit.apps import bodies, web
 from rolefit.apps import server as serving
 from rolefit.scoring.answers import MAX_DIGITS, validate_answers
 
+from .helpers import LOCAL
+
 JSON = {"Content-Type": "application/json"}
 PATHS = ("/api/predict", "/api/predict/batch")
 
 
 @pytest.fixture(scope="module")
 def client(champion):
-    with TestClient(web.create_app(str(champion[1]))) as c:
+    with TestClient(web.create_app(str(champion[1])), base_url=LOCAL) as c:
         yield c
 
 
@@ -237,7 +239,7 @@ def live(champion, tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     command = [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = Server(
-        [*command, "--model", str(champion[1])],
+        [*command, "--model", str(champion[1]), "--allowed-host", "rolefit.test"],
         url=f"http://127.0.0.1:{port}",
         cwd=ROOT,
         environ=env(),
@@ -277,6 +279,62 @@ def test_healthz_is_answered_at_once_while_50_clients_send_maximal_invalid_batch
           f"{statistics.median(shares):.2f}, min {min(shares):.2f}; attack replies {statuses}")  # fmt: skip
     assert statistics.median(shares) > 0.5, shares
     _assert_still_serving(port)
+
+
+@pytest.mark.slow
+def test_one_persons_guide_overtakes_the_batches_of_20_clients(live):
+    """20 clients, each from its own address, post maximal valid batches (1,000 people) back to back;
+    one person's /api/guide, sent while they are in flight, is answered before most of the batches in
+    flight when it was sent (when one queue served both, each person waited for all of them). Every
+    batch is answered 200: none is refused or starved. How fast: `make bench` (benchmarks/fair.py)."""
+    from benchmarks.fair import guide
+    from benchmarks.stall import Attack, overtaken
+
+    server, port = live
+    probes = []
+    with Attack(server.url, clients=20, seconds=600, valid=True) as attack:
+        attack.wait_started(timeout=120)
+        for _ in range(20):
+            sent = time.monotonic()
+            status, body = guide("127.0.0.1", port)
+            probes.append((sent, time.monotonic()))
+            assert status == 200 and json.loads(body)["role"] in {"swe", "mle"}
+        replies = attack.result(timeout=300)
+    assert set(replies["statuses"]) == {"200"}, replies["statuses"]
+    first, last = min(sent for sent, _ in replies["spans"]), max(done for _, done in replies["spans"])
+    assert all(first < sent and answered < last for sent, answered in probes)
+    shares = overtaken(probes, replies["spans"])
+    print(f"share of the batches in flight each guide overtook: median {statistics.median(shares):.2f}, "
+          f"min {min(shares):.2f}; batch replies {replies['statuses']}")  # fmt: skip
+    assert statistics.median(shares) > 0.5, shares
+    _assert_still_serving(port)
+
+
+@pytest.mark.slow
+def test_the_real_server_answers_only_its_allowed_host_names(live):
+    """`rolefit serve --allowed-host rolefit.test` answers the loopback names and rolefit.test (any
+    port), and 400 to any other Host (DNS rebinding), with the security headers."""
+    import http.client
+
+    _, port = live
+
+    def get(host: str) -> tuple[int, http.client.HTTPMessage, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.putrequest("GET", "/healthz", skip_host=True)
+            connection.putheader("Host", host)
+            connection.endheaders()
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            connection.close()
+
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "rolefit.test", f"rolefit.test:{port}"):
+        assert get(host)[0] == 200, host
+    status, headers, body = get(f"attacker.example:{port}")
+    assert status == 400 and "--allowed-host" in json.loads(body)["detail"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
 
 
 def _assert_still_serving(port: int) -> None:

@@ -1,7 +1,8 @@
 """The questionnaire page in a real headless Chromium (Debian's), driven by Playwright.
 
 Every test that uses ``visit`` runs at 1280x800 and at 390x844, records every request the page makes
-and fails if one leaves the server's origin or if the page throws a JavaScript error. Screenshots of the
+and fails if one leaves the server's origin, if the page throws a JavaScript error, or if the browser
+refuses anything under the server's Content-Security-Policy (no inline scripts or styles). Screenshots of the
 form and the result at both widths go to ``reports/screenshots/`` (git-ignored); ``make screenshots``
 copies them to ``docs/images/`` for the README.
 """
@@ -41,6 +42,7 @@ class Visit:
     contexts: list = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
     def page(self, fresh: bool = False):
         """A page in this visit's context, or in a fresh context (no history, no local storage)."""
@@ -51,7 +53,12 @@ class Visit:
             self.contexts.append(context)
         page = self.contexts[-1].new_page()
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
         return page
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.refused.append(message.text)
 
     def url(self, fragment: str = "") -> str:
         return self.site.url + "/" + fragment
@@ -70,6 +77,7 @@ def visit(request, site, browser):
     outside = [url for url in seen.requests if not url.startswith(site.url + "/")]
     assert not outside, f"the page called other hosts: {outside}"
     assert not seen.errors, f"JavaScript errors: {seen.errors}"
+    assert not seen.refused, f"refused by the Content-Security-Policy: {seen.refused}"
 
 
 def start_steps(page, visit) -> None:
@@ -345,6 +353,59 @@ def test_a_quick_link_with_a_refused_answer_goes_on_without_it(visit):
     page.wait_for_selector("#quick-item input")
     assert answers_in(page.url) == {"skill_python": "4"}
     assert page.locator("#problem").is_hidden()
+
+
+@pytest.mark.parametrize("name", ["constructor", "__proto__", "toString", "hasOwnProperty"])
+def test_a_link_naming_a_prototype_property_is_an_unknown_question(visit, name):
+    """A shared link with ``constructor=1`` (and the like) once threw a JavaScript error: such a name is
+    a question this version does not ask, left out and named like any other (as an answer, as a skipped
+    question, in Quick and in a result)."""
+    page = visit.page()
+    page.goto(visit.url(f"#result?interest_math=5&{name}=1"))
+    page.wait_for_selector("#result-view:not([hidden])")
+    note = page.text_content("#note")
+    assert f"questions this version does not ask ({name})" in note and "left out" in note
+    assert answers_in(page.url) == {"interest_math": "5"}
+    assert "mathematics" in page.text_content("#reasons")
+    quick = visit.page()
+    quick.goto(visit.url(f"#quick?{name}=2&skipped={name},interest_math"))
+    quick.wait_for_selector("#quick-item input")
+    assert f"does not ask ({name})" in quick.text_content("#note")
+    assert answers_in(quick.url) == {"skipped": "interest_math"}
+
+
+def test_numbers_a_link_cannot_hold_exactly_are_refused_beside_their_question(visit):
+    """A 400-digit number in a link was dropped without a word (it became Infinity, then null). Numbers
+    of more than 15 digits (beyond Number.MAX_SAFE_INTEGER, or too precise) and non-finite ones are
+    refused as the server refuses an answer out of range: marked beside their questions, in words."""
+    page = visit.page()
+    huge = "1" * 400
+    page.goto(visit.url(f"#result?interest_math=5&years_coding={huge}&ml_frameworks_used=9007199254740993"
+                        "&years_ml=Infinity&interest_research=4.0000000000000000001"))  # fmt: skip
+    page.wait_for_selector("#item-years_coding.invalid")
+    assert page.text_content("#step-title") == "Experience"  # the first refused question's step
+    assert page.text_content("#years_coding-error") == (
+        "This answer (a number with 400 digits) is not allowed. Allowed: a number from 0 to 50 (years)."
+    )
+    assert page.text_content("#ml_frameworks_used-error").startswith("This answer (a number with 16 digits)")
+    assert page.text_content("#years_ml-error").startswith("This answer (Infinity) is not allowed.")
+    assert "4 answers need a change" in page.text_content("#problem")
+    assert page.locator("#result-view").is_hidden()
+    page.click("#goto-interests")
+    assert page.locator("#item-interest_research.invalid").count() == 1
+    assert page.text_content("#interest_research-error") == (
+        "This answer (a number with 20 digits) is not allowed. Allowed: an integer from 1 to 5."
+    )
+    # in Quick they are left out, named, and Try again goes on without them
+    quick = visit.page()
+    quick.goto(visit.url(f"#quick?years_coding={huge}&skill_python=4"))
+    quick.wait_for_selector("#problem:not([hidden])")
+    text = quick.text_content("#problem-text")
+    assert "were left out" in text and "How many years have you been writing code?" in text
+    assert "a number with 400 digits" in text
+    quick.click("#retry")
+    quick.wait_for_selector("#quick-item input")
+    assert answers_in(quick.url) == {"skill_python": "4"}
 
 
 def test_a_network_failure_says_so_and_try_again_works(visit):

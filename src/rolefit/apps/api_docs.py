@@ -34,10 +34,11 @@ FAVICON = "favicon.png"
 #: What the pages may load: from their own origin only, plus inline styles and ``data:`` images (both
 #: UIs write them) and ReDoc's search worker, which it starts from a ``blob:`` URL. Scripts
 #: (``{scripts}``): the origin's, and the page's own inline ones by hash, so an injected one would not run.
+#: No other site may frame the pages. (The app's other responses get rolefit.apps.guard's policy.)
 POLICY = (
     "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'self'"
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
 #: Swagger UI's settings beyond FastAPI's: no online validator (it would send the spec's URL to

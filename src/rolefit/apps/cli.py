@@ -94,14 +94,35 @@ def serve(
         "--allow-unsigned",
         help="Serve a model even when no signing key is configured to verify it (checksums only).",
     ),
+    allowed_host: list[str] = typer.Option(
+        [],
+        "--allowed-host",
+        metavar="NAME",
+        help="A host name the server answers besides 127.0.0.1, localhost and [::1] (requests for other "
+        "names get 400: a DNS-rebinding defence); repeatable. Also ROLEFIT_ALLOWED_HOSTS=name1,name2; "
+        "'*' answers any name. The --host address is answered too.",
+    ),
+    client_limit: int = typer.Option(
+        4,
+        "--client-limit",
+        min=0,
+        metavar="N",
+        help="Scoring requests one client address may have in progress at once (more get 429); 0: no "
+        "limit (e.g. behind a backend that sends everyone's requests from one address).",
+    ),
 ):
     """Serve the questionnaire page and the REST API (FastAPI on uvicorn).
 
     Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned."""
+    from rolefit.apps.guard import allowed_hosts
     from rolefit.apps.server import serve as run_server
     from rolefit.scoring.bundle import BundleError
     from rolefit.scoring.loader import load_model
 
+    try:
+        allowed_hosts(allowed_host)  # an entry that is not a host name is named before anything starts
+    except ValueError as exc:
+        fail(str(exc))
     try:
         loaded = load_model(model)  # verified now and cached: the app serves this very load
         if not loaded.info.verified and not allow_unsigned:
@@ -111,7 +132,8 @@ def serve(
                 "project's key in <project>/.rolefit/signing.key), or pass --allow-unsigned",
                 code=3,
             )
-        run_server(host=host, port=port, model=model)
+        run_server(host=host, port=port, model=model, allowed_hosts=allowed_host,
+                   client_limit=client_limit or None)  # fmt: skip
     except BundleError as exc:
         fail(str(exc), code=3)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from rolefit.apps.guard import HEADERS, PER_CLIENT, POLICY
 from rolefit.apps.web import create_app
 
 #: Seconds a client has to send a request's line and headers (uvicorn waits for ever: slowloris).
@@ -23,6 +27,11 @@ MAX_CONNECTIONS = 200
 BACKLOG = 256
 #: Error-log records written per interval (seconds); the rest are counted and summarised.
 LOG_BURST, LOG_INTERVAL = 20, 10.0
+#: Seconds a thread that wants the GIL waits before the running thread is asked to hand it over
+#: (Python's default is 0.005). While the scoring thread works through batches, the event loop needs
+#: the GIL back after every wait for I/O, and a person's request passes through it several times:
+#: waiting 5 ms each time was most of that request's wait.
+SWITCH_INTERVAL = 0.001
 
 
 class RateLimitedLog(logging.Filter):
@@ -82,7 +91,10 @@ def _protocol(head_timeout: float) -> type:
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     body = f"The request's line and headers did not arrive within {head_timeout:g} seconds.".encode()
-    reply = _REQUEST_HEAD_TIMEOUT + b"content-length: %d\r\n\r\n" % len(body) + body
+    secured = b"".join(
+        b"%s: %s\r\n" % pair for pair in ((b"content-security-policy", POLICY.encode()), *HEADERS)
+    )
+    reply = _REQUEST_HEAD_TIMEOUT + secured + b"content-length: %d\r\n\r\n" % len(body) + body
 
     class HeadTimeoutH11Protocol(H11Protocol):
         head_timer: asyncio.TimerHandle | None = None
@@ -158,16 +170,40 @@ def server(
     return uvicorn.Server(config)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, model: str | None = None) -> None:
-    """Run the app with uvicorn (one worker), its limits, and rate-limited error logs."""
-    running = server(create_app(model), host=host, port=port)
+def bound_names(host: str) -> tuple[str, ...]:
+    """Host names a server bound to ``host`` answers besides the allow-list's: the address or name it
+    was bound to, unless that is every interface (0.0.0.0, ::), whose names are not known here."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return (host,) if host else ()
+    return () if address.is_unspecified else (str(address),)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    model: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    client_limit: int | None = PER_CLIENT,
+) -> None:
+    """Run the app with uvicorn (one worker), its limits, and rate-limited error logs.
+
+    The app answers requests for the loopback names, ``allowed_hosts``, ``ROLEFIT_ALLOWED_HOSTS``'s and
+    the address it is bound to; ``client_limit``: scoring requests one client address may have in
+    progress (None: no limit). See :mod:`rolefit.apps.guard`."""
+    app = create_app(model, hosts=[*allowed_hosts, *bound_names(host)], per_client=client_limit)
+    running = server(app, host=host, port=port)
     # after uvicorn.Config has applied its logging configuration, and only while serving
     limit = RateLimitedLog()
     loggers = [logging.getLogger(name) for name in LIMITED_LOGGERS]
     for logger in loggers:
         logger.addFilter(limit)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         running.run()
     finally:
+        sys.setswitchinterval(interval)
         for logger in loggers:
             logger.removeFilter(limit)

@@ -16,10 +16,18 @@ applies to everyone) or as a ``"base_rate"`` field of a person's JSON object (no
 before predicting). Given both ways with different values, or outside (0, 1), it gets 422 naming
 ``base_rate``.
 
+Every request first passes :mod:`rolefit.apps.guard`: a ``Host`` outside the allow-list gets 400 (DNS
+rebinding), a client with 4 scoring requests in progress gets 429 for the next, and every response
+carries a Content-Security-Policy, ``nosniff``, ``Referrer-Policy`` and ``X-Frame-Options``.
+
+Service is fair (:mod:`rolefit.apps.lanes`): one scoring thread runs single-person requests first and
+batches a chunk (about 4 ms of work) at a time, so one person's request waits for at most a chunk, not
+for the batches queued before it, and batches still get the thread whenever no person is waiting.
+
 Hostile or broken clients cannot stall the server or make it answer 500:
 
-- only the body is read on the event loop; decoding, validating and scoring run on a scoring thread, so
-  ``/healthz`` and other clients' I/O keep being served;
+- only the body is read on the event loop; decoding, validating and scoring run on the scoring thread,
+  so ``/healthz`` and other clients' I/O keep being served;
 - bodies must be ``Content-Type: application/json`` in UTF-8 (else 415), at most 64 KB (413) and arrive
   within 10 s (408); before parsing, the text must be valid UTF-8 and nest at most 10 levels deep,
   integers longer than 20 digits are replaced by a marker that validation refuses naming the item, and
@@ -32,8 +40,9 @@ Hostile or broken clients cannot stall the server or make it answer 500:
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import json
+from collections import Counter
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -49,7 +58,9 @@ from rolefit.apps.bodies import (
     read_body,
     wrong_content_type,
 )
+from rolefit.apps.guard import PER_CLIENT, Guard, allowed_hosts
 from rolefit.apps.guidance_api import add_guidance_routes
+from rolefit.apps.lanes import CHUNK_COST, PERSON_COST, Lanes, Steps, run_steps
 from rolefit.apps.people import (
     SUGGESTIONS_PER_REQUEST,
     answers_schema,
@@ -68,9 +79,6 @@ MAX_BATCH = 1000
 #: Bodies of POST /api/predict up to this size are answered on the event loop when every key is
 #: known (a whole questionnaire is about 1.3 KB); anything larger or with unknown keys goes to a thread.
 INLINE_BYTES = 8 * 1024
-#: Threads that decode, validate and score requests. Scoring is pure Python and holds the GIL: one
-#: thread does the work, and fewer threads competing with the event loop keep /healthz fast.
-SCORING_THREADS = 1
 
 
 def _answer_one(
@@ -94,8 +102,10 @@ def _answer_one(
         return problem_response({**problems, **exc.problems})
 
 
-def _answer_batch(body: bytes, query_rate: float | None, problems: dict[str, str], model: Any) -> Response:
-    """POST /api/predict/batch after the body has arrived (runs on a scoring thread)."""
+def _batch_steps(body: bytes, query_rate: float | None, problems: dict[str, str], model: Any) -> Steps:
+    """POST /api/predict/batch after the body has arrived: a generator that validates, scores and
+    encodes a chunk of people (at most :data:`~rolefit.apps.lanes.CHUNK_COST`) per step and returns
+    the response (run by the scoring thread's batch lane, :mod:`rolefit.apps.lanes`)."""
     data, found = parse_json(body)
     if found:
         return problem_response(found)
@@ -103,7 +113,10 @@ def _answer_batch(body: bytes, query_rate: float | None, problems: dict[str, str
         return problem_response({**problems, "body": "expected a JSON array of answer objects"})
     if len(data) > MAX_BATCH:
         return problem_response({**problems, "body": f"{len(data)} people; at most {MAX_BATCH} per request"})
-    results = []
+    yield  # parsing 64 KB is a chunk's work already
+    encoded: list[bytes] = []  # each chunk's results as JSON, encoded chunk by chunk (not in one long call)
+    chunk: list[dict[str, Any]] = []
+    cost = 0
     suggestions = SUGGESTIONS_PER_REQUEST
     for position, entry in enumerate(data):
         answers, rate, found = person(entry, query_rate)
@@ -111,22 +124,61 @@ def _answer_batch(body: bytes, query_rate: float | None, problems: dict[str, str
             if found or problems or has_unknown_keys(answers):
                 validate_answers(answers, suggestions=suggestions)  # name every person's problems
             else:
-                results.append(predict(answers, model=model, base_rate=rate).to_dict())
+                chunk.append(predict(answers, model=model, base_rate=rate).to_dict())
         except InvalidAnswers as exc:
             found = {**found, **exc.problems}
             suggestions = max(0, suggestions - len(exc.problems))  # at least what this person used
         problems.update({f"[{position}].{k}": v for k, v in found.items()})
+        cost += PERSON_COST + (len(entry) if isinstance(entry, dict) else 0)
+        if cost >= CHUNK_COST:
+            if chunk and not problems:
+                encoded.append(_json_items(chunk))
+            chunk, cost = [], 0
+            yield  # the scoring thread's turn for waiting single-person requests and other batches
     if problems:
         return problem_response(problems)
-    return JSONResponse(results)
+    if chunk:
+        encoded.append(_json_items(chunk))
+    return Response(b"[" + b",".join(encoded) + b"]", media_type="application/json")
 
 
-def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
+def _json_items(results: list[dict[str, Any]]) -> bytes:
+    """The items of a JSON array of ``results`` (without the brackets), encoded as JSONResponse does."""
+    text = json.dumps(results, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+    return text[1:-1].encode("utf-8")
+
+
+def _answer_batch(body: bytes, query_rate: float | None, problems: dict[str, str], model: Any) -> Response:
+    """POST /api/predict/batch after the body has arrived, all at once (as the server does in turns)."""
+    return run_steps(_batch_steps(body, query_rate, problems, model))
+
+
+class _GuardedApp(FastAPI):
+    """The FastAPI app with :class:`~rolefit.apps.guard.Guard` outside everything else, its own
+    error handling included (``add_middleware`` would put it inside, and a 500 would miss the headers)."""
+
+    guard_settings: dict[str, Any]  # set by create_app: Guard's keyword arguments
+
+    def build_middleware_stack(self):
+        return Guard(super().build_middleware_stack(), **self.guard_settings)
+
+
+def create_app(
+    model: str | None = None,
+    *,
+    body_timeout: float = BODY_TIMEOUT,
+    hosts: Iterable[str] = (),
+    per_client: int | None = PER_CLIENT,
+) -> FastAPI:
     """Build the app; the model is loaded (and verified) now, so a bad bundle fails at start-up.
 
-    ``body_timeout``: seconds a client has to send a request body (then 408)."""
+    ``body_timeout``: seconds a client has to send a request body (then 408). ``hosts``: host names
+    answered besides the loopback names and ``ROLEFIT_ALLOWED_HOSTS``'s (see :mod:`rolefit.apps.guard`;
+    ValueError for one that is not a name). ``per_client``: scoring requests one client address may
+    have in progress at once (then 429; None: no limit)."""
+    allowed = allowed_hosts(hosts)
     loaded = load_model(model)
-    app = FastAPI(
+    app = _GuardedApp(
         title="rolefit",
         version=loaded.version,
         description="How well you fit software engineering (SWE) versus ML engineering (MLE). "
@@ -134,17 +186,17 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
         docs_url=None,  # FastAPI's own pages load their scripts from CDNs: add_offline_docs serves ours
         redoc_url=None,
     )
+    # what the guard and the lanes are doing, for tests and monitoring: scoring requests in progress
+    # per client address, and the lanes (batches_in_flight)
+    app.state.in_progress = Counter()
+    app.guard_settings = {"hosts": allowed, "per_client": per_client, "in_progress": app.state.in_progress}
     add_offline_docs(app)
     static = resources.files("rolefit.apps").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     page = static.joinpath("index.html").read_text(encoding="utf-8")
-    # threads start on first use; an idle pool's threads exit when the app is garbage-collected
-    scoring = ThreadPoolExecutor(max_workers=SCORING_THREADS, thread_name_prefix="rolefit-scoring")
-
-    async def off_the_loop(work, body: bytes, query_rate: float | None, problems: dict[str, str]):
-        return await asyncio.get_running_loop().run_in_executor(
-            scoring, work, body, query_rate, problems, loaded.path
-        )
+    # one scoring thread (started on first use, ended when idle): single-person work first, batches
+    # a chunk at a time (rolefit.apps.lanes)
+    lanes = app.state.lanes = Lanes()
 
     async def receive(request: Request) -> tuple[bytes, float | None, dict[str, str]] | Response:
         """Content type, query base rate and the bounded body of a predict request, or the refusal."""
@@ -209,7 +261,7 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
             answer = _answer_one(body, query_rate, problems, loaded.path, inline=True)
             if answer is not None:
                 return answer
-        return await off_the_loop(_answer_one, body, query_rate, problems)
+        return await lanes.person(_answer_one, body, query_rate, problems, loaded.path)
 
     @app.post(
         "/api/predict/batch",
@@ -233,11 +285,8 @@ def create_app(model: str | None = None, *, body_timeout: float = BODY_TIMEOUT) 
         received = await receive(request)
         if isinstance(received, Response):
             return received
-        return await off_the_loop(_answer_batch, *received)
+        return await lanes.batch(_batch_steps(*received, loaded.path))
 
-    async def run(work, *args):
-        return await asyncio.get_running_loop().run_in_executor(scoring, work, *args)
-
-    add_guidance_routes(app, model=loaded.path, receive=receive, run=run, person_schema=person_schema,
-                        refused=refused)  # fmt: skip
+    add_guidance_routes(app, model=loaded.path, receive=receive, run=lanes.person,
+                        person_schema=person_schema, refused=refused)  # fmt: skip
     return app

@@ -6,7 +6,7 @@
 // Addresses: "#start", "#step/2?interest_math=5&...", "#quick?...&skipped=a,b", "#result?...".
 // Moving between steps, questions and the result adds a history entry, so Back and Forward move
 // between them; changing an answer replaces the current entry.
-import { clearError, el, isChoiceLike, markError, parseNumber, problemWords, questionText, readItem, renderItem, setItem } from "./items.js";
+import { allowedWords, clearError, el, exactNumber, isChoiceLike, markError, parseNumber, problemWords, questionText, readItem, renderItem, setItem } from "./items.js";
 import { showNextQuestions, showResult, toggleAllReasons } from "./result.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +15,9 @@ const SECONDS_PER_QUESTION = 7;  // measured by hand on the 44-item form: about 
 const VIEWS = ["start-view", "steps-view", "quick-view", "result-view"];
 
 let questionnaire = null;  // {groups, items}
-let byId = {};
+// Item id -> item, with no prototype: a name in a link such as "constructor", "__proto__" or "toString"
+// is then not an item (on a plain object `"constructor" in byId` is true, and the page broke on it).
+let byId = Object.create(null);
 let state = { mode: null, answers: {}, skipped: [] };
 let view = { name: "start", step: 0 };
 let busy = false;
@@ -34,7 +36,9 @@ function encode(name, step) {
   return "#" + (name === "step" ? "step/" + (step + 1) : name) + (query ? "?" + query : "");
 }
 
-// The view and answers in an address; answers for unknown questions are left out and named.
+// The view and answers in an address; answers for unknown questions are left out and named. A number
+// is kept as a number only when a JavaScript number holds it exactly (see exactNumber); otherwise as its
+// text, which refusedHere() refuses before anything is sent.
 function decode(hash) {
   const [path, query] = hash.replace(/^#/, "").split("?");
   const match = /^step\/(\d+)$/.exec(path);
@@ -42,11 +46,33 @@ function decode(hash) {
     answers: {}, skipped: [], unknown: [], has: Boolean(query) };
   if (match) parsed.step = Math.min(Math.max(Number(match[1]) - 1, 0), questionnaire.groups.length - 1);
   new URLSearchParams(query || "").forEach((value, key) => {
-    if (key === "skipped") parsed.skipped = value.split(",").filter((id) => id in byId);
-    else if (key in byId) parsed.answers[key] = byId[key].kind === "choice" || !/^-?\d+(\.\d+)?$/.test(value) ? value : Number(value);
-    else parsed.unknown.push(key);
+    if (key === "skipped") {
+      value.split(",").filter(Boolean).forEach((id) => { if (id in byId) parsed.skipped.push(id); else parsed.unknown.push(id); });
+    } else if (key in byId) {
+      parsed.answers[key] = byId[key].kind !== "choice" && exactNumber(value) ? Number(value) : value;
+    } else {
+      parsed.unknown.push(key);
+    }
   });
   return parsed;
+}
+
+// Only the answers to this questionnaire's items (what local storage kept may be from anywhere).
+function onlyItems(answers) {
+  const kept = {};
+  Object.keys(answers || {}).forEach((id) => { if (id in byId) kept[id] = answers[id]; });
+  return kept;
+}
+
+// Answers the page refuses itself, as the server words its refusals: numbers in a link that a
+// JavaScript number cannot hold exactly (more than 15 digits, beyond Number.MAX_SAFE_INTEGER), which
+// would otherwise be sent changed (or, once Infinity, as null: dropped without a word).
+function refusedHere(answers) {
+  return Object.keys(answers)
+    .filter((id) => id in byId && byId[id].kind !== "choice" && typeof answers[id] === "string"
+      && /^-?\d+(\.\d+)?$/.test(answers[id]) && !exactNumber(answers[id]))
+    .map((id) => ({ item: id, problem: "got a number with " + answers[id].replace(/\D/g, "").length
+      + " digits; allowed: " + allowedWords(byId[id]) }));
 }
 
 function save() {
@@ -106,6 +132,23 @@ async function post(url, body) {
     throw { kind: "server", status: response.status, detail: data && typeof data.detail === "string" ? data.detail : "" };
   }
   return data;
+}
+
+// POST the answers to ``url``: as post(), but the answers refusedHere() are not sent, and are refused
+// with the server's refusals, or alone.
+async function postAnswers(url) {
+  const refused = refusedHere(state.answers);
+  const sent = { ...state.answers };
+  refused.forEach((p) => { delete sent[p.item]; });
+  let body;
+  try {
+    body = await post(url, sent);
+  } catch (error) {
+    if (error.kind === "invalid") throw { kind: "invalid", problems: [...refused, ...error.problems] };
+    throw error;
+  }
+  if (refused.length) throw { kind: "invalid", problems: refused };
+  return body;
 }
 
 function failure(error, again) {
@@ -292,7 +335,7 @@ async function askNext(focus) {
   const query = "/api/next-questions?k=1" + state.skipped.map((id) => "&skipped=" + encodeURIComponent(id)).join("");
   let body;
   try {
-    body = await post(query, state.answers);
+    body = await postAnswers(query);
   } catch (error) {
     if (error.kind === "invalid") return showInvalid(error.problems);
     return failure(error, () => whileBusy($("quick-next"), () => askNext(true)));
@@ -340,7 +383,7 @@ async function loadResult(focus) {
   let body;
   $("waiting").hidden = false;
   try {
-    body = await post("/api/guide", state.answers);
+    body = await postAnswers("/api/guide");
   } catch (error) {
     $("waiting").hidden = true;
     if (error.kind === "invalid") return showInvalid(error.problems);
@@ -392,7 +435,7 @@ function fromAddress(focus) {
   if (state.mode) history.replaceState(history.state, "", encode(view.name, view.step));
   save();
   note(parsed.unknown.length ? "This link has answers to questions this version does not ask ("
-    + parsed.unknown.join(", ") + "); they were left out." : "");
+    + [...new Set(parsed.unknown)].join(", ") + "); they were left out." : "");
   return render(focus);
 }
 
@@ -413,7 +456,8 @@ function wire() {
   $("mode-quick").addEventListener("click", () => { state.mode = "quick"; go("quick"); });
   $("resume-go").addEventListener("click", () => {
     const kept = saved();
-    state = { mode: kept.mode || "steps", answers: kept.answers || {}, skipped: kept.skipped || [] };
+    state = { mode: kept.mode || "steps", answers: onlyItems(kept.answers),
+      skipped: (kept.skipped || []).filter((id) => id in byId) };
     const target = decode(kept.view || "");
     go(target.name === "start" ? (state.mode === "quick" ? "quick" : "step") : target.name, target.step);
   });
@@ -461,7 +505,8 @@ async function loadQuestionnaire() {
     return;
   }
   questionnaire = q;
-  byId = Object.fromEntries(q.items.map((i) => [i.id, i]));
+  byId = Object.create(null);
+  q.items.forEach((item) => { byId[item.id] = item; });
   document.querySelectorAll(".count").forEach((node) => { node.textContent = String(q.items.length); });
   $("all-minutes").textContent = String(Math.round((q.items.length * SECONDS_PER_QUESTION) / 60));
   buildSteps();

@@ -67,6 +67,24 @@ export function renderItem(item, number, prefix) {
   return box;
 }
 
+// Digits of the longest number the page reads: every number of at most 15 digits is held exactly by a
+// JavaScript number (and is finite, and far within Number.MAX_SAFE_INTEGER); longer ones may not be.
+export const MAX_DIGITS = 15;
+
+// Whether ``text`` is a plain decimal number ("-12", "1.5") a JavaScript number holds exactly.
+export function exactNumber(text) {
+  return /^-?\d+(\.\d+)?$/.test(text) && text.replace(/\D/g, "").length <= MAX_DIGITS;
+}
+
+// What an item allows, in the server's words (the answers' problems read "got ...; allowed: ...").
+export function allowedWords(item) {
+  if (item.kind === "scale") return "an integer from " + item.min + " to " + item.max;
+  if (item.kind === "binary") return "0 or 1 (also yes/no, true/false)";
+  if (item.kind === "count") return "a whole number from " + item.min + " to " + item.max;
+  if (item.kind === "choice") return "one of " + item.choices.map((c) => c.id).join(", ");
+  return "a number from " + item.min + " to " + item.max + (item.unit ? " (" + item.unit + ")" : "");
+}
+
 // What a person typed in a number box: {value} (a number, or null when empty) or {error} in words.
 export function parseNumber(text, item) {
   const raw = String(text).trim();
@@ -75,6 +93,10 @@ export function parseNumber(text, item) {
   const normal = /^\d+,\d+$/.test(raw) ? raw.replace(",", ".") : raw;
   if (!/^(\d+\.?\d*|\.\d+)$/.test(normal)) {
     return { error: "\u201c" + raw + "\u201d is not a number. " + numberHint(item).replace(" Leave it empty to skip.", "") };
+  }
+  const digits = normal.replace(/\D/g, "").length;
+  if (digits > MAX_DIGITS) {
+    return { error: "This number has " + digits + " digits: more than the page reads (" + MAX_DIGITS + "). " + numberHint(item) };
   }
   const value = Number(normal);
   const whole = item.kind === "count";
