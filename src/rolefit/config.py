@@ -69,6 +69,8 @@ class SurveySource(_Section):
     adapter: Literal["instrument", "kaggle2021", "stackoverflow2017"]
     file: str
     role: Literal["train", "evaluate"] = "train"
+    #: the CSV file to read when ``file`` is a zip holding several (one holding several is refused)
+    member: str | None = None
 
 
 class IngestParams(_Section):

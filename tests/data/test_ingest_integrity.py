@@ -4,6 +4,7 @@ kill, keyed pseudonyms, and CSV outputs that are safe to open in a spreadsheet."
 
 import csv
 import hashlib
+import json
 import os
 import resource
 import shutil
@@ -270,6 +271,69 @@ def test_a_refused_file_is_a_one_line_error_and_writes_nothing(tmp_path, case):
     out = cli(["ingest", name, "--adapter", adapter, "--out", "out", "--no-progress"], tmp_path)
     assert_one_line_error(out, message, "no outputs were written")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def _zip_with(path: Path, members: dict[str, str]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return path
+
+
+def _form(rows: int, role: str) -> str:
+    return "interest_math,role\n" + "".join(f"{1 + i % 5},{role}\n" for i in range(rows))
+
+
+def test_a_zip_with_several_csv_files_is_refused_naming_each_unless_one_is_chosen(tmp_path):
+    # the shortest name used to be read and the other files dropped without a word
+    members = {"b.csv": _form(3, "swe"), "exports/a-longer-name.csv": _form(5, "mle"), "notes.txt": "x"}
+    _zip_with(tmp_path / "forms.zip", members)
+    args = ["ingest", "forms.zip", "--adapter", "instrument", "--out", "out", "--no-progress"]
+    out = cli(args, tmp_path)
+    assert_one_line_error(out, "forms.zip holds 2 .csv files (b.csv, exports/a-longer-name.csv)",
+                          "member: <name>", "--member <name>", "no outputs were written")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+    # the same refusal in the library, which the pipeline's ingest stage calls
+    with pytest.raises(SurveyError, match=r"b\.csv, exports/a-longer-name\.csv"):
+        ingest(tmp_path / "forms.zip", "instrument")
+    # choosing one reads that one, and the report says which
+    chosen = cli([*args, "--member", "exports/a-longer-name.csv"], tmp_path)
+    assert chosen.returncode == 0, chosen.stderr
+    report = json.loads((tmp_path / "out/forms.report.json").read_text())
+    assert report["member"] == "exports/a-longer-name.csv" and report["accepted"] == 5
+    assert report["roles"] == {"swe": 0, "mle": 5}
+    result = ingest(tmp_path / "forms.zip", "instrument", member="b.csv")
+    assert result.report["accepted"] == 3 and result.report["member"] == "b.csv"
+    # a member that is not there is named, with the ones that are
+    with pytest.raises(SurveyError, match=r"has no member 'c\.csv'; its \.csv files are b\.csv, exports"):
+        ingest(tmp_path / "forms.zip", "instrument", member="c.csv")
+
+
+def test_a_zip_of_one_csv_file_is_read_whatever_else_it_holds(tmp_path):
+    # the Kaggle zip holds one CSV file and two PDFs; a zip made on a Mac adds __MACOSX/._<name> copies
+    _zip_with(tmp_path / "mac.zip", {"form.csv": _form(4, "swe"), "__MACOSX/._form.csv": "\x00\x05",
+                                     "readme.pdf": "%PDF"})  # fmt: skip
+    result = ingest(tmp_path / "mac.zip", "instrument")
+    assert result.report["accepted"] == 4 and "member" not in result.report
+    with pytest.raises(SurveyError, match=r"contains no \.csv file"):
+        ingest(_zip_with(tmp_path / "none.zip", {"readme.pdf": "%PDF"}), "instrument")
+
+
+def test_a_source_in_params_can_name_its_zip_member(tmp_path):
+    from rolefit.config import load_params
+    from rolefit.data.dataset import survey_frames
+
+    _zip_with(tmp_path / "forms.zip", {"b.csv": _form(3, "swe"), "c.csv": _form(6, "mle")})
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"ingest:\n  search_paths: [{tmp_path}]\n  sources:\n"
+        "    spring: {adapter: instrument, file: forms.zip, member: c.csv}\n"
+    )
+    frames = survey_frames(load_params(params), tmp_path)
+    accepted, report = frames["spring"]
+    assert len(accepted) == 6 and report["member"] == "c.csv"
 
 
 def full_disk(folder: Path):
