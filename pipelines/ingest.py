@@ -20,7 +20,7 @@ try:
         print(f"{name}: {reason}; writing empty outputs")
         result = empty_result(name, source.adapter, reason)
     else:
-        result = ingest(path, source.adapter, source=name)
+        result = ingest(path, source.adapter, source=name, member=source.member)
     write_ingest(result, params.ingest.interim_dir)
 except (ValueError, OSError) as exc:  # a refused survey (SurveyError is a ValueError) or a failed write
     sys.exit(f"error: {name}: {' '.join(str(exc).split())}")

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,62 @@ def test_predict_bad_input_exits_2_naming_items(champion):
     assert "Traceback" not in out.stderr
     out = run(["predict", "--answers", "-"], model=path, stdin="{not json")
     assert out.returncode == 2 and "not valid JSON" in out.stderr
+
+
+def one_error_line(out) -> str:
+    """The one ``error:`` line a refused command prints (and nothing else on stderr)."""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr[-2000:]
+    return lines[0]
+
+
+ANSWER_COMMANDS = (["predict"], ["next"], ["what-if", "--set", "skill_dsa=3"])
+
+
+@pytest.mark.parametrize("command", ANSWER_COMMANDS, ids=lambda c: c[0])
+def test_answers_that_are_not_a_small_json_object_exit_2_with_one_line(command, tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.json").write_text(deep)
+    (tmp_path / "10-levels.json").write_text('{"interest_math": ' + "[" * 9 + "]" * 9 + "}")
+    (tmp_path / "11-levels.json").write_text('{"interest_math": ' + "[" * 10 + "]" * 10 + "}")
+    (tmp_path / "big.json").write_text('{"interest_math": 5' + " " * (1 << 20) + "}")
+    os.mkfifo(tmp_path / "fifo")
+    # no model is needed: the answers are refused before any model is loaded
+    model = tmp_path / "no-model"
+    cases = {
+        "deep file": (["--answers", str(tmp_path / "deep.json")], None, "nested deeper than 10 levels"),
+        "deep stdin": (["--answers", "-"], deep, "nested deeper than 10 levels"),
+        "11 levels": (["--answers", str(tmp_path / "11-levels.json")], None, "deeper than 10"),
+        "big file": (["--answers", str(tmp_path / "big.json")], None, "more than 1,048,576 bytes (1 MiB)"),
+        "big stdin": (["--answers", "-"], "{}" + " " * (1 << 20), "stdin: it holds more than 1,048,576"),
+        "fifo": (["--answers", str(tmp_path / "fifo")], None, "it is a pipe, not a regular file"),
+        "folder": (["--answers", str(tmp_path)], None, "it is a folder, not a regular file"),
+        "device": (["--answers", "/dev/zero"], None, "it is a device, not a regular file"),
+        "not UTF-8": (["--answers", "-"], None, "not UTF-8 text"),
+    }
+    for case, (args, stdin, problem) in cases.items():
+        given = b"\xff\xfe{}" if case == "not UTF-8" else (stdin or "").encode()
+        env = child_env()
+        env["ROLEFIT_MODEL"] = str(model)
+        # a FIFO with no writer would block an open() for ever: the timeout turns that into a failure
+        out = subprocess.run([*RF, *command, *args], input=given, capture_output=True, env=env, timeout=60)
+        out.stderr = out.stderr.decode()
+        assert out.returncode == 2, (case, out.stderr[-2000:])
+        assert problem in one_error_line(out), case
+    # 10 levels are read (the nested value is then refused by validation, naming the item): here the
+    # command gets as far as looking for the model
+    env = child_env()
+    env["ROLEFIT_MODEL"] = str(model)
+    read = subprocess.run([*RF, *command, "--answers", str(tmp_path / "10-levels.json")], capture_output=True,
+                          text=True, env=env, timeout=60)  # fmt: skip
+    assert read.returncode == 3 and "No trained model" in read.stderr, read.stderr[-2000:]
+
+
+def test_a_5000_digit_answer_is_refused_naming_its_item(champion):
+    _, path = champion
+    out = run(["predict", "--answers", "-"], model=path, stdin='{"years_coding": ' + "9" * 5000 + "}")
+    assert out.returncode == 2
+    assert "years_coding" in one_error_line(out) and "more than 20 digits" in out.stderr
 
 
 def test_predict_without_model_says_how_to_train(tmp_path):

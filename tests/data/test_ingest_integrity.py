@@ -4,6 +4,7 @@ kill, keyed pseudonyms, and CSV outputs that are safe to open in a spreadsheet."
 
 import csv
 import hashlib
+import json
 import os
 import resource
 import shutil
@@ -20,8 +21,7 @@ import pandas as pd
 import pytest
 
 from rolefit.atomic import TMP_MARK
-from rolefit.data.csvsafe import FORMULA_STARTS, to_csv
-from rolefit.data.ids import pseudonym
+from rolefit.data.csvsafe import to_csv
 from rolefit.data.ingest import ingest, ingest_stream, write_ingest
 from rolefit.data.io import SurveyError
 from tests.environment import child_env
@@ -272,6 +272,69 @@ def test_a_refused_file_is_a_one_line_error_and_writes_nothing(tmp_path, case):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def _zip_with(path: Path, members: dict[str, str]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return path
+
+
+def _form(rows: int, role: str) -> str:
+    return "interest_math,role\n" + "".join(f"{1 + i % 5},{role}\n" for i in range(rows))
+
+
+def test_a_zip_with_several_csv_files_is_refused_naming_each_unless_one_is_chosen(tmp_path):
+    # the shortest name used to be read and the other files dropped without a word
+    members = {"b.csv": _form(3, "swe"), "exports/a-longer-name.csv": _form(5, "mle"), "notes.txt": "x"}
+    _zip_with(tmp_path / "forms.zip", members)
+    args = ["ingest", "forms.zip", "--adapter", "instrument", "--out", "out", "--no-progress"]
+    out = cli(args, tmp_path)
+    assert_one_line_error(out, "forms.zip holds 2 .csv files (b.csv, exports/a-longer-name.csv)",
+                          "member: <name>", "--member <name>", "no outputs were written")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+    # the same refusal in the library, which the pipeline's ingest stage calls
+    with pytest.raises(SurveyError, match=r"b\.csv, exports/a-longer-name\.csv"):
+        ingest(tmp_path / "forms.zip", "instrument")
+    # choosing one reads that one, and the report says which
+    chosen = cli([*args, "--member", "exports/a-longer-name.csv"], tmp_path)
+    assert chosen.returncode == 0, chosen.stderr
+    report = json.loads((tmp_path / "out/forms.report.json").read_text())
+    assert report["member"] == "exports/a-longer-name.csv" and report["accepted"] == 5
+    assert report["roles"] == {"swe": 0, "mle": 5}
+    result = ingest(tmp_path / "forms.zip", "instrument", member="b.csv")
+    assert result.report["accepted"] == 3 and result.report["member"] == "b.csv"
+    # a member that is not there is named, with the ones that are
+    with pytest.raises(SurveyError, match=r"has no member 'c\.csv'; its \.csv files are b\.csv, exports"):
+        ingest(tmp_path / "forms.zip", "instrument", member="c.csv")
+
+
+def test_a_zip_of_one_csv_file_is_read_whatever_else_it_holds(tmp_path):
+    # the Kaggle zip holds one CSV file and two PDFs; a zip made on a Mac adds __MACOSX/._<name> copies
+    _zip_with(tmp_path / "mac.zip", {"form.csv": _form(4, "swe"), "__MACOSX/._form.csv": "\x00\x05",
+                                     "readme.pdf": "%PDF"})  # fmt: skip
+    result = ingest(tmp_path / "mac.zip", "instrument")
+    assert result.report["accepted"] == 4 and "member" not in result.report
+    with pytest.raises(SurveyError, match=r"contains no \.csv file"):
+        ingest(_zip_with(tmp_path / "none.zip", {"readme.pdf": "%PDF"}), "instrument")
+
+
+def test_a_source_in_params_can_name_its_zip_member(tmp_path):
+    from rolefit.config import load_params
+    from rolefit.data.dataset import survey_frames
+
+    _zip_with(tmp_path / "forms.zip", {"b.csv": _form(3, "swe"), "c.csv": _form(6, "mle")})
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"ingest:\n  search_paths: [{tmp_path}]\n  sources:\n"
+        "    spring: {adapter: instrument, file: forms.zip, member: c.csv}\n"
+    )
+    frames = survey_frames(load_params(params), tmp_path)
+    accepted, report = frames["spring"]
+    assert len(accepted) == 6 and report["member"] == "c.csv"
+
+
 def full_disk(folder: Path):
     """How to run a command for which ``folder`` is a full disk: ``(command prefix, preexec_fn)``.
 
@@ -398,24 +461,42 @@ def form_with_ids(path: Path, ids) -> Path:
     return path
 
 
+def keyed_id(key: bytes, raw_id: str) -> str:
+    """The documented pseudonym, computed here rather than by rolefit: ``instrument-`` and the first 16
+    hex digits of HMAC-SHA256(key, "instrument:" + the id without surrounding spaces, case-folded)."""
+    import hmac
+
+    message = ("instrument:" + raw_id.strip().casefold()).encode()
+    return "instrument-" + hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
+
+
+def unkeyed_ids(raw_id: str) -> set[str]:
+    """What anyone could compute from a guessed id without the key: plain SHA-256 of its usual forms."""
+    forms = {raw_id, raw_id.strip(), raw_id.strip().casefold()}
+    messages = {m for f in forms for m in (f, f"instrument:{f}", f"rolefit:instrument:{f}")}
+    digests = {hashlib.sha256(m.encode()).hexdigest() for m in messages}
+    return {d[:16] for d in digests} | {f"instrument-{d[:16]}" for d in digests} | digests
+
+
 def test_ids_are_keyed_so_a_guessed_email_does_not_reproduce_them(tmp_path):
     email = "jane.doe@example.com"
     form = form_with_ids(tmp_path / "form.csv", [email, "JANE.doe@example.com ", "bob@example.org"])
     out = cli(["ingest", str(form), "--adapter", "instrument", "--out", "out", "--no-progress"], tmp_path)
     assert out.returncode == 0, out.stderr
     stored = pd.read_parquet(tmp_path / "out/form.parquet")["respondent_id"].tolist()
-    # the unkeyed hash an attacker can compute from a guessed address is not the stored id
-    guessed = "instrument-" + hashlib.sha256(f"rolefit:instrument:{email}".encode()).hexdigest()[:16]
-    assert guessed not in stored
+    # the unkeyed hashes an attacker can compute from a guessed address are not the stored ids
+    assert not set(stored) & (unkeyed_ids(email) | unkeyed_ids("bob@example.org"))
     # the key was made on first use, beside the project, readable by its owner only
     key_file = tmp_path / ".rolefit/id.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     key = key_file.read_text().strip().encode()
-    assert stored == [pseudonym(email, key), pseudonym("bob@example.org", key)]  # the second is a duplicate
+    assert len(key) >= 32
+    # the stored ids are the keyed ones (the second row is a duplicate of the first)
+    assert stored == [keyed_id(key, email), keyed_id(key, "bob@example.org")]
     # the same key gives the same ids on the next run (duplicates across files still found) ...
     again = cli(["ingest", str(form), "--adapter", "instrument", "--out", "again", "--no-progress"], tmp_path)
     assert pd.read_parquet(tmp_path / "again/form.parquet")["respondent_id"].tolist() == stored, again.stderr
-    # ... and ROLEFIT_ID_KEY, when set, is the key instead
+    # ... and ROLEFIT_ID_KEY, when set, is the key instead: another key, other ids
     secret = "an environment key, long enough"
     env = cli(
         ["ingest", str(form), "--adapter", "instrument", "--out", "env", "--no-progress"],
@@ -424,7 +505,8 @@ def test_ids_are_keyed_so_a_guessed_email_does_not_reproduce_them(tmp_path):
     )
     assert env.returncode == 0, env.stderr
     ids = pd.read_parquet(tmp_path / "env/form.parquet")["respondent_id"].tolist()
-    assert ids == [pseudonym(email, secret.encode()), pseudonym("bob@example.org", secret.encode())]
+    assert ids == [keyed_id(secret.encode(), email), keyed_id(secret.encode(), "bob@example.org")]
+    assert not set(ids) & set(stored)
 
 
 def test_without_a_key_ids_are_dropped_not_weakly_hashed(tmp_path, monkeypatch):
@@ -464,23 +546,41 @@ def test_text_cells_are_neutralised_and_numbers_stay_numbers(tmp_path):
     assert rows[6][0] == "ok" and rows[0][1] == "-1.2" and rows[0][2] == "-5"
 
 
+#: What makes a spreadsheet run a cell as a formula (OWASP, CSV injection), written out here rather than
+#: taken from rolefit.data.csvsafe, so that a start dropped from rolefit's list is caught.
+DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def test_formula_ids_are_neutralised_in_rejects_csv(tmp_path, monkeypatch):
     monkeypatch.setenv("ROLEFIT_ID_KEY_FILE", "/dev/null/id.key")  # ids dropped: rows named after the file
-    path = tmp_path / "=1+2.csv"
-    with path.open("w", newline="") as handle:
-        csv.writer(handle).writerows([HEADER, ["x", "9", "ok", "swe"], ["y", "3", "ok", "astronaut"]])
-    write_ingest(ingest(path, "instrument"), tmp_path / "whole")
+    # user text reaches rejects.csv as the file's name and the row ids made from it: one file per start
+    paths = []
+    for start in DANGEROUS_STARTS:
+        path = tmp_path / "in" / f"{start}1+2.csv"
+        path.parent.mkdir(exist_ok=True)
+        with path.open("w", newline="") as handle:
+            csv.writer(handle).writerows([HEADER, ["x", "9", "ok", "swe"], ["y", "3", "ok", "astronaut"]])
+        paths.append(path)
+        write_ingest(ingest(path, "instrument", source=f"whole{len(paths)}"), tmp_path / "whole")
     out = cli(
-        ["ingest", str(path), "--adapter", "instrument", "--out", "stream", "--no-progress"],
+        ["ingest", *map(str, paths), "--adapter", "instrument", "--source", "stream", "--out", "stream",
+         "--no-progress"],
         tmp_path,
         env={"ROLEFIT_ID_KEY_FILE": "/dev/null/id.key"},
-    )
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    for rejects in (tmp_path / "whole/=1+2.rejects.csv", tmp_path / "stream/=1+2.rejects.csv"):
-        rows = cells(rejects)
-        assert len(rows) == 3
-        assert "'=1+2-row0000001" in rows[1] and "'=1+2-row0000002" in rows[2]
-        assert not any(cell.startswith(FORMULA_STARTS) for row in rows for cell in row), rows
+    streamed = cells(tmp_path / "stream/stream.rejects.csv")
+    assert len(streamed) == 1 + 2 * len(DANGEROUS_STARTS)
+    for number, (start, path) in enumerate(zip(DANGEROUS_STARTS, paths, strict=True), start=1):
+        whole = cells(tmp_path / f"whole/whole{number}.rejects.csv")
+        assert len(whole) == 3
+        stem = f"{start}1+2"
+        # the exact text, behind one quote: a spreadsheet shows it as it was
+        assert f"'{stem}-row0000001" in whole[1] and f"'{stem}-row0000002" in whole[2], (start, whole)
+        row = streamed[2 * number - 1]
+        assert row[:3] == [f"'{path.name}", "1", f"'{stem}-row0000001"], (start, row)
+        for rows in (whole, streamed):
+            assert not any(cell.startswith(DANGEROUS_STARTS) for r in rows for cell in r), (start, rows)
 
 
 @pytest.mark.slow
@@ -494,7 +594,7 @@ def test_formula_ids_are_neutralised_in_scores_csv(tmp_path, champion):
     score_file(tmp_path / "answers.csv", tmp_path / "scores.csv", model=model, top_k=2, progress=False)
     rows = cells(tmp_path / "scores.csv")
     assert [r[0] for r in rows[1:]] == ["'" + i for i in ids[:5]] + ["p1"]
-    assert not any(cell.startswith(FORMULA_STARTS) for row in rows for cell in row)
+    assert not any(cell.startswith(DANGEROUS_STARTS) for row in rows for cell in row)
     assert all(0 < float(r[1]) < 1 for r in rows[1:])  # p_swe is still a number
     # Parquet is data, not a spreadsheet: the ids are kept exactly
     score_file(tmp_path / "answers.csv", tmp_path / "scores.parquet", model=model, progress=False)

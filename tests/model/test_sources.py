@@ -75,3 +75,48 @@ def test_kaggle_style_answers_follow_kaggle_relationships(champion, use_model):
     web_like = rows[(rows["uses_javascript"] == 1) & (rows["years_ml"] == 0)]
     assert (ml_like["role"] == "mle").mean() > 0.6 and (web_like["role"] == "mle").mean() < 0.1
     assert np.sign(p_ml - baseline) == np.sign((ml_like["role"] == "mle").mean() - 0.38)
+
+
+def test_a_source_weight_of_0_leaves_the_source_out_of_training(default_params):
+    """``build.source_weights.<source>: 0`` is the documented way to leave a source out: the model trained
+    with the source's rows at weight 0 is the model trained without them, and the source is evaluated only."""
+    from rolefit.config import SurveySource
+    from rolefit.data.dataset import build, real_sources, sample_weights
+    from rolefit.data.synthetic import generate, read_marginals
+    from rolefit.model.train import train
+
+    from ..conftest import ROOT
+
+    marginals = read_marginals(ROOT / default_params.synthesize.marginals)
+    synthetic = generate(default_params.synthesize, marginals, n=4000, seed=1)
+    spring = generate(default_params.synthesize, marginals, n=800, seed=2, id_prefix="spring")
+    frame = build({"synthetic": synthetic, "spring": spring}, default_params)
+    train_params = default_params.train
+    params = default_params.model_copy(
+        update={
+            "ingest": default_params.ingest.model_copy(
+                update={"sources": {"spring": SurveySource(adapter="instrument", file="spring.csv")}}
+            ),
+            "build": default_params.build.model_copy(update={"source_weights": {"spring": 0.0}}),
+            "train": train_params.model_copy(
+                update={
+                    "candidates": ("logistic",),
+                    "calibration_methods": ("sigmoid",),
+                    "real_evidence": train_params.real_evidence.model_copy(update={"bootstrap": 0}),
+                }
+            ),
+        }
+    )
+    assert real_sources(params, frame, "train") == []
+    assert real_sources(params, frame, "evaluate") == ["spring"]
+    weights = sample_weights(frame, params.build)
+    is_spring = (frame["source"] == "spring").to_numpy()
+    assert (weights[is_spring] == 0).all() and (weights[~is_spring] > 0).all()
+
+    left_out = train(frame, params)
+    without = train(frame[~is_spring].reset_index(drop=True), params)
+    assert left_out.extra["real_evidence"]["training_sources"] == []
+    assert left_out.extra["real_evidence"]["evaluation_sources"] == ["spring"]
+    assert left_out.additive.to_dict() == without.additive.to_dict()  # the same tables, to the last digit
+    assert left_out.extra["answers"] == without.extra["answers"]
+    assert "test/spring" in left_out.metrics  # ... and it is still evaluated

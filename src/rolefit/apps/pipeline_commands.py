@@ -133,11 +133,15 @@ def ingest(
         50_000, "--chunk-rows", help="Rows validated at a time (CSV form exports)."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    member: str = typer.Option(
+        None, "--member", help="The CSV file to read inside a zip that holds several (else refused)."
+    ),
 ):
     """Validate survey exports; write accepted rows, every other row with its reason, and a report.
 
     CSV form exports (adapter ``instrument``) are streamed in chunks, so files of any size fit in memory,
-    and several files can be ingested as one source (a respondent in two files is a duplicate).
+    and several files can be ingested as one source (a respondent in two files is a duplicate). A zip
+    must hold one CSV file, or --member names the one to read: one holding several is refused, naming them.
     Respondent ids become HMAC-SHA256 pseudonyms keyed by ROLEFIT_ID_KEY, else by the project key in
     .rolefit/id.key (made on first use; keep it to keep pseudonyms stable, never commit it); without a
     key they are dropped. Exits 2 when a file is refused (unreadable, another survey, a zip bomb) and 1
@@ -149,6 +153,8 @@ def ingest(
     streaming = adapter == "instrument" and all(f.suffix.lower() in (".csv", ".txt") for f in source_files)
     if not streaming and len(source_files) != 1:
         fail("several files can be ingested together only as CSV form exports (--adapter instrument)")
+    if member is not None and (len(source_files) != 1 or source_files[0].suffix.lower() != ".zip"):
+        fail("--member picks the CSV file inside one zip archive; give one .zip file with it")
     try:
         if streaming:
             r = ingest_stream(source_files, name or source_files[0].stem, out, chunk_rows=chunk_rows,
@@ -156,7 +162,7 @@ def ingest(
             suffixes = {"accepted": ".parquet", "rejects": ".rejects.csv", "report": ".report.json"}
             paths = {key: out / f"{r['source']}{suffix}" for key, suffix in suffixes.items()}
         else:
-            result = run_ingest(source_files[0], adapter, source=name)
+            result = run_ingest(source_files[0], adapter, source=name, member=member)
             paths = write_ingest(result, out)
             r = result.report
     except (ValueError, FileNotFoundError) as exc:  # the input is refused (SurveyError is a ValueError)

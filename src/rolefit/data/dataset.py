@@ -152,7 +152,7 @@ def survey_frames(params, root: str | Path = ".", log=lambda _: None) -> dict[st
         if path is None:
             log(f"survey {name}: {source.file} not found in {', '.join(params.ingest.search_paths)}; skipped")
             continue
-        result = ingest(path, source.adapter, source=name)
+        result = ingest(path, source.adapter, source=name, member=source.member)
         report = result.report
         log(
             f"survey {name}: {report['accepted']:,} respondents from {path} "

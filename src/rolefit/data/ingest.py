@@ -119,10 +119,14 @@ def validate_rows(rows: pd.DataFrame, instrument: Instrument | None = None):
     return accepted, bad
 
 
-def ingest(path: str | Path, adapter: str, source: str | None = None) -> IngestResult:
+def ingest(
+    path: str | Path, adapter: str, source: str | None = None, member: str | None = None
+) -> IngestResult:
     """Read, map, validate, quarantine and de-duplicate one survey file.
 
-    Writes nothing, except the project's id key the first time a form export with ids needs one.
+    ``member`` names the CSV file to read inside a zip; a zip holding several is refused naming them
+    (:func:`rolefit.data.io.choose_member`). Writes nothing, except the project's id key the first
+    time a form export with ids needs one.
     """
     path = Path(path)
     if adapter not in ADAPTERS:
@@ -131,7 +135,7 @@ def ingest(path: str | Path, adapter: str, source: str | None = None) -> IngestR
         raise FileNotFoundError(f"Survey file {path} does not exist.")
     source = source or (adapter if adapter != "instrument" else path.stem)
     instrument = load_instrument()
-    output = ADAPTERS[adapter](path)
+    output = ADAPTERS[adapter](path, member=member)
     accepted, reject_rows, duplicates = _settle(
         output.rows, output.malformed, instrument, {}, source, output.dedupe_on or ["respondent_id"]
     )
@@ -142,6 +146,7 @@ def ingest(path: str | Path, adapter: str, source: str | None = None) -> IngestR
         "source": source,
         "adapter": adapter,
         "file": path.name,
+        **({"member": member} if member is not None else {}),
         "file_sha256": atomic.sha256_file(path),
         "rows_in_file": rows_read + sum(output.out_of_scope.values()),
         "out_of_scope": sum(output.out_of_scope.values()),

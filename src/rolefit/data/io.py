@@ -5,7 +5,9 @@ An unclosed quote quarantines only the line it is on; a cell longer than ``MAX_F
 longer than ``MAX_ROW_CHARS`` (skipped unread) and a row with the wrong number of fields are
 quarantined with their reason; every data row of the file is counted. A zip (or Excel workbook, which
 is a zip) whose members would expand past ``MAX_UNZIPPED_BYTES`` or more than ``MAX_ZIP_RATIO`` times
-is refused unread. A file that cannot be ingested raises :class:`SurveyError` naming it and the cause.
+is refused unread. A zip must hold exactly one CSV file, or the member to read must be named: a zip
+with several is refused naming them (:func:`choose_member`), never read in part without a word. A file
+that cannot be ingested raises :class:`SurveyError` naming it and the cause.
 """
 
 from __future__ import annotations
@@ -103,24 +105,77 @@ def detect_encoding(binary: io.BufferedIOBase) -> str:
     return "utf-8-sig"
 
 
+#: Members listed by name when a zip holds several CSV files (the rest are counted).
+MAX_LISTED_MEMBERS = 20
+
+
+def data_members(archive: zipfile.ZipFile, suffix: str = ".csv") -> list[str]:
+    """The ``suffix`` files of a zip, in archive order; folders and the metadata macOS adds
+    (``__MACOSX/``, ``._name``) are not data."""
+    return [
+        name
+        for name in archive.namelist()
+        if name.lower().endswith(suffix)
+        and not name.endswith("/")
+        and not name.startswith("__MACOSX/")
+        and not name.rsplit("/", 1)[-1].startswith("._")
+    ]
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(scrub(n)[:80] for n in names[:MAX_LISTED_MEMBERS])
+    more = len(names) - MAX_LISTED_MEMBERS
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def choose_member(archive: zipfile.ZipFile, name: str, member: str | None, suffix: str = ".csv") -> str:
+    """The zip member to read: ``member`` when given (it must exist), else the one ``suffix`` file.
+
+    A zip holding several such files is refused naming each of them: reading one and dropping the
+    others without a word would lose data, and reading them all as one source would mix exports that
+    need not share a header. The caller picks one (``member:`` in the source's entry of params.yaml,
+    ``rolefit ingest --member``) or unpacks them and ingests each as a source of its own.
+    """
+    names = data_members(archive, suffix)
+    if member is not None:
+        if member not in archive.namelist():
+            found = f"its {suffix} files are {_listed(names)}" if names else f"it holds no {suffix} file"
+            raise SurveyError(f"{name} has no member {scrub(member)[:80]!r}; {found}.")
+        return member
+    if not names:
+        raise SurveyError(f"{name} contains no {suffix} file.")
+    if len(names) > 1:
+        raise SurveyError(
+            f"{name} holds {len(names)} {suffix} files ({_listed(names)}), and rolefit reads one file per "
+            "source rather than guess: name the one to read with `member: <name>` in the source's entry "
+            "of params.yaml (ingest.sources) or `rolefit ingest --member <name>`, or unpack them and "
+            "ingest each as a source of its own."
+        )
+    return names[0]
+
+
 @contextlib.contextmanager
-def open_text(path: Path, member_suffix: str = ".csv") -> Iterator[tuple[io.TextIOBase, str]]:
+def open_text(
+    path: Path, member_suffix: str = ".csv", member: str | None = None
+) -> Iterator[tuple[io.TextIOBase, str]]:
     """Open a CSV, or the CSV inside a zip, as streamed text; yields the handle and a label for messages.
 
-    A zip member is checked by :func:`open_zip` and decompressed as it is read, never whole.
+    A zip member is checked by :func:`open_zip` and decompressed as it is read, never whole. A zip must
+    hold exactly one CSV file unless ``member`` names the one to read (:func:`choose_member`);
+    ``member`` is refused for a file that is not a zip.
     """
     if path.suffix.lower() != ".zip":
+        if member is not None:
+            raise SurveyError(f"{path.name} is not a zip archive: it has no member {scrub(member)[:80]!r}.")
         with path.open(encoding=detect_encoding(path.open("rb")), newline="") as handle:
             yield handle, path.name
         return
     with open_zip(path) as archive:
-        names = sorted((n for n in archive.namelist() if n.lower().endswith(member_suffix)), key=len)
-        if not names:
-            raise SurveyError(f"{path.name} contains no {member_suffix} file.")
-        label = f"{path.name}:{names[0]}"
+        chosen = choose_member(archive, path.name, member, member_suffix)
+        label = f"{path.name}:{chosen}"
         try:
-            encoding = detect_encoding(archive.open(names[0]))
-            with archive.open(names[0]) as raw:
+            encoding = detect_encoding(archive.open(chosen))
+            with archive.open(chosen) as raw:
                 yield io.TextIOWrapper(raw, encoding=encoding, newline=""), label
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # what a damaged member raises
             raise SurveyError(f"{label} is damaged and cannot be read ({exc}).") from None

@@ -33,14 +33,18 @@ def normalise_header(text: str) -> str:
     return re.sub(r"\s+", " ", str(text)).strip().casefold()
 
 
-def read_instrument_export(path: Path, instrument: Instrument | None = None) -> AdapterOutput:
-    """A form-tool export of the rolefit questionnaire (CSV or Excel)."""
+def read_instrument_export(
+    path: Path, instrument: Instrument | None = None, member: str | None = None
+) -> AdapterOutput:
+    """A form-tool export of the rolefit questionnaire (CSV, Excel, or a CSV in a zip: ``member``)."""
     by_header = instrument_headers(instrument)
     ids = IdKeyring()
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        if member is not None:
+            raise SurveyError(f"{path.name} is an Excel workbook: its first sheet is read, it has no member.")
         frame, malformed = _read_excel(path, by_header)
     else:
-        with open_text(path) as (handle, label):
+        with open_text(path, member=member) as (handle, label):
             header, records = read_records(handle, label=label)
             frame, malformed = frame_from_records(header, records)
     frame, dropped = map_instrument_frame(frame, by_header, path.name, ids)

@@ -44,7 +44,7 @@ KAGGLE_COLUMNS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q15", *KAGGLE_LANGUAGES.v
                   *(f"Q16_Part_{i}" for i in range(1, 17)), *KAGGLE_ACTIVITIES.values())  # fmt: skip
 
 
-def read_kaggle_2021(path: Path) -> AdapterOutput:
+def read_kaggle_2021(path: Path, member: str | None = None) -> AdapterOutput:
     """Kaggle ML & DS Survey 2021.
 
     Unasked is missing, not zero: a question Kaggle routed a respondent past, or one they left blank,
@@ -84,7 +84,7 @@ def read_kaggle_2021(path: Path) -> AdapterOutput:
 
     Row 2 of the file (question text) is not a respondent. Answers are stripped of stray spaces.
     """
-    with open_text(path) as (handle, label):
+    with open_text(path, member=member) as (handle, label):
         header, records = read_records(handle, delimiter=",", label=label)
         require_columns(header, KAGGLE_COLUMNS, label, "Kaggle ML & DS Survey 2021")
         frame, malformed = frame_from_records(header, records)

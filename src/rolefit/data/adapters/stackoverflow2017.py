@@ -66,7 +66,7 @@ def _so_years(text: str | None) -> float | None:
     return float(match.group(1)) + 0.5 if match else None
 
 
-def read_stackoverflow_2017(path: Path) -> AdapterOutput:
+def read_stackoverflow_2017(path: Path, member: str | None = None) -> AdapterOutput:
     """Stack Overflow Developer Survey 2017 (partial export).
 
     Unasked is missing, not zero: the export writes "NA" for a question not shown or not answered, and
@@ -99,7 +99,7 @@ def read_stackoverflow_2017(path: Path) -> AdapterOutput:
 
     The file is truncated: its last line is cut off mid-row and is quarantined by the field count.
     """
-    with open_text(path) as (handle, label):
+    with open_text(path, member=member) as (handle, label):
         header, records = read_records(handle, delimiter=",", label=label)
         require_columns(header, SO_COLUMNS, label, "Stack Overflow Developer Survey 2017")
         frame, malformed = frame_from_records(header, records)
