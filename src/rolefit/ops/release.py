@@ -216,7 +216,14 @@ def promote_version(
 
     root, version = Path(root), str(version)
     with champion_lock(root, wait=wait, command=f"rolefit promote {version}", log=log):
-        reconcile(root / params.export.dir, log)
+        try:
+            reconcile(root / params.export.dir, log)
+        except BundleError as exc:
+            if not force:
+                raise
+            # e.g. the alias names a damaged version: forcing is how to get past it, so go on
+            log(f"{params.export.dir} could not be brought in line with the registry ({_one_line(exc)}); "
+                "--force publishes over it")  # fmt: skip
         candidate = tracking.download_version(version, project=root)
         champion = tracking.current_champion()
         if champion is not None and str(champion["version"]) == version:
