@@ -72,6 +72,14 @@ bench-stall: setup
 bench-fair: setup
 	$(BIN)/python benchmarks/fair.py
 
+## mutate: apply each realistic bug in tests/mutations/*.yaml (one per README guarantee) to a fresh copy of
+## the checkout, one at a time, run the tests it names (small champion) and report any bug no test catches;
+## not part of make test (each run trains its own small champion: about 20-30 minutes in all). One or a
+## few: make mutate ONLY=ids-unkeyed-sha256,zip-ratio-unchecked; list them: make mutate ARGS=--list
+.PHONY: mutate
+mutate: setup
+	$(BIN)/python tools/mutate.py $(if $(ONLY),--only $(ONLY)) $(ARGS)
+
 ## repro: run the DVC retraining pipeline
 repro: setup
 	$(BIN)/dvc repro

@@ -1,8 +1,8 @@
 """The public Python API: rolefit.predict, predict_many, questionnaire, InvalidAnswers."""
 
+import importlib
 import json
 import math
-import sys
 
 import numpy as np
 import pandas as pd
@@ -190,7 +190,8 @@ def test_predict_many_reports_every_bad_cell():
 
 
 def test_predict_many_in_chunks_equals_one_pass_and_reports_bad_cells_of_every_chunk(monkeypatch):
-    module = sys.modules["rolefit.scoring.frames"]  # where predict_many reads CHUNK_ROWS
+    # where predict_many reads CHUNK_ROWS (imported here: run alone, nothing has imported it yet)
+    module = importlib.import_module("rolefit.scoring.frames")
     rng = np.random.default_rng(3)
     frame = pd.DataFrame(
         {
