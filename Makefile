@@ -33,8 +33,8 @@ browser:
 ## check: the fast lane (under 2 minutes): lint, format check, import contracts, then unit, api and model
 ## tests on a small champion (ROLEFIT_TEST_CHAMPION=small; tests marked full_model are deselected)
 check: setup
-	$(BIN)/ruff check src tests pipelines benchmarks
-	$(BIN)/ruff format --check src tests pipelines benchmarks
+	$(BIN)/ruff check src tests pipelines benchmarks tools
+	$(BIN)/ruff format --check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
 	ROLEFIT_TEST_CHAMPION=small $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile tests/unit tests/api tests/model
 
@@ -42,7 +42,7 @@ check: setup
 ## (e2e with real dvc, MLflow, Chromium and Spark) on $(WORKERS) workers; a test file never spans two
 ## workers (--dist loadfile), so a module's servers and trained projects are made once
 test: setup browser
-	$(BIN)/ruff check src tests pipelines benchmarks
+	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
@@ -85,13 +85,13 @@ repro: setup
 	$(BIN)/dvc repro
 
 lint: setup
-	$(BIN)/ruff check src tests pipelines
-	$(BIN)/ruff format --check src tests pipelines
+	$(BIN)/ruff check src tests pipelines benchmarks tools
+	$(BIN)/ruff format --check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
 
 format: setup
-	$(BIN)/ruff format src tests pipelines
-	$(BIN)/ruff check --fix src tests pipelines
+	$(BIN)/ruff format src tests pipelines benchmarks tools
+	$(BIN)/ruff check --fix src tests pipelines benchmarks tools
 
 clean:
 	rm -rf $(VENV) models/champion models/trained reports .pytest_cache .ruff_cache .hypothesis
