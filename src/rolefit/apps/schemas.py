@@ -53,6 +53,10 @@ class _ItemOut(_Out):
     group: GroupId
     text: str = Field(description="The question as shown to people.")
     lean: Toward = Field(description="The role a higher answer is expected to point toward.")
+    part: Literal["fit", "path", "experience"] = Field(
+        description="fit: moves the fit (the headline); path and experience: readiness. Every item "
+        "feeds the all-answers model."
+    )
 
 
 class ScaleItemOut(_ItemOut):

@@ -408,7 +408,7 @@ def _verify(directory: Path, instrument: Instrument | None, signature: bool) -> 
     manifest = _parse_manifest(data, directory / MANIFEST)
     instrument = instrument or load_instrument()
     built_for = manifest["instrument"]
-    if built_for["sha256"] != instrument.sha256 or built_for["version"] != instrument.version:
+    if not instrument.accepts(built_for["version"], built_for["sha256"]):
         raise BundleError(
             f"The model bundle at {directory} was built for instrument version "
             f"{built_for['version']!r} (sha256 {built_for['sha256'][:12]}...), but this "
