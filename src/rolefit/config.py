@@ -168,6 +168,27 @@ class RealEvidenceParams(_Section):
         return self
 
 
+class FitWidths(_Section):
+    """The relative prior width of an assumed effect of the fit, per group: sd = width * |effect|.
+
+    An effect no real source has measured comes from the synthetic prior, and nobody knows how far real
+    people differ from it: the width says how unsure of it to be (0: as sure as of a measured effect; 1:
+    one effect's size either way). It is the prior the pooling of real evidence will start from. Chosen
+    on held-out synthetic respondents and the personas of issue #24 (how: params.yaml, ``train.fit``).
+    """
+
+    interests: float = Field(0.5, ge=0, le=2)
+    skills: float = Field(0.5, ge=0, le=2)
+    preferences: float = Field(0.5, ge=0, le=2)
+    goal: float = Field(0.5, ge=0, le=2)
+
+
+class FitParams(_Section):
+    """The fit (:mod:`rolefit.model.fit`): the additive model over the fit items, from an even start."""
+
+    widths: FitWidths = FitWidths()
+
+
 class TrainParams(_Section):
     """Candidates, calibration and selection (stage ``train``)."""
 
@@ -183,6 +204,7 @@ class TrainParams(_Section):
     calibration_methods: tuple[Literal["sigmoid", "coverage"], ...] = ("sigmoid", "coverage")
     logistic: LogisticParams = LogisticParams()
     boosting: BoostingParams = BoostingParams()
+    fit: FitParams = FitParams()
 
 
 class EvaluateParams(_Section):

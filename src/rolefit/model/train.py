@@ -23,6 +23,7 @@ from rolefit.data.distributions import answer_distributions, reference
 from rolefit.instrument.items import load_instrument
 from rolefit.model.conformal import fit_conformal
 from rolefit.model.features import answered_mask
+from rolefit.model.fit import FitResult, train_fit
 from rolefit.model.fitting import EXACTNESS_TOLERANCE, TrainingRows, check_tables, fit_additive, hash_seed
 from rolefit.model.metrics import summary
 from rolefit.model.tables import AdditiveModel
@@ -43,6 +44,8 @@ class TrainResult:
     data: dict[str, Any]
     max_table_error: float
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the fit (:func:`rolefit.model.fit.train_fit`); None for results made before the fit existed
+    fit: FitResult | None = None
 
 
 def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = lambda _: None) -> TrainResult:
@@ -185,7 +188,9 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         ),
         instrument=instrument,
     )
+    fit = train_fit(frame, params, log=log)
     return TrainResult(
+        fit=fit,
         extra={
             "reference": reference(frame.assign(split=split.to_numpy())),
             "answers": answers,

@@ -11,7 +11,8 @@ from rolefit.scoring.bundle import save_bundle
 
 def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
     """Write the champion bundle with its manifest (and ``answers.json`` when the result has an answer
-    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training)."""
+    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training; ``fit.json``
+    when it has a fit, whose record goes into the manifest under ``fit``)."""
     manifest = {
         "candidate": result.candidate,
         "calibration": result.calibration,
@@ -22,6 +23,9 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         "params": params.model_dump(mode="json"),
         **{k: v for k, v in result.extra.items() if k not in ("reference", "answers")},
     }
+    fit = getattr(result, "fit", None)
+    if fit is not None:
+        manifest["fit"] = fit.record()
     return save_bundle(
         directory,
         additive=result.additive,
@@ -29,4 +33,5 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         manifest=manifest,
         reference=result.extra.get("reference"),
         answers=result.extra.get("answers"),
+        fit=None if fit is None else fit.model,
     )

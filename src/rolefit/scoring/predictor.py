@@ -28,12 +28,59 @@ NOTICE = (
 )
 
 
+#: What the all-answers model says, in words (``AllAnswers.meaning``).
+ALL_ANSWERS_MEANING = (
+    "people with all your answers work as ...: which role people whose answers (experience included) "
+    "resemble yours hold today, not which role suits you"
+)
+
+
+@dataclass(frozen=True)
+class AllAnswers:
+    """The all-answers model's result ("people with all your answers work as ..."): today's champion,
+    from every answer, experience included; judged on real respondents.
+
+    ``explanations`` lists every answered item, largest absolute effect first; each ``effect`` is in
+    log-odds toward MLE, and ``baseline_log_odds + sum(effects) == log_odds``.
+    """
+
+    role: str
+    probabilities: dict[str, float]
+    log_odds: float
+    baseline_log_odds: float
+    prediction_set: list[str]
+    verdict: str
+    explanations: list[dict[str, Any]]
+    base_rate: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "role_name": ROLE_NAMES[self.role],
+            "probabilities": dict(self.probabilities),
+            "log_odds": self.log_odds,
+            "baseline_log_odds": self.baseline_log_odds,
+            "prediction_set": list(self.prediction_set),
+            "verdict": self.verdict,
+            "base_rate": self.base_rate,
+            "explanations": [{**e, "evidence": dict(e["evidence"])} for e in self.explanations],
+            "meaning": ALL_ANSWERS_MEANING,
+        }
+
+
 @dataclass(frozen=True)
 class Prediction:
-    """One person's result.
+    """One person's result: the fit (the headline), the all-answers model, and readiness.
 
-    ``explanations`` lists every answered item, largest absolute effect first; each entry's
-    ``effect`` is in log-odds toward MLE, and ``baseline_log_odds + sum(effects) == log_odds``.
+    The top-level fields are **the fit**: which role suits the person, from interests, preferences, the
+    career goal and the strengths the guides name (``part: fit`` items only), from an even start
+    (``base_rate`` moves it), its probability integrated over the uncertainty of its effects
+    (:mod:`rolefit.model.uncertainty`). ``explanations`` lists every answered fit item, largest
+    absolute effect first; each entry's ``effect`` (log-odds toward MLE) is the effect times the
+    certainty factor ``uncertainty["factor"]``, so ``baseline_log_odds + sum(effects) == log_odds``.
+    ``all_answers`` is the all-answers model (:class:`AllAnswers`); ``readiness`` the person's standing
+    against people working in each role (``rolefit.scoring.readiness``), None when the bundle has no
+    readiness tables.
     """
 
     role: str
@@ -48,6 +95,13 @@ class Prediction:
     answers: dict[str, float | str] = field(default_factory=dict, repr=False)
     #: MLE share of the population the probabilities refer to (the caller's, or the reference survey's)
     base_rate: float | None = None
+    #: the all-answers model's result
+    all_answers: AllAnswers | None = None
+    #: readiness (rolefit.scoring.readiness.Readiness), None without readiness tables in the bundle
+    readiness: Any = None
+    #: the fit's uncertainty: ``variance`` (the sum of its effects' variances, log-odds squared) and
+    #: ``factor`` (k = 1 / sqrt(1 + pi * variance / 8), by which every effect was multiplied)
+    uncertainty: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, *values: Any) -> Prediction:
@@ -58,7 +112,8 @@ class Prediction:
         return made
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the answers themselves are not echoed)."""
+        """JSON-ready form (the answers themselves are not echoed): the fit's fields at the top level,
+        the all-answers model under ``all_answers`` and readiness under ``readiness``."""
         return {
             "role": self.role,
             "role_name": ROLE_NAMES[self.role],
@@ -68,18 +123,35 @@ class Prediction:
             "prediction_set": list(self.prediction_set),
             "verdict": self.verdict,
             "base_rate": self.base_rate,
-            "explanations": [{**e, "evidence": dict(e["evidence"])} for e in self.explanations],
+            "uncertainty": dict(self.uncertainty),
+            "explanations": [
+                {**e, "evidence": {**e["evidence"], **_copied_uncertainty(e["evidence"])}}
+                for e in self.explanations
+            ],
+            "all_answers": None if self.all_answers is None else self.all_answers.to_dict(),
+            "readiness": None if self.readiness is None else self.readiness.to_dict(),
             "model_version": self.model_version,
             "notice": self.notice,
         }
 
 
+def _copied_uncertainty(evidence: dict[str, Any]) -> dict[str, Any]:
+    found = evidence.get("uncertainty")
+    return {} if found is None else {"uncertainty": dict(found)}
+
+
 _FIELDS = tuple(f.name for f in fields(Prediction))
+_ALL_ANSWERS_FIELDS = tuple(f.name for f in fields(AllAnswers))
 #: A level's place in alphabetical order of item ids (predict's sort key for ties).
 _RANK = attrgetter("rank")
 #: The size of a level's final effect when the whole questionnaire is answered.
 _WHOLE_SIZE = attrgetter("whole_size")
 _new, _set = object.__new__, object.__setattr__
+#: pi / 8, of the certainty factor k = 1 / sqrt(1 + pi / 8 * variance)
+_PI_8 = math.pi / 8.0
+#: Readiness of one person: ``rolefit.scoring.readiness.standing(tables, answers)`` once that module is
+#: merged (issue #24's readiness part; replace None by it). Until then every bundle has no readiness.
+_standing = None
 
 
 def sigmoid(z: float) -> float:
@@ -158,23 +230,101 @@ def predict(
     log_odds = baseline + math.fsum(effects)
     p_mle = sigmoid(log_odds)
     prediction_set, verdict = loaded.decisions.one(p_mle, len(clean))
+    all_answers = _new(AllAnswers)
+    _set(all_answers, "__dict__", {
+        "role": role_of(p_mle),
+        "probabilities": {"swe": 1.0 - p_mle, "mle": p_mle},
+        "log_odds": log_odds,
+        "baseline_log_odds": baseline,
+        "prediction_set": prediction_set,
+        "verdict": verdict,
+        "explanations": explanations,
+        "base_rate": sigmoid(baseline) if rate is None else rate,
+    })  # fmt: skip
+
+    # the fit: the same answers' levels in the fit's own tables (item id order), with their uncertainty
+    fit_levels = [level.fit for level in by_id if level.fit is not None]
+    fit_items = loaded.fit_items
+    fit_coverage = 0.0
+    fit_real = 0
+    for level in chosen:  # coverage summed in the caller's order, as for the all-answers model
+        if (fit_level := level.fit) is not None:
+            fit_coverage += fit_level.coverage
+            if fit_level.alone is not None:
+                fit_real += 1
+    fit_scale = loaded.fit.additive.scale_at(fit_coverage)
+    if fit_scale == fit_items.whole_scale and fit_real == fit_items.real_items:
+        fit_levels.sort(key=_WHOLE_SIZE, reverse=True)
+        fit_effects = [level.whole_effect for level in fit_levels]
+        variance = math.fsum(level.whole_variance for level in fit_levels)
+        fit_explained = [level.whole_explanation for level in fit_levels]
+    else:
+        fit_effects, variances, fit_explained = _explain_fit(fit_levels, fit_scale, fit_real)
+        sizes = list(map(abs, fit_effects))
+        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
+        fit_effects = list(map(fit_effects.__getitem__, order))
+        fit_explained = list(map(fit_explained.__getitem__, order))
+        fit_levels = list(map(fit_levels.__getitem__, order))
+        variance = math.fsum(variances)
+    factor = 1.0 / math.sqrt(1.0 + _PI_8 * variance)
+    reported = [factor * effect for effect in fit_effects]
+    fit_explanations = []
+    for level, explanation, effect in zip(fit_levels, fit_explained, reported):  # noqa: B905 (equal)
+        explanation = explanation.copy()
+        explanation["effect"] = effect
+        explanation["evidence"] = level.evidence.copy()
+        fit_explanations.append(explanation)
+    start = loaded.fit_start(rate)
+    fit_log_odds = start + math.fsum(reported)
+    p_fit = sigmoid(fit_log_odds)
+    fit_set, fit_verdict = loaded.fit_decisions.one(p_fit, len(fit_levels))
+    readiness = None if _standing is None or loaded.readiness is None else _standing(loaded.readiness, clean)
     # Prediction.of inlined: the fields, in order, become the new object's __dict__ (a tenth of predict
     # through __init__, whose frozen dataclass sets each field with object.__setattr__)
     made = _new(Prediction)
     _set(made, "__dict__", {
-        "role": role_of(p_mle),
-        "probabilities": {"swe": 1.0 - p_mle, "mle": p_mle},
-        "explanations": explanations,
-        "log_odds": log_odds,
-        "baseline_log_odds": baseline,
+        "role": role_of(p_fit),
+        "probabilities": {"swe": 1.0 - p_fit, "mle": p_fit},
+        "explanations": fit_explanations,
+        "log_odds": fit_log_odds,
+        "baseline_log_odds": start,
         "model_version": loaded.version,
-        "prediction_set": prediction_set,
-        "verdict": verdict,
+        "prediction_set": fit_set,
+        "verdict": fit_verdict,
         "notice": NOTICE,
         "answers": clean,
-        "base_rate": sigmoid(baseline) if rate is None else rate,
+        "base_rate": sigmoid(start) if rate is None else rate,
+        "all_answers": all_answers,
+        "readiness": readiness,
+        "uncertainty": {"variance": variance, "factor": factor},
     })  # fmt: skip
     return made
+
+
+def _explain_fit(levels: list[Level], scale: float, real: int):
+    """The final effect, its variance and its explanation (before the certainty factor) of every fit
+    level, in order, at any ``scale`` and count of answered real-block fit items (``real``)."""
+    effects, variances, explained = [], [], []
+    for level in levels:
+        if (final := level.final) is not None:
+            effect = final[real]
+            explanation = level.final_explanations[real]
+        else:
+            at, effect = level.last_scaled
+            if at != scale:
+                effect = scaled_effect(level.raw, scale, level.offset)
+                level.last_scaled = (scale, effect)
+            explanation = (
+                level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none
+            )
+        if level.width is not None:
+            variances.append((level.width * effect) ** 2)
+        else:
+            sd = level.final_sd[real]
+            variances.append(sd * sd)
+        effects.append(effect)
+        explained.append(explanation)
+    return effects, variances, explained
 
 
 def _explain(levels: list[Level], scale: float, real: int) -> tuple[list[float], list[dict[str, Any]]]:
