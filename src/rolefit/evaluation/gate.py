@@ -109,14 +109,15 @@ def decide(
     if available and not trained_on:
         reasons.append(f"{NO_REAL_TRAINING} (available: {', '.join(available)})")
 
-    p_new = predict_many(test[items], model=challenger_dir, top_k=0)["p_mle"].to_numpy()
+    # the all-answers model is what real respondents can judge (they answered no fit item)
+    p_new = predict_many(test[items], model=challenger_dir, top_k=0)["all_answers_p_mle"].to_numpy()
     additive = load_model(challenger_dir).additive
     real = real_evidence_report(frame, test, y, p_new, additive, params, challenger_dir)
 
     p_old = None
     if champion_dir is not None:
         try:
-            p_old = predict_many(test[items], model=champion_dir, top_k=0)["p_mle"].to_numpy()
+            p_old = predict_many(test[items], model=champion_dir, top_k=0)["all_answers_p_mle"].to_numpy()
             checks["champion"] = champion_label
         except BundleError as exc:
             # e.g. built for an older instrument: it cannot be scored, so only absolute checks apply

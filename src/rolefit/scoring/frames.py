@@ -38,6 +38,8 @@ ALL_ANSWERS_COLUMNS = (
     "all_answers_prediction_set",
     "all_answers_verdict",
 )
+#: predict_many's categorical (text) columns: the fit's, then the all-answers model's
+TEXT_COLUMNS = ("role", "prediction_set", "verdict", *ALL_ANSWERS_COLUMNS[2:])
 
 
 def predict_many(

@@ -143,10 +143,8 @@ def _compile_fit(fit: FitModel, instrument, ranks: dict[str, int]) -> CompiledIt
     """The fit's items compiled with the fit's own tables, coverage scale and uncertainty."""
     additive = fit.additive
     weights = (1.0, *(additive.blend(count) for count in range(1, len(additive.alone) + 1)))
-    coverage = 0.0
-    for item in instrument.items:  # summed as predict sums the whole questionnaire, in its order
-        coverage += additive.coverage.get(item.id, 0.0)
-    whole = additive.scale_at(coverage)
+    # summed as predict sums the fit's answers: in item id order (sum() adds left to right)
+    whole = additive.scale_at(sum(additive.coverage.get(item, 0.0) for item in sorted(additive.tables)))
     return CompiledItems({item.id: CompiledItem(item, additive.tables[item.id],
                                                 additive.coverage.get(item.id, 0.0),
                                                 None if item.id in additive.fixed

@@ -53,6 +53,23 @@ class AllAnswers:
     explanations: list[dict[str, Any]]
     base_rate: float | None = None
 
+    def __getattr__(self, name: str) -> Any:
+        """``explanations`` of a result from :func:`predict`, built on first use: the all-answers model's
+        probabilities, set and verdict come with every prediction, its reasons when asked for (the page
+        shows the fit's). Called only when the attribute is not set yet."""
+        pending = self.__dict__.get("_pending") if name == "explanations" else None
+        if pending is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        levels, effects = pending
+        # built twice at worst when two threads ask at once: both lists are equal
+        built = [
+            dict(level.pointing(effect), effect=effect, evidence=level.evidence.copy())
+            for level, effect in zip(levels, effects, strict=True)
+        ]
+        self.__dict__["explanations"] = built
+        self.__dict__.pop("_pending", None)
+        return built
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "role": self.role,
@@ -146,6 +163,11 @@ _ALL_ANSWERS_FIELDS = tuple(f.name for f in fields(AllAnswers))
 _RANK = attrgetter("rank")
 #: The size of a level's final effect when the whole questionnaire is answered.
 _WHOLE_SIZE = attrgetter("whole_size")
+_WHOLE_EFFECT = attrgetter("whole_effect")
+_WHOLE_VARIANCE = attrgetter("whole_variance")
+_WHOLE_EXPLANATION = attrgetter("whole_explanation")
+_FIT = attrgetter("fit")
+_COVERAGE = attrgetter("coverage")
 _new, _set = object.__new__, object.__setattr__
 #: pi / 8, of the certainty factor k = 1 / sqrt(1 + pi / 8 * variance)
 _PI_8 = math.pi / 8.0
@@ -213,19 +235,15 @@ def predict(
         # the scale and real block of the whole questionnaire, the usual case: every final effect and
         # its size were computed at load, so the levels are sorted before explaining them (a stable
         # sort: reverse=True keeps ties in their order)
-        effects: list[float] = []
-        explanations = []
-        for level in sorted(by_id, key=_WHOLE_SIZE, reverse=True):
-            effects.append(level.whole_effect)
-            explanation = level.whole_explanation.copy()
-            explanation["evidence"] = level.evidence.copy()
-            explanations.append(explanation)
+        ordered = sorted(by_id, key=_WHOLE_SIZE, reverse=True)
+        effects: list[float] = list(map(_WHOLE_EFFECT, ordered))
     else:
-        effects, explained = _explain(by_id, scale, real)
+        effects = _effects(by_id, scale, real)
         # sorted afterwards, by list lookups of indices (half the cost of sorting tuples)
         sizes = list(map(abs, effects))
         order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
-        explanations = list(map(explained.__getitem__, order))
+        ordered = list(map(by_id.__getitem__, order))
+        effects = list(map(effects.__getitem__, order))
     baseline = loaded.intercept_for(rate)
     log_odds = baseline + math.fsum(effects)
     p_mle = sigmoid(log_odds)
@@ -238,26 +256,22 @@ def predict(
         "baseline_log_odds": baseline,
         "prediction_set": prediction_set,
         "verdict": verdict,
-        "explanations": explanations,
+        # no "explanations" yet: AllAnswers.__getattr__ builds them from these on first use
+        "_pending": (ordered, effects),
         "base_rate": sigmoid(baseline) if rate is None else rate,
     })  # fmt: skip
 
-    # the fit: the same answers' levels in the fit's own tables (item id order), with their uncertainty
-    fit_levels = [level.fit for level in by_id if level.fit is not None]
+    # the fit: the same answers' levels in the fit's own tables, in item id order (their coverage is
+    # summed in it; CompiledItems.whole_scale of the fit is too), with their effects' uncertainty
     fit_items = loaded.fit_items
-    fit_coverage = 0.0
-    fit_real = 0
-    for level in chosen:  # coverage summed in the caller's order, as for the all-answers model
-        if (fit_level := level.fit) is not None:
-            fit_coverage += fit_level.coverage
-            if fit_level.alone is not None:
-                fit_real += 1
-    fit_scale = loaded.fit.additive.scale_at(fit_coverage)
+    fit_levels = list(filter(None, map(_FIT, by_id)))
+    fit_scale = loaded.fit.additive.scale_at(sum(map(_COVERAGE, fit_levels)))
+    fit_real = sum(level.alone is not None for level in fit_levels) if fit_items.real_items else 0
     if fit_scale == fit_items.whole_scale and fit_real == fit_items.real_items:
         fit_levels.sort(key=_WHOLE_SIZE, reverse=True)
-        fit_effects = [level.whole_effect for level in fit_levels]
-        variance = math.fsum(level.whole_variance for level in fit_levels)
-        fit_explained = [level.whole_explanation for level in fit_levels]
+        fit_effects = list(map(_WHOLE_EFFECT, fit_levels))
+        variance = sum(map(_WHOLE_VARIANCE, fit_levels))
+        fit_explained = list(map(_WHOLE_EXPLANATION, fit_levels))
     else:
         fit_effects, variances, fit_explained = _explain_fit(fit_levels, fit_scale, fit_real)
         sizes = list(map(abs, fit_effects))
@@ -265,15 +279,13 @@ def predict(
         fit_effects = list(map(fit_effects.__getitem__, order))
         fit_explained = list(map(fit_explained.__getitem__, order))
         fit_levels = list(map(fit_levels.__getitem__, order))
-        variance = math.fsum(variances)
+        variance = sum(variances)
     factor = 1.0 / math.sqrt(1.0 + _PI_8 * variance)
     reported = [factor * effect for effect in fit_effects]
-    fit_explanations = []
-    for level, explanation, effect in zip(fit_levels, fit_explained, reported):  # noqa: B905 (equal)
-        explanation = explanation.copy()
-        explanation["effect"] = effect
-        explanation["evidence"] = level.evidence.copy()
-        fit_explanations.append(explanation)
+    fit_explanations = [
+        dict(explanation, effect=effect, evidence=level.evidence.copy())
+        for level, explanation, effect in zip(fit_levels, fit_explained, reported)  # noqa: B905 (equal)
+    ]
     start = loaded.fit_start(rate)
     fit_log_odds = start + math.fsum(reported)
     p_fit = sigmoid(fit_log_odds)
@@ -327,30 +339,21 @@ def _explain_fit(levels: list[Level], scale: float, real: int):
     return effects, variances, explained
 
 
-def _explain(levels: list[Level], scale: float, real: int) -> tuple[list[float], list[dict[str, Any]]]:
-    """The final effect and explanation of every level, in order, at any ``scale`` and count of answered
-    real-block items (``real``). A fixed or real-block item's final effect is looked up by that count; a
-    scaled item's is the formula of :mod:`rolefit.model.tables`."""
+def _effects(levels: list[Level], scale: float, real: int) -> list[float]:
+    """The final effect of every level, in order, at any ``scale`` and count of answered real-block
+    items (``real``). A fixed or real-block item's final effect is looked up by that count; a scaled
+    item's is the formula of :mod:`rolefit.model.tables`."""
     effects = []
-    explained = []
     for level in levels:
         if (final := level.final) is not None:
-            effect = final[real]
-            explanation = level.final_explanations[real].copy()
-        else:
-            # a scaled item's effect depends on the answer set only through the scale, and the same
-            # items come again (the quick part of the form, guidance re-predicting changed answers):
-            # the level keeps its last (scale, effect) and the formula runs when the scale differs
-            at, effect = level.last_scaled
-            if at != scale:
-                effect = scaled_effect(level.raw, scale, level.offset)
-                level.last_scaled = (scale, effect)  # one tuple: threads see the old pair or the new one
-            # Level.pointing, inlined
-            explanation = (
-                level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none
-            ).copy()
-        explanation["effect"] = effect
-        explanation["evidence"] = level.evidence.copy()
+            effects.append(final[real])
+            continue
+        # a scaled item's effect depends on the answer set only through the scale, and the same items
+        # come again (the quick part of the form, guidance re-predicting changed answers): the level
+        # keeps its last (scale, effect) and the formula runs when the scale differs
+        at, effect = level.last_scaled
+        if at != scale:
+            effect = scaled_effect(level.raw, scale, level.offset)
+            level.last_scaled = (scale, effect)  # one tuple: threads see the old pair or the new one
         effects.append(effect)
-        explained.append(explanation)
-    return effects, explained
+    return effects
