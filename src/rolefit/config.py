@@ -177,10 +177,10 @@ class FitWidths(_Section):
     on held-out synthetic respondents and the personas of issue #24 (how: params.yaml, ``train.fit``).
     """
 
-    interests: float = Field(0.5, ge=0, le=2)
-    skills: float = Field(0.5, ge=0, le=2)
-    preferences: float = Field(0.5, ge=0, le=2)
-    goal: float = Field(0.5, ge=0, le=2)
+    interests: float = Field(0.9, ge=0, le=2)
+    skills: float = Field(1.0, ge=0, le=2)
+    preferences: float = Field(1.15, ge=0, le=2)
+    goal: float = Field(0.95, ge=0, le=2)
 
 
 class FitParams(_Section):

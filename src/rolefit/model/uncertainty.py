@@ -38,7 +38,7 @@ FIT_BASE_RATE = 0.5
 #: The relative prior width of an assumed effect, per group (sd = width * |effect|); the defaults of
 #: ``train.fit.widths`` (params.yaml holds the same numbers, a test keeps them equal) and the widths a
 #: bundle from before the fit is rebuilt with. How they were chosen: params.yaml, ``train.fit``.
-ASSUMED_WIDTHS = {"interests": 0.5, "skills": 0.5, "preferences": 0.5, "goal": 0.5}
+ASSUMED_WIDTHS = {"interests": 0.9, "skills": 1.0, "preferences": 1.15, "goal": 0.95}
 #: Largest relative width or standard deviation a bundle may state (a width of 10 already makes an
 #: effect's sign a coin flip; larger is a broken file).
 MAX_WIDTH = 10.0
