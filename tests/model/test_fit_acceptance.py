@@ -31,9 +31,14 @@ BOOTCAMP = {
     "years_coding": 0.5, "uses_javascript": 1, "skill_web_development": 4, "interest_building_products": 5,
     "pref_fast_job_entry": 5,
 }  # fmt: skip
-MATHS_GRADUATE = {"interest_math": 5, "interest_data_patterns": 5, "skill_statistics": 5, "skill_linear_algebra": 5}
-EXPERIENCE = {"years_coding": 6, "years_ml": 2, "education": "master", "uses_python": 1, "ml_frameworks_used": 3,
-              "activity_ml_prototypes": 1}  # fmt: skip
+MATHS_GRADUATE = {
+    "interest_math": 5,
+    "interest_data_patterns": 5,
+    "skill_statistics": 5,
+    "skill_linear_algebra": 5,
+}
+EXPERIENCE = {"years_coding": 6, "years_ml": 2, "education": "master", "uses_python": 1,
+              "ml_frameworks_used": 3, "activity_ml_prototypes": 1}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +54,9 @@ def test_each_scenario_moves_the_fit_at_least_3_points_and_is_not_clear(start, s
     before = rolefit.predict(base)
     after = rolefit.predict({**base, **answer})
     moved = after.probabilities[role] - before.probabilities[role]
-    assert moved >= 0.03, f"{scenario} from {start}: {before.probabilities[role]:.3f} -> {after.probabilities[role]:.3f}"
+    assert moved >= 0.03, (
+        f"{scenario} from {start}: {before.probabilities[role]:.3f} -> {after.probabilities[role]:.3f}"
+    )
     assert after.verdict != "clear"
 
 
@@ -105,3 +112,22 @@ def test_evaluation_on_real_respondents_judges_the_all_answers_model(evaluated, 
     if kaggle.any():
         # the fit sees nothing of a Kaggle respondent: everyone starts, and stays, even
         assert np.all(scored["p_mle"].to_numpy()[kaggle] == 0.5)
+
+
+def test_the_gate_judges_the_all_answers_model(champion, training_data, champion_params):
+    """The gate's table scores the challenger's all-answers model on the real test rows (the fit would
+    give every Kaggle respondent 0.5)."""
+    from rolefit.data.dataset import labels
+    from rolefit.evaluation.gate import decide
+    from rolefit.model.metrics import summary
+
+    frame = training_data[0]
+    verdict = decide(champion[1], None, frame, champion_params)
+    test = frame[frame["split"] == "test"]
+    items = [c for c in INSTRUMENT.ids if c in test.columns]
+    scored = rolefit.predict_many(test[items], model=champion[1], top_k=0)
+    for row in (r for r in verdict.table if r["metric"] == "log_loss"):
+        mask = (test["source"] == row["source"]).to_numpy()
+        expected = summary(labels(test)[mask], scored["all_answers_p_mle"].to_numpy()[mask])["log_loss"]
+        assert row["challenger"] == pytest.approx(expected, abs=1e-12), row["source"]
+    assert verdict.table, "the gate compared no source"

@@ -45,7 +45,13 @@ def test_manifest_records_lineage_and_metrics(bundle, champion_params):
     assert manifest["training_data"]["rows"]["total"] == sum(
         manifest["training_data"]["rows"]["by_source"].values()
     )
-    assert set(manifest["files"]) == {"scoring.json", "model.skops", "reference.json", "answers.json", "fit.json"}
+    assert set(manifest["files"]) == {
+        "scoring.json",
+        "model.skops",
+        "reference.json",
+        "answers.json",
+        "fit.json",
+    }
     assert {"scikit-learn", "numpy", "python"} <= set(manifest["libraries"])
     test = manifest["metrics"]["test/synthetic"]
     assert {"log_loss", "bayes_log_loss", "log_loss_ratio_to_bayes", "ece", "roc_auc"} <= set(test)

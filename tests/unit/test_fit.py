@@ -177,7 +177,7 @@ def test_fit_json_is_listed_checked_and_refused_when_changed(bundle):
     assert manifest["fit"]["widths"] == ASSUMED_WIDTHS
     text = (bundle / FIT).read_text()
     (bundle / FIT).write_text(text.replace('"start": 0.0', '"start": 0.0 '))
-    with pytest.raises(BundleError, match="fit.json .*does not match its checksum"):
+    with pytest.raises(BundleError, match=r"fit\.json .*does not match its checksum"):
         rolefit.predict({}, model=str(bundle))
 
 
@@ -188,7 +188,10 @@ def test_fit_json_is_listed_checked_and_refused_when_changed(bundle):
         (lambda d: d["uncertainty"].pop("interest_math"), "uncertainty must name exactly"),
         (lambda d: d["uncertainty"].__setitem__("interest_math", {"kind": "relative", "width": -1}), "width"),
         (lambda d: d["uncertainty"].__setitem__("interest_math", {"kind": "guess"}), "kind"),
-        (lambda d: d["uncertainty"].__setitem__("interest_math", {"kind": "sd", "sd": [0.1]}), "one number per"),
+        (
+            lambda d: d["uncertainty"].__setitem__("interest_math", {"kind": "sd", "sd": [0.1]}),
+            "one number per",
+        ),
         (lambda d: d["tables"].pop("interest_math"), "fit items|name|miss"),
         (lambda d: d["tables"].__setitem__("years_ml", d["tables"]["interest_math"]), "fit items|name|miss"),
     ],
