@@ -265,8 +265,11 @@ def predict(
     # summed in it; CompiledItems.whole_scale of the fit is too), with their effects' uncertainty
     fit_items = loaded.fit_items
     fit_levels = list(filter(None, map(_FIT, by_id)))
-    fit_scale = loaded.fit.additive.scale_at(sum(map(_COVERAGE, fit_levels)))
+    fit_coverage = sum(map(_COVERAGE, fit_levels))
     fit_real = sum(level.alone is not None for level in fit_levels) if fit_items.real_items else 0
+    # the whole fit answered (its coverage, summed in the same order at load), or the same scale
+    whole = fit_coverage == loaded.fit_coverage
+    fit_scale = fit_items.whole_scale if whole else loaded.fit.additive.scale_at(fit_coverage)
     if fit_scale == fit_items.whole_scale and fit_real == fit_items.real_items:
         fit_levels.sort(key=_WHOLE_SIZE, reverse=True)
         fit_effects = list(map(_WHOLE_EFFECT, fit_levels))
