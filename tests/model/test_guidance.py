@@ -119,10 +119,7 @@ def test_the_starting_point_in_words():
     start = sigmoid(p.baseline_log_odds)
     role = "mle" if start >= 0.5 else "swe"
     share = round(100 * max(start, 1 - start))
-    assert (
-        starting_point(p)
-        == f"before your answers: {share}% {ROLE_SHORT[role]}, the mix among survey respondents"
-    )
+    assert starting_point(p) == f"before your answers: {share}% {ROLE_SHORT[role]}, an even start"
     mine = rolefit.predict({"interest_math": 5}, base_rate=0.3)
     assert (
         starting_point(mine, own_population=True)

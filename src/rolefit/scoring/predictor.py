@@ -201,7 +201,8 @@ def predict(
     base_rate : float, optional
         The MLE share of the population the person comes from (0 < base_rate < 1). The log-odds move by
         ``logit(base_rate) - logit(model's base rate)``: the starting point changes, the reasons do not.
-        None: the reference survey's mix of SWE and MLE respondents (``Prediction.base_rate``).
+        None: the fit's even start (0.5) and the all-answers model's reference survey mix of SWE and MLE
+        respondents (``Prediction.base_rate``, ``Prediction.all_answers.base_rate``).
 
     Raises
     ------
