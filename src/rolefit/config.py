@@ -214,6 +214,27 @@ class RealEvidenceParams(_Section):
     )
 
 
+class FitWidths(_Section):
+    """The relative prior width of an assumed effect of the fit, per group: sd = width * |effect|.
+
+    An effect no real source has measured comes from the synthetic prior, and nobody knows how far real
+    people differ from it: the width says how unsure of it to be (0: as sure as of a measured effect; 1:
+    one effect's size either way). It is the prior the pooling of real evidence will start from. Chosen
+    on held-out synthetic respondents and the personas of issue #24 (how: params.yaml, ``train.fit``).
+    """
+
+    interests: float = Field(0.9, ge=0, le=2)
+    skills: float = Field(1.0, ge=0, le=2)
+    preferences: float = Field(1.15, ge=0, le=2)
+    goal: float = Field(0.95, ge=0, le=2)
+
+
+class FitParams(_Section):
+    """The fit (:mod:`rolefit.model.fit`): the additive model over the fit items, from an even start."""
+
+    widths: FitWidths = FitWidths()
+
+
 class TrainParams(_Section):
     """Candidates, calibration and selection (stage ``train``)."""
 
@@ -229,6 +250,7 @@ class TrainParams(_Section):
     calibration_methods: tuple[Literal["sigmoid", "coverage"], ...] = ("sigmoid", "coverage")
     logistic: LogisticParams = LogisticParams()
     boosting: BoostingParams = BoostingParams()
+    fit: FitParams = FitParams()
 
 
 class EvaluateParams(_Section):

@@ -203,7 +203,7 @@ def test_reasons_show_their_evidence(champion):
         (line,) = [line for line in lines if entry["reason"] in line]
         assert line.endswith(" " + marker), line
     start = f"{data['base_rate'] * 100:.4g}%"
-    assert f"Before your answers: {start} MLE (the reference survey's mix" in human.stdout
+    assert f"Before your answers: {start} MLE (an even start" in human.stdout
 
 
 def test_no_answers_say_there_is_no_information(champion):

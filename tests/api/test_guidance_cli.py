@@ -87,7 +87,7 @@ def test_predict_with_no_answers_asks_the_best_first_question(champion):
     assert "Start with the question that tells most:" in out.stdout
     assert f"[{first.item}]" in out.stdout
     assert "How sure: not enough answers yet — answer " in out.stdout
-    assert "Best fit" not in out.stdout and "What would move the fit" not in out.stdout
+    assert "Best fit" not in out.stdout and "more like those of people in each role" not in out.stdout
 
 
 def test_next_on_no_answers_gives_the_best_first_question_and_no_verdict(champion, tmp_path):

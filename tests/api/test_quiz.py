@@ -35,7 +35,7 @@ def test_quiz_answers_then_shows_the_result(champion):
     assert "You enjoy mathematics very much" in out.stdout
     assert "applied scientist" in out.stdout.lower()
     assert "not screening" in out.stdout
-    assert re.search(r"Before your answers: [\d.]+% MLE \(the reference survey's mix", out.stdout)
+    assert re.search(r"Before your answers: [\d.]+% MLE \(an even start", out.stdout)
     # every reason ends with what backs it (the markers' brackets survive rich's printing)
     reasons = [line for line in out.stdout.splitlines() if re.match(r"\s+[+-]\d+\.\d\d  ", line)]
     assert len(reasons) == 4

@@ -174,9 +174,13 @@ def test_batch_base_rate_applies_to_everyone(client, champion, use_model):
 
 def test_explanations_carry_their_evidence(client):
     body = client.post("/api/predict", json=ANSWERS).json()
-    assert {e["item"] for e in body["explanations"]} == set(ANSWERS)
-    for entry in body["explanations"]:
+    # the fit explains the fit items answered, the all-answers model every answered item
+    fit = {item for item in ANSWERS if rolefit.questionnaire()[item].part == "fit"}
+    assert {e["item"] for e in body["explanations"]} == fit
+    assert {e["item"] for e in body["all_answers"]["explanations"]} == set(ANSWERS)
+    for entry in (*body["explanations"], *body["all_answers"]["explanations"]):
         check_evidence(entry["evidence"])
+    assert all("uncertainty" in e["evidence"] for e in body["explanations"])
 
 
 def test_no_answers_give_no_information(client):

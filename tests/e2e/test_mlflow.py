@@ -113,8 +113,12 @@ def test_pyfunc_model_predicts_probabilities_and_reasons(server, good_run, monke
     model = mlflow.pyfunc.load_model("models:/rolefit@champion")
     frame = pd.DataFrame([{"interest_math": 5.0, "interest_research": 5.0}, {"interest_coding_puzzles": 5.0}])
     out = model.predict(frame)
-    assert list(out.columns[:3]) == ["p_swe", "p_mle", "role"]
+    assert list(out.columns[:3]) == ["p_swe", "p_mle", "role"]  # the fit: the headline
     assert out["role"].tolist() == ["mle", "swe"]
+    # the all-answers model, by name (issue #24)
+    assert list(out.columns[-5:]) == ["all_answers_p_swe", "all_answers_p_mle", "all_answers_role",
+                                      "all_answers_prediction_set", "all_answers_verdict"]  # fmt: skip
+    assert ((out["all_answers_p_swe"] + out["all_answers_p_mle"] - 1).abs() < 1e-9).all()
     assert out.loc[0, "reason_1"] in {"interest_math", "interest_research"}
     assert model.metadata.signature.inputs.input_dict()["interest_math"].type.name == "double"
 

@@ -43,7 +43,11 @@ def test_spark_scores_100000_rows_like_predict_many(spark, champion, use_model):
     result = result.set_index("respondent_id").loc[frame["respondent_id"]]
     assert len(result) == 100_000
     np.testing.assert_array_equal(result["p_mle"].to_numpy(), expected["p_mle"].to_numpy())
-    for column in ("role", "prediction_set", "verdict", "reason_1", "reason_2", "reason_3"):
+    np.testing.assert_array_equal(
+        result["all_answers_p_mle"].to_numpy(), expected["all_answers_p_mle"].to_numpy()
+    )
+    for column in ("role", "prediction_set", "verdict", "reason_1", "reason_2", "reason_3",
+                   "all_answers_role", "all_answers_prediction_set", "all_answers_verdict"):  # fmt: skip
         got = result[column].to_numpy().astype(str)
         want = expected[column].astype(object).where(expected[column].notna(), None).to_numpy().astype(str)
         assert (got == want).all(), column

@@ -1,5 +1,9 @@
 """Adaptive questioning: the answer model in the bundle, the next question, the stopping rule and the
-simulation that measures them (issue #16, item 1)."""
+simulation that measures them (issue #16, item 1).
+
+Adaptive questioning still works on the all-answers model (``Prediction.all_answers``): issue #24 makes the
+fit the headline, and re-deriving the next question and the stopping rule for the fit is its item 3.
+"""
 
 from __future__ import annotations
 
@@ -127,7 +131,8 @@ def test_a_bundle_without_answers_file_falls_back_to_the_reference_shares(old_bu
     assert ANSWERS not in manifest["files"]
     expected = json.loads((FIXTURES / "predictions-before-restructure.json").read_text())[1]
     got = rolefit.predict(expected["answers"], model=str(old_bundle), base_rate=expected["base_rate"])
-    assert got.probabilities["mle"] == pytest.approx(expected["result"]["probabilities"]["mle"], abs=1e-12)
+    expected_p = expected["result"]["probabilities"]["mle"]
+    assert got.all_answers.probabilities["mle"] == pytest.approx(expected_p, abs=1e-12)
     distributions = load_model(str(old_bundle)).answer_distributions
     assert distributions.basis == "reference" and "reference.json" in distributions.description
     reference = json.loads((old_bundle / "reference.json").read_text())["all"]["items"]
@@ -164,7 +169,7 @@ def test_someone_who_answered_nothing_gets_the_best_first_question(bundle):
     first = next_questions({}, model=bundle)
     assert [q.to_dict() for q in first] == [everything[0].to_dict()]
     assert first[0].gain_bits > 0.05 and first[0].p_mle == pytest.approx(
-        rolefit.predict({}, model=bundle).probabilities["mle"]
+        rolefit.predict({}, model=bundle).all_answers.probabilities["mle"]
     )
     assert first[0].p_mle_low < first[0].p_mle < first[0].p_mle_high
     assert json.loads(json.dumps(first[0].to_dict()))["item"] == first[0].item
@@ -192,10 +197,12 @@ def test_answered_and_skipped_items_are_never_asked(bundle):
 def brute_force_gain(bundle, answers, item, base_rate=None):
     """The gain by its definition, every probability from rolefit.predict itself."""
     levels = load_model(bundle).answer_distributions.items[item]
-    p = rolefit.predict(answers, model=bundle, base_rate=base_rate).probabilities["mle"]
+    p = rolefit.predict(answers, model=bundle, base_rate=base_rate).all_answers.probabilities["mle"]
     chance = [p * m + (1 - p) * s for s, m in zip(levels.swe, levels.mle, strict=True)]
     after = [
-        rolefit.predict({**answers, item: a}, model=bundle, base_rate=base_rate).probabilities["mle"]
+        rolefit.predict({**answers, item: a}, model=bundle, base_rate=base_rate).all_answers.probabilities[
+            "mle"
+        ]
         for a in levels.answers
     ]
     mean = sum(c * q for c, q in zip(chance, after, strict=True))
@@ -264,16 +271,19 @@ def test_a_person_whose_result_cannot_flip_is_settled(bundle):
             continue
         if item.kind == "choice":
             person[item.id] = max(
-                item.choice_ids, key=lambda c: rolefit.predict({item.id: c}, model=bundle).log_odds
+                item.choice_ids,
+                key=lambda c: rolefit.predict({item.id: c}, model=bundle).all_answers.log_odds,
             )
         else:
             levels = distributions.items[item.id].answers
-            person[item.id] = max(levels, key=lambda a: rolefit.predict({item.id: a}, model=bundle).log_odds)
+            person[item.id] = max(
+                levels, key=lambda a: rolefit.predict({item.id: a}, model=bundle).all_answers.log_odds
+            )
     # no answer to what is left can flip the role: checked over every combination of levels
     worst = min(
-        rolefit.predict({**person, **dict(zip(left, combination, strict=True))}, model=bundle).probabilities[
-            "mle"
-        ]
+        rolefit.predict(
+            {**person, **dict(zip(left, combination, strict=True))}, model=bundle
+        ).all_answers.probabilities["mle"]
         for combination in itertools.product(*(distributions.items[i].answers for i in left))
     )
     assert worst > 0.5

@@ -69,7 +69,15 @@ def test_probabilities_are_valid_and_explanations_exact(answers):
     assert abs(1 / (1 + math.exp(-p.log_odds)) - p.probabilities["mle"]) <= 1e-12
     effects = [abs(e["effect"]) for e in p.explanations]
     assert effects == sorted(effects, reverse=True)
-    assert {e["item"] for e in p.explanations} == set(answers)
+    # the fit explains the fit items answered; the all-answers model every answered item, as exactly
+    assert {e["item"] for e in p.explanations} == {i for i in answers if INSTRUMENT[i].part == "fit"}
+    a = p.all_answers
+    assert math.isclose(a.probabilities["swe"] + a.probabilities["mle"], 1.0, abs_tol=1e-12)
+    assert abs(a.baseline_log_odds + math.fsum(e["effect"] for e in a.explanations) - a.log_odds) <= 1e-9
+    assert abs(1 / (1 + math.exp(-a.log_odds)) - a.probabilities["mle"]) <= 1e-12
+    effects = [abs(e["effect"]) for e in a.explanations]
+    assert effects == sorted(effects, reverse=True)
+    assert {e["item"] for e in a.explanations} == set(answers)
 
 
 def test_empty_answers_return_the_baseline():
@@ -91,18 +99,25 @@ def test_raising_a_lean_item_moves_p_mle_its_way(answers, item, data):
     else:
         low = data.draw(st.integers(min_value=int(lo), max_value=int(hi)))
         high = data.draw(st.integers(min_value=low, max_value=int(hi)))
-    before = rolefit.predict({**answers, item.id: low}).probabilities["mle"]
-    after = rolefit.predict({**answers, item.id: high}).probabilities["mle"]
-    if item.lean == "mle":
-        assert after >= before - 1e-12
-    else:
-        assert after <= before + 1e-12
+    below, above = rolefit.predict({**answers, item.id: low}), rolefit.predict({**answers, item.id: high})
+    # the fit (the headline) and the all-answers model alike
+    pairs = [(below.probabilities, above.probabilities)]
+    pairs.append((below.all_answers.probabilities, above.all_answers.probabilities))
+    for before, after in ((b["mle"], a["mle"]) for b, a in pairs):
+        if item.lean == "mle":
+            assert after >= before - 1e-12
+        else:
+            assert after <= before + 1e-12
 
 
 @given(partial_answers)
 def test_goal_choices_order_by_their_lean(answers):
     goal = INSTRUMENT["career_goal"]
-    p = {c.id: rolefit.predict({**answers, "career_goal": c.id}).probabilities["mle"] for c in goal.choices}
+    results = {c.id: rolefit.predict({**answers, "career_goal": c.id}) for c in goal.choices}
     mle_goals = [c.id for c in goal.choices if c.lean == "mle"]
     swe_goals = [c.id for c in goal.choices if c.lean == "swe"]
-    assert min(p[g] for g in mle_goals) >= max(p[g] for g in swe_goals) - 1e-12
+    for p in (
+        {goal: r.probabilities["mle"] for goal, r in results.items()},
+        {goal: r.all_answers.probabilities["mle"] for goal, r in results.items()},
+    ):
+        assert min(p[g] for g in mle_goals) >= max(p[g] for g in swe_goals) - 1e-12

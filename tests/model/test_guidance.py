@@ -88,8 +88,9 @@ def test_starting_point_and_group_subtotals_add_up_exactly_to_the_log_odds(answe
         assert sorted(g.group for g in groups) == sorted(GROUP_NAMES)
         total = p.baseline_log_odds + math.fsum(g.subtotal for g in groups)
         assert abs(total - p.log_odds) <= 1e-9, (answers, total, p.log_odds)
-        # every answered item in exactly one group: its own
-        assert sum(g.answered for g in groups) == len(p.explanations) == len(p.answers)
+        # every answered fit item (the groups are the fit's reasons) in exactly one group: its own
+        fit_answers = [item for item in p.answers if INSTRUMENT[item].part == "fit"]
+        assert sum(g.answered for g in groups) == len(p.explanations) == len(fit_answers)
         for g in groups:
             assert all(GROUP_OF[r["item"]] == g.group for r in g.reasons)
             assert len(g.reasons) + g.other_count == g.answered
@@ -118,10 +119,7 @@ def test_the_starting_point_in_words():
     start = sigmoid(p.baseline_log_odds)
     role = "mle" if start >= 0.5 else "swe"
     share = round(100 * max(start, 1 - start))
-    assert (
-        starting_point(p)
-        == f"before your answers: {share}% {ROLE_SHORT[role]}, the mix among survey respondents"
-    )
+    assert starting_point(p) == f"before your answers: {share}% {ROLE_SHORT[role]}, an even start"
     mine = rolefit.predict({"interest_math": 5}, base_rate=0.3)
     assert (
         starting_point(mine, own_population=True)
@@ -181,8 +179,9 @@ def test_personas_top_group_and_next_steps_point_the_expected_way(persona):
     steps = next_steps(answers)
     assert steps[role], persona  # something this person could do toward the role their answers point to
     for step in (*steps[role], *steps.goal[role]):
-        after = rolefit.predict({**answers, **step.change})
-        toward = after.probabilities[role] - p.probabilities[role]
+        # next steps move the all-answers model (what people in the role have done; never the fit)
+        after = rolefit.predict({**answers, **step.change}).all_answers
+        toward = after.probabilities[role] - p.all_answers.probabilities[role]
         assert toward > 0 and math.isclose(toward, step.delta_p, abs_tol=1e-12), (persona, step)
     g = guide(answers)
     assert g.groups[0].group == group and g.summary.startswith(top.sentence)
@@ -213,7 +212,9 @@ def test_a_next_step_never_changes_an_interest_or_preference_and_only_goes_up(an
                 assert step.from_answer == p.answers.get(step.item)
                 assert step.to_answer == min(was + 1, item.bounds[1]) > was, step
                 if step.from_answer is None:  # a start: from the lowest level it points the same way
-                    low = rolefit.predict({**answers, step.item: item.bounds[0]}).probabilities["mle"]
+                    low = rolefit.predict({**answers, step.item: item.bounds[0]}).all_answers.probabilities[
+                        "mle"
+                    ]
                     assert (step.p_mle_after - low) * step.delta_p_mle > 0, step
 
 
@@ -224,11 +225,12 @@ def test_applying_a_suggested_step_moves_the_probability_by_exactly_the_stated_a
         found = next_steps(answers, k=3)
         for role in ("swe", "mle"):
             for step in (*found.steps[role], *found.goal[role]):
-                after = rolefit.predict({**answers, **step.change})
-                assert after.probabilities["mle"] - p.probabilities["mle"] == step.delta_p_mle
+                after = rolefit.predict({**answers, **step.change}).all_answers
+                assert after.probabilities["mle"] - p.all_answers.probabilities["mle"] == step.delta_p_mle
                 assert step.delta_p == (step.delta_p_mle if role == "mle" else -step.delta_p_mle)
                 assert after.probabilities["mle"] == step.p_mle_after
-                assert what_if(answers, step.change).delta_p_mle == step.delta_p_mle
+                moved = what_if(answers, step.change).after.all_answers.probabilities["mle"]
+                assert moved - p.all_answers.probabilities["mle"] == step.delta_p_mle
                 checked += 1
     assert checked >= 100
 
@@ -255,9 +257,9 @@ def test_what_if_changes_removes_and_refuses_like_predict():
 def test_next_steps_with_a_base_rate_are_exact_in_that_population():
     answers = {"interest_data_patterns": 4, "skill_dsa": 3, "years_coding": 2}
     found = next_steps(answers, base_rate=0.2)
-    p = rolefit.predict(answers, base_rate=0.2)
+    p = rolefit.predict(answers, base_rate=0.2).all_answers
     step = next(s for steps in found.steps.values() for s in steps)
-    after = rolefit.predict({**answers, **step.change}, base_rate=0.2)
+    after = rolefit.predict({**answers, **step.change}, base_rate=0.2).all_answers
     assert after.probabilities["mle"] - p.probabilities["mle"] == step.delta_p_mle
     with pytest.raises(ValueError, match="k must be"):
         next_steps(answers, k=-1)

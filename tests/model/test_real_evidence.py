@@ -1,5 +1,8 @@
 """Real evidence first (issue #12): the champion against the plain baseline on real respondents, people
-whose answers the old model got absurdly wrong, what backs each reason, and the caller's base rate."""
+whose answers the old model got absurdly wrong, what backs each reason, and the caller's base rate.
+
+The champion here is the all-answers model (``Prediction.all_answers``, issue #24): the people below are
+judged by what it says; what the fit says of them is in tests/model/test_fit_acceptance.py."""
 
 import json
 import math
@@ -75,7 +78,7 @@ def test_stack_overflow_is_evaluated_not_trained_on_and_calibrated_under_its_own
 
 @needs_surveys
 def test_never_coded_beginner_is_not_a_clear_fit():
-    p = rolefit.predict({"years_coding": 0, **{item: 3 for item in INTERESTS}})
+    p = rolefit.predict({"years_coding": 0, **{item: 3 for item in INTERESTS}}).all_answers
     assert 0.25 <= p.probabilities["mle"] <= 0.70, p.probabilities
     assert p.verdict != "clear" and len(p.prediction_set) == 2
     assert p.explanations[0]["item"] == "years_coding"
@@ -87,7 +90,7 @@ def test_never_coded_beginner_is_not_a_clear_fit():
 def test_bootcamp_graduate_is_software_engineering():
     p = rolefit.predict(
         {"years_coding": 0.5, "uses_javascript": 1, "skill_web_development": 4, "pref_fast_job_entry": 5}
-    )
+    ).all_answers
     assert p.role == "swe" and p.probabilities["swe"] >= 0.75, p.probabilities
     assert p.explanations[0]["toward"] == "swe"
     assert p.explanations[0]["item"] == "uses_javascript"
@@ -105,7 +108,7 @@ def test_bootcamp_graduate_is_software_engineering():
 def test_bootcamp_graduate_has_no_years_of_coding_toward_mle_among_the_top_three_reasons():
     p = rolefit.predict(
         {"years_coding": 0.5, "uses_javascript": 1, "skill_web_development": 4, "pref_fast_job_entry": 5}
-    )
+    ).all_answers
     top = [(e["item"], e["toward"]) for e in p.explanations[:3]]
     assert ("years_coding", "mle") not in top
 
@@ -122,10 +125,13 @@ def test_one_answered_item_is_never_clear():
 
 def test_nothing_answered_is_the_base_rate_with_no_verdict_and_no_reasons(champion):
     result, _ = champion
-    p = rolefit.predict({})
+    fit = rolefit.predict({})
+    p = fit.all_answers
     assert p.probabilities["mle"] == pytest.approx(result.extra["real_evidence"]["base_rate"], abs=1e-12)
     assert p.verdict == "no-information" and p.prediction_set == ["swe", "mle"]
     assert p.explanations == [] and p.log_odds == p.baseline_log_odds
+    # the fit starts even
+    assert fit.probabilities["mle"] == 0.5 and fit.verdict == "no-information" and fit.explanations == []
     frame = rolefit.predict_many(pd.DataFrame({"interest_math": [None]}))
     assert frame["verdict"].tolist() == ["no-information"] and frame["prediction_set"].tolist() == ["swe,mle"]
 
@@ -140,7 +146,8 @@ def test_every_explanation_says_what_backs_it(champion):
         item.id: (item.choice_ids[0] if item.kind == "choice" else item.bounds[1])
         for item in INSTRUMENT.items
     }
-    p = rolefit.predict(answers)
+    prediction = rolefit.predict(answers)
+    p = prediction.all_answers
     assert len(p.explanations) == len(INSTRUMENT.items)
     for entry in p.explanations:
         evidence = entry["evidence"]
@@ -153,6 +160,10 @@ def test_every_explanation_says_what_backs_it(champion):
             assert evidence["basis"] == "assumed" and "assumed" in evidence["summary"]
             assert evidence["respondents"] == 0 and evidence["sources"] == {}
     assert p.to_dict()["explanations"][0]["evidence"] == p.explanations[0]["evidence"]
+    # the fit's reasons say the same of its (fit) items, with their uncertainty
+    for entry in prediction.explanations:
+        assert entry["evidence"]["basis"] == ("real" if entry["item"] in measured else "assumed")
+        assert entry["evidence"]["uncertainty"]["kind"] == ("sd" if entry["item"] in measured else "relative")
 
 
 @needs_surveys
@@ -162,7 +173,7 @@ def test_experience_items_are_backed_by_kaggle_and_the_rest_is_assumed(champion)
     experience = {item.id for item in INSTRUMENT.items if item.group == "experience"}
     assert set(measured) == experience
     assert all(set(sources) == {"kaggle2021"} for sources in measured.values())
-    p = rolefit.predict({"interest_math": 5, "years_ml": 3})
+    p = rolefit.predict({"interest_math": 5, "years_ml": 3}).all_answers
     by_item = {e["item"]: e["evidence"] for e in p.explanations}
     assert by_item["interest_math"]["basis"] == "assumed"
     assert by_item["years_ml"]["basis"] == "real" and "Kaggle" in by_item["years_ml"]["summary"]

@@ -61,9 +61,10 @@ def test_kaggle_style_answers_follow_kaggle_relationships(champion, use_model):
     web_profile = {"years_ml": 0, "ml_frameworks_used": 0, "uses_python": 0, "uses_javascript": 1,
                    "uses_java": 1, "activity_ml_service": 0, "activity_ml_experiments": 0,
                    "activity_ml_prototypes": 0, "education": "bachelor"}  # fmt: skip
-    baseline = rolefit.predict({}).probabilities["mle"]
-    p_ml = rolefit.predict(ml_profile).probabilities["mle"]
-    p_web = rolefit.predict(web_profile).probabilities["mle"]
+    # experience answers: the all-answers model's (the fit reads none of them)
+    baseline = rolefit.predict({}).all_answers.probabilities["mle"]
+    p_ml = rolefit.predict(ml_profile).all_answers.probabilities["mle"]
+    p_web = rolefit.predict(web_profile).all_answers.probabilities["mle"]
     assert p_ml > 0.75 and p_web < 0.15 and p_web < baseline < p_ml
     # the same direction and similar size as the raw Kaggle rates for such respondents
     from rolefit.data.ingest import ingest

@@ -49,9 +49,9 @@ def mutate(manifest, rng):
         if r < 0.15 and isinstance(parent, dict):
             del parent[path[-1]]
         elif r < 0.25 and isinstance(parent, dict):
-            parent[rng.choice(["extra", "", "by_source", "answers.json", "scoring", "x" * 201])] = rng.choice(
-                ODD
-            )
+            parent[
+                rng.choice(["extra", "", "by_source", "answers.json", "fit.json", "scoring", "x" * 201])
+            ] = rng.choice(ODD)
         else:
             parent[path[-1]] = copy.deepcopy(rng.choice(ODD))
     return out
@@ -87,7 +87,7 @@ def test_the_check_agrees_with_the_schema_on_random_edits(manifests):
         files = manifest.get("files")
         if type(manifest.get("schema_version")) is not int or manifest.get("schema_version") != 1:
             continue
-        if not isinstance(files, dict) or not FILES <= set(files) <= FILES | {"answers.json"}:
+        if not isinstance(files, dict) or not FILES <= set(files) <= FILES | {"answers.json", "fit.json"}:
             continue
         expected = schema_accepts(manifest)
         assert _manifest_fits(manifest) == expected, manifest

@@ -162,3 +162,89 @@ def test_hash_tracks_content():
     instrument = load_instrument()
     assert len(instrument.sha256) == 64
     assert instrument.to_dict()["sha256"] == instrument.sha256
+
+
+# issue #24: which answer every item feeds. The fit decides on strength + interest (the career guides'
+# step 8); the skills one learns on the way to a role and the experience facts are readiness.
+FIT_SKILLS = ("skill_dsa", "skill_clean_code", "skill_statistics", "skill_linear_algebra")
+PATH_SKILLS = (
+    "skill_system_design",
+    "skill_web_development",
+    "skill_databases_apis",
+    "skill_devops",
+    "skill_python",
+    "skill_ml_algorithms",
+    "skill_data_wrangling",
+    "skill_model_deployment",
+)
+
+
+def test_every_item_has_its_decided_part():
+    instrument = load_instrument()
+    by_group = {group: [i.id for i in instrument.items if i.group == group] for group in
+                ("interests", "skills", "preferences", "goal", "experience")}  # fmt: skip
+    assert set(instrument.fit_ids) == {
+        *by_group["interests"],
+        *by_group["preferences"],
+        *by_group["goal"],
+        *FIT_SKILLS,
+    }
+    assert instrument.path_ids == PATH_SKILLS
+    assert set(by_group["skills"]) == {*FIT_SKILLS, *PATH_SKILLS}
+    assert instrument.readiness_ids == (*PATH_SKILLS, *by_group["experience"])
+    assert not set(instrument.fit_ids) & set(instrument.readiness_ids)
+    assert {instrument[i].part for i in by_group["experience"]} == {"experience"}
+    assert [item["part"] for item in instrument.to_dict()["items"]] == [i.part for i in instrument.items]
+
+
+def test_every_skill_says_why_it_is_fit_or_path():
+    """The reason per skill is a comment right above it in questionnaire.yaml."""
+    from pathlib import Path
+
+    import rolefit.instrument.items as items
+
+    lines = (Path(items.__file__).parent / "questionnaire.yaml").read_text().splitlines()
+    for skill in (*FIT_SKILLS, *PATH_SKILLS):
+        at = next(k for k, line in enumerate(lines) if line.startswith(f"  - {{id: {skill},"))
+        part = load_instrument()[skill].part
+        assert lines[at - 1].startswith(f"  # {part}: "), skill
+
+
+def test_a_part_is_required_and_experience_is_the_experience_group():
+    text = """
+version: "x"
+scales: {}
+groups: [{id: g, title: G, prompt: P}, {id: experience, title: E, prompt: P}]
+items:
+  - {id: a, group: g, kind: binary, text: t, topic: t}
+  - {id: b, group: g, part: experience, kind: binary, text: t, topic: t}
+  - {id: c, group: experience, part: fit, kind: binary, text: t, topic: t}
+"""
+    with pytest.raises(ValueError) as info:
+        parse_instrument(text)
+    message = str(info.value)
+    assert "a: part must be one of" in message
+    assert "b: part experience" in message and "c: part experience" in message
+
+
+def test_version_1_0_reads_the_same_items_and_is_accepted():
+    """1.1 only added ``part``: a model built for 1.0 reads exactly the same items, so it still loads and
+    the gate still compares it (the 1.0 text is the fixture, hashed as bundles recorded it)."""
+    import hashlib
+    from pathlib import Path
+
+    import yaml
+
+    import rolefit.instrument.items as items
+
+    old_text = (Path(__file__).parents[1] / "fixtures" / "questionnaire-1.0.yaml").read_text()
+    new_text = (Path(items.__file__).parent / "questionnaire.yaml").read_text()
+    old, new = yaml.safe_load(old_text), yaml.safe_load(new_text)
+    assert old["version"] == "1.0" and new["version"] == load_instrument().version == "1.1"
+    assert [{k: v for k, v in item.items() if k != "part"} for item in new["items"]] == old["items"]
+    assert (old["scales"], old["groups"]) == (new["scales"], new["groups"])
+    digest = hashlib.sha256(old_text.encode()).hexdigest()
+    instrument = load_instrument()
+    assert instrument.accepts("1.0", digest)
+    assert instrument.accepts(instrument.version, instrument.sha256)
+    assert not instrument.accepts("1.0", "0" * 64) and not instrument.accepts("0.9", digest)

@@ -147,7 +147,8 @@ def score(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
 ):
-    """Score a whole file in chunks (bounded memory): p_swe, p_mle, role, prediction_set, verdict.
+    """Score a whole file in chunks (bounded memory): the fit's p_swe, p_mle, role, prediction_set,
+    verdict (and reasons), then the all-answers model's all_answers_p_swe ... all_answers_verdict.
 
     ``verdict`` is clear, leaning, toss-up, or no-information (a row with no answers). A CSV output's
     text cells never start a spreadsheet formula (see rolefit.data.csvsafe). Exits 2 for bad input, 3 for a

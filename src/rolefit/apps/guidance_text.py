@@ -49,7 +49,9 @@ def render_steps(guidance, k: int = 3) -> list[str]:
     goals = {r: guidance.goal_steps.get(r, ())[:GOALS_SHOWN] for r in order}
     if not any(steps.values()) and not any(goals.values()):
         return []
-    lines = ["", "What would move the fit (each change re-predicted by the model; percentage points):"]
+    # next steps move the all-answers model (things people do on the way to a role never move the fit)
+    heading = "What would make your answers more like those of people in each role (the all-answers model"
+    lines = ["", f"{heading}, re-predicted; percentage points):"]
     for role in order:
         if steps[role]:
             fitting = " (your best fit)" if role == guidance.role and not guidance.answers_needed else ""

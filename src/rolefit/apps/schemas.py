@@ -53,6 +53,10 @@ class _ItemOut(_Out):
     group: GroupId
     text: str = Field(description="The question as shown to people.")
     lean: Toward = Field(description="The role a higher answer is expected to point toward.")
+    part: Literal["fit", "path", "experience"] = Field(
+        description="fit: moves the fit (the headline); path and experience: readiness. Every item "
+        "feeds the all-answers model."
+    )
 
 
 class ScaleItemOut(_ItemOut):
@@ -123,11 +127,22 @@ class Probabilities(_Out):
     mle: float = Field(ge=0, le=1)
 
 
+class EffectUncertainty(_Out):
+    kind: Literal["relative", "sd"] = Field(
+        description="relative: an assumed effect, sd = width * |effect|; sd: a real effect's bootstrap sd."
+    )
+    width: float | SkipJsonSchema[None] = _absent_when_none("The relative prior width (kind relative).")
+    sd: float | SkipJsonSchema[None] = _absent_when_none("The effect's standard deviation (kind sd).")
+
+
 class Evidence(_Out):
     basis: Literal["real", "assumed"]
     respondents: int = Field(ge=0)
     sources: dict[str, int]
     summary: str
+    uncertainty: EffectUncertainty | SkipJsonSchema[None] = _absent_when_none(
+        "The fit's reasons only: how unsure the effect is (the fit's probability integrates over it)."
+    )
 
 
 class Explanation(_Out):
@@ -157,8 +172,33 @@ class ModelOut(_Out):
     )
 
 
+class AllAnswersOut(_Out):
+    """``AllAnswers.to_dict()``: the all-answers model, "people with all your answers work as ...": from
+    every answer, experience included; which role people like you hold today, not which role suits you."""
+
+    role: Role
+    role_name: str
+    probabilities: Probabilities
+    log_odds: float
+    baseline_log_odds: float
+    prediction_set: list[Role]
+    verdict: Literal["clear", "leaning", "toss-up", "no-information"]
+    base_rate: float | None
+    explanations: list[Explanation]
+    meaning: str
+
+
+class FitUncertainty(_Out):
+    variance: float = Field(ge=0, description="The sum of the fit's effects' variances (log-odds squared).")
+    factor: float = Field(
+        gt=0, le=1, description="k = 1 / sqrt(1 + pi * variance / 8); each reported effect is k times it."
+    )
+
+
 class PredictionOut(_Out):
-    """``Prediction.to_dict()``: one person's result."""
+    """``Prediction.to_dict()``: one person's result. The top-level fields are the fit (which role suits
+    the person, from interests, preferences, the career goal and strengths; an even start); the
+    all-answers model is under ``all_answers`` and readiness under ``readiness``."""
 
     role: Role
     role_name: str
@@ -168,7 +208,12 @@ class PredictionOut(_Out):
     prediction_set: list[Role] = Field(description="For apps; shown to people as certainty words.")
     verdict: Literal["clear", "leaning", "toss-up", "no-information"]
     base_rate: float | None
-    explanations: list[Explanation]
+    uncertainty: FitUncertainty
+    explanations: list[Explanation] = Field(description="The fit's reasons: fit items only.")
+    all_answers: AllAnswersOut | None
+    readiness: dict[str, Any] | None = Field(
+        description="Standing against people working in each role (null: the model has no readiness tables)."
+    )
     model_version: str
     model: ModelOut
     notice: str

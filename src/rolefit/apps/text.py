@@ -54,7 +54,7 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False, guidanc
         population = (
             "your population's MLE share, from --base-rate"
             if own_base_rate
-            else "the reference survey's mix of SWE and MLE respondents; set yours with --base-rate"
+            else "an even start: neither role favoured; set your population's MLE share with --base-rate"
         )
         lines.append(f"Before your answers: {_percent(result.base_rate)} MLE ({population})")
     if guidance is not None:

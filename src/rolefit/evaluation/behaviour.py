@@ -5,10 +5,23 @@ from __future__ import annotations
 from rolefit.instrument.items import load_instrument
 
 
+def _all_answers(p):
+    """The all-answers model's result of a :class:`rolefit.Prediction` (the checks' default)."""
+    return p.all_answers
+
+
+def _fit(p):
+    """The fit: a :class:`rolefit.Prediction`'s own (headline) fields."""
+    return p
+
+
 def behaviour_cases():
     """The behaviour suite: ``(kind, name, check)`` where ``check(predict)`` returns None or a failure.
 
-    ``predict(answers) -> Prediction``. Used by the quality gate and by ``tests/model``.
+    ``predict(answers) -> Prediction``. Used by the quality gate and by ``tests/model``. The checks judge
+    the all-answers model (``Prediction.all_answers``), as they always have, except the career guides'
+    four scenarios, which are about which role suits someone and judge the fit (names ending "(fit)");
+    the invariance checks compare whole predictions.
     """
 
     instrument = load_instrument()
@@ -16,7 +29,7 @@ def behaviour_cases():
 
     def minimum(name, answers, role, at_least):
         def check(predict):
-            p = predict(answers)
+            p = _all_answers(predict(answers))
             if p.role != role or p.probabilities[role] < at_least:
                 return f"expected {role} with p >= {at_least}, got {p.role} {p.probabilities}"
             return None
@@ -30,20 +43,22 @@ def behaviour_cases():
             {"interest_data_patterns": 5, "interest_math": 5, "interest_research": 5,
              "pref_niche_specialization": 5}, "mle", 0.8)  # fmt: skip
 
-    def leans(name, answers, role):
+    def leans(name, answers, role, model=_all_answers):
         def check(predict):
-            baseline = predict({}).probabilities[role]
-            p = predict(answers).probabilities[role]
+            baseline = model(predict({})).probabilities[role]
+            p = model(predict(answers)).probabilities[role]
             return (
                 None if p > baseline else f"expected p({role}) above the baseline {baseline:.3f}, got {p:.3f}"
             )
 
         cases.append(("minimum", name, check))
 
-    leans("loves LeetCode-style puzzles leans swe", {"interest_coding_puzzles": 5}, "swe")
-    leans("loves analysing data patterns leans mle", {"interest_data_patterns": 5}, "mle")
-    leans("wants a job quickly leans swe", {"pref_fast_job_entry": 5}, "swe")
-    leans("wants a specialised high-paying niche leans mle", {"pref_niche_specialization": 5}, "mle")
+    # the career guides' scenarios: which role suits someone, so the fit's
+    leans("loves LeetCode-style puzzles leans swe (fit)", {"interest_coding_puzzles": 5}, "swe", _fit)
+    leans("loves analysing data patterns leans mle (fit)", {"interest_data_patterns": 5}, "mle", _fit)
+    leans("wants a job quickly leans swe (fit)", {"pref_fast_job_entry": 5}, "swe", _fit)
+    niche = {"pref_niche_specialization": 5}
+    leans("wants a specialised high-paying niche leans mle (fit)", niche, "mle", _fit)
     for goal in ("software_architect", "engineering_manager"):
         leans(f"goal {goal} leans swe", {"career_goal": goal}, "swe")
     for goal in ("ai_researcher", "applied_scientist"):
@@ -77,8 +92,8 @@ def behaviour_cases():
         lo, hi = item.bounds
 
         def directional(predict, item=item, lo=lo, hi=hi):
-            low = predict({**base, item.id: lo}).probabilities["mle"]
-            high = predict({**base, item.id: hi}).probabilities["mle"]
+            low = _all_answers(predict({**base, item.id: lo})).probabilities["mle"]
+            high = _all_answers(predict({**base, item.id: hi})).probabilities["mle"]
             ok = high >= low - 1e-12 if item.lean == "mle" else high <= low + 1e-12
             return None if ok else f"raising {item.id} moved p_mle from {low:.4f} to {high:.4f}"
 

@@ -32,7 +32,8 @@ from rolefit.scoring.predictor import predict
 
 
 def evaluate_bundle(bundle_dir, frame, params) -> Evaluation:
-    """Score the test split with the exported bundle (as apps do) and compute every report.
+    """Score the test split with the exported bundle's all-answers model (as apps do) and compute every
+    report.
 
     Returns an :class:`~rolefit.evaluation.results.Evaluation`: the champion overall, per source and
     per slice, prediction-set coverage, the real evidence beside the plain baseline, the fairness audit,
@@ -44,7 +45,9 @@ def evaluate_bundle(bundle_dir, frame, params) -> Evaluation:
     items = [c for c in instrument.ids if c in test.columns]
     scored = predict_many(test[items], model=bundle_dir, top_k=0)
     y = (test["role"].to_numpy() == "mle").astype(int)
-    p = scored["p_mle"].to_numpy()
+    # the all-answers model: real respondents answered only experience items, so only it can be judged
+    # on them (the fit is judged on held-out synthetic respondents by training: the manifest's ``fit``)
+    p = scored["all_answers_p_mle"].to_numpy()
     n_bins, n_boot, seed = params.evaluate.ece_bins, params.evaluate.bootstrap, params.evaluate.seed
     sources = sorted(test["source"].unique())
     masks = {source: (test["source"] == source).to_numpy() for source in sources}

@@ -187,7 +187,8 @@ def decide(
     if available and not trained_on:
         reasons.append(f"{NO_REAL_TRAINING} (available: {', '.join(available)})")
 
-    p_new = predict_many(test[items], model=challenger_dir, top_k=0)["p_mle"].to_numpy()
+    # the all-answers model is what real respondents can judge (they answered no fit item)
+    p_new = predict_many(test[items], model=challenger_dir, top_k=0)["all_answers_p_mle"].to_numpy()
     additive = load_model(challenger_dir).additive
     real = real_evidence_report(frame, test, y, p_new, additive, params, challenger_dir)
 
@@ -198,7 +199,7 @@ def decide(
         try:
             # resolved once and verified afresh: signature, schema, instrument, every checksum, tables
             loaded = champion.load_consistent(Path(champion_dir), _fresh)
-            p_old = predict_many(test[items], model=loaded, top_k=0)["p_mle"].to_numpy()
+            p_old = predict_many(test[items], model=loaded, top_k=0)["all_answers_p_mle"].to_numpy()
             checks["champion"] = champion_label
         except Exception as exc:  # whatever the cause, an unverified champion is never skipped
             ours = isinstance(exc, BundleError)  # rolefit's refusal names its cause; name anything else

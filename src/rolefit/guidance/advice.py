@@ -29,8 +29,9 @@ class Guidance:
     to sharpen this" (``answers_needed`` is that N, 0 otherwise); ``starting_point``: the probability
     before any answer, in words; ``groups``: the five groups' subtotals, largest first (the starting
     point's log-odds plus their subtotals are the log-odds); ``summary``: the groups in one sentence;
-    ``next_steps`` and ``goal_steps``: per role, the best smallest changes (none for someone who
-    answered nothing: there is nothing yet to build on); ``facts``: both roles, the fitting one first
+    ``next_steps`` and ``goal_steps``: per role, the best smallest changes of the all-answers model (none
+    for someone who answered nothing: there is nothing yet to build on); everything else is the fit's
+    (the headline: ``Prediction``'s own fields); ``facts``: both roles, the fitting one first
     (in questionnaire order, SWE then MLE, while there are not enough answers to say which fits);
     ``mistakes``: kind words where the answers match a common mistake.
     """
@@ -86,9 +87,8 @@ def guide(
     if p.answers:
         steps = next_steps(p.answers, model=model, base_rate=base_rate, k=k, prediction=p)
     else:
-        steps = NextSteps(
-            steps={r: () for r in ROLES}, goal={r: () for r in ROLES}, p_mle=p.probabilities["mle"]
-        )
+        p_all = p.all_answers.probabilities["mle"]
+        steps = NextSteps(steps={r: () for r in ROLES}, goal={r: () for r in ROLES}, p_mle=p_all)
     start = sigmoid(p.baseline_log_odds)
     return Guidance(
         role=p.role,

@@ -1,9 +1,11 @@
-"""What would move the fit: the model re-asked with one answer changed.
+"""What would move the result: the model re-asked with one answer changed.
 
-:func:`what_if` applies any changes and returns the new prediction with the exact change in ``p_mle``.
-:func:`next_steps` tries, for one person, every *smallest realistic change* of a skill, an experience
-item and (listed separately) the career goal, re-predicts once per change (exact: it is the model's own
-answer, not a linear approximation) and ranks, per role, the changes that move the fit toward it.
+:func:`what_if` applies any changes and returns the new prediction with the exact change in ``p_mle``
+(the fit's: the headline). :func:`next_steps` tries, for one person, every *smallest realistic change* of
+a skill, an experience item and (listed separately) the career goal, re-predicts once per change (exact:
+it is the model's own answer, not a linear approximation) and ranks, per role, the changes that move
+**the all-answers model** ("people with all your answers work as ...") toward it: things people do on the
+way to a role, which by design never move the fit (issue #24; readiness's gaps are their successor).
 
 The smallest realistic changes, and why only these:
 
@@ -86,7 +88,7 @@ class WhatIf:
 
 @dataclass(frozen=True)
 class Step:
-    """One change that moves the fit toward ``role`` by ``delta_p`` (exact, > 0)."""
+    """One change that moves the all-answers model toward ``role`` by ``delta_p`` (exact, > 0)."""
 
     role: str
     item: str
@@ -175,10 +177,11 @@ def next_steps(
     k: int = 3,
     prediction: Prediction | None = None,
 ) -> NextSteps:
-    """For each role, the ``k`` smallest realistic changes that move the fit most toward it.
+    """For each role, the ``k`` smallest realistic changes that move the all-answers model most toward it.
 
     ``steps[role]`` ranks skill and experience changes, ``goal[role]`` goal changes, each by its exact
-    ``delta_p`` (the rise of that role's probability when the model re-predicts with the change);
+    ``delta_p`` (the rise of that role's probability in ``Prediction.all_answers`` when the model
+    re-predicts with the change; ``p_mle`` and the steps' ``p_mle_after`` are that model's too);
     changes that move it by less than :data:`MIN_STEP` are left out. ``prediction`` may pass the
     person's prediction (made with the same ``model`` and ``base_rate``) to save predicting it again.
     """
@@ -186,11 +189,11 @@ def next_steps(
         raise ValueError(f"k must be a whole number from 0 up, not {k!r}")
     before = prediction if prediction is not None else predict(answers, model=model, base_rate=base_rate)
     current = dict(before.answers)
-    p_before = before.probabilities["mle"]
+    p_before = before.all_answers.probabilities["mle"]
     steps: dict[str, list[Step]] = {role: [] for role in ROLES}
     goals: dict[str, list[Step]] = {role: [] for role in ROLES}
     for order, (item, kind, to_answer, action) in enumerate(_candidates(current)):
-        after = predict({**current, item.id: to_answer}, model=model, base_rate=base_rate)
+        after = predict({**current, item.id: to_answer}, model=model, base_rate=base_rate).all_answers
         delta = after.probabilities["mle"] - p_before
         role = "mle" if delta > 0 else "swe"
         toward = delta if role == "mle" else -delta
@@ -200,7 +203,7 @@ def next_steps(
         if was is None and kind != "goal":
             # a skipped item counts as its lowest level: the same change made from there must point
             # the same way, or the delta would come from answering the question, not from the step
-            low = predict({**current, item.id: item.bounds[0]}, model=model, base_rate=base_rate)
+            low = predict({**current, item.id: item.bounds[0]}, model=model, base_rate=base_rate).all_answers
             if (after.probabilities["mle"] - low.probabilities["mle"]) * delta <= 0.0:
                 continue
         step = Step(

@@ -18,6 +18,9 @@ from typing import Any, Literal
 
 Lean = Literal["swe", "mle", "none"]
 Kind = Literal["scale", "choice", "number", "count", "binary"]
+#: Which answer of a prediction an item feeds (see questionnaire.yaml): the fit, or readiness (path and
+#: experience); every item feeds the all-answers model.
+Part = Literal["fit", "path", "experience"]
 
 ROLES: tuple[str, str] = ("swe", "mle")
 #: Columns a survey row or an answer set may carry besides items; never model inputs.
@@ -26,6 +29,7 @@ DEMOGRAPHIC_FIELDS: tuple[str, ...] = ("gender", "age_band", "country")
 
 _LEANS = ("swe", "mle", "none")
 _KINDS = ("scale", "choice", "number", "count", "binary")
+_PARTS = ("fit", "path", "experience")
 _TRUE_WORDS = {"1", "yes", "true", "y"}
 _FALSE_WORDS = {"0", "no", "false", "n"}
 
@@ -72,6 +76,7 @@ class Item:
     text: str
     topic: str
     lean: Lean = "none"
+    part: Part = "fit"
     scale: Scale | None = None
     choices: tuple[Choice, ...] = ()
     min: float | None = None
@@ -224,6 +229,9 @@ class Instrument:
     groups: tuple[Group, ...]
     items: tuple[Item, ...]
     sha256: str = field(compare=False)
+    #: ``(version, sha256)`` of earlier instruments whose items are the same in everything a model reads
+    #: (only ``part`` was added since): bundles built for them load (:meth:`accepts`)
+    compatible: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     _by_id_map: dict[str, Item] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -235,6 +243,26 @@ class Instrument:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(item.id for item in self.items)
+
+    @property
+    def fit_ids(self) -> tuple[str, ...]:
+        """The items of the fit (``part: fit``), in questionnaire order."""
+        return tuple(item.id for item in self.items if item.part == "fit")
+
+    @property
+    def path_ids(self) -> tuple[str, ...]:
+        """The skills one learns on the way to a role (``part: path``), in questionnaire order."""
+        return tuple(item.id for item in self.items if item.part == "path")
+
+    @property
+    def readiness_ids(self) -> tuple[str, ...]:
+        """The items of readiness: path skills and experience, in questionnaire order."""
+        return tuple(item.id for item in self.items if item.part in ("path", "experience"))
+
+    def accepts(self, version: str, sha256: str) -> bool:
+        """Whether a model built for instrument ``version`` with text hash ``sha256`` reads the same
+        items: this instrument itself, or one of its :attr:`compatible` predecessors."""
+        return (version, sha256) == (self.version, self.sha256) or (version, sha256) in self.compatible
 
     def __getitem__(self, item_id: str) -> Item:
         return self._by_id()[item_id]
@@ -261,6 +289,7 @@ class Instrument:
                 "kind": item.kind,
                 "text": item.text,
                 "lean": item.lean,
+                "part": item.part,
             }
             if item.scale is not None:
                 entry.update(min=item.scale.min, max=item.scale.max, labels=list(item.scale.labels))
@@ -306,6 +335,10 @@ def parse_instrument(text: str) -> Instrument:
             problems.append(f"{item_id}: lean must be one of {_LEANS}")
         if entry.get("group") not in group_ids:
             problems.append(f"{item_id}: group must be one of {sorted(group_ids)}")
+        if entry.get("part") not in _PARTS:
+            problems.append(f"{item_id}: part must be one of {_PARTS}")
+        elif (entry["part"] == "experience") != (entry.get("group") == "experience"):
+            problems.append(f"{item_id}: part experience is for the experience group's items, and only them")
         if "scale" in entry:
             entry["scale"] = scales[entry["scale"]]
         if "choices" in entry:
@@ -317,7 +350,10 @@ def parse_instrument(text: str) -> Instrument:
     if problems:
         raise ValueError("The questionnaire definition is invalid: " + "; ".join(problems))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Instrument(version=str(raw["version"]), groups=groups, items=tuple(items), sha256=digest)
+    compatible = tuple((str(c["version"]), str(c["sha256"])) for c in raw.get("compatible") or ())
+    return Instrument(
+        version=str(raw["version"]), groups=groups, items=tuple(items), sha256=digest, compatible=compatible
+    )
 
 
 @lru_cache(maxsize=1)

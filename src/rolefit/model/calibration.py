@@ -33,15 +33,17 @@ def calibrate(
     method: str = "coverage",
     real=None,
     base_log_odds: float | None = None,
+    items: tuple[str, ...] | None = None,
 ) -> CoverageCalibratedClassifier:
     """Calibrate a fitted pipeline on data it was not fitted on (the pipeline is not refitted).
 
     ``real`` (a fitted :class:`rolefit.model.evidence.RealEvidenceBlock`) supplies the effects of the items
-    real respondents answered, held fixed; ``base_log_odds`` holds the intercept.
+    real respondents answered, held fixed; ``base_log_odds`` holds the intercept; ``items`` are the items
+    the model reads (None: every item of the instrument; the fit reads only its own).
     """
-    return CoverageCalibratedClassifier(pipeline, method=method, real=real, base_log_odds=base_log_odds).fit(
-        X, y, sample_weight=sample_weight
-    )
+    return CoverageCalibratedClassifier(
+        pipeline, method=method, real=real, base_log_odds=base_log_odds, items=items
+    ).fit(X, y, sample_weight=sample_weight)
 
 
 class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
@@ -81,13 +83,16 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
         The effects learned from real respondents, held fixed (None: every item is calibrated here).
     base_log_odds : float or None
         Hold the intercept ``B`` at this value (None: fit it).
+    items : tuple of str or None
+        The items the model reads (None: every item of the instrument); coverage counts only these.
     """
 
-    def __init__(self, estimator, method="coverage", real=None, base_log_odds=None):
+    def __init__(self, estimator, method="coverage", real=None, base_log_odds=None, items=None):
         self.estimator = estimator
         self.method = method
         self.real = real
         self.base_log_odds = base_log_odds
+        self.items = items
 
     def _real_effects(self, X) -> np.ndarray:
         if self.real is None:
@@ -111,15 +116,17 @@ class CoverageCalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
         instrument = load_instrument()
-        self.items_ = tuple(instrument.ids)
+        self.items_ = tuple(i for i in instrument.ids if self.items is None or i in self.items)
         self.real_items_ = tuple(self.real.items) if self.real is not None else ()
         self.fixed_items_ = tuple(
-            item.id for item in instrument.items if has_own_evidence(item) and item.id not in self.real_items_
+            item
+            for item in self.items_
+            if has_own_evidence(instrument[item]) and item not in self.real_items_
         )
         fixed = np.array([item in self.fixed_items_ for item in self.items_])
         real = np.array([item in self.real_items_ for item in self.items_])
         scaled = ~fixed & ~real
-        self.baseline_decision_, tables = item_effect_tables(self.estimator, instrument)
+        self.baseline_decision_, tables = item_effect_tables(self.estimator, instrument, self.items_)
         effects = np.zeros((len(y), len(self.items_)))
         answered = answered_mask(X, self.items_)
         clean = normalise_frame(X[[c for c in self.items_ if c in X.columns]])

@@ -39,16 +39,20 @@ def _item_edges(pipeline, item: Item) -> list[float]:
     return _tree_thresholds(model, [k for k, c in enumerate(columns) if c.item == item.id])
 
 
-def item_effect_tables(pipeline, instrument: Instrument) -> tuple[float, dict[str, ItemTable]]:
+def item_effect_tables(
+    pipeline, instrument: Instrument, items: tuple[str, ...] | None = None
+) -> tuple[float, dict[str, ItemTable]]:
     """Read an additive pipeline's shape functions off the pipeline itself.
 
-    Returns the decision function ``d_0`` of the all-skipped row and, per item, the table of
-    ``d(only this item answered) - d_0`` over every interval / choice the model distinguishes.
+    Returns the decision function ``d_0`` of the all-skipped row and, per item (of ``items``; None:
+    every item of the instrument), the table of ``d(only this item answered) - d_0`` over every
+    interval / choice the model distinguishes.
     """
 
     rows: list[dict[str, Any]] = [{}]
     plan: list[tuple[Item, list[float], list[Any]]] = []
-    for item in instrument.items:
+    chosen = [item for item in instrument.items if items is None or item.id in items]
+    for item in chosen:
         if item.kind == "choice":
             probes: list[Any] = list(item.choice_ids)
             edges: list[float] = []
@@ -57,8 +61,8 @@ def item_effect_tables(pipeline, instrument: Instrument) -> tuple[float, dict[st
             probes = [*edges, edges[-1] + 1.0] if edges else [item.bounds[0]]
         plan.append((item, edges, probes))
         rows.extend({item.id: probe} for probe in probes)
-    frame = pd.DataFrame(rows, columns=list(instrument.ids))
-    for item in instrument.items:
+    frame = pd.DataFrame(rows, columns=[item.id for item in chosen])
+    for item in chosen:
         frame[item.id] = frame[item.id].astype(object if item.kind == "choice" else float)
     z = np.asarray(pipeline.decision_function(frame), dtype=float)
     z0 = float(z[0])
@@ -86,7 +90,7 @@ def decompose(
     The items of the calibrated model's real block take their final effects from that block; like the
     experience items they are ``fixed`` (their tables hold final effects, no coverage scale).
     """
-    z0, tables = item_effect_tables(calibrated.estimator, instrument)
+    z0, tables = item_effect_tables(calibrated.estimator, instrument, getattr(calibrated, "items_", None))
     if abs(z0 - calibrated.baseline_decision_) > 1e-12:
         raise RuntimeError("The calibrated model's pipeline changed after calibration.")
     real_items = tuple(getattr(calibrated, "real_items_", ()))

@@ -111,17 +111,18 @@ class MonotoneLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
 
-def make_candidate(name: str, params: TrainParams) -> Pipeline:
-    """An unfitted candidate pipeline (encoder -> estimator) for ``name`` in :data:`CANDIDATES`."""
+def make_candidate(name: str, params: TrainParams, items: tuple[str, ...] | None = None) -> Pipeline:
+    """An unfitted candidate pipeline (encoder -> estimator) for ``name`` in :data:`CANDIDATES`, reading
+    ``items`` (None: every item of the instrument)."""
     if name == "logistic":
-        encoder = ThermometerEncoder()
+        encoder = ThermometerEncoder(items=items)
         model = MonotoneLogisticRegression(
             alpha=params.logistic.alpha,
             monotonic_cst=[c.monotone for c in encoder.layout()],
             max_iter=params.logistic.max_iter,
         )
     elif name == "boosting":
-        encoder = NumericEncoder()
+        encoder = NumericEncoder(items=items)
         b = params.boosting
         model = HistGradientBoostingClassifier(
             learning_rate=b.learning_rate,

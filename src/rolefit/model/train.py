@@ -18,28 +18,17 @@ import numpy as np
 import pandas as pd
 
 from rolefit.config import Params
-from rolefit.data.dataset import (
-    assign_splits,
-    frame_sha256,
-    labels,
-    mle_shares,
-    real_sources,
-    sample_weights,
-    skip_at_random,
-)
+from rolefit.data.dataset import frame_sha256, labels, real_sources, sample_weights, skip_at_random
 from rolefit.data.distributions import answer_distributions, reference
 from rolefit.instrument.items import load_instrument
-from rolefit.model.calibration import calibrate
 from rolefit.model.conformal import fit_conformal
-from rolefit.model.decompose import decompose
-from rolefit.model.estimators import fit_candidate, make_candidate
-from rolefit.model.evidence import RealEvidenceBlock, effect_intervals, evidence_of, measured_items
-from rolefit.model.features import answered_mask, normalise_frame
-from rolefit.model.metrics import log_loss, summary
+from rolefit.model.features import answered_mask
+from rolefit.model.fit import FitResult, train_fit
+from rolefit.model.fitting import EXACTNESS_TOLERANCE, TrainingRows, check_tables, fit_additive, hash_seed
+from rolefit.model.metrics import summary
 from rolefit.model.tables import AdditiveModel
 
-#: Largest tolerated difference between the lookup tables and the full model (probability scale).
-EXACTNESS_TOLERANCE = 1e-9
+__all__ = ["EXACTNESS_TOLERANCE", "TrainResult", "hash_seed", "table_steps", "train"]
 
 
 @dataclass
@@ -55,18 +44,13 @@ class TrainResult:
     data: dict[str, Any]
     max_table_error: float
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def hash_seed(*parts: object) -> int:
-    """A stable seed from labels (Python's hash() is salted per process)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
+    #: the fit (:func:`rolefit.model.fit.train_fit`); None for results made before the fit existed
+    fit: FitResult | None = None
 
 
 def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = lambda _: None) -> TrainResult:
     """Train the two evidence blocks, calibrate, select and decompose the champion
-    (:mod:`rolefit.model.evidence`).
+    (:mod:`rolefit.model.evidence`), then the fit (:func:`rolefit.model.fit.train_fit`).
 
     ``frame`` holds items, ``role``, ``source`` and ids, and may carry ``p_true`` (synthetic rows; used
     only for evaluation). The real block is fitted and cross-fitted on every non-test row of the real
@@ -74,103 +58,22 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
     calibrated on the synthetic calibration split with the real block held fixed, and selected on the
     synthetic validation split; calibration and validation data are extended with copies whose answers
     are partly skipped (``train.partial_answers``), so the champion is calibrated for partial answer
-    sets too. Test metrics report whole rows per source and, separately, such partial copies.
+    sets too (:func:`rolefit.model.fitting.fit_additive`). Test metrics report whole rows per source and,
+    separately, such partial copies. The champion is the all-answers model; the fit is trained the same
+    way on the fit items alone, from an even start (``TrainResult.fit``).
     """
-    from scipy.special import logit
-
     instrument = load_instrument()
-    # the build stage stores the split; otherwise it is assigned here from the same params
-    split = frame["split"] if "split" in frame.columns else assign_splits(frame, params.build)
-    split = pd.Series(split.to_numpy(), index=frame.index)
     item_columns = [c for c in instrument.ids if c in frame.columns]
     partial = params.train.partial_answers
     base_rate = params.build.target_mle_share
-    base_log_odds = float(logit(base_rate))
-    shares = mle_shares(frame)
-    is_synthetic = (frame["source"] == "synthetic").to_numpy()
-    if not is_synthetic.any():
-        raise ValueError("Training needs synthetic respondents (source 'synthetic') for the synthetic block.")
-
-    def rows(name: str, with_partial: bool, mask=None) -> pd.DataFrame:
-        chosen = (split == name).to_numpy() & (is_synthetic if mask is None else mask)
-        part = frame.loc[chosen]
-        if not with_partial or partial.copies == 0:
-            return part
-        copies = [
-            skip_at_random(part, item_columns, partial.keep_min, partial.keep_max, seed=hash_seed(name, k))
-            for k in range(partial.copies)
-        ]
-        return pd.concat([part, *copies], ignore_index=True)
-
-    def xyw(part: pd.DataFrame):
-        return part[item_columns], labels(part), sample_weights(part, params.build, shares)
-
-    # the real block: items real training respondents answered, from their non-test rows only
-    training_sources = real_sources(params, frame, "train")
-    real_dev = frame.loc[frame["source"].isin(training_sources).to_numpy() & (split != "test").to_numpy()]
-    measured = measured_items(
-        real_dev, training_sources, item_columns, params.train.real_evidence.min_respondents
-    )
-    block = None
-    evidence_effects: list[dict[str, Any]] = []
-    if measured:
-        evidence = params.train.real_evidence
-        x_real, y_real, w_real = xyw(real_dev)
-        log(
-            f"real block: {len(measured)} items answered by real respondents "
-            f"({', '.join(training_sources)}; {len(real_dev):,} rows), {evidence.folds}-fold cross-fitting"
-        )
-        block = RealEvidenceBlock(
-            items=tuple(measured),
-            base_log_odds=base_log_odds,
-            alphas=evidence.alphas,
-            n_folds=evidence.folds,
-            seed=params.train.seed,
-        ).fit(x_real, y_real, w_real)
-        for candidate in block.candidates_:
-            loss = candidate["out_of_fold_log_loss"]
-            log(f"  real block, penalty alpha {candidate['alpha']:g}: out-of-fold log loss {loss:.4f}")
-        log(f"  chosen: alpha {block.alpha_:g}")
-        if evidence.bootstrap:
-            boot = block.bootstrap_tables(
-                x_real,
-                y_real,
-                w_real,
-                n_boot=evidence.bootstrap,
-                seed=params.train.seed,
-                instrument=instrument,
-            )
-            evidence_effects = effect_intervals(block, boot, x_real, instrument)
-    else:
-        log("real block: no real training respondents; every effect comes from the synthetic prior")
-
-    selection: list[dict[str, Any]] = []
-    best: tuple[float, str, str, Any] | None = None
-    x_val, y_val, w_val = xyw(rows("validation", True))
-    for name in params.train.candidates:
-        train_rows = rows("train", False)
-        log(f"fitting synthetic candidate {name} on {len(train_rows):,} rows")
-        fitted = fit_candidate(make_candidate(name, params.train), *xyw(train_rows))
-        for method in params.train.calibration_methods:
-            calibrated = calibrate(
-                fitted,
-                *xyw(rows("calibration", True)),
-                method=method,
-                real=block,
-                base_log_odds=base_log_odds,
-            )
-            p_val = calibrated.predict_proba(x_val)[:, 1]
-            val_loss = log_loss(y_val, p_val, sample_weight=w_val)
-            selection.append({"candidate": name, "calibration": method, "validation_log_loss": val_loss})
-            log(f"  {name} + {method} calibration: synthetic validation log loss {val_loss:.4f}")
-            if best is None or val_loss < best[0]:
-                best = (val_loss, name, method, calibrated)
-    assert best is not None
-    _, name, method, champion = best
-    log(f"champion: {name} + {method} calibration" + (" with the real block" if block else ""))
-
-    evidence_by_item = {item: evidence_of(item, measured) for item in instrument.ids}
-    additive = decompose(champion, instrument, base_rate=base_rate, evidence=evidence_by_item)
+    data = TrainingRows(frame, params, item_columns, base_rate)
+    split, shares = data.split, data.shares
+    rows = data.rows
+    core = fit_additive(data, log=log)
+    name, method, champion, additive = core.candidate, core.calibration, core.estimator, core.additive
+    selection, block, measured = core.selection, core.block, core.measured
+    evidence_effects, training_sources, real_dev = core.evidence_effects, core.training_sources, core.real_dev
+    x_val, y_val, w_val = core.validation
     # conformal thresholds from held-out scores: the synthetic validation split and the real rows'
     # cross-fitted (out-of-fold) scores
     scores_y, scores_p, scores_w = [y_val], [champion.predict_proba(x_val)[:, 1]], [w_val]
@@ -194,12 +97,7 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
     for most, q_swe, q_mle in conformal.bands:
         log(f"  up to {most} answers: q_swe {q_swe:.3f}, q_mle {q_mle:.3f}")
     everyone = np.ones(len(frame), bool)
-    max_error = table_error(champion, additive, rows("test", True, everyone)[item_columns])
-    if max_error > EXACTNESS_TOLERANCE:
-        raise RuntimeError(
-            f"The lookup tables differ from the full model by {max_error:.2e} (tolerance "
-            f"{EXACTNESS_TOLERANCE:g}); the champion is not additive as assumed."
-        )
+    max_error = check_tables(champion, additive, rows("test", True, everyone)[item_columns])
 
     out_of_fold = (
         pd.Series(block.out_of_fold_log_odds_, index=real_dev.index)
@@ -290,7 +188,9 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         ),
         instrument=instrument,
     )
+    fit = train_fit(frame, params, log=log)
     return TrainResult(
+        fit=fit,
         extra={
             "reference": reference(frame.assign(split=split.to_numpy())),
             "answers": answers,
@@ -316,23 +216,3 @@ def table_steps(additive: AdditiveModel) -> dict[str, tuple[float, ...]]:
             alone = additive.alone.get(item)
             out[item] = tuple(sorted({*table.edges, *(alone.edges if alone is not None else ())}))
     return out
-
-
-def table_error(calibrated, additive: AdditiveModel, frame: pd.DataFrame) -> float:
-    """Largest |p(tables) - p(full model)| over the rows of ``frame``."""
-    full = calibrated.predict_proba(frame)[:, 1]
-    clean = normalise_frame(frame)
-    records = clean.to_dict(orient="records")
-    z = np.array(
-        [
-            additive.intercept
-            + sum(additive.contributions({k: v for k, v in row.items() if not _skipped(v)}).values())
-            for row in records
-        ]
-    )
-    mine = 1.0 / (1.0 + np.exp(-z))
-    return float(np.max(np.abs(mine - full))) if len(frame) else 0.0
-
-
-def _skipped(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))

@@ -1,7 +1,9 @@
 """The rolefit pyfunc model, logged to MLflow *from code* (MLflow loads this file; rolefit never imports it).
 
-It wraps the exported bundle: loading verifies every checksum, and ``predict`` returns ``p_swe``,
-``p_mle``, ``role`` and the top three reasons per row.
+It wraps the exported bundle: loading verifies every checksum, and ``predict`` returns, per row, the
+fit's ``p_swe``, ``p_mle``, ``role``, ``prediction_set``, ``verdict`` and top three reasons, then the
+all-answers model's ``all_answers_p_swe``, ``all_answers_p_mle``, ``all_answers_role``,
+``all_answers_prediction_set`` and ``all_answers_verdict`` (the columns of :func:`rolefit.predict_many`).
 """
 
 import mlflow

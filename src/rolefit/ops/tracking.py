@@ -378,6 +378,13 @@ def signature_and_example():
             ColSpec("string", "verdict"),
         ]
         + [ColSpec("string", f"reason_{k}", required=False) for k in (1, 2, 3)]
+        + [
+            ColSpec("double", "all_answers_p_swe"),
+            ColSpec("double", "all_answers_p_mle"),
+            ColSpec("string", "all_answers_role"),
+            ColSpec("string", "all_answers_prediction_set"),
+            ColSpec("string", "all_answers_verdict"),
+        ]
     )
     rows = [
         {"interest_coding_puzzles": 5.0, "interest_math": 1.0, "pref_fast_job_entry": 5.0,

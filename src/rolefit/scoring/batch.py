@@ -4,10 +4,12 @@
 :func:`rolefit.predict_many`, and appends the results to a temporary file beside ``output`` that
 replaces it only when every row has been scored (:mod:`rolefit.atomic`), so a failure never leaves a
 partial file, and the temporary file of a killed run is removed by the next one. Output columns:
-``respondent_id`` (when the input has one), ``p_swe``, ``p_mle``, ``role``, ``prediction_set``,
+``respondent_id`` (when the input has one), the fit's ``p_swe``, ``p_mle``, ``role``, ``prediction_set``,
 ``verdict`` (clear, leaning, toss-up or no-information) and, with ``top_k > 0``, ``reason_1`` ...
-``reason_k``. ``base_rate`` (the MLE share of the population scored) applies to every row. In a CSV
-output every text cell that a spreadsheet would run as a formula is neutralised (:mod:`rolefit.data.csvsafe`).
+``reason_k``, then the all-answers model's ``all_answers_p_swe`` ... ``all_answers_verdict``
+(:func:`rolefit.predict_many`'s columns). ``base_rate`` (the MLE share of the population scored) applies
+to every row. In a CSV output every text cell that a spreadsheet would run as a formula is neutralised
+(:mod:`rolefit.data.csvsafe`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from rolefit import atomic
 from rolefit.data import csvsafe
 from rolefit.scoring.answers import validate_base_rate
-from rolefit.scoring.frames import predict_many
+from rolefit.scoring.frames import TEXT_COLUMNS, predict_many
 from rolefit.scoring.loader import load_model
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -89,7 +91,7 @@ def score_file(
         for frame in chunks:
             frame.index = range(rows, rows + len(frame))
             scored = predict_many(frame, model=model, top_k=top_k, base_rate=base_rate)
-            for column in ("role", "prediction_set", "verdict"):
+            for column in TEXT_COLUMNS:
                 if column in scored:
                     scored[column] = scored[column].astype(str)
             if "respondent_id" in frame.columns:

@@ -14,6 +14,9 @@ Layout of a bundle folder::
     answers.json    P(answer level | role) per item from the training rows, for adaptive questioning
                     (:mod:`rolefit.guidance.questions`); optional: bundles exported before it existed
                     fall back to the marginal shares of reference.json (:func:`answer_distributions`)
+    fit.json        the fit (:class:`rolefit.model.uncertainty.FitModel`): lookup tables over the fit
+                    items with an even start and every effect's uncertainty; optional: the fit of a
+                    bundle exported before it existed is rebuilt from scoring.json (:func:`load_fit`)
 
 Loading refuses the bundle with :class:`BundleError` naming the cause unless, in this order: every
 file is within its size bound (checked before anything is read), the signature verifies (when a key is
@@ -38,6 +41,7 @@ from rolefit.atomic import sha256_file
 from rolefit.errors import RolefitError
 from rolefit.instrument.items import Instrument, load_instrument
 from rolefit.model.tables import AdditiveModel
+from rolefit.model.uncertainty import FitModel
 from rolefit.scoring import signing
 
 SCHEMA_VERSION = 1
@@ -46,10 +50,11 @@ SCORING = "scoring.json"
 ESTIMATOR = "model.skops"
 REFERENCE = "reference.json"
 ANSWERS = "answers.json"
+FIT = "fit.json"
 SIGNATURE = signing.SIGNATURE
 REQUIRED_FILES = (SCORING, ESTIMATOR, REFERENCE)
 #: Files a bundle may have, verified like the others when its manifest lists them
-OPTIONAL_FILES = (ANSWERS,)
+OPTIONAL_FILES = (ANSWERS, FIT)
 
 _MB = 1 << 20
 #: Largest size of each file, checked before the file is read or hashed. Measured on real bundles
@@ -59,6 +64,7 @@ _MB = 1 << 20
 #: most :data:`rolefit.data.distributions.MAX_LEVELS`), so each bound leaves a wide margin and still
 #: refuses a file built to exhaust memory.
 MAX_BYTES = {MANIFEST: 1 * _MB, SCORING: 8 * _MB, REFERENCE: 8 * _MB, ANSWERS: 8 * _MB, ESTIMATOR: 256 * _MB}
+MAX_BYTES[FIT] = MAX_BYTES[SCORING]  # the same tables over fewer items, plus one uncertainty per item
 #: Deepest nesting of a bundle's JSON files (real ones: 5). Deeper documents are refused before any
 #: code walks them recursively.
 MAX_JSON_DEPTH = 32
@@ -93,6 +99,7 @@ def save_bundle(
     instrument: Instrument | None = None,
     answers: dict[str, Any] | None = None,
     project: str | Path | None = None,
+    fit: FitModel | None = None,
 ) -> Path:
     """Write a bundle atomically: build it in a temporary folder beside ``directory``, then swap it in.
 
@@ -102,7 +109,7 @@ def save_bundle(
     the project; see :func:`rolefit.scoring.signing.key_for_export`). ``project`` is the root of the
     project the bundle belongs to, when the caller knows it (else the nearest one above ``directory``).
     ``answers`` (the answer model, :func:`rolefit.data.distributions.answer_distributions`) is written as
-    ``answers.json`` when given.
+    ``answers.json`` and ``fit`` (:class:`rolefit.model.uncertainty.FitModel`) as ``fit.json`` when given.
     """
     import skops.io
 
@@ -127,7 +134,10 @@ def save_bundle(
         written = REQUIRED_FILES
         if answers is not None:
             (staging / ANSWERS).write_text(json.dumps(answers, indent=1, sort_keys=True), encoding="utf-8")
-            written = (*REQUIRED_FILES, ANSWERS)
+            written = (*written, ANSWERS)
+        if fit is not None:
+            (staging / FIT).write_text(json.dumps(fit.to_dict(), indent=1, sort_keys=True), encoding="utf-8")
+            written = (*written, FIT)
         files = {name: sha256_file(staging / name) for name in written}
         created = datetime.now(UTC)
         full = {
@@ -303,7 +313,7 @@ def _manifest_fits(manifest: Any) -> bool:
         return False
     if not (_sha256(instrument["sha256"]) and _fields(files, REQUIRED_FILES)):
         return False
-    for key, value in files.items():  # exactly the bundle's files (answers.json may be null)
+    for key, value in files.items():  # exactly the bundle's files (the optional ones may be null)
         if key not in REQUIRED_FILES and key not in OPTIONAL_FILES:
             return False
         if not (_sha256(value) or (value is None and key in OPTIONAL_FILES)):
@@ -425,7 +435,7 @@ def _verify(
     manifest = _parse_manifest(data, directory / MANIFEST)
     instrument = instrument or load_instrument()
     built_for = manifest["instrument"]
-    if built_for["sha256"] != instrument.sha256 or built_for["version"] != instrument.version:
+    if not instrument.accepts(built_for["version"], built_for["sha256"]):
         raise BundleError(
             f"The model bundle at {directory} was built for instrument version "
             f"{built_for['version']!r} (sha256 {built_for['sha256'][:12]}...), but this "
@@ -516,11 +526,35 @@ def load_trusted(
     return additive, manifest, verification
 
 
-def _instrument_problem(additive: AdditiveModel, instrument: Instrument) -> str | None:
-    """Why the tables cannot score every answer the instrument allows, or None."""
-    if set(additive.tables) != set(instrument.ids):
-        return "does not cover exactly the instrument's items"
-    for item in instrument.items:
+def load_fit(directory: str | Path, manifest: dict[str, Any], additive: AdditiveModel) -> FitModel:
+    """The bundle's fit: ``fit.json`` checked against the manifest as read and for sense, or, for a bundle
+    exported before the fit existed, the fit rebuilt from its tables (``additive``, the checked
+    ``scoring.json``: :meth:`rolefit.model.uncertainty.FitModel.rebuilt`, which says so in
+    ``rebuilt_from``)."""
+    directory = Path(directory)
+    where = f"the model bundle at {directory}"
+    instrument = load_instrument()
+    if manifest["files"].get(FIT) is None:
+        return FitModel.rebuilt(additive, instrument, version=str(manifest.get("model_version", "")))
+    data = parse_json(read_verified(directory, FIT, manifest), FIT, where)
+    try:
+        fit = FitModel.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BundleError(f"{FIT} in {where} is malformed: {exc}. Refusing to load it.") from None
+    problem = _instrument_problem(fit.additive, instrument, instrument.fit_ids, "fit items")
+    if problem:
+        raise BundleError(f"{FIT} in {where} {problem}. Refusing to load it.")
+    return fit
+
+
+def _instrument_problem(
+    additive: AdditiveModel, instrument: Instrument, ids: tuple[str, ...] | None = None, what: str = "items"
+) -> str | None:
+    """Why the tables cannot score every answer the instrument allows to ``ids`` (None: all), or None."""
+    ids = instrument.ids if ids is None else ids
+    if set(additive.tables) != set(ids):
+        return f"does not cover exactly the instrument's {what}"
+    for item in (instrument[i] for i in ids):
         table = additive.tables[item.id]
         if item.kind == "choice":
             if set(table.choices) != set(item.choice_ids):

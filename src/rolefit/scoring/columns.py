@@ -22,7 +22,8 @@ BLOCK_ROWS = 8192
 
 class ItemColumn:
     """One item's cells in a chunk: :meth:`block` gives their raw effects, answered and invalid masks,
-    and (for a real-block item) their effects when answered alone.
+    and (for a real-block item) their effects when answered alone; for a fit item, :meth:`fit_block`
+    gives the same from the fit's tables (the same cells, looked up in the fit's own arrays).
 
     Whole-number items (scales, counts, yes/no) in a numeric column index a lookup of one slot per
     value; years (steps between edges) are looked up with ``searchsorted``; any other column (text,
@@ -38,6 +39,8 @@ class ItemColumn:
             and not pd.api.types.is_bool_dtype(column)
         )
         self.has_alone = compiled.alone is not None
+        self.fit = compiled.fit  # the item in the fit (None: not a fit item)
+        self.fit_raw = self.fit_alone = self.fit_sd = None
         if self.numeric:
             self.x = column.to_numpy(dtype=float, na_value=np.nan)
             self.lo, self.hi = item.bounds
@@ -76,10 +79,19 @@ class ItemColumn:
         self.alone = None
         if self.has_alone:
             self.alone = np.array([level.alone if _answered(level) else 0.0 for level in slots])
+        if self.fit is not None:
+            fits = [level.fit if _answered(level) else None for level in slots]
+            self.fit_raw = np.array([0.0 if level is None else level.raw for level in fits])
+            if self.fit.alone is not None:
+                self.fit_alone = np.array([0.0 if level is None else level.alone for level in fits])
+            if self.fit.uncertainty.kind != "relative":
+                # a real effect's sd per count of answered real-block fit items: (slots, counts)
+                none = (0.0,) * len(self.fit.weights)
+                self.fit_sd = np.array([none if level is None else level.final_sd for level in fits])
 
     def block(self, start: int, stop: int):
         """(raw effects, answered mask, invalid mask or None when every cell is valid, effects alone or
-        None) of rows ``start:stop``."""
+        None, the cells' slots or None for a years item) of rows ``start:stop``."""
         if not self.numeric:
             slot = self.codes[start:stop]
             invalid = self.invalid[slot] if self.some_invalid else None
@@ -88,8 +100,15 @@ class ItemColumn:
             # the invalid slot is the last one: one max() tells whether any cell is invalid
             invalid = self.invalid[slot] if len(slot) and slot.max() == len(self.invalid) - 1 else None
         else:
-            return self._steps(self.x[start:stop])
-        return self.raw[slot], self.answered[slot], invalid, None if self.alone is None else self.alone[slot]
+            return (*self._steps(self.x[start:stop]), None)
+        alone = None if self.alone is None else self.alone[slot]
+        return self.raw[slot], self.answered[slot], invalid, alone, slot
+
+    def fit_block(self, slot):
+        """(raw effects, effects alone or None, sd per count of answered real-block fit items or None) in
+        the fit's tables of the cells at ``slot`` (the fifth value of :meth:`block`)."""
+        alone = None if self.fit_alone is None else self.fit_alone[slot]
+        return self.fit_raw[slot], alone, None if self.fit_sd is None else self.fit_sd[slot]
 
     def _whole_slots(self, x):
         """Slot of each whole-number cell: its value's, the skipped one (NaN) or the invalid one."""

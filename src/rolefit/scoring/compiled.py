@@ -13,6 +13,7 @@ from typing import Any
 
 from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, METADATA_FIELDS
 from rolefit.model.tables import ItemTable, blended_effect, scaled_effect
+from rolefit.model.uncertainty import RELATIVE, ItemUncertainty, level_sd
 from rolefit.scoring.answers import validate_answers
 from rolefit.scoring.reasons import reason
 
@@ -126,14 +127,16 @@ class Level:
     """
 
     __slots__ = ("alone", "answer", "coverage", "entry", "evidence", "final", "final_explanations",
-                 "item_id", "last_scaled", "offset", "rank", "raw", "reason", "to_mle", "to_swe", "toward",
-                 "when_mle", "when_none", "when_swe", "whole_effect", "whole_explanation",
-                 "whole_size")  # fmt: skip
+                 "final_sd", "fit", "item_id", "last_scaled", "offset", "rank", "raw", "reason", "to_mle",
+                 "to_swe", "toward", "when_mle", "when_none", "when_swe", "whole_effect", "whole_explanation",
+                 "whole_size", "whole_variance", "width")  # fmt: skip
 
     def __init__(self, compiled: CompiledItem, answer: Any):
         item = compiled.item
         raw = compiled.table.effect(answer)
         self.entry, self.item_id, self.rank = compiled, item.id, compiled.rank
+        #: the same answer in the fit (a Level of the fit's own items; None for an item not in the fit)
+        self.fit = None if compiled.fit is None else compiled.fit.level(answer)
         self.coverage, self.offset, self.evidence = compiled.coverage, compiled.offset, compiled.evidence
         self.answer = answer
         self.raw = raw
@@ -165,6 +168,26 @@ class Level:
             self.whole_effect = self.final[-1]  # every real-block item answered
         self.whole_explanation = {**self.pointing(self.whole_effect), "effect": self.whole_effect}
         self.whole_size = abs(self.whole_effect)
+        # a fit item's uncertainty (rolefit.model.uncertainty): a relative ``width`` (sd = width * |final
+        # effect|), or the sd per count of answered real-block items (``final_sd``, blended like the
+        # effect); ``whole_variance`` is the variance of ``whole_effect``
+        uncertainty = compiled.uncertainty
+        self.width, self.final_sd, self.whole_variance = None, None, 0.0
+        if uncertainty is not None and uncertainty.kind == RELATIVE:
+            self.width = uncertainty.width
+            self.whole_variance = (self.width * self.whole_effect) ** 2
+        elif uncertainty is not None:
+            full_sd = level_sd(uncertainty.sd, compiled.table, answer)
+            alone_sd = full_sd
+            if compiled.alone is not None and uncertainty.sd_alone:
+                alone_sd = level_sd(uncertainty.sd_alone, compiled.alone, answer)
+            weights = compiled.weights
+            if compiled.alone is not None:
+                self.final_sd = tuple(blended_effect(alone_sd, full_sd, weight) for weight in weights)
+            else:
+                self.final_sd = (full_sd,) * len(weights)
+            self.whole_variance = self.final_sd[-1] ** 2
+            self.evidence = {**self.evidence, "uncertainty": {"kind": "sd", "sd": self.final_sd[-1]}}
 
     def pointing(self, effect: float) -> dict[str, Any]:
         """The explanation (not a copy) for a final ``effect`` of this answer: its direction and reason
@@ -182,8 +205,8 @@ class CompiledItem:
     the ``by_pair`` table of the :class:`CompiledItems` holding this item (None until it is added to one).
     """
 
-    __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "item", "levels", "offset", "pairs",
-                 "rank", "table", "weights", "whole_scale")  # fmt: skip
+    __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "fit", "item", "levels", "offset",
+                 "pairs", "rank", "table", "uncertainty", "weights", "whole_scale")  # fmt: skip
 
     def __init__(
         self,
@@ -196,11 +219,15 @@ class CompiledItem:
         rank: int = 0,
         weights: tuple[float, ...] = (1.0,),
         whole_scale: float = 1.0,
+        fit: CompiledItem | None = None,
+        uncertainty: ItemUncertainty | None = None,
     ):
         self.item, self.table, self.coverage, self.offset, self.alone = item, table, coverage, offset, alone
         self.rank = rank  # the item id's place in alphabetical order: ties between effects go by it
         self.evidence = evidence or {}
         self.weights, self.whole_scale = weights, whole_scale
+        # the item in the fit (its own tables), or None; ``uncertainty`` is set on the fit's own items
+        self.fit, self.uncertainty = fit, uncertainty
         self.pairs: dict[tuple[str, Any], Level] | None = None
         self.answers: dict[Any, Any] = {None: SKIP, "": SKIP}
         self.levels: dict[Any, Level] = {}

@@ -13,7 +13,8 @@ def export(
     result: TrainResult, directory: str | Path, params: Params, *, project: str | Path | None = None
 ) -> Path:
     """Write the champion bundle with its manifest (and ``answers.json`` when the result has an answer
-    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training).
+    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training; ``fit.json``
+    when it has a fit, whose record goes into the manifest under ``fit``).
 
     ``project``: the project's root, whose signing key signs it (created by its first export); by
     default the project found above ``directory`` (:func:`rolefit.scoring.signing.key_for_export`)."""
@@ -27,6 +28,9 @@ def export(
         "params": params.model_dump(mode="json"),
         **{k: v for k, v in result.extra.items() if k not in ("reference", "answers")},
     }
+    fit = getattr(result, "fit", None)
+    if fit is not None:
+        manifest["fit"] = fit.record()
     return save_bundle(
         directory,
         additive=result.additive,
@@ -35,4 +39,5 @@ def export(
         reference=result.extra.get("reference"),
         answers=result.extra.get("answers"),
         project=project,
+        fit=None if fit is None else fit.model,
     )

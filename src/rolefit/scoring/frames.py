@@ -28,6 +28,18 @@ CHUNK_ROWS = 100_000
 THREADS = 2
 #: Bad cells named one by one in InvalidAnswers (the rest are counted).
 _MAX_NAMED = 1000
+#: pi / 8, of the fit's certainty factor k = 1 / sqrt(1 + pi / 8 * variance)
+_PI_8 = 3.141592653589793 / 8.0
+#: The all-answers model's columns of predict_many (after the fit's and its reasons).
+ALL_ANSWERS_COLUMNS = (
+    "all_answers_p_swe",
+    "all_answers_p_mle",
+    "all_answers_role",
+    "all_answers_prediction_set",
+    "all_answers_verdict",
+)
+#: predict_many's categorical (text) columns: the fit's, then the all-answers model's
+TEXT_COLUMNS = ("role", "prediction_set", "verdict", *ALL_ANSWERS_COLUMNS[2:])
 
 
 def predict_many(
@@ -40,8 +52,11 @@ def predict_many(
     """Score every row of a DataFrame of answers, vectorised over the whole frame.
 
     Returns a DataFrame with the input's index and columns ``p_swe``, ``p_mle``, ``role``,
-    ``prediction_set`` ("swe", "mle" or "swe,mle") and ``verdict``, plus ``reason_1`` ... ``reason_k``
-    (item ids, largest effect first; None where fewer items moved the result) when ``top_k > 0``.
+    ``prediction_set`` ("swe", "mle" or "swe,mle") and ``verdict`` of **the fit** (the headline, as
+    :func:`rolefit.predict`'s top-level fields), plus ``reason_1`` ... ``reason_k`` (fit item ids,
+    largest effect first; None where fewer items moved the fit) when ``top_k > 0``, then the all-answers
+    model's ``all_answers_p_swe``, ``all_answers_p_mle``, ``all_answers_role``,
+    ``all_answers_prediction_set`` and ``all_answers_verdict`` (:data:`ALL_ANSWERS_COLUMNS`).
     ``base_rate`` is the MLE share of the population scored, as in :func:`rolefit.predict`.
     Results equal :func:`rolefit.predict` row by row. Bad cells are reported together through
     :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
@@ -86,31 +101,40 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
     from rolefit.scoring.columns import BLOCK_ROWS, ItemColumn
 
     additive = loaded.additive
+    fit = loaded.fit.additive
     n = len(frame)
     # alphabetical, so that argmax's first maximum breaks ties by item id, as predict() does
     present = sorted(item for item in loaded.compiled if item in frame.columns)
     entries = [loaded.compiled[item] for item in present]
     columns = [ItemColumn(entry, frame[entry.item.id]) for entry in entries]
+    fit_names = [item for item, entry in zip(present, entries, strict=True) if entry.fit is not None]
     intercept = loaded.intercept_for(rate)
-    k = min(top_k, len(entries))
-    p_mle = np.empty(n)
+    start_fit = loaded.fit_start(rate)
+    k = min(top_k, len(fit_names))
+    p_all = np.empty(n)
+    p_fit = np.empty(n)
     answered_count = np.empty(n, dtype=np.int64)
+    fit_count = np.empty(n, dtype=np.int64)
     reasons = np.empty((k, n), dtype=np.int64)
     moved = np.empty((k, n), dtype=bool)
 
     def score_blocks(first: int, step: int) -> int:
         """Score blocks ``first``, ``first + step``, ... into the outputs; return the bad cells seen."""
         bad_seen = 0
-        effects = np.empty((min(n, BLOCK_ROWS), len(entries)))  # a person per row: argmax along rows
+        effects = np.empty((min(n, BLOCK_ROWS), len(entries)))
+        fit_effects = np.empty((min(n, BLOCK_ROWS), len(fit_names)))  # a person per row: argmax along rows
         for start in range(first * BLOCK_ROWS, n, step * BLOCK_ROWS):
             stop = min(n, start + BLOCK_ROWS)
             size = stop - start
             coverage = np.zeros(size)
             count = np.zeros(size, dtype=np.int64)
             real = np.zeros(size, dtype=np.int64)
-            blocks = []
+            fit_coverage = np.zeros(size)
+            fit_answered = np.zeros(size, dtype=np.int64)
+            fit_real = np.zeros(size, dtype=np.int64)
+            blocks, fit_blocks = [], []
             for entry, column in zip(entries, columns, strict=True):
-                raw, answered, bad, alone = column.block(start, stop)
+                raw, answered, bad, alone, slot = column.block(start, stop)
                 if bad is not None:
                     with lock:
                         bad_seen += _name_bad_cells(frame, entry.item, start + np.flatnonzero(bad), problems)
@@ -119,8 +143,16 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
                 if alone is not None:
                     real += answered
                 blocks.append((raw, answered, alone))
+                if entry.fit is not None:
+                    fit_raw, fit_alone, fit_sd = column.fit_block(slot)
+                    fit_coverage += answered * entry.fit.coverage
+                    fit_answered += answered
+                    if fit_alone is not None:
+                        fit_real += answered
+                    fit_blocks.append((entry.fit, fit_raw, answered, fit_alone, fit_sd))
             if problems:
                 continue  # only the remaining bad cells are of interest now
+            # the all-answers model
             scale = additive.scale_at(coverage)
             weight = additive.blend(real)
             block = effects[:size]
@@ -132,9 +164,32 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
                 else:
                     block[:, j] = scaled_effect(raw, scale, entry.offset, answered)
             log_odds = intercept + block.sum(axis=1)
-            p_mle[start:stop] = 1.0 / (1.0 + np.exp(-log_odds))
+            p_all[start:stop] = 1.0 / (1.0 + np.exp(-log_odds))
             answered_count[start:stop] = count
+            # the fit, integrated over its effects' uncertainty (rolefit.model.uncertainty)
+            scale = fit.scale_at(fit_coverage)
+            weight = fit.blend(fit_real)
+            block = fit_effects[:size]
+            variance = np.zeros(size)
+            for j, (entry, raw, answered, alone, sd) in enumerate(fit_blocks):
+                if alone is not None:
+                    effect = blended_effect(alone, raw, weight)
+                elif entry.offset is None:
+                    effect = raw
+                else:
+                    effect = scaled_effect(raw, scale, entry.offset, answered)
+                block[:, j] = effect
+                if sd is None:
+                    variance += (entry.uncertainty.width * effect) ** 2  # 0 where skipped: effect is 0
+                else:
+                    chosen = sd[np.arange(size), fit_real]
+                    variance += chosen * chosen
+            factor = 1.0 / np.sqrt(1.0 + _PI_8 * variance)
+            log_odds = start_fit + factor * block.sum(axis=1)
+            p_fit[start:stop] = 1.0 / (1.0 + np.exp(-log_odds))
+            fit_count[start:stop] = fit_answered
             if k:
+                # the factor scales every effect of a person alike: the order of |effect| is the order
                 magnitude = np.abs(block, out=block)
                 rows = np.arange(size)
                 for r in range(k):
@@ -156,20 +211,28 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
         bad_cells = score_blocks(0, 1)
     if problems:
         return None, bad_cells
-    set_codes, verdict_codes = loaded.decisions.many(p_mle, answered_count)
+    fit_sets, fit_verdicts = loaded.fit_decisions.many(p_fit, fit_count)
+    set_codes, verdict_codes = loaded.decisions.many(p_all, answered_count)
     # categorical columns: cheap to build for millions of rows, and compare equal to plain strings
+    roles, sets, verdicts = list(ROLES), list(SET_NAMES), list(VERDICTS)
     out = pd.DataFrame(
         {
-            "p_swe": 1.0 - p_mle,
-            "p_mle": p_mle,
-            "role": pd.Categorical.from_codes((p_mle >= THRESHOLD).astype(np.int8), categories=list(ROLES)),
-            "prediction_set": pd.Categorical.from_codes(set_codes, categories=list(SET_NAMES)),
-            "verdict": pd.Categorical.from_codes(verdict_codes, categories=list(VERDICTS)),
+            "p_swe": 1.0 - p_fit,
+            "p_mle": p_fit,
+            "role": pd.Categorical.from_codes((p_fit >= THRESHOLD).astype(np.int8), categories=roles),
+            "prediction_set": pd.Categorical.from_codes(fit_sets, categories=sets),
+            "verdict": pd.Categorical.from_codes(fit_verdicts, categories=verdicts),
         },
         index=frame.index,
     )
     for r in range(k):
-        out[f"reason_{r + 1}"] = _names(present, reasons[r], moved[r])
+        out[f"reason_{r + 1}"] = _names(fit_names, reasons[r], moved[r])
+    out["all_answers_p_swe"] = 1.0 - p_all
+    out["all_answers_p_mle"] = p_all
+    all_roles = (p_all >= THRESHOLD).astype(np.int8)
+    out["all_answers_role"] = pd.Categorical.from_codes(all_roles, categories=roles)
+    out["all_answers_prediction_set"] = pd.Categorical.from_codes(set_codes, categories=sets)
+    out["all_answers_verdict"] = pd.Categorical.from_codes(verdict_codes, categories=verdicts)
     return out, bad_cells
 
 

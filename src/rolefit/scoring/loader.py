@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rolefit.instrument.items import load_instrument
 from rolefit.model.tables import AdditiveModel
+from rolefit.model.uncertainty import FitModel, ItemUncertainty
 from rolefit.scoring.compiled import CompiledItem, CompiledItems
 from rolefit.scoring.decision import Decisions
 
@@ -46,6 +47,15 @@ def evidence_entry(record: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def fit_evidence(record: Mapping[str, Any] | None, uncertainty: ItemUncertainty) -> dict[str, Any]:
+    """:func:`evidence_entry` of a fit item, with its effect's uncertainty (a relative width; a real
+    effect's sd is added per answer level by :class:`rolefit.scoring.compiled.Level`)."""
+    entry = evidence_entry(record)
+    if uncertainty.kind == "relative":
+        entry["uncertainty"] = {"kind": "relative", "width": uncertainty.width}
+    return entry
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """Which model answered, and whether rolefit verified where it came from.
@@ -68,7 +78,13 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified bundle ready to score: every item's answers precompiled and the decision table built."""
+    """A verified bundle ready to score: every item's answers precompiled and the decision tables built.
+
+    ``additive`` is the all-answers model and ``fit`` the fit (rebuilt from ``additive`` when not given:
+    :meth:`rolefit.model.uncertainty.FitModel.rebuilt`); ``fit_items`` are the fit items compiled with
+    the fit's tables (each all-answers :class:`~rolefit.scoring.compiled.Level` of a fit item links to
+    its fit level as ``Level.fit``) and ``fit_decisions`` the fit's decision table.
+    """
 
     additive: AdditiveModel
     manifest: dict[str, Any]
@@ -80,6 +96,13 @@ class LoadedModel:
     #: which model this is and how it was verified: made once here, the one immutable object every
     #: prediction refers to (never rebuilt per call)
     info: ModelInfo = field(init=False, repr=False)
+    fit: FitModel | None = field(default=None, repr=False)
+    fit_items: CompiledItems | None = field(default=None, repr=False)
+    fit_decisions: Decisions | None = field(default=None, repr=False)
+    #: the coverage of the fit's whole questionnaire, summed as predict sums it (item id order)
+    fit_coverage: float = field(default=0.0, repr=False)
+    #: readiness.json's tables (the readiness helper's, issue #24); None: the bundle has none
+    readiness: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         instrument = load_instrument()
@@ -90,26 +113,38 @@ class LoadedModel:
 
             trust = Verification(False, UNVERIFIED)
         object.__setattr__(self, "info", ModelInfo(self.version, trust.verified, trust.by))
+        ranks = {item_id: rank for rank, item_id in enumerate(sorted(instrument.ids))}
+        if self.fit is None:
+            version = str(self.manifest.get("model_version", ""))
+            object.__setattr__(self, "fit", FitModel.rebuilt(additive, instrument, version=version))
+        if self.fit_items is None:
+            object.__setattr__(self, "fit_items", _compile_fit(self.fit, instrument, ranks))
+        coverage = self.fit.additive.coverage
+        object.__setattr__(self, "fit_coverage", sum(coverage.get(item, 0.0) for item in sorted(coverage)))
         if not self.compiled:
-            ranks = {item_id: rank for rank, item_id in enumerate(sorted(instrument.ids))}
             # the blend weight for every count of answered real-block items (the index; 0 never occurs)
             weights = (1.0, *(additive.blend(count) for count in range(1, len(additive.alone) + 1)))
             coverage = 0.0
             for item in instrument.items:  # summed as predict sums the whole questionnaire, in its order
                 coverage += additive.coverage.get(item.id, 0.0)
             whole = additive.scale_at(coverage)
+            fit_items = self.fit_items
             compiled = CompiledItems({item.id: CompiledItem(item, additive.tables[item.id],
                                                             additive.coverage.get(item.id, 0.0),
                                                             None if item.id in additive.fixed
                                                             else additive.offsets.get(item.id, 0.0),
                                                             additive.alone.get(item.id),
                                                             evidence_entry(additive.evidence.get(item.id)),
-                                                            ranks[item.id], weights, whole)
+                                                            ranks[item.id], weights, whole,
+                                                            fit=fit_items.get(item.id))
                                       for item in instrument.items}, whole, len(additive.alone))  # fmt: skip
             object.__setattr__(self, "compiled", compiled)
         if self.decisions is None:
             decisions = Decisions.build(additive.conformal, len(instrument.items))
             object.__setattr__(self, "decisions", decisions)
+        if self.fit_decisions is None:
+            decisions = Decisions.build(self.fit.additive.conformal, len(self.fit.additive.tables))
+            object.__setattr__(self, "fit_decisions", decisions)
 
     @cached_property
     def answer_distributions(self):
@@ -137,6 +172,30 @@ class LoadedModel:
         if rate is None:
             return self.additive.intercept
         return self.additive.intercept + math.log(rate / (1.0 - rate)) - self.base_log_odds
+
+    def fit_start(self, rate: float | None) -> float:
+        """The fit's starting log-odds: even, or ``logit(rate)`` for a population whose MLE share is
+        ``rate``."""
+        return self.fit.starting_log_odds(rate)
+
+
+def _compile_fit(fit: FitModel, instrument, ranks: dict[str, int]) -> CompiledItems:
+    """The fit's items compiled with the fit's own tables, coverage scale and uncertainty."""
+    additive = fit.additive
+    weights = (1.0, *(additive.blend(count) for count in range(1, len(additive.alone) + 1)))
+    # summed as predict sums the fit's answers: in item id order (sum() adds left to right)
+    whole = additive.scale_at(sum(additive.coverage.get(item, 0.0) for item in sorted(additive.coverage)))
+    return CompiledItems({item.id: CompiledItem(item, additive.tables[item.id],
+                                                additive.coverage.get(item.id, 0.0),
+                                                None if item.id in additive.fixed
+                                                else additive.offsets.get(item.id, 0.0),
+                                                additive.alone.get(item.id),
+                                                fit_evidence(additive.evidence.get(item.id),
+                                                             fit.uncertainty[item.id]),
+                                                ranks[item.id], weights, whole,
+                                                uncertainty=fit.uncertainty[item.id])
+                          for item in instrument.items if item.id in additive.tables},
+                         whole, len(additive.alone))  # fmt: skip
 
 
 _cache: dict[str, LoadedModel] = {}
@@ -219,7 +278,7 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
         model = _cache.get(key)
         if model is None:
             from rolefit.scoring import champion
-            from rolefit.scoring.bundle import BundleError, load_trusted
+            from rolefit.scoring.bundle import BundleError, load_fit, load_trusted
 
             if not path.exists():
                 raise BundleError(
@@ -229,7 +288,10 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
 
             def load(folder: Path) -> LoadedModel:
                 additive, manifest, trust = load_trusted(folder)
-                return LoadedModel(additive=additive, manifest=manifest, path=folder, verification=trust)
+                fit = load_fit(folder, manifest, additive)
+                return LoadedModel(
+                    additive=additive, manifest=manifest, path=folder, verification=trust, fit=fit
+                )
 
             # a champion folder is resolved once to one published version (never a mix of two)
             model = champion.load_consistent(path, load)

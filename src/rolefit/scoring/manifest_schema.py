@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 # fit), so this one cannot import it
 SCHEMA_VERSION = 1
 SCORING, ESTIMATOR, REFERENCE, ANSWERS = "scoring.json", "model.skops", "reference.json", "answers.json"
+FIT = "fit.json"
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -39,6 +40,7 @@ class FileChecksums(BaseModel):
     estimator: Sha256 = Field(alias=ESTIMATOR)
     reference: Sha256 = Field(alias=REFERENCE)
     answers: Sha256 | None = Field(None, alias=ANSWERS)  # absent in bundles exported before it existed
+    fit: Sha256 | None = Field(None, alias=FIT)  # likewise; the fit is then rebuilt from scoring.json
 
 
 class Rows(_Schema):

@@ -28,12 +28,76 @@ NOTICE = (
 )
 
 
+#: What the all-answers model says, in words (``AllAnswers.meaning``).
+ALL_ANSWERS_MEANING = (
+    "people with all your answers work as ...: which role people whose answers (experience included) "
+    "resemble yours hold today, not which role suits you"
+)
+
+
+@dataclass(frozen=True)
+class AllAnswers:
+    """The all-answers model's result ("people with all your answers work as ..."): today's champion,
+    from every answer, experience included; judged on real respondents.
+
+    ``explanations`` lists every answered item, largest absolute effect first; each ``effect`` is in
+    log-odds toward MLE, and ``baseline_log_odds + sum(effects) == log_odds``.
+    """
+
+    role: str
+    probabilities: dict[str, float]
+    log_odds: float
+    baseline_log_odds: float
+    prediction_set: list[str]
+    verdict: str
+    explanations: list[dict[str, Any]]
+    base_rate: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        """``explanations`` of a result from :func:`predict`, built on first use: the all-answers model's
+        probabilities, set and verdict come with every prediction, its reasons when asked for (the page
+        shows the fit's). Called only when the attribute is not set yet."""
+        pending = self.__dict__.get("_pending") if name == "explanations" else None
+        if pending is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        levels, effects = pending
+        # built twice at worst when two threads ask at once: both lists are equal
+        built = [
+            dict(level.pointing(effect), effect=effect, evidence=level.evidence.copy())
+            for level, effect in zip(levels, effects, strict=True)
+        ]
+        self.__dict__["explanations"] = built
+        self.__dict__.pop("_pending", None)
+        return built
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "role_name": ROLE_NAMES[self.role],
+            "probabilities": dict(self.probabilities),
+            "log_odds": self.log_odds,
+            "baseline_log_odds": self.baseline_log_odds,
+            "prediction_set": list(self.prediction_set),
+            "verdict": self.verdict,
+            "base_rate": self.base_rate,
+            "explanations": [{**e, "evidence": dict(e["evidence"])} for e in self.explanations],
+            "meaning": ALL_ANSWERS_MEANING,
+        }
+
+
 @dataclass(frozen=True)
 class Prediction:
-    """One person's result.
+    """One person's result: the fit (the headline), the all-answers model, and readiness.
 
-    ``explanations`` lists every answered item, largest absolute effect first; each entry's
-    ``effect`` is in log-odds toward MLE, and ``baseline_log_odds + sum(effects) == log_odds``.
+    The top-level fields are **the fit**: which role suits the person, from interests, preferences, the
+    career goal and the strengths the guides name (``part: fit`` items only), from an even start
+    (``base_rate`` moves it), its probability integrated over the uncertainty of its effects
+    (:mod:`rolefit.model.uncertainty`). ``explanations`` lists every answered fit item, largest
+    absolute effect first; each entry's ``effect`` (log-odds toward MLE) is the effect times the
+    certainty factor ``uncertainty["factor"]``, so ``baseline_log_odds + sum(effects) == log_odds``.
+    ``all_answers`` is the all-answers model (:class:`AllAnswers`); ``readiness`` the person's standing
+    against people working in each role (``rolefit.scoring.readiness``), None when the bundle has no
+    readiness tables.
     ``model`` names the model that answered and says whether it was verified (``model.verified``;
     ``model_version`` is kept for compatibility and equals ``model.version``).
     """
@@ -53,6 +117,13 @@ class Prediction:
     #: the model that answered: its version, and whether it was verified (a signature made with the
     #: configured key) or loaded with checksums only (:class:`rolefit.scoring.loader.ModelInfo`)
     model: ModelInfo | None = None
+    #: the all-answers model's result
+    all_answers: AllAnswers | None = None
+    #: readiness (rolefit.scoring.readiness.Readiness), None without readiness tables in the bundle
+    readiness: Any = None
+    #: the fit's uncertainty: ``variance`` (the sum of its effects' variances, log-odds squared) and
+    #: ``factor`` (k = 1 / sqrt(1 + pi * variance / 8), by which every effect was multiplied)
+    uncertainty: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, *values: Any) -> Prediction:
@@ -63,7 +134,8 @@ class Prediction:
         return made
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the answers themselves are not echoed)."""
+        """JSON-ready form (the answers themselves are not echoed): the fit's fields at the top level,
+        the all-answers model under ``all_answers`` and readiness under ``readiness``."""
         return {
             "role": self.role,
             "role_name": ROLE_NAMES[self.role],
@@ -73,19 +145,41 @@ class Prediction:
             "prediction_set": list(self.prediction_set),
             "verdict": self.verdict,
             "base_rate": self.base_rate,
-            "explanations": [{**e, "evidence": dict(e["evidence"])} for e in self.explanations],
+            "uncertainty": dict(self.uncertainty),
+            "explanations": [
+                {**e, "evidence": {**e["evidence"], **_copied_uncertainty(e["evidence"])}}
+                for e in self.explanations
+            ],
+            "all_answers": None if self.all_answers is None else self.all_answers.to_dict(),
+            "readiness": None if self.readiness is None else self.readiness.to_dict(),
             "model_version": self.model_version,
             "model": None if self.model is None else self.model.to_dict(),
             "notice": self.notice,
         }
 
 
+def _copied_uncertainty(evidence: dict[str, Any]) -> dict[str, Any]:
+    found = evidence.get("uncertainty")
+    return {} if found is None else {"uncertainty": dict(found)}
+
+
 _FIELDS = tuple(f.name for f in fields(Prediction))
+_ALL_ANSWERS_FIELDS = tuple(f.name for f in fields(AllAnswers))
 #: A level's place in alphabetical order of item ids (predict's sort key for ties).
 _RANK = attrgetter("rank")
 #: The size of a level's final effect when the whole questionnaire is answered.
 _WHOLE_SIZE = attrgetter("whole_size")
+_WHOLE_EFFECT = attrgetter("whole_effect")
+_WHOLE_VARIANCE = attrgetter("whole_variance")
+_WHOLE_EXPLANATION = attrgetter("whole_explanation")
+_FIT = attrgetter("fit")
+_COVERAGE = attrgetter("coverage")
 _new, _set = object.__new__, object.__setattr__
+#: pi / 8, of the certainty factor k = 1 / sqrt(1 + pi / 8 * variance)
+_PI_8 = math.pi / 8.0
+#: Readiness of one person: ``rolefit.scoring.readiness.standing(tables, answers)`` once that module is
+#: merged (issue #24's readiness part; replace None by it). Until then every bundle has no readiness.
+_standing = None
 
 
 def sigmoid(z: float) -> float:
@@ -113,7 +207,8 @@ def predict(
     base_rate : float, optional
         The MLE share of the population the person comes from (0 < base_rate < 1). The log-odds move by
         ``logit(base_rate) - logit(model's base rate)``: the starting point changes, the reasons do not.
-        None: the reference survey's mix of SWE and MLE respondents (``Prediction.base_rate``).
+        None: the fit's even start (0.5) and the all-answers model's reference survey mix of SWE and MLE
+        respondents (``Prediction.base_rate``, ``Prediction.all_answers.base_rate``).
 
     Raises
     ------
@@ -147,67 +242,129 @@ def predict(
         # the scale and real block of the whole questionnaire, the usual case: every final effect and
         # its size were computed at load, so the levels are sorted before explaining them (a stable
         # sort: reverse=True keeps ties in their order)
-        effects: list[float] = []
-        explanations = []
-        for level in sorted(by_id, key=_WHOLE_SIZE, reverse=True):
-            effects.append(level.whole_effect)
-            explanation = level.whole_explanation.copy()
-            explanation["evidence"] = level.evidence.copy()
-            explanations.append(explanation)
+        ordered = sorted(by_id, key=_WHOLE_SIZE, reverse=True)
+        effects: list[float] = list(map(_WHOLE_EFFECT, ordered))
     else:
-        effects, explained = _explain(by_id, scale, real)
+        effects = _effects(by_id, scale, real)
         # sorted afterwards, by list lookups of indices (half the cost of sorting tuples)
         sizes = list(map(abs, effects))
         order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
-        explanations = list(map(explained.__getitem__, order))
+        ordered = list(map(by_id.__getitem__, order))
+        effects = list(map(effects.__getitem__, order))
     baseline = loaded.intercept_for(rate)
     log_odds = baseline + math.fsum(effects)
     p_mle = sigmoid(log_odds)
     prediction_set, verdict = loaded.decisions.one(p_mle, len(clean))
+    all_answers = _new(AllAnswers)
+    _set(all_answers, "__dict__", {
+        "role": role_of(p_mle),
+        "probabilities": {"swe": 1.0 - p_mle, "mle": p_mle},
+        "log_odds": log_odds,
+        "baseline_log_odds": baseline,
+        "prediction_set": prediction_set,
+        "verdict": verdict,
+        # no "explanations" yet: AllAnswers.__getattr__ builds them from these on first use
+        "_pending": (ordered, effects),
+        "base_rate": sigmoid(baseline) if rate is None else rate,
+    })  # fmt: skip
+
+    # the fit: the same answers' levels in the fit's own tables, in item id order (their coverage is
+    # summed in it; CompiledItems.whole_scale of the fit is too), with their effects' uncertainty
+    fit_items = loaded.fit_items
+    fit_levels = list(filter(None, map(_FIT, by_id)))
+    fit_coverage = sum(map(_COVERAGE, fit_levels))
+    fit_real = sum(level.alone is not None for level in fit_levels) if fit_items.real_items else 0
+    # the whole fit answered (its coverage, summed in the same order at load), or the same scale
+    whole = fit_coverage == loaded.fit_coverage
+    fit_scale = fit_items.whole_scale if whole else loaded.fit.additive.scale_at(fit_coverage)
+    if fit_scale == fit_items.whole_scale and fit_real == fit_items.real_items:
+        fit_levels.sort(key=_WHOLE_SIZE, reverse=True)
+        fit_effects = list(map(_WHOLE_EFFECT, fit_levels))
+        variance = sum(map(_WHOLE_VARIANCE, fit_levels))
+        fit_explained = list(map(_WHOLE_EXPLANATION, fit_levels))
+    else:
+        fit_effects, variances, fit_explained = _explain_fit(fit_levels, fit_scale, fit_real)
+        sizes = list(map(abs, fit_effects))
+        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
+        fit_effects = list(map(fit_effects.__getitem__, order))
+        fit_explained = list(map(fit_explained.__getitem__, order))
+        fit_levels = list(map(fit_levels.__getitem__, order))
+        variance = sum(variances)
+    factor = 1.0 / math.sqrt(1.0 + _PI_8 * variance)
+    reported = [factor * effect for effect in fit_effects]
+    fit_explanations = [
+        dict(explanation, effect=effect, evidence=level.evidence.copy())
+        for level, explanation, effect in zip(fit_levels, fit_explained, reported)  # noqa: B905 (equal)
+    ]
+    start = loaded.fit_start(rate)
+    fit_log_odds = start + math.fsum(reported)
+    p_fit = sigmoid(fit_log_odds)
+    fit_set, fit_verdict = loaded.fit_decisions.one(p_fit, len(fit_levels))
+    readiness = None if _standing is None or loaded.readiness is None else _standing(loaded.readiness, clean)
     # Prediction.of inlined: the fields, in order, become the new object's __dict__ (a tenth of predict
     # through __init__, whose frozen dataclass sets each field with object.__setattr__)
     made = _new(Prediction)
     _set(made, "__dict__", {
-        "role": role_of(p_mle),
-        "probabilities": {"swe": 1.0 - p_mle, "mle": p_mle},
-        "explanations": explanations,
-        "log_odds": log_odds,
-        "baseline_log_odds": baseline,
+        "role": role_of(p_fit),
+        "probabilities": {"swe": 1.0 - p_fit, "mle": p_fit},
+        "explanations": fit_explanations,
+        "log_odds": fit_log_odds,
+        "baseline_log_odds": start,
         "model_version": loaded.version,
-        "prediction_set": prediction_set,
-        "verdict": verdict,
+        "prediction_set": fit_set,
+        "verdict": fit_verdict,
         "notice": NOTICE,
         "answers": clean,
-        "base_rate": sigmoid(baseline) if rate is None else rate,
+        "base_rate": sigmoid(start) if rate is None else rate,
         "model": loaded.info,
+        "all_answers": all_answers,
+        "readiness": readiness,
+        "uncertainty": {"variance": variance, "factor": factor},
     })  # fmt: skip
     return made
 
 
-def _explain(levels: list[Level], scale: float, real: int) -> tuple[list[float], list[dict[str, Any]]]:
-    """The final effect and explanation of every level, in order, at any ``scale`` and count of answered
-    real-block items (``real``). A fixed or real-block item's final effect is looked up by that count; a
-    scaled item's is the formula of :mod:`rolefit.model.tables`."""
-    effects = []
-    explained = []
+def _explain_fit(levels: list[Level], scale: float, real: int):
+    """The final effect, its variance and its explanation (before the certainty factor) of every fit
+    level, in order, at any ``scale`` and count of answered real-block fit items (``real``)."""
+    effects, variances, explained = [], [], []
     for level in levels:
         if (final := level.final) is not None:
             effect = final[real]
-            explanation = level.final_explanations[real].copy()
+            explanation = level.final_explanations[real]
         else:
-            # a scaled item's effect depends on the answer set only through the scale, and the same
-            # items come again (the quick part of the form, guidance re-predicting changed answers):
-            # the level keeps its last (scale, effect) and the formula runs when the scale differs
             at, effect = level.last_scaled
             if at != scale:
                 effect = scaled_effect(level.raw, scale, level.offset)
-                level.last_scaled = (scale, effect)  # one tuple: threads see the old pair or the new one
-            # Level.pointing, inlined
+                level.last_scaled = (scale, effect)
             explanation = (
                 level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none
-            ).copy()
-        explanation["effect"] = effect
-        explanation["evidence"] = level.evidence.copy()
+            )
+        if level.width is not None:
+            variances.append((level.width * effect) ** 2)
+        else:
+            sd = level.final_sd[real]
+            variances.append(sd * sd)
         effects.append(effect)
         explained.append(explanation)
-    return effects, explained
+    return effects, variances, explained
+
+
+def _effects(levels: list[Level], scale: float, real: int) -> list[float]:
+    """The final effect of every level, in order, at any ``scale`` and count of answered real-block
+    items (``real``). A fixed or real-block item's final effect is looked up by that count; a scaled
+    item's is the formula of :mod:`rolefit.model.tables`."""
+    effects = []
+    for level in levels:
+        if (final := level.final) is not None:
+            effects.append(final[real])
+            continue
+        # a scaled item's effect depends on the answer set only through the scale, and the same items
+        # come again (the quick part of the form, guidance re-predicting changed answers): the level
+        # keeps its last (scale, effect) and the formula runs when the scale differs
+        at, effect = level.last_scaled
+        if at != scale:
+            effect = scaled_effect(level.raw, scale, level.offset)
+            level.last_scaled = (scale, effect)  # one tuple: threads see the old pair or the new one
+        effects.append(effect)
+    return effects

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 
-from rolefit.scoring.frames import predict_many
+from rolefit.scoring.frames import ALL_ANSWERS_COLUMNS, TEXT_COLUMNS, predict_many
 from rolefit.scoring.loader import load_model
 
+#: The fit's columns (the headline), then its reasons, then the all-answers model's (as predict_many).
 OUTPUT_COLUMNS = ("p_swe", "p_mle", "role", "prediction_set", "verdict")
 
 
@@ -26,6 +27,8 @@ def output_schema(top_k: int, keep: list[str]):
     fields += [StructField("p_swe", DoubleType()), StructField("p_mle", DoubleType())]
     fields += [StructField(name, StringType()) for name in ("role", "prediction_set", "verdict")]
     fields += [StructField(f"reason_{k}", StringType()) for k in range(1, top_k + 1)]
+    fields += [StructField(name, DoubleType()) for name in ALL_ANSWERS_COLUMNS[:2]]
+    fields += [StructField(name, StringType()) for name in ALL_ANSWERS_COLUMNS[2:]]
     return StructType(fields)
 
 
@@ -57,7 +60,7 @@ def score(
 
         for frame in batches:
             scored = predict_many(frame.drop(columns=kept), model=bundle, top_k=top_k)
-            for column in ("role", "prediction_set", "verdict"):
+            for column in TEXT_COLUMNS:
                 scored[column] = scored[column].astype(str)
             for column in reversed(kept):
                 scored.insert(0, column, frame[column].astype(str).to_numpy())

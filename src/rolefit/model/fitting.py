@@ -1,0 +1,247 @@
+"""The core both models share: fit the evidence blocks, calibrate, select and decompose an additive model.
+
+:func:`fit_additive` is what the all-answers model (:func:`rolefit.model.train.train`) and the fit
+(:func:`rolefit.model.fit.train_fit`) are made of: the real block on the items real training respondents
+answered (:mod:`rolefit.model.evidence`), the synthetic block's candidates fitted on the synthetic train
+split and calibrated on its calibration split with the real block held fixed, the combination with the
+best synthetic validation log loss, decomposed into exact lookup tables. The two models differ only in
+the items they read and the base rate they start from (:class:`TrainingRows`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rolefit.config import Params
+from rolefit.data.dataset import (
+    assign_splits,
+    labels,
+    mle_shares,
+    real_sources,
+    sample_weights,
+    skip_at_random,
+)
+from rolefit.instrument.items import load_instrument
+from rolefit.model.calibration import calibrate
+from rolefit.model.decompose import decompose
+from rolefit.model.estimators import fit_candidate, make_candidate
+from rolefit.model.evidence import RealEvidenceBlock, effect_intervals, evidence_of, measured_items
+from rolefit.model.features import normalise_frame
+from rolefit.model.metrics import log_loss
+from rolefit.model.tables import AdditiveModel
+
+#: Largest tolerated difference between the lookup tables and the full model (probability scale).
+EXACTNESS_TOLERANCE = 1e-9
+
+
+def hash_seed(*parts: object) -> int:
+    """A stable seed from labels (Python's hash() is salted per process)."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
+
+
+class TrainingRows:
+    """One training run's rows by split, read for a set of items and weighted toward a base rate.
+
+    ``items`` are the item columns the model reads (partial copies skip only among them); every source's
+    rows are reweighted so that its weighted MLE share is ``base_rate`` (:func:`sample_weights`).
+    """
+
+    def __init__(self, frame: pd.DataFrame, params: Params, items: Sequence[str], base_rate: float):
+        # the build stage stores the split; otherwise it is assigned here from the same params
+        split = frame["split"] if "split" in frame.columns else assign_splits(frame, params.build)
+        self.frame = frame
+        self.params = params
+        self.split = pd.Series(split.to_numpy(), index=frame.index)
+        self.items = list(items)
+        self.base_rate = base_rate
+        self.build = params.build.model_copy(update={"target_mle_share": base_rate})
+        self.shares = mle_shares(frame)
+        self.is_synthetic = (frame["source"] == "synthetic").to_numpy()
+        if not self.is_synthetic.any():
+            raise ValueError(
+                "Training needs synthetic respondents (source 'synthetic') for the synthetic block."
+            )
+
+    def rows(self, name: str, with_partial: bool, mask=None) -> pd.DataFrame:
+        """The synthetic rows (or ``mask``'s) of split ``name``, with partly skipped copies if asked."""
+        partial = self.params.train.partial_answers
+        chosen = (self.split == name).to_numpy() & (self.is_synthetic if mask is None else mask)
+        part = self.frame.loc[chosen]
+        if not with_partial or partial.copies == 0:
+            return part
+        copies = [
+            skip_at_random(part, self.items, partial.keep_min, partial.keep_max, seed=hash_seed(name, k))
+            for k in range(partial.copies)
+        ]
+        return pd.concat([part, *copies], ignore_index=True)
+
+    def xyw(self, part: pd.DataFrame):
+        """Answers (the items read), labels and training weights of ``part``."""
+        return part[self.items], labels(part), self.weights(part)
+
+    def weights(self, part: pd.DataFrame) -> np.ndarray:
+        return sample_weights(part, self.build, self.shares)
+
+
+@dataclass
+class Fitted:
+    """An additive model fitted, calibrated, selected and decomposed (:func:`fit_additive`)."""
+
+    candidate: str
+    calibration: str
+    estimator: Any
+    additive: AdditiveModel
+    selection: list[dict[str, Any]]
+    block: RealEvidenceBlock | None
+    measured: dict[str, dict[str, int]]
+    #: per answer level of the real block's items: effect, interval, sd (:func:`effect_intervals`)
+    evidence_effects: list[dict[str, Any]]
+    #: the real block's tables refitted on bootstrap resamples ((partial, alone) per resample)
+    boot: list[Any]
+    training_sources: list[str]
+    real_dev: pd.DataFrame
+    validation: tuple[Any, Any, Any] = field(repr=False, default=(None, None, None))
+
+
+def fit_additive(
+    data: TrainingRows,
+    *,
+    only: tuple[str, ...] | None = None,
+    log: Callable[[str], None] = lambda _: None,
+    what: str = "champion",
+) -> Fitted:
+    """The real block, every candidate with every calibration, the best on validation, decomposed.
+
+    The real block is fitted and cross-fitted on every non-test row of the real training sources, on the
+    items of ``data`` that at least ``train.real_evidence.min_respondents`` of them answered; the
+    synthetic block's candidates are fitted on the synthetic train split, calibrated on the synthetic
+    calibration split (with partly skipped copies) with the real block held fixed and the intercept held
+    at ``logit(data.base_rate)``, and selected on the synthetic validation split (with such copies).
+    ``only`` restricts the model to those items (the fit's); None reads every item of the instrument.
+    """
+    from scipy.special import logit
+
+    params, frame, split = data.params, data.frame, data.split
+    instrument = load_instrument()
+    base_log_odds = float(logit(data.base_rate))
+
+    # the real block: items real training respondents answered, from their non-test rows only
+    training_sources = real_sources(params, frame, "train")
+    real_dev = frame.loc[frame["source"].isin(training_sources).to_numpy() & (split != "test").to_numpy()]
+    least = params.train.real_evidence.min_respondents
+    measured = measured_items(real_dev, training_sources, data.items, least)
+    block = None
+    evidence_effects: list[dict[str, Any]] = []
+    boot: list[Any] = []
+    if measured:
+        evidence = params.train.real_evidence
+        x_real, y_real, w_real = data.xyw(real_dev)
+        log(
+            f"real block: {len(measured)} items answered by real respondents "
+            f"({', '.join(training_sources)}; {len(real_dev):,} rows), {evidence.folds}-fold cross-fitting"
+        )
+        block = RealEvidenceBlock(
+            items=tuple(measured),
+            base_log_odds=base_log_odds,
+            alphas=evidence.alphas,
+            n_folds=evidence.folds,
+            seed=params.train.seed,
+        ).fit(x_real, y_real, w_real)
+        for candidate in block.candidates_:
+            loss = candidate["out_of_fold_log_loss"]
+            log(f"  real block, penalty alpha {candidate['alpha']:g}: out-of-fold log loss {loss:.4f}")
+        log(f"  chosen: alpha {block.alpha_:g}")
+        if evidence.bootstrap:
+            boot = block.bootstrap_tables(
+                x_real,
+                y_real,
+                w_real,
+                n_boot=evidence.bootstrap,
+                seed=params.train.seed,
+                instrument=instrument,
+            )
+            evidence_effects = effect_intervals(block, boot, x_real, instrument)
+    else:
+        log("real block: no real training respondents; every effect comes from the synthetic prior")
+
+    selection: list[dict[str, Any]] = []
+    best: tuple[float, str, str, Any] | None = None
+    x_val, y_val, w_val = data.xyw(data.rows("validation", True))
+    read = only
+    for name in params.train.candidates:
+        train_rows = data.rows("train", False)
+        log(f"fitting synthetic candidate {name} on {len(train_rows):,} rows")
+        fitted = fit_candidate(make_candidate(name, params.train, read), *data.xyw(train_rows))
+        for method in params.train.calibration_methods:
+            calibrated = calibrate(
+                fitted,
+                *data.xyw(data.rows("calibration", True)),
+                method=method,
+                real=block,
+                base_log_odds=base_log_odds,
+                items=read,
+            )
+            p_val = calibrated.predict_proba(x_val)[:, 1]
+            val_loss = log_loss(y_val, p_val, sample_weight=w_val)
+            selection.append({"candidate": name, "calibration": method, "validation_log_loss": val_loss})
+            log(f"  {name} + {method} calibration: synthetic validation log loss {val_loss:.4f}")
+            if best is None or val_loss < best[0]:
+                best = (val_loss, name, method, calibrated)
+    assert best is not None
+    _, name, method, champion = best
+    log(f"{what}: {name} + {method} calibration" + (" with the real block" if block else ""))
+
+    tabled = instrument.ids if read is None else read
+    evidence_by_item = {item: evidence_of(item, measured) for item in tabled}
+    additive = decompose(champion, instrument, base_rate=data.base_rate, evidence=evidence_by_item)
+    return Fitted(
+        candidate=name,
+        calibration=method,
+        estimator=champion,
+        additive=additive,
+        selection=selection,
+        block=block,
+        measured=measured,
+        evidence_effects=evidence_effects,
+        boot=boot,
+        training_sources=training_sources,
+        real_dev=real_dev,
+        validation=(x_val, y_val, w_val),
+    )
+
+
+def check_tables(calibrated, additive: AdditiveModel, frame: pd.DataFrame, what: str = "champion") -> float:
+    """:func:`table_error` of ``frame``, raising when it exceeds :data:`EXACTNESS_TOLERANCE`."""
+    max_error = table_error(calibrated, additive, frame)
+    if max_error > EXACTNESS_TOLERANCE:
+        raise RuntimeError(
+            f"The lookup tables differ from the full model by {max_error:.2e} (tolerance "
+            f"{EXACTNESS_TOLERANCE:g}); the {what} is not additive as assumed."
+        )
+    return max_error
+
+
+def table_error(calibrated, additive: AdditiveModel, frame: pd.DataFrame) -> float:
+    """Largest |p(tables) - p(full model)| over the rows of ``frame``."""
+    full = calibrated.predict_proba(frame)[:, 1]
+    clean = normalise_frame(frame)
+    records = clean.to_dict(orient="records")
+    z = np.array(
+        [
+            additive.intercept
+            + sum(additive.contributions({k: v for k, v in row.items() if not _skipped(v)}).values())
+            for row in records
+        ]
+    )
+    mine = 1.0 / (1.0 + np.exp(-z))
+    return float(np.max(np.abs(mine - full))) if len(frame) else 0.0
+
+
+def _skipped(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
