@@ -28,6 +28,7 @@ from rolefit.data.dataset import (
     skip_at_random,
 )
 from rolefit.data.distributions import answer_distributions, reference
+from rolefit.data.readiness import readiness_from_frame
 from rolefit.instrument.items import load_instrument
 from rolefit.model.calibration import calibrate
 from rolefit.model.conformal import fit_conformal
@@ -290,10 +291,15 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         ),
         instrument=instrument,
     )
+    # readiness: counts of real respondents per answer level and role, of every real source outside its
+    # test split (never weighted, never synthetic); it describes people in the roles and fits nothing
+    readiness = readiness_from_frame(frame, params, split)
+    log(f"readiness: {readiness['description']}")
     return TrainResult(
         extra={
             "reference": reference(frame.assign(split=split.to_numpy())),
             "answers": answers,
+            "readiness": readiness,
             "real_evidence": real_summary,
         },
         candidate=name,

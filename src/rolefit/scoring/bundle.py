@@ -14,6 +14,9 @@ Layout of a bundle folder::
     answers.json    P(answer level | role) per item from the training rows, for adaptive questioning
                     (:mod:`rolefit.guidance.questions`); optional: bundles exported before it existed
                     fall back to the marginal shares of reference.json (:func:`answer_distributions`)
+    readiness.json  counts of real respondents per source, item, answer level and role, for readiness
+                    (:mod:`rolefit.scoring.readiness`); optional: bundles exported before it existed
+                    have no readiness (:func:`rolefit.scoring.readiness.load_readiness` gives None)
 
 Loading refuses the bundle with :class:`BundleError` naming the cause unless, in this order: every
 file is within its size bound (checked before anything is read), the signature verifies (when a key is
@@ -46,10 +49,11 @@ SCORING = "scoring.json"
 ESTIMATOR = "model.skops"
 REFERENCE = "reference.json"
 ANSWERS = "answers.json"
+READINESS = "readiness.json"
 SIGNATURE = signing.SIGNATURE
 REQUIRED_FILES = (SCORING, ESTIMATOR, REFERENCE)
 #: Files a bundle may have, verified like the others when its manifest lists them
-OPTIONAL_FILES = (ANSWERS,)
+OPTIONAL_FILES = (ANSWERS, READINESS)
 
 _MB = 1 << 20
 #: Largest size of each file, checked before the file is read or hashed. Measured on real bundles
@@ -57,8 +61,16 @@ _MB = 1 << 20
 #: 28 / 22 KB, model.skops 1.5 / 1.7 MB, answers.json about 30 KB. The tables grow at most to 255
 #: thresholds per item (the trees' bins), about 0.5 MB, and answers.json to one level per step (at
 #: most :data:`rolefit.data.distributions.MAX_LEVELS`), so each bound leaves a wide margin and still
-#: refuses a file built to exhaust memory.
-MAX_BYTES = {MANIFEST: 1 * _MB, SCORING: 8 * _MB, REFERENCE: 8 * _MB, ANSWERS: 8 * _MB, ESTIMATOR: 256 * _MB}
+#: refuses a file built to exhaust memory. readiness.json is about 9 KB (two surveys, 23 items of at most
+#: 21 levels); 4 MB holds hundreds of sources.
+MAX_BYTES = {
+    MANIFEST: 1 * _MB,
+    SCORING: 8 * _MB,
+    REFERENCE: 8 * _MB,
+    ANSWERS: 8 * _MB,
+    READINESS: 4 * _MB,
+    ESTIMATOR: 256 * _MB,
+}
 #: Deepest nesting of a bundle's JSON files (real ones: 5). Deeper documents are refused before any
 #: code walks them recursively.
 MAX_JSON_DEPTH = 32
@@ -92,6 +104,7 @@ def save_bundle(
     reference: dict[str, Any] | None = None,
     instrument: Instrument | None = None,
     answers: dict[str, Any] | None = None,
+    readiness: dict[str, Any] | None = None,
 ) -> Path:
     """Write a bundle atomically: build it in a temporary folder beside ``directory``, then swap it in.
 
@@ -99,7 +112,8 @@ def save_bundle(
     function adds schema, instrument, versions, checksums and the model version, and signs the
     manifest when a signing key is configured (creating the project's key on the first export into
     the project; see :func:`rolefit.scoring.signing.key_for_export`). ``answers`` (the answer model,
-    :func:`rolefit.data.distributions.answer_distributions`) is written as ``answers.json`` when given.
+    :func:`rolefit.data.distributions.answer_distributions`) is written as ``answers.json`` when given,
+    and ``readiness`` (:func:`rolefit.data.readiness.readiness_document`) as ``readiness.json``.
     """
     import skops.io
 
@@ -122,9 +136,10 @@ def save_bundle(
             json.dumps(reference or {}, indent=1, sort_keys=True), encoding="utf-8"
         )
         written = REQUIRED_FILES
-        if answers is not None:
-            (staging / ANSWERS).write_text(json.dumps(answers, indent=1, sort_keys=True), encoding="utf-8")
-            written = (*REQUIRED_FILES, ANSWERS)
+        for name, content in ((ANSWERS, answers), (READINESS, readiness)):
+            if content is not None:
+                (staging / name).write_text(json.dumps(content, indent=1, sort_keys=True), encoding="utf-8")
+                written = (*written, name)
         files = {name: sha256_file(staging / name) for name in written}
         created = datetime.now(UTC)
         full = {
@@ -300,7 +315,7 @@ def _manifest_fits(manifest: Any) -> bool:
         return False
     if not (_sha256(instrument["sha256"]) and _fields(files, REQUIRED_FILES)):
         return False
-    for key, value in files.items():  # exactly the bundle's files (answers.json may be null)
+    for key, value in files.items():  # exactly the bundle's files (an optional one may be null)
         if key not in REQUIRED_FILES and key not in OPTIONAL_FILES:
             return False
         if not (_sha256(value) or (value is None and key in OPTIONAL_FILES)):
@@ -431,8 +446,10 @@ def _verify(directory: Path, instrument: Instrument | None, signature: bool) -> 
 
 
 def listed_files(manifest: dict[str, Any]) -> tuple[str, ...]:
-    """The bundle's files its (parsed) manifest lists: every required one, then the optional ones."""
-    return (*REQUIRED_FILES, *(name for name in OPTIONAL_FILES if name in manifest["files"]))
+    """The bundle's files its (parsed) manifest lists: every required one, then the optional ones (an
+    optional file listed as null is absent)."""
+    files = manifest["files"]
+    return (*REQUIRED_FILES, *(name for name in OPTIONAL_FILES if files.get(name) is not None))
 
 
 def _check_digest(name: str, actual: str, manifest: dict[str, Any], directory: Path) -> None:
@@ -516,7 +533,7 @@ def answer_distributions(directory: str | Path, manifest: dict[str, Any]):
 
     directory = Path(directory)
     where = f"the model bundle at {directory}"
-    if ANSWERS in manifest["files"]:
+    if manifest["files"].get(ANSWERS) is not None:
         data = parse_json(read_verified(directory, ANSWERS, manifest), ANSWERS, where)
         try:
             return AnswerDistributions.from_dict(data, load_instrument())

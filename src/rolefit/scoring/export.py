@@ -11,7 +11,8 @@ from rolefit.scoring.bundle import save_bundle
 
 def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
     """Write the champion bundle with its manifest (and ``answers.json`` when the result has an answer
-    model: :func:`rolefit.data.distributions.answer_distributions`, computed by training)."""
+    model: :func:`rolefit.data.distributions.answer_distributions`, and ``readiness.json`` when it has
+    readiness counts: :func:`rolefit.data.readiness.readiness_from_frame`, both computed by training)."""
     manifest = {
         "candidate": result.candidate,
         "calibration": result.calibration,
@@ -20,7 +21,7 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         "training_data": result.data,
         "max_table_error": result.max_table_error,
         "params": params.model_dump(mode="json"),
-        **{k: v for k, v in result.extra.items() if k not in ("reference", "answers")},
+        **{k: v for k, v in result.extra.items() if k not in ("reference", "answers", "readiness")},
     }
     return save_bundle(
         directory,
@@ -29,4 +30,5 @@ def export(result: TrainResult, directory: str | Path, params: Params) -> Path:
         manifest=manifest,
         reference=result.extra.get("reference"),
         answers=result.extra.get("answers"),
+        readiness=result.extra.get("readiness"),
     )
