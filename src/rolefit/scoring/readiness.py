@@ -218,7 +218,7 @@ class Readiness:
         raise AttributeError(f"Readiness is read-only: {name} cannot be set")
 
     def __repr__(self) -> str:
-        compared = {role: len(self.roles[role].items) for role in ROLES}
+        compared = {role: len(self.roles[role].standings) for role in ROLES}
         return f"Readiness(compared={compared}, not_measured={self.not_measured!r})"
 
     @_once
@@ -257,7 +257,7 @@ class Readiness:
     def summary(self) -> str:
         """Both roles in plain words, or why there is nothing to compare yet."""
         roles = self.roles
-        if not (roles["swe"].items or roles["mle"].items):
+        if not (roles["swe"].standings or roles["mle"].standings):
             if self.not_measured:
                 topics = _join([_topic(item) for item in self.not_measured])
                 return (
