@@ -143,8 +143,15 @@ class RoleStanding:
     (``standings`` in the order of the answers, ``items`` by item id), the answered items they were not
     (``not_measured``), and, computed on first use, ``gaps`` and ``summary``. Read-only."""
 
-    def __init__(self, role: str, standings: Sequence[ItemStanding], not_measured: tuple[str, ...] = ()):
+    def __init__(self, role: str, standings: Sequence[ItemStanding], not_measured: Sequence[str] = ()):
         vars(self).update(role=role, standings=tuple(standings), not_measured=tuple(not_measured))
+
+    @_once
+    def not_measured(self) -> tuple[str, ...]:
+        """The answered readiness items no source measured for this role (worked out on first use from
+        the look-ups :class:`Readiness` made)."""
+        found, pick = self._found, self._pick
+        return tuple(map(_FIRST, filterfalse(pick, found))) if len(self.standings) < len(found) else ()
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"RoleStanding is read-only: {name} cannot be set")
@@ -175,8 +182,8 @@ class RoleStanding:
                 return f"Nothing to compare yet with {title}: your answers so far were never asked of them."
             return f"Nothing to compare yet with {title}: answer questions about your experience."
         compared = len(standings)
-        gaps = sum(map(_IS_GAP, standings))
         closest = max(standings, key=_AHEAD_ORDER)  # the most common gap when there are gaps
+        gaps = sum(map(_IS_GAP, standings)) if closest.is_gap else 0
         if gaps:
             if gaps == 1 or compared == 1:
                 return closest.text
@@ -225,13 +232,21 @@ class Readiness:
     def roles(self) -> dict[str, RoleStanding]:
         """``swe`` and ``mle``: each a :class:`RoleStanding`."""
         found = self.found
-        out = {}
-        for role, pick in (("swe", _SWE), ("mle", _MLE)):
-            standings = tuple(filter(None, map(pick, found)))  # C-level: these run for every summary
-            lost = tuple(map(_FIRST, filterfalse(pick, found))) if len(standings) < len(found) else ()
-            made = out[role] = _new(RoleStanding)
-            vars(made).update(role=role, standings=standings, not_measured=lost)
-        return out
+        # C-level passes and plain dicts: this runs for every summary
+        swe, mle = _new(RoleStanding), _new(RoleStanding)
+        _set(
+            swe,
+            "__dict__",
+            {
+                "role": "swe",
+                "standings": tuple(filter(None, map(_SWE, found))),
+                "_found": found,
+                "_pick": _SWE,
+            },
+        )
+        _set(mle, "__dict__", {"role": "mle", "standings": tuple(filter(None, map(_MLE, found))),
+                               "_found": found, "_pick": _MLE})  # fmt: skip
+        return {"swe": swe, "mle": mle}
 
     @_once
     def not_measured(self) -> tuple[str, ...]:
