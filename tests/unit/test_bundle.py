@@ -52,13 +52,16 @@ def test_manifest_records_lineage_and_metrics(bundle, champion_params):
         "reference.json",
         "answers.json",
         "fit.json",
+        "readiness.json",
     }
     assert {"scikit-learn", "numpy", "python"} <= set(manifest["libraries"])
     test = manifest["metrics"]["test/synthetic"]
     assert {"log_loss", "bayes_log_loss", "log_loss_ratio_to_bayes", "ece", "roc_auc"} <= set(test)
 
 
-@pytest.mark.parametrize("name", ["scoring.json", "model.skops", "reference.json", "answers.json"])
+@pytest.mark.parametrize(
+    "name", ["scoring.json", "model.skops", "reference.json", "answers.json", "readiness.json"]
+)
 def test_one_changed_byte_is_refused_naming_the_file(bundle, name):
     path = bundle / name
     data = bytearray(path.read_bytes())

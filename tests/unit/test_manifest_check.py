@@ -14,6 +14,7 @@ from rolefit.scoring.manifest_schema import Manifest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FILES = {"scoring.json", "model.skops", "reference.json"}
+OPTIONAL = {"answers.json", "fit.json", "readiness.json"}
 #: Values that test the types and bounds: numbers that are bools, floats or out of range, strings at and
 #: past their lengths, hex that is not lower-case or not 64 long, lone surrogates, containers of them.
 ODD = [
@@ -50,7 +51,18 @@ def mutate(manifest, rng):
             del parent[path[-1]]
         elif r < 0.25 and isinstance(parent, dict):
             parent[
-                rng.choice(["extra", "", "by_source", "answers.json", "fit.json", "scoring", "x" * 201])
+                rng.choice(
+                    [
+                        "extra",
+                        "",
+                        "by_source",
+                        "answers.json",
+                        "fit.json",
+                        "readiness.json",
+                        "scoring",
+                        "x" * 201,
+                    ]
+                )
             ] = rng.choice(ODD)
         else:
             parent[path[-1]] = copy.deepcopy(rng.choice(ODD))
@@ -87,7 +99,7 @@ def test_the_check_agrees_with_the_schema_on_random_edits(manifests):
         files = manifest.get("files")
         if type(manifest.get("schema_version")) is not int or manifest.get("schema_version") != 1:
             continue
-        if not isinstance(files, dict) or not FILES <= set(files) <= FILES | {"answers.json", "fit.json"}:
+        if not isinstance(files, dict) or not FILES <= set(files) <= FILES | OPTIONAL:
             continue
         expected = schema_accepts(manifest)
         assert _manifest_fits(manifest) == expected, manifest

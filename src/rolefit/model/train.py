@@ -20,6 +20,7 @@ import pandas as pd
 from rolefit.config import Params
 from rolefit.data.dataset import frame_sha256, labels, real_sources, sample_weights, skip_at_random
 from rolefit.data.distributions import answer_distributions, reference
+from rolefit.data.readiness import readiness_from_frame
 from rolefit.instrument.items import load_instrument
 from rolefit.model.conformal import fit_conformal
 from rolefit.model.features import answered_mask
@@ -189,11 +190,16 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         instrument=instrument,
     )
     fit = train_fit(frame, params, log=log)
+    # readiness: counts of real respondents per answer level and role, of every real source outside its
+    # test split (never weighted, never synthetic); it describes people in the roles and fits nothing
+    readiness = readiness_from_frame(frame, params, split)
+    log(f"readiness: {readiness['description']}")
     return TrainResult(
         fit=fit,
         extra={
             "reference": reference(frame.assign(split=split.to_numpy())),
             "answers": answers,
+            "readiness": readiness,
             "real_evidence": real_summary,
         },
         candidate=name,

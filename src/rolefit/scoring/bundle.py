@@ -17,6 +17,9 @@ Layout of a bundle folder::
     fit.json        the fit (:class:`rolefit.model.uncertainty.FitModel`): lookup tables over the fit
                     items with an even start and every effect's uncertainty; optional: the fit of a
                     bundle exported before it existed is rebuilt from scoring.json (:func:`load_fit`)
+    readiness.json  counts of real respondents per source, item, answer level and role, for readiness
+                    (:mod:`rolefit.scoring.readiness`); optional: bundles exported before it existed
+                    have no readiness (:func:`rolefit.scoring.readiness.load_readiness` gives None)
 
 Loading refuses the bundle with :class:`BundleError` naming the cause unless, in this order: every
 file is within its size bound (checked before anything is read), the signature verifies (when a key is
@@ -51,10 +54,11 @@ ESTIMATOR = "model.skops"
 REFERENCE = "reference.json"
 ANSWERS = "answers.json"
 FIT = "fit.json"
+READINESS = "readiness.json"
 SIGNATURE = signing.SIGNATURE
 REQUIRED_FILES = (SCORING, ESTIMATOR, REFERENCE)
 #: Files a bundle may have, verified like the others when its manifest lists them
-OPTIONAL_FILES = (ANSWERS, FIT)
+OPTIONAL_FILES = (ANSWERS, FIT, READINESS)
 
 _MB = 1 << 20
 #: Largest size of each file, checked before the file is read or hashed. Measured on real bundles
@@ -62,9 +66,17 @@ _MB = 1 << 20
 #: 28 / 22 KB, model.skops 1.5 / 1.7 MB, answers.json about 30 KB. The tables grow at most to 255
 #: thresholds per item (the trees' bins), about 0.5 MB, and answers.json to one level per step (at
 #: most :data:`rolefit.data.distributions.MAX_LEVELS`), so each bound leaves a wide margin and still
-#: refuses a file built to exhaust memory.
-MAX_BYTES = {MANIFEST: 1 * _MB, SCORING: 8 * _MB, REFERENCE: 8 * _MB, ANSWERS: 8 * _MB, ESTIMATOR: 256 * _MB}
-MAX_BYTES[FIT] = MAX_BYTES[SCORING]  # the same tables over fewer items, plus one uncertainty per item
+#: refuses a file built to exhaust memory. readiness.json is about 9 KB (two surveys, 23 items of at most
+#: 21 levels); 4 MB holds hundreds of sources.
+MAX_BYTES = {
+    MANIFEST: 1 * _MB,
+    SCORING: 8 * _MB,
+    REFERENCE: 8 * _MB,
+    ANSWERS: 8 * _MB,
+    READINESS: 4 * _MB,
+    ESTIMATOR: 256 * _MB,
+    FIT: 8 * _MB,  # the same tables as scoring.json over fewer items, plus one uncertainty per item
+}
 #: Deepest nesting of a bundle's JSON files (real ones: 5). Deeper documents are refused before any
 #: code walks them recursively.
 MAX_JSON_DEPTH = 32
@@ -100,6 +112,7 @@ def save_bundle(
     answers: dict[str, Any] | None = None,
     project: str | Path | None = None,
     fit: FitModel | None = None,
+    readiness: dict[str, Any] | None = None,
 ) -> Path:
     """Write a bundle atomically: build it in a temporary folder beside ``directory``, then swap it in.
 
@@ -110,6 +123,7 @@ def save_bundle(
     project the bundle belongs to, when the caller knows it (else the nearest one above ``directory``).
     ``answers`` (the answer model, :func:`rolefit.data.distributions.answer_distributions`) is written as
     ``answers.json`` and ``fit`` (:class:`rolefit.model.uncertainty.FitModel`) as ``fit.json`` when given.
+    ``readiness`` (:func:`rolefit.data.readiness.readiness_document`) as ``readiness.json``.
     """
     import skops.io
 
@@ -138,6 +152,11 @@ def save_bundle(
         if fit is not None:
             (staging / FIT).write_text(json.dumps(fit.to_dict(), indent=1, sort_keys=True), encoding="utf-8")
             written = (*written, FIT)
+        if readiness is not None:
+            (staging / READINESS).write_text(
+                json.dumps(readiness, indent=1, sort_keys=True), encoding="utf-8"
+            )
+            written = (*written, READINESS)
         files = {name: sha256_file(staging / name) for name in written}
         created = datetime.now(UTC)
         full = {
@@ -458,8 +477,10 @@ def _verify(
 
 
 def listed_files(manifest: dict[str, Any]) -> tuple[str, ...]:
-    """The bundle's files its (parsed) manifest lists: every required one, then the optional ones."""
-    return (*REQUIRED_FILES, *(name for name in OPTIONAL_FILES if name in manifest["files"]))
+    """The bundle's files its (parsed) manifest lists: every required one, then the optional ones (an
+    optional file listed as null is absent)."""
+    files = manifest["files"]
+    return (*REQUIRED_FILES, *(name for name in OPTIONAL_FILES if files.get(name) is not None))
 
 
 def _check_digest(name: str, actual: str, manifest: dict[str, Any], directory: Path) -> None:
@@ -580,7 +601,7 @@ def answer_distributions(directory: str | Path, manifest: dict[str, Any]):
 
     directory = Path(directory)
     where = f"the model bundle at {directory}"
-    if ANSWERS in manifest["files"]:
+    if manifest["files"].get(ANSWERS) is not None:
         data = parse_json(read_verified(directory, ANSWERS, manifest), ANSWERS, where)
         try:
             return AnswerDistributions.from_dict(data, load_instrument())

@@ -14,7 +14,8 @@ def export(
 ) -> Path:
     """Write the champion bundle with its manifest (and ``answers.json`` when the result has an answer
     model: :func:`rolefit.data.distributions.answer_distributions`, computed by training; ``fit.json``
-    when it has a fit, whose record goes into the manifest under ``fit``).
+    when it has a fit, whose record goes into the manifest under ``fit``; ``readiness.json`` when it has
+    readiness counts: :func:`rolefit.data.readiness.readiness_from_frame`, computed by training).
 
     ``project``: the project's root, whose signing key signs it (created by its first export); by
     default the project found above ``directory`` (:func:`rolefit.scoring.signing.key_for_export`)."""
@@ -26,7 +27,7 @@ def export(
         "training_data": result.data,
         "max_table_error": result.max_table_error,
         "params": params.model_dump(mode="json"),
-        **{k: v for k, v in result.extra.items() if k not in ("reference", "answers")},
+        **{k: v for k, v in result.extra.items() if k not in ("reference", "answers", "readiness")},
     }
     fit = getattr(result, "fit", None)
     if fit is not None:
@@ -40,4 +41,5 @@ def export(
         answers=result.extra.get("answers"),
         project=project,
         fit=None if fit is None else fit.model,
+        readiness=result.extra.get("readiness"),
     )

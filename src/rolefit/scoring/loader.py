@@ -101,7 +101,7 @@ class LoadedModel:
     fit_decisions: Decisions | None = field(default=None, repr=False)
     #: the coverage of the fit's whole questionnaire, summed as predict sums it (item id order)
     fit_coverage: float = field(default=0.0, repr=False)
-    #: readiness.json's tables (the readiness helper's, issue #24); None: the bundle has none
+    #: readiness.json's tables (:func:`rolefit.scoring.readiness.load_readiness`); None: the bundle has none
     readiness: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -279,6 +279,7 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
         if model is None:
             from rolefit.scoring import champion
             from rolefit.scoring.bundle import BundleError, load_fit, load_trusted
+            from rolefit.scoring.readiness import load_readiness
 
             if not path.exists():
                 raise BundleError(
@@ -289,8 +290,14 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
             def load(folder: Path) -> LoadedModel:
                 additive, manifest, trust = load_trusted(folder)
                 fit = load_fit(folder, manifest, additive)
+                readiness = load_readiness(folder, manifest)
                 return LoadedModel(
-                    additive=additive, manifest=manifest, path=folder, verification=trust, fit=fit
+                    additive=additive,
+                    manifest=manifest,
+                    path=folder,
+                    verification=trust,
+                    fit=fit,
+                    readiness=readiness,
                 )
 
             # a champion folder is resolved once to one published version (never a mix of two)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 # rolefit.scoring.bundle's constants, written out: that module imports this one (when a manifest does not
 # fit), so this one cannot import it
 SCHEMA_VERSION = 1
-SCORING, ESTIMATOR, REFERENCE, ANSWERS = "scoring.json", "model.skops", "reference.json", "answers.json"
-FIT = "fit.json"
+SCORING, ESTIMATOR, REFERENCE = "scoring.json", "model.skops", "reference.json"
+ANSWERS, READINESS, FIT = "answers.json", "readiness.json", "fit.json"
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -41,6 +41,7 @@ class FileChecksums(BaseModel):
     reference: Sha256 = Field(alias=REFERENCE)
     answers: Sha256 | None = Field(None, alias=ANSWERS)  # absent in bundles exported before it existed
     fit: Sha256 | None = Field(None, alias=FIT)  # likewise; the fit is then rebuilt from scoring.json
+    readiness: Sha256 | None = Field(None, alias=READINESS)  # the same
 
 
 class Rows(_Schema):

@@ -20,6 +20,7 @@ from rolefit.model.tables import scaled_effect
 from rolefit.scoring.answers import validate_base_rate
 from rolefit.scoring.compiled import Level, resolve
 from rolefit.scoring.loader import ModelInfo, load_model
+from rolefit.scoring.readiness import standing
 from rolefit.scoring.reasons import ROLE_NAMES
 
 NOTICE = (
@@ -177,9 +178,8 @@ _COVERAGE = attrgetter("coverage")
 _new, _set = object.__new__, object.__setattr__
 #: pi / 8, of the certainty factor k = 1 / sqrt(1 + pi / 8 * variance)
 _PI_8 = math.pi / 8.0
-#: Readiness of one person: ``rolefit.scoring.readiness.standing(tables, answers)`` once that module is
-#: merged (issue #24's readiness part; replace None by it). Until then every bundle has no readiness.
-_standing = None
+#: Readiness of one person (:func:`rolefit.scoring.readiness.standing`)
+_standing = standing
 
 
 def sigmoid(z: float) -> float:
@@ -300,7 +300,7 @@ def predict(
     fit_log_odds = start + math.fsum(reported)
     p_fit = sigmoid(fit_log_odds)
     fit_set, fit_verdict = loaded.fit_decisions.one(p_fit, len(fit_levels))
-    readiness = None if _standing is None or loaded.readiness is None else _standing(loaded.readiness, clean)
+    readiness = None if loaded.readiness is None else _standing(loaded.readiness, clean)
     # Prediction.of inlined: the fields, in order, become the new object's __dict__ (a tenth of predict
     # through __init__, whose frozen dataclass sets each field with object.__setattr__)
     made = _new(Prediction)
