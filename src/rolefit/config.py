@@ -241,11 +241,11 @@ class TrainParams(_Section):
     seed: int = Field(0, ge=0, le=MAX_SEED)
     partial_answers: PartialAnswersParams = PartialAnswersParams()
     real_evidence: RealEvidenceParams = RealEvidenceParams()
+    #: each role's prediction-set coverage (per-role split conformal on held-out rows; the sets come from
+    #: the thresholds alone, so this is what a role's coverage is, within 0.02)
     conformal_level: float = Field(0.9, gt=0.5, lt=1.0)
     #: a verdict is "clear" only with at least this many answers (one answer never settles it)
     clear_min_answers: int = Field(3, ge=2, le=100)
-    #: ... and only when the named role has at least this probability
-    clear_min_probability: float = Field(0.75, ge=0.5, lt=1.0)
     candidates: tuple[Literal["logistic", "boosting"], ...] = ("logistic", "boosting")
     calibration_methods: tuple[Literal["sigmoid", "coverage"], ...] = ("sigmoid", "coverage")
     logistic: LogisticParams = LogisticParams()

@@ -55,8 +55,9 @@ def test_prediction_sets_cover_the_target(evaluated):
     evaluation, _ = evaluated
     sets = evaluation.sets
     assert sets.level == 0.9
-    # at least the level (less two points of sampling noise); above it because a set names one role only
-    # with 3-to-1 odds and 3 answers (train.clear_min_probability, train.clear_min_answers)
+    # the level, within two points of sampling noise; above it only by the sets of people with fewer than
+    # 3 answers (both roles, train.clear_min_answers) and, in "all", Stack Overflow 2017's respondents, who
+    # are nearly all SWE and nearly always covered (tests/model/test_conformal.py checks each role)
     for group in sets.groups:
         if group.group in ("all", "synthetic", "kaggle2021"):
             assert 0.88 <= group.values["coverage"] <= 0.96, group

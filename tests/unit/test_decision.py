@@ -19,6 +19,13 @@ CONFORMALS = {
                                                      (12, 0.6440077218645289, 0.7445786195650936),
                                                      (25, 0.6054468574146701, 0.7614380249399353))),
     "tiny": Conformal(level=0.9, q_swe=1e-9, q_mle=0.999999999, min_probability=0.6),
+    # rule 2 (no floor): the thresholds alone, per band
+    "thresholds": Conformal(level=0.9, q_swe=0.5476, q_mle=0.7702, min_answers=3,
+                            bands=((5, 0.5751, 0.7684), (12, 0.6440077218645289, 0.7445786195650936),
+                                   (25, 0.6054468574146701, 0.7614380249399353))),
+    # thresholds below 0.5 leave a gap of probabilities no role reaches: both roles there
+    "gap": Conformal(level=0.9, q_swe=0.42, q_mle=0.37, min_answers=3, bands=((12, 0.3, 0.45),)),
+    "tiny-thresholds": Conformal(level=0.9, q_swe=1e-9, q_mle=0.999999999),
 }  # fmt: skip
 
 

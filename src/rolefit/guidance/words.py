@@ -10,11 +10,10 @@ Certainty in words (:func:`certainty`), from the verdict of :mod:`rolefit.model.
   question, however strongly it leans), so N = ``min_answers`` minus the answers given is the fewest
   further answers after which the result *can* name one role; whether it does depends on the answers.
 
-Strength words for a sum of effects (a group of answers) come from the same thresholds the verdict
-uses, read as "this group alone, from an even start": below :data:`MIN_EFFECT` it does not move the
-result (less than one percentage point anywhere on the curve); from there up to ``logit(0.6)`` it
-*leans slightly*; up to ``logit(0.75)`` (3 to 1, what "clear" needs at least) it *points to* the role;
-beyond that it *points clearly to* it.
+Strength words for a sum of effects (a group of answers) are read as "this group alone, from an even
+start": below :data:`MIN_EFFECT` it does not move the result (less than one percentage point anywhere on
+the curve); from there up to ``logit(0.6)`` (the verdict's "leaning") it *leans slightly*; up to
+``logit(0.75)`` (3 to 1) it *points to* the role; beyond that it *points clearly to* it.
 """
 
 from __future__ import annotations
@@ -43,7 +42,8 @@ GROUP_NAMES = {
 MIN_EFFECT = 0.04
 #: A group that alone would move an even start to 60% (the verdict's "leaning") *points to* a role ...
 POINTS = math.log(LEANING / (1.0 - LEANING))
-#: ... and to 75% (3 to 1: the least a "clear" verdict needs) *points clearly to* it.
+#: ... and to 75% (3 to 1) *points clearly to* it. (A "clear" verdict is not tied to it: it comes from the
+#: conformal set, :mod:`rolefit.model.conformal`.)
 CLEARLY = math.log(3.0)
 
 NOT_ENOUGH = "not enough answers yet"

@@ -166,7 +166,6 @@ def train_fit(
         params.train.conformal_level,
         np.concatenate(scores_w),
         min_answers=params.train.clear_min_answers,
-        min_probability=params.train.clear_min_probability,
         answered=np.concatenate(scores_n),
     )
     model = dataclasses.replace(model, additive=dataclasses.replace(model.additive, conformal=conformal))

@@ -75,8 +75,8 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
     selection, block, measured = core.selection, core.block, core.measured
     evidence_effects, training_sources, real_dev = core.evidence_effects, core.training_sources, core.real_dev
     x_val, y_val, w_val = core.validation
-    # conformal thresholds from held-out scores: the synthetic validation split and the real rows'
-    # cross-fitted (out-of-fold) scores
+    # conformal thresholds from held-out scores: the synthetic validation split (whole and partly skipped
+    # rows, as the sets are judged on both) and the real rows' cross-fitted (out-of-fold) scores
     scores_y, scores_p, scores_w = [y_val], [champion.predict_proba(x_val)[:, 1]], [w_val]
     scores_n = [answered_mask(x_val, tuple(item_columns)).sum(axis=1)]
     if block is not None:
@@ -90,7 +90,6 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         params.train.conformal_level,
         np.concatenate(scores_w),
         min_answers=params.train.clear_min_answers,
-        min_probability=params.train.clear_min_probability,
         answered=np.concatenate(scores_n),
     )
     additive = dataclasses.replace(additive, conformal=conformal)

@@ -44,9 +44,10 @@ def _points(conformal: Conformal | None, answered: int) -> list[float]:
     comparisons = [lambda p: p >= THRESHOLD, lambda p: p >= LEANING, lambda p: 1.0 - p >= LEANING]
     if conformal is not None:
         q_swe, q_mle = conformal.thresholds(answered)
+        comparisons += [lambda p: p <= q_swe, lambda p: 1.0 - p <= q_mle]
         least = conformal.min_probability
-        comparisons += [lambda p: p <= q_swe, lambda p: 1.0 - p <= q_mle, lambda p: p < least,
-                        lambda p: 1.0 - p < least]  # fmt: skip
+        if least is not None:  # the floor of bundles from before rule version 2
+            comparisons += [lambda p: p < least, lambda p: 1.0 - p < least]
     points = {0.0}
     for compare in comparisons:
         point = _turning_point(compare)

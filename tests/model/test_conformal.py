@@ -1,0 +1,110 @@
+"""The champion's prediction sets cover each role at the level it claims, on held-out respondents
+(issue #24, item 3): the sets come from the per-role conformal thresholds, fitted on validation data.
+
+The check is :func:`rolefit.model.conformal.coverage_errors` against the level stored in the bundle;
+tests/unit/test_conformal.py shows that the same check fails for wrong thresholds (alpha and 1 - alpha
+swapped, the roles' thresholds crossed, the old 3-to-1 floor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rolefit
+from rolefit.data.dataset import real_sources
+from rolefit.model.conformal import RULE_VERSION, coverage_errors, verdict
+from rolefit.model.features import answered_mask
+from rolefit.scoring.loader import load_model
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def test_split(champion, training_data):
+    """The champion's outputs on every test respondent, as predict_many gives them."""
+    frame = training_data[0]
+    test = frame[frame["split"] == "test"]
+    items = [item for item in rolefit.questionnaire().ids if item in test.columns]
+    scored = rolefit.predict_many(test[items], model=champion[1], top_k=0)
+    return pd.DataFrame(
+        {
+            "source": test["source"].to_numpy(),
+            "y": (test["role"].to_numpy() == "mle").astype(int),
+            "p_mle": scored["p_mle"].to_numpy(),
+            "answered": answered_mask(test[items], tuple(items)).sum(axis=1),
+            "prediction_set": scored["prediction_set"].to_numpy(),
+            "verdict": scored["verdict"].to_numpy(),
+        }
+    )
+
+
+def judged_sources(frame, params) -> list[str]:
+    """The sources whose held-out respondents the thresholds speak for: synthetic and every real source
+    trained on (an evaluation-only source such as Stack Overflow 2017 is another population)."""
+    return ["synthetic", *real_sources(params, frame, "train")]
+
+
+def test_the_champion_has_thresholds_of_rule_2_at_the_configured_level(champion, champion_params):
+    conformal = load_model(champion[1]).additive.conformal
+    assert conformal.level == champion_params.train.conformal_level
+    assert conformal.min_probability is None and conformal.to_dict()["rule_version"] == RULE_VERSION
+    assert conformal.min_answers == champion_params.train.clear_min_answers
+
+
+def test_each_role_is_covered_at_the_level_on_every_source_it_was_fitted_for(
+    champion, test_split, training_data, champion_params
+):
+    conformal = load_model(champion[1]).additive.conformal
+    sources = judged_sources(training_data[0], champion_params)
+    for source in sources:
+        rows = test_split[test_split["source"] == source]
+        assert len(rows) >= 500, source
+        errors = coverage_errors(rows["y"], rows["p_mle"], conformal, rows["answered"])
+        assert errors == [], f"{source}: {errors}"
+
+
+def test_the_sets_predict_many_returns_are_the_thresholds_sets_and_the_verdict_follows(champion, test_split):
+    conformal = load_model(champion[1]).additive.conformal
+    for row in test_split.itertuples():
+        chosen = conformal.prediction_set(row.p_mle, row.answered) if row.answered else ["swe", "mle"]
+        assert row.prediction_set == ",".join(chosen)
+        assert row.verdict == verdict(chosen, row.p_mle, row.answered)
+    # a set naming one role is exactly a clear verdict
+    one = ~test_split["prediction_set"].str.contains(",")
+    assert ((test_split["verdict"] == "clear") == one).all()
+
+
+def test_the_thresholds_never_see_the_test_split(training_data, champion_params):
+    """Every test respondent's answers shuffled (within source and role, so no share moves): the
+    thresholds stay exactly the same, while the test metrics change."""
+    from rolefit.model.train import train
+
+    frame = training_data[0]
+    synthetic = np.flatnonzero((frame["source"] == "synthetic").to_numpy())
+    keep = np.ones(len(frame), bool)
+    keep[synthetic[6000:]] = False  # a smaller run: every real row and 6,000 synthetic ones
+    frame = frame.loc[keep].reset_index(drop=True)
+    params = champion_params.model_copy(
+        update={
+            "train": champion_params.train.model_copy(
+                update={
+                    "candidates": ("logistic",),
+                    "calibration_methods": ("coverage",),
+                    "real_evidence": champion_params.train.real_evidence.model_copy(update={"bootstrap": 0}),
+                }
+            )
+        }
+    )
+    items = [item for item in rolefit.questionnaire().ids if item in frame.columns]
+    shuffled = frame.copy()
+    rng = np.random.default_rng(0)
+    for _, group in frame[frame["split"] == "test"].groupby(["source", "role"]):
+        for item in items:
+            shuffled.loc[group.index, item] = frame.loc[rng.permutation(group.index), item].to_numpy()
+    assert not shuffled[items].equals(frame[items])
+
+    before, after = train(frame, params), train(shuffled, params)
+    assert after.additive.conformal == before.additive.conformal
+    assert after.metrics["test/synthetic"] != before.metrics["test/synthetic"]
