@@ -165,7 +165,6 @@ _RANK = attrgetter("rank")
 _WHOLE_SIZE = attrgetter("whole_size")
 _WHOLE_EFFECT = attrgetter("whole_effect")
 _WHOLE_VARIANCE = attrgetter("whole_variance")
-_WHOLE_EXPLANATION = attrgetter("whole_explanation")
 _FIT = attrgetter("fit")
 _COVERAGE = attrgetter("coverage")
 _new, _set = object.__new__, object.__setattr__
@@ -275,21 +274,21 @@ def predict(
         fit_levels.sort(key=_WHOLE_SIZE, reverse=True)
         fit_effects = list(map(_WHOLE_EFFECT, fit_levels))
         variance = sum(map(_WHOLE_VARIANCE, fit_levels))
-        fit_explained = list(map(_WHOLE_EXPLANATION, fit_levels))
     else:
-        fit_effects, variances, fit_explained = _explain_fit(fit_levels, fit_scale, fit_real)
+        fit_effects, variance = _fit_effects(fit_levels, fit_scale, fit_real)
         sizes = list(map(abs, fit_effects))
         order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
         fit_effects = list(map(fit_effects.__getitem__, order))
-        fit_explained = list(map(fit_explained.__getitem__, order))
         fit_levels = list(map(fit_levels.__getitem__, order))
-        variance = sum(variances)
     factor = 1.0 / math.sqrt(1.0 + _PI_8 * variance)
     reported = [factor * effect for effect in fit_effects]
+    # each explanation from its level's ready one for the effect's direction (Level.pointing, inlined;
+    # the factor is positive: the direction is the effect's own)
     fit_explanations = [
-        dict(explanation, effect=effect, evidence=level.evidence.copy())
-        for level, explanation, effect in zip(fit_levels, fit_explained, reported)  # noqa: B905 (equal)
-    ]
+        dict(level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none,
+             effect=effect, evidence=level.evidence.copy())
+        for level, effect in zip(fit_levels, reported)  # noqa: B905 (of equal length)
+    ]  # fmt: skip
     start = loaded.fit_start(rate)
     fit_log_odds = start + math.fsum(reported)
     p_fit = sigmoid(fit_log_odds)
@@ -317,30 +316,18 @@ def predict(
     return made
 
 
-def _explain_fit(levels: list[Level], scale: float, real: int):
-    """The final effect, its variance and its explanation (before the certainty factor) of every fit
-    level, in order, at any ``scale`` and count of answered real-block fit items (``real``)."""
-    effects, variances, explained = [], [], []
-    for level in levels:
-        if (final := level.final) is not None:
-            effect = final[real]
-            explanation = level.final_explanations[real]
-        else:
-            at, effect = level.last_scaled
-            if at != scale:
-                effect = scaled_effect(level.raw, scale, level.offset)
-                level.last_scaled = (scale, effect)
-            explanation = (
-                level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none
-            )
-        if level.width is not None:
-            variances.append((level.width * effect) ** 2)
+def _fit_effects(levels: list[Level], scale: float, real: int) -> tuple[list[float], float]:
+    """The final effect of every fit level, in order, and the sum of their variances, at any ``scale``
+    and count of answered real-block fit items (``real``)."""
+    effects = _effects(levels, scale, real)
+    variance = 0.0
+    for level, effect in zip(levels, effects):  # noqa: B905 (of equal length)
+        if (width := level.width) is not None:
+            variance += (width * effect) ** 2
         else:
             sd = level.final_sd[real]
-            variances.append(sd * sd)
-        effects.append(effect)
-        explained.append(explanation)
-    return effects, variances, explained
+            variance += sd * sd
+    return effects, variance
 
 
 def _effects(levels: list[Level], scale: float, real: int) -> list[float]:
