@@ -69,8 +69,6 @@ class LoadedModel:
     fit: FitModel | None = field(default=None, repr=False)
     fit_items: CompiledItems | None = field(default=None, repr=False)
     fit_decisions: Decisions | None = field(default=None, repr=False)
-    #: the coverage of the fit's whole questionnaire, summed as predict sums it (item id order)
-    fit_coverage: float = field(default=0.0, repr=False)
     #: readiness.json's tables (the readiness helper's, issue #24); None: the bundle has none
     readiness: Any = field(default=None, repr=False)
 
@@ -83,8 +81,6 @@ class LoadedModel:
             object.__setattr__(self, "fit", FitModel.rebuilt(additive, instrument, version=version))
         if self.fit_items is None:
             object.__setattr__(self, "fit_items", _compile_fit(self.fit, instrument, ranks))
-        coverage = self.fit.additive.coverage
-        object.__setattr__(self, "fit_coverage", sum(coverage.get(item, 0.0) for item in sorted(coverage)))
         if not self.compiled:
             # the blend weight for every count of answered real-block items (the index; 0 never occurs)
             weights = (1.0, *(additive.blend(count) for count in range(1, len(additive.alone) + 1)))
