@@ -230,9 +230,18 @@ class FitWidths(_Section):
 
 
 class FitParams(_Section):
-    """The fit (:mod:`rolefit.model.fit`): the additive model over the fit items, from an even start."""
+    """The fit (:mod:`rolefit.model.fit`): the additive model over the fit items, from an even start.
+
+    ``synthetic_respondents``: the fit is trained on at least this many synthetic respondents. Its
+    effects come from the synthetic prior alone (no real source measured a fit item), and a fit item's
+    effect among twenty correlated ones needs many respondents to be estimated; simulating them is
+    cheap, so the fit's precision does not depend on how many the all-answers model is trained on.
+    When the training data hold fewer, the fit draws its own (fit items only: it reads no experience
+    item); 0 keeps the training data's.
+    """
 
     widths: FitWidths = FitWidths()
+    synthetic_respondents: int = Field(100_000, ge=0)
 
 
 class TrainParams(_Section):

@@ -27,6 +27,7 @@ def repo(tmp_path_factory):
         pytest.skip("../shared/data/surveys is not beside this clone: the scenario needs real respondents")
     params = yaml.safe_load((copy / "params.yaml").read_text())
     params["synthesize"]["n_respondents"] = 20_000  # a quicker pipeline; the real sources stay
+    params["train"]["fit"]["synthetic_respondents"] = 0  # the fit on those too
     params["train"]["real_evidence"]["bootstrap"] = 10
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]

@@ -247,6 +247,17 @@ def test_a_bundle_without_fit_json_gets_its_fit_rebuilt(bundle):
     assert {e["item"] for e in after.explanations} == set(INSTRUMENT.fit_ids)
 
 
+def test_the_fit_is_trained_on_enough_synthetic_respondents(champion, champion_params):
+    """However many the all-answers model had (20,000 for the small champion), the fit's effects come
+    from at least train.fit.synthetic_respondents synthetic respondents."""
+    result, path = champion
+    wanted = champion_params.train.fit.synthetic_respondents
+    assert wanted == 100_000
+    assert result.fit.synthetic_respondents >= wanted
+    assert json.loads((path / MANIFEST).read_text())["fit"]["synthetic_respondents"] >= wanted
+    assert result.data["rows"]["by_source"]["synthetic"] == champion_params.synthesize.n_respondents
+
+
 def test_fit_round_trips_through_its_file(champion):
     fit = champion[0].fit.model
     again = FitModel.from_dict(json.loads(json.dumps(fit.to_dict())))

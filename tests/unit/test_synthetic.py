@@ -84,3 +84,17 @@ def test_experience_items_match_the_survey_marginals(sample, marginals):
 
 def test_marginals_file_names_its_source_and_licence(marginals):
     assert "Kaggle" in marginals.source and "CC BY 2.0" in marginals.source
+
+
+def test_without_marginals_the_respondents_answer_no_experience_item():
+    """The fit's own respondents (issue #24): the same generator, no experience answers, and the Bayes
+    posterior of what they did answer."""
+    frame = generate(SynthesizeParams(n_respondents=3000), None, id_prefix="fit")
+    instrument = load_instrument()
+    experience = [i.id for i in instrument.items if i.group == "experience"]
+    assert frame[experience].isna().all().all()
+    assert frame["respondent_id"].str.startswith("fit-").all()
+    assert np.allclose(frame["p_true"], frame["p_true_without_experience"])
+    for item in instrument.fit_ids:
+        assert frame[item].notna().mean() > 0.7, item
+    assert 0.25 < (frame["role"] == "mle").mean() < 0.45

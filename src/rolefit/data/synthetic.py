@@ -200,7 +200,7 @@ def _trait_covariance(params: SynthesizeParams) -> np.ndarray:
 
 def generate(
     params: SynthesizeParams,
-    marginals: Marginals,
+    marginals: Marginals | None,
     *,
     n: int | None = None,
     seed: int | None = None,
@@ -214,7 +214,9 @@ def generate(
     params
         The ``synthesize`` section of ``params.yaml``.
     marginals
-        Role-conditional distributions of the experience items (:func:`read_marginals`).
+        Role-conditional distributions of the experience items (:func:`read_marginals`); None draws no
+        experience answers (every experience item skipped, ``p_true`` without their evidence): the
+        respondents of the fit, which reads no experience item (:mod:`rolefit.model.fit`).
     n, seed
         Override ``params.n_respondents`` / ``params.seed``; same seed, same frame.
     id_prefix
@@ -234,10 +236,11 @@ def generate(
     trait_log_odds = params.fit_intercept + theta @ weights
     p_trait = 1.0 / (1.0 + np.exp(-trait_log_odds))
     is_mle = rng.random(n) < p_trait
-    answers = experience_answers(marginals)
-    experience = np.empty((n, len(answers["mle"].profiles.items)), dtype=int)
-    for role, rows in (("mle", is_mle), ("swe", ~is_mle)):
-        experience[rows] = answers[role].sample(int(rows.sum()), rng)
+    answers = experience_answers(marginals) if marginals is not None else None
+    if answers is not None:
+        experience = np.empty((n, len(answers["mle"].profiles.items)), dtype=int)
+        for role, rows in (("mle", is_mle), ("swe", ~is_mle)):
+            experience[rows] = answers[role].sample(int(rows.sum()), rng)
 
     acquiescence = rng.normal(0.0, params.acquiescence_sd, n)
     extremity = np.exp(rng.normal(0.0, params.extremity_sd, n))
@@ -247,7 +250,7 @@ def generate(
         "respondent_id": [f"{id_prefix}-{i:07d}" for i in range(n)],
         "source": np.full(n, "synthetic", dtype=object),
     }
-    profiles = answers["mle"].profiles
+    profiles = answers["mle"].profiles if answers is not None else None
     goal_evidence = np.zeros(n)
     for item in instrument.items:
         lean = _LEAN_SIGN[item.lean]
@@ -268,8 +271,11 @@ def generate(
         elif item.id == "career_goal":
             values, goal_evidence = _draw_goal(item, theta, is_mle, params, rng)
         else:
-            j = profiles.items.index(item.id)
-            values = profiles.values(item.id, experience[:, j], numeric=item.kind != "choice")
+            if profiles is None:  # no experience answers: skipped by everyone
+                values = np.full(n, None, dtype=object) if item.kind == "choice" else np.full(n, np.nan)
+            else:
+                j = profiles.items.index(item.id)
+                values = profiles.values(item.id, experience[:, j], numeric=item.kind != "choice")
         skip_rate = rng.uniform(params.skip_rate_min, params.skip_rate_max)
         skipped = rng.random(n) < np.minimum(0.9, skip_rate * skip_propensity)
         if values.dtype == object:
@@ -278,13 +284,15 @@ def generate(
         else:
             values = values.astype(float)
             values[skipped] = np.nan
-        if item.id in profiles.items:
+        if profiles is not None and item.id in profiles.items:
             experience[skipped, profiles.items.index(item.id)] = -1
         if item.id == "career_goal":
             goal_evidence[skipped] = 0.0
         columns[item.id] = values
     columns["role"] = np.where(is_mle, "mle", "swe").astype(object)
-    evidence = answers["mle"].log_likelihood(experience) - answers["swe"].log_likelihood(experience)
+    evidence = np.zeros(n)
+    if answers is not None:
+        evidence = answers["mle"].log_likelihood(experience) - answers["swe"].log_likelihood(experience)
     evidence += goal_evidence
     columns["p_true"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + evidence)))
     # the posterior of someone who skipped every experience item: the Bayes reference for the

@@ -56,10 +56,13 @@ class FitResult:
     max_table_error: float
     #: synthetic validation log loss with each group's width varied alone, the others as chosen
     width_curve: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    #: how many synthetic respondents it was trained, calibrated and judged on (all splits)
+    synthetic_respondents: int = 0
 
     def record(self) -> dict[str, Any]:
         """The manifest's ``fit`` entry: how the fit was chosen, its widths and its metrics."""
         return {
+            "synthetic_respondents": self.synthetic_respondents,
             "candidate": self.candidate,
             "calibration": self.calibration,
             "selection": self.selection,
@@ -134,12 +137,32 @@ def frame_probabilities(fit: FitModel, X: pd.DataFrame, base_rate: float | None 
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def fit_rows(frame: pd.DataFrame, params: Params, log: Callable[[str], None]) -> pd.DataFrame:
+    """The rows the fit is trained on: ``frame``, or, when it holds fewer synthetic respondents than
+    ``train.fit.synthetic_respondents``, its real rows and that many synthetic respondents of the fit's
+    own (the generator of ``synthesize`` without experience answers, which the fit never reads)."""
+    from rolefit.data.dataset import assign_splits
+    from rolefit.data.synthetic import generate
+
+    wanted = params.train.fit.synthetic_respondents
+    have = int((frame["source"] == "synthetic").sum())
+    if wanted <= have:
+        return frame
+    log(f"fit: {have:,} synthetic respondents in the data; drawing {wanted:,} of its own (fit items only)")
+    own = generate(params.synthesize, None, n=wanted, id_prefix="fit")
+    if "split" in frame.columns:
+        own["split"] = assign_splits(own, params.build).to_numpy()
+    return pd.concat([frame.loc[(frame["source"] != "synthetic").to_numpy()], own], ignore_index=True)
+
+
 def train_fit(
     frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = lambda _: None
 ) -> FitResult:
-    """Train the fit on ``frame`` (the same rows and splits as the all-answers model; see the module)."""
+    """Train the fit on ``frame`` (the same splits as the all-answers model; more synthetic respondents
+    when it holds fewer than ``train.fit.synthetic_respondents``: :func:`fit_rows`; see the module)."""
     instrument = load_instrument()
     fit_ids = instrument.fit_ids
+    frame = fit_rows(frame, params, log)
     items = [item for item in fit_ids if item in frame.columns]
     data = TrainingRows(frame, params, items, FIT_BASE_RATE)
     core = fit_additive(data, only=fit_ids, log=lambda m: log(f"fit: {m}"), what="the fit")
@@ -189,6 +212,7 @@ def train_fit(
         metrics=metrics,
         max_table_error=max_error,
         width_curve=curve,
+        synthetic_respondents=int((frame["source"] == "synthetic").sum()),
     )
 
 

@@ -108,6 +108,16 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
     entries = [loaded.compiled[item] for item in present]
     columns = [ItemColumn(entry, frame[entry.item.id]) for entry in entries]
     fit_names = [item for item, entry in zip(present, entries, strict=True) if entry.fit is not None]
+    fit_entries = [loaded.compiled[item].fit for item in fit_names]
+    # the squared relative width of every fit item (0 for a real one, whose sd is looked up): the
+    # variances of the assumed effects are then one product of the squared effects with these
+    widths = np.array([0.0 if e.uncertainty.kind != "relative" else e.uncertainty.width for e in fit_entries])
+    squared_widths = widths * widths
+    real_sd = any(e.uncertainty.kind != "relative" for e in fit_entries)
+    # equal coverage weights of the scaled items (as the calibration makes them; fixed items have none):
+    # the coverage is then the count of answered scaled items times the weight
+    weights = {e.coverage for e in fit_entries if e.coverage}
+    fit_weight = weights.pop() if len(weights) == 1 else None
     intercept = loaded.intercept_for(rate)
     start_fit = loaded.fit_start(rate)
     k = min(top_k, len(fit_names))
@@ -121,8 +131,9 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
     def score_blocks(first: int, step: int) -> int:
         """Score blocks ``first``, ``first + step``, ... into the outputs; return the bad cells seen."""
         bad_seen = 0
-        effects = np.empty((min(n, BLOCK_ROWS), len(entries)))
-        fit_effects = np.empty((min(n, BLOCK_ROWS), len(fit_names)))  # a person per row: argmax along rows
+        # an item per row (each written in one contiguous pass); transposed for the reasons' argmax
+        fit_effects = np.empty((len(fit_names), min(n, BLOCK_ROWS)))
+        magnitudes = np.empty((min(n, BLOCK_ROWS), len(fit_names)))  # a person per row: argmax along rows
         for start in range(first * BLOCK_ROWS, n, step * BLOCK_ROWS):
             stop = min(n, start + BLOCK_ROWS)
             size = stop - start
@@ -130,6 +141,7 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
             count = np.zeros(size, dtype=np.int64)
             real = np.zeros(size, dtype=np.int64)
             fit_coverage = np.zeros(size)
+            fit_scaled = np.zeros(size, dtype=np.int64)
             fit_answered = np.zeros(size, dtype=np.int64)
             fit_real = np.zeros(size, dtype=np.int64)
             blocks, fit_blocks = [], []
@@ -145,52 +157,60 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
                 blocks.append((raw, answered, alone))
                 if entry.fit is not None:
                     fit_raw, fit_alone, fit_sd = column.fit_block(slot)
-                    fit_coverage += answered * entry.fit.coverage
+                    if fit_weight is None:
+                        fit_coverage += answered * entry.fit.coverage
+                    elif entry.fit.coverage:
+                        fit_scaled += answered
                     fit_answered += answered
                     if fit_alone is not None:
                         fit_real += answered
                     fit_blocks.append((entry.fit, fit_raw, answered, fit_alone, fit_sd))
             if problems:
                 continue  # only the remaining bad cells are of interest now
-            # the all-answers model
-            scale = additive.scale_at(coverage)
+            # the all-answers model: only the sum of its effects is needed (its reasons are not listed),
+            # so the scaled items' raw effects and offsets are summed first (the formula is linear in them)
             weight = additive.blend(real)
-            block = effects[:size]
-            for j, (entry, (raw, answered, alone)) in enumerate(zip(entries, blocks, strict=True)):
+            total, scaled_raw, offsets = np.zeros(size), np.zeros(size), np.zeros(size)
+            for entry, (raw, answered, alone) in zip(entries, blocks, strict=True):
                 if alone is not None:
-                    block[:, j] = blended_effect(alone, raw, weight)
+                    total += blended_effect(alone, raw, weight)
                 elif entry.offset is None:
-                    block[:, j] = raw
+                    total += raw
                 else:
-                    block[:, j] = scaled_effect(raw, scale, entry.offset, answered)
-            log_odds = intercept + block.sum(axis=1)
+                    scaled_raw += raw
+                    if entry.offset:
+                        offsets += entry.offset * answered
+            log_odds = intercept + (total + scaled_effect(scaled_raw, additive.scale_at(coverage), offsets))
             p_all[start:stop] = 1.0 / (1.0 + np.exp(-log_odds))
             answered_count[start:stop] = count
             # the fit, integrated over its effects' uncertainty (rolefit.model.uncertainty)
+            if fit_weight is not None:
+                fit_coverage = fit_scaled * fit_weight
             scale = fit.scale_at(fit_coverage)
             weight = fit.blend(fit_real)
-            block = fit_effects[:size]
-            variance = np.zeros(size)
-            for j, (entry, raw, answered, alone, sd) in enumerate(fit_blocks):
+            block = fit_effects[:, :size]
+            for j, (entry, raw, answered, alone, _) in enumerate(fit_blocks):
                 if alone is not None:
-                    effect = blended_effect(alone, raw, weight)
+                    block[j] = blended_effect(alone, raw, weight)
                 elif entry.offset is None:
-                    effect = raw
+                    block[j] = raw
                 else:
-                    effect = scaled_effect(raw, scale, entry.offset, answered)
-                block[:, j] = effect
-                if sd is None:
-                    variance += (entry.uncertainty.width * effect) ** 2  # 0 where skipped: effect is 0
-                else:
-                    chosen = sd[np.arange(size), fit_real]
-                    variance += chosen * chosen
+                    block[j] = scaled_effect(raw, scale, entry.offset, answered)
+            # sum of (width * effect)^2 over the assumed effects (0 where skipped: the effect is 0) ...
+            variance = squared_widths @ np.square(block)
+            if real_sd:  # ... plus the real effects' sd at this count of answered real-block fit items
+                rows = np.arange(size)
+                for _, _, _, _, sd in fit_blocks:
+                    if sd is not None:
+                        chosen = sd[rows, fit_real]
+                        variance += chosen * chosen
             factor = 1.0 / np.sqrt(1.0 + _PI_8 * variance)
-            log_odds = start_fit + factor * block.sum(axis=1)
+            log_odds = start_fit + factor * block.sum(axis=0)
             p_fit[start:stop] = 1.0 / (1.0 + np.exp(-log_odds))
             fit_count[start:stop] = fit_answered
             if k:
                 # the factor scales every effect of a person alike: the order of |effect| is the order
-                magnitude = np.abs(block, out=block)
+                magnitude = np.abs(block.T, out=magnitudes[:size])
                 rows = np.arange(size)
                 for r in range(k):
                     column = magnitude.argmax(axis=1)

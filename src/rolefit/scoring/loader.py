@@ -119,8 +119,6 @@ class LoadedModel:
             object.__setattr__(self, "fit", FitModel.rebuilt(additive, instrument, version=version))
         if self.fit_items is None:
             object.__setattr__(self, "fit_items", _compile_fit(self.fit, instrument, ranks))
-        coverage = self.fit.additive.coverage
-        object.__setattr__(self, "fit_coverage", sum(coverage.get(item, 0.0) for item in sorted(coverage)))
         if not self.compiled:
             # the blend weight for every count of answered real-block items (the index; 0 never occurs)
             weights = (1.0, *(additive.blend(count) for count in range(1, len(additive.alone) + 1)))

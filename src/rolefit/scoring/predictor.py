@@ -61,11 +61,16 @@ class AllAnswers:
         pending = self.__dict__.get("_pending") if name == "explanations" else None
         if pending is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        levels, effects = pending
+        levels, effects = pending  # in item id order (effects None: every level's whole effect)
+        if effects is None:
+            effects = list(map(_WHOLE_EFFECT, levels))
+        # largest effect first, ties in item id order (a stable sort), by list lookups of indices
+        sizes = list(map(abs, effects))
+        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
         # built twice at worst when two threads ask at once: both lists are equal
         built = [
-            dict(level.pointing(effect), effect=effect, evidence=level.evidence.copy())
-            for level, effect in zip(levels, effects, strict=True)
+            dict(levels[k].pointing(effects[k]), effect=effects[k], evidence=levels[k].evidence.copy())
+            for k in order
         ]
         self.__dict__["explanations"] = built
         self.__dict__.pop("_pending", None)
@@ -172,7 +177,6 @@ _RANK = attrgetter("rank")
 _WHOLE_SIZE = attrgetter("whole_size")
 _WHOLE_EFFECT = attrgetter("whole_effect")
 _WHOLE_VARIANCE = attrgetter("whole_variance")
-_WHOLE_EXPLANATION = attrgetter("whole_explanation")
 _FIT = attrgetter("fit")
 _COVERAGE = attrgetter("coverage")
 _new, _set = object.__new__, object.__setattr__
@@ -236,23 +240,18 @@ def predict(
     if len(by_id) != len(chosen):  # a mapping that named an item twice: keep both, as always
         by_id = sorted(chosen, key=_RANK)
     scale = loaded.additive.scale_at(coverage)
-    # every effect (their sum is exact in any order) and its explanation, completed from the one the
-    # level keeps ready, largest effect first and ties in item id order (inline: this is half of predict)
+    # every effect, in item id order (their sum is exact in any order; the explanations, sorted, are
+    # built from them when asked for: AllAnswers.__getattr__)
     if scale == compiled.whole_scale and real == compiled.real_items:
-        # the scale and real block of the whole questionnaire, the usual case: every final effect and
-        # its size were computed at load, so the levels are sorted before explaining them (a stable
-        # sort: reverse=True keeps ties in their order)
-        ordered = sorted(by_id, key=_WHOLE_SIZE, reverse=True)
-        effects: list[float] = list(map(_WHOLE_EFFECT, ordered))
+        # the scale and real block of the whole questionnaire, the usual case: every final effect was
+        # computed at load (None: AllAnswers reads them off the levels when it explains)
+        effects: list[float] | None = None
+        log_odds = math.fsum(map(_WHOLE_EFFECT, by_id))
     else:
         effects = _effects(by_id, scale, real)
-        # sorted afterwards, by list lookups of indices (half the cost of sorting tuples)
-        sizes = list(map(abs, effects))
-        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
-        ordered = list(map(by_id.__getitem__, order))
-        effects = list(map(effects.__getitem__, order))
+        log_odds = math.fsum(effects)
     baseline = loaded.intercept_for(rate)
-    log_odds = baseline + math.fsum(effects)
+    log_odds += baseline
     p_mle = sigmoid(log_odds)
     prediction_set, verdict = loaded.decisions.one(p_mle, len(clean))
     all_answers = _new(AllAnswers)
@@ -264,7 +263,7 @@ def predict(
         "prediction_set": prediction_set,
         "verdict": verdict,
         # no "explanations" yet: AllAnswers.__getattr__ builds them from these on first use
-        "_pending": (ordered, effects),
+        "_pending": (by_id, effects),
         "base_rate": sigmoid(baseline) if rate is None else rate,
     })  # fmt: skip
 
@@ -272,32 +271,34 @@ def predict(
     # summed in it; CompiledItems.whole_scale of the fit is too), with their effects' uncertainty
     fit_items = loaded.fit_items
     fit_levels = list(filter(None, map(_FIT, by_id)))
-    fit_coverage = sum(map(_COVERAGE, fit_levels))
     fit_real = sum(level.alone is not None for level in fit_levels) if fit_items.real_items else 0
-    # the whole fit answered (its coverage, summed in the same order at load), or the same scale
-    whole = fit_coverage == loaded.fit_coverage
-    fit_scale = fit_items.whole_scale if whole else loaded.fit.additive.scale_at(fit_coverage)
+    # every fit item answered once (by_id holds an item once unless a mapping named it twice): the
+    # whole fit's scale; otherwise its scale at the coverage, summed in item id order
+    if len(fit_levels) == len(fit_items) and len(by_id) == len(chosen):
+        fit_scale = fit_items.whole_scale
+    else:
+        fit_scale = loaded.fit.additive.scale_at(sum(map(_COVERAGE, fit_levels)))
     if fit_scale == fit_items.whole_scale and fit_real == fit_items.real_items:
         fit_levels.sort(key=_WHOLE_SIZE, reverse=True)
         fit_effects = list(map(_WHOLE_EFFECT, fit_levels))
         variance = sum(map(_WHOLE_VARIANCE, fit_levels))
-        fit_explained = list(map(_WHOLE_EXPLANATION, fit_levels))
     else:
-        fit_effects, variances, fit_explained = _explain_fit(fit_levels, fit_scale, fit_real)
+        fit_effects, variance = _fit_effects(fit_levels, fit_scale, fit_real)
         sizes = list(map(abs, fit_effects))
         order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
         fit_effects = list(map(fit_effects.__getitem__, order))
-        fit_explained = list(map(fit_explained.__getitem__, order))
         fit_levels = list(map(fit_levels.__getitem__, order))
-        variance = sum(variances)
     factor = 1.0 / math.sqrt(1.0 + _PI_8 * variance)
-    reported = [factor * effect for effect in fit_effects]
+    # each explanation from its level's ready one for the effect's direction (Level.pointing, inlined;
+    # the factor is positive: the direction is the effect's own), reporting factor * effect
     fit_explanations = [
-        dict(explanation, effect=effect, evidence=level.evidence.copy())
-        for level, explanation, effect in zip(fit_levels, fit_explained, reported)  # noqa: B905 (equal)
-    ]
+        dict(level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none,
+             effect=factor * effect, evidence=level.evidence.copy())
+        for level, effect in zip(fit_levels, fit_effects)  # noqa: B905 (of equal length)
+    ]  # fmt: skip
     start = loaded.fit_start(rate)
-    fit_log_odds = start + math.fsum(reported)
+    # k * (the exact sum): the reported effects add up to it to within rounding
+    fit_log_odds = start + factor * math.fsum(fit_effects)
     p_fit = sigmoid(fit_log_odds)
     fit_set, fit_verdict = loaded.fit_decisions.one(p_fit, len(fit_levels))
     readiness = None if loaded.readiness is None else _standing(loaded.readiness, clean)
@@ -324,30 +325,18 @@ def predict(
     return made
 
 
-def _explain_fit(levels: list[Level], scale: float, real: int):
-    """The final effect, its variance and its explanation (before the certainty factor) of every fit
-    level, in order, at any ``scale`` and count of answered real-block fit items (``real``)."""
-    effects, variances, explained = [], [], []
-    for level in levels:
-        if (final := level.final) is not None:
-            effect = final[real]
-            explanation = level.final_explanations[real]
-        else:
-            at, effect = level.last_scaled
-            if at != scale:
-                effect = scaled_effect(level.raw, scale, level.offset)
-                level.last_scaled = (scale, effect)
-            explanation = (
-                level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none
-            )
-        if level.width is not None:
-            variances.append((level.width * effect) ** 2)
+def _fit_effects(levels: list[Level], scale: float, real: int) -> tuple[list[float], float]:
+    """The final effect of every fit level, in order, and the sum of their variances, at any ``scale``
+    and count of answered real-block fit items (``real``)."""
+    effects = _effects(levels, scale, real)
+    variance = 0.0
+    for level, effect in zip(levels, effects):  # noqa: B905 (of equal length)
+        if (width := level.width) is not None:
+            variance += (width * effect) ** 2
         else:
             sd = level.final_sd[real]
-            variances.append(sd * sd)
-        effects.append(effect)
-        explained.append(explanation)
-    return effects, variances, explained
+            variance += sd * sd
+    return effects, variance
 
 
 def _effects(levels: list[Level], scale: float, real: int) -> list[float]:
