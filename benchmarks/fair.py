@@ -75,7 +75,8 @@ def measure(
 
     Under load, ``windows`` windows of ``seconds / windows`` alternate: batches alone, then batches
     and the person, and so on, so that a change in the machine's other load (it may be shared) falls
-    on both alike. Throughput is the people of the batches answered 200 within the windows."""
+    on both alike. Throughput: the people of the batches answered 200, each batch's counted evenly
+    over its time in flight, that fell within the windows."""
     url = f"http://{host}:{port}"
     guide(host, port)  # the first call builds the guidance tables
     idle = [(b - a) * 1000 for a, b in person_probe(host, port, idle_seconds)]
@@ -93,11 +94,15 @@ def measure(
             time.sleep(max(0.0, start + width - time.monotonic()))
             (shared if window % 2 else alone).append((start, time.monotonic()))
         replies = attack.result(timeout=seconds + 300)
-    answered = [at for _, at in replies["answered"]]
 
     def people_per_s(windows: list[tuple[float, float]]) -> float:
-        done = sum(start <= at <= end for at in answered for start, end in windows)
-        return 1000 * done / sum(end - start for start, end in windows)
+        # batches take turns chunk by chunk, so they finish in waves: each batch's 1,000 people are
+        # counted spread over its time in flight, and each window gets the share that fell in it
+        scored = 0.0
+        for sent, answered in replies["answered"]:
+            for start, end in windows:
+                scored += 1000 * max(0.0, min(end, answered) - max(start, sent)) / (answered - sent)
+        return scored / sum(end - start for start, end in windows)
 
     loaded = [(b - a) * 1000 for a, b in spans]
     rate_alone, rate_shared = people_per_s(alone), people_per_s(shared)

@@ -213,7 +213,7 @@ def test_openapi_documents_the_refusals_and_keeps_the_schemas(client):
     spec = client.get("/openapi.json").json()
     for path in PATHS:
         operation = spec["paths"][path]["post"]
-        assert {"408", "413", "415", "422"} <= set(operation["responses"])
+        assert {"408", "413", "415", "422", "429"} <= set(operation["responses"])
         assert list(operation["requestBody"]["content"]) == ["application/json"]
     assert "get" in spec["paths"]["/healthz"]
 

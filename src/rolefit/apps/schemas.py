@@ -113,7 +113,7 @@ class ProblemsOut(_Out):
 
 
 class RefusalOut(_Out):
-    """408, 413 or 415: the body was not read; ``detail`` says why."""
+    """408, 413, 415 or 429: the body was not read, or not scored; ``detail`` says why."""
 
     detail: str
 

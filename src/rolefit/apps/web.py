@@ -236,6 +236,11 @@ def create_app(
             "model": RefusalOut,
         },
         422: invalid,
+        429: {
+            "description": "This client (address) already has as many scoring requests in progress as "
+            "it may (4 by default); Retry-After says when to send it again",
+            "model": RefusalOut,
+        },
     }
 
     @app.post(
