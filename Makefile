@@ -74,7 +74,8 @@ bench-fair: setup
 
 ## mutate: apply each realistic bug in tests/mutations/*.yaml (one per README guarantee) to a fresh copy of
 ## the checkout, one at a time, run the tests it names (small champion) and report any bug no test catches;
-## not part of make test (each run trains its own small champion: about 20-30 minutes in all). One or a
+## not part of make test (runs needing a model train their own small champion: 27 bugs took 30 minutes on
+## the shared 2-core sandbox, 12 of CPU). One or a
 ## few: make mutate ONLY=ids-unkeyed-sha256,zip-ratio-unchecked; list them: make mutate ARGS=--list
 .PHONY: mutate
 mutate: setup

@@ -235,6 +235,18 @@ def test_serve_answers_the_address_it_is_bound_to():
     assert bound_names("0.0.0.0") == () and bound_names("::") == ()  # every interface: names unknown
 
 
+def test_serve_on_every_interface_says_which_names_it_answers():
+    from rolefit.apps.server import names_note
+
+    loopback = guard.allowed_hosts([], environ={})
+    note = names_note("0.0.0.0", loopback)
+    assert note and "only requests for 127.0.0.1, localhost, [::1] are answered" in note
+    assert "--allowed-host" in note and names_note("::", loopback)
+    assert names_note("0.0.0.0", (*loopback, "rolefit.example.org")) is None  # names were given
+    assert names_note("0.0.0.0", (*loopback, "*")) is None
+    assert names_note("127.0.0.1", loopback) is None and names_note("192.0.2.7", loopback) is None
+
+
 def test_serve_refuses_an_allowed_host_that_is_not_a_name_in_one_line():
     out = subprocess.run(
         [sys.executable, "-m", "rolefit.apps.cli", "serve", "--allowed-host", "rolefit.example.org:8000"],

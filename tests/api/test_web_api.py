@@ -92,8 +92,7 @@ def test_schemathesis_finds_no_server_errors(champion):
 
     from rolefit.apps.web import create_app
 
-    # schemathesis's ASGI client sends ``Host: testserver``: answered here by the allow-list, as a
-    # deployment would name its own host (rolefit.apps.guard refuses names it was not given)
+    # schemathesis's in-process client sends Host: testserver, which the app answers only when told to
     app = create_app(str(champion[1]), hosts=["testserver"])
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures = []

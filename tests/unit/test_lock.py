@@ -162,13 +162,16 @@ def variants_folder(champion, tmp_path):
     return make_variants(champion[1], tmp_path / "variants", 1)[0][0]
 
 
-def test_training_takes_the_lock_before_building_anything(tmp_path, holder, champion_params):
+def test_training_takes_the_lock_before_building_anything(tmp_path, holder):
+    from rolefit.config import load_params
     from rolefit.ops.publish import train_and_publish
 
+    params = load_params(small_params(tmp_path / "params.yaml"))  # a project that could be trained
     said: list[str] = []
     with pytest.raises(ChampionBusy, match=f"pid {holder.pid}"):
-        train_and_publish(champion_params, tmp_path, track=False, log=said.append)
-    assert said == [] and not (tmp_path / "models").exists() and not (tmp_path / "reports").exists()
+        train_and_publish(params, tmp_path, track=False, log=said.append)
+    assert said == [], "it built data or trained before taking the lock"
+    assert not (tmp_path / "models").exists() and not (tmp_path / "reports").exists()
 
 
 @pytest.mark.parametrize("command", [["train"], ["promote", "1"]], ids=["train", "promote"])

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from rolefit.apps.guard import HEADERS, PER_CLIENT, POLICY
+from rolefit.apps.guard import HEADERS, LOOPBACK, PER_CLIENT, POLICY
 from rolefit.apps.web import create_app
 
 #: Seconds a client has to send a request's line and headers (uvicorn waits for ever: slowloris).
@@ -180,6 +180,22 @@ def bound_names(host: str) -> tuple[str, ...]:
     return () if address.is_unspecified else (str(address),)
 
 
+def names_note(host: str, hosts: Sequence[str]) -> str | None:
+    """What to say when a server bound to every interface answers only the loopback names (``hosts``
+    is its whole allow-list): other machines reach it and get 400 until their names are allowed."""
+    try:
+        everywhere = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return None
+    if not everywhere or "*" in hosts or set(hosts) > set(LOOPBACK):
+        return None
+    return (
+        f"serving on {host}, but only requests for {', '.join(LOOPBACK)} are answered (others get 400, a "
+        "DNS-rebinding defence): give the names and addresses clients use with --allowed-host NAME "
+        "(repeatable) or ROLEFIT_ALLOWED_HOSTS"
+    )
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -194,6 +210,9 @@ def serve(
     progress (None: no limit). See :mod:`rolefit.apps.guard`."""
     app = create_app(model, hosts=[*allowed_hosts, *bound_names(host)], per_client=client_limit)
     running = server(app, host=host, port=port)
+    note = names_note(host, app.guard_settings["hosts"])
+    if note:
+        logging.getLogger("uvicorn.error").warning(note)
     # after uvicorn.Config has applied its logging configuration, and only while serving
     limit = RateLimitedLog()
     loggers = [logging.getLogger(name) for name in LIMITED_LOGGERS]

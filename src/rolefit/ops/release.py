@@ -116,6 +116,7 @@ def gate_and_register(
                     label = f"champion v{champion['version']}"
                     champion_dir, problem = _fetch_champion(champion["version"], root)
             except BundleError:
+                tracking.fail_run(run)
                 raise  # the champion folder is damaged: its own error names it
             except Exception as exc:
                 tracking.fail_run(run)
