@@ -54,25 +54,27 @@ def rebuilt(source, folder, *, intercept_shift=0.0, instrument=None):
 def negate_effects(bundle):
     """Turn every effect of ``bundle`` around and rewrite its checksum, as anyone who can edit the files can.
 
-    Every item's table (and answered-alone table) and offset changes sign, so a clear software engineer
-    comes out a clear ML engineer; the manifest gets the new checksum of scoring.json, so only a
-    signature (which covers the manifest) can tell. Returns the bundle folder.
+    Every item's table (and answered-alone table) and offset of the all-answers model (scoring.json) and
+    of the fit (fit.json) changes sign, so a clear software engineer comes out a clear ML engineer; the
+    manifest gets the new checksums, so only a signature (which covers the manifest) can tell. Returns the bundle folder.
     """
     import hashlib
-
-    path = bundle / "scoring.json"
-    scoring = json.loads(path.read_text())
 
     def turned(table):
         if "choices" in table:
             return {"choices": {k: -v for k, v in table["choices"].items()}}
         return {**table, "values": [-v for v in table["values"]]}
 
-    scoring["tables"] = {item: turned(table) for item, table in scoring["tables"].items()}
-    scoring["alone"] = {item: turned(table) for item, table in scoring.get("alone", {}).items()}
-    scoring["offsets"] = {item: -v for item, v in scoring.get("offsets", {}).items()}
-    path.write_text(json.dumps(scoring, indent=1, sort_keys=True))
     manifest = json.loads((bundle / MANIFEST).read_text())
-    manifest["files"]["scoring.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    for name in ("scoring.json", "fit.json"):  # the all-answers model and the fit (the headline)
+        path = bundle / name
+        if not path.exists():
+            continue
+        model = json.loads(path.read_text())
+        model["tables"] = {item: turned(table) for item, table in model["tables"].items()}
+        model["alone"] = {item: turned(table) for item, table in model.get("alone", {}).items()}
+        model["offsets"] = {item: -v for item, v in model.get("offsets", {}).items()}
+        path.write_text(json.dumps(model, indent=1, sort_keys=True))
+        manifest["files"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return bundle

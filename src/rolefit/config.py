@@ -58,6 +58,9 @@ class SynthesizeParams(_Section):
     trait_correlations: TraitCorrelations = TraitCorrelations()
     #: on the latent scale of the 1-5 items, whose cut points are about one unit apart
     role_effect: float = Field(0.5, ge=0, le=5)
+    #: the role effect of the items behind the career guides' four rules of thumb
+    #: (:data:`rolefit.data.synthetic.RULES_OF_THUMB`), in place of ``role_effect``
+    rule_of_thumb_effect: float = Field(0.02, ge=0, le=1)
     goal_role_effect: float = Field(0.25, ge=0, le=5)
     item_noise: float = Field(0.38, gt=0, le=5)
     acquiescence_sd: float = Field(0.15, ge=0, le=2)
@@ -241,7 +244,7 @@ class FitParams(_Section):
     """
 
     widths: FitWidths = FitWidths()
-    synthetic_respondents: int = Field(100_000, ge=0)
+    synthetic_respondents: int = Field(100_000, ge=0, le=10_000_000)
 
 
 class TrainParams(_Section):

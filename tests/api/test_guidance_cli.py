@@ -131,12 +131,16 @@ def test_what_if_moves_p_by_exactly_what_if_says(champion):
     again = rolefit.predict({**answers, "skill_statistics": 3}, model=path).probabilities["mle"]
     assert again - rolefit.predict(answers, model=path).probabilities["mle"] == data["delta_p_mle"]
     assert data["changes"] == {"skill_statistics": 3.0}
-    # a suggested next step, applied with what-if, moves p by exactly the step's stated amount
+    # a suggested next step, applied with what-if, moves the all-answers model (whose number next steps
+    # move: issue #24) by exactly the step's stated amount
     step = rolefit.next_steps(answers, model=path)["mle"][0]
     value = f"{step.to_answer:g}" if isinstance(step.to_answer, float) else step.to_answer
     change = f"{step.item}={value}"
     moved = _json(["what-if", "--answers", str(PERSON), "--set", change], path)
-    assert moved["delta_p_mle"] == pytest.approx(step.delta_p_mle, abs=1e-12)
+    was = rolefit.predict(answers, model=path).all_answers.probabilities["mle"]
+    now = moved["after"]["all_answers"]["probabilities"]["mle"]
+    assert now == pytest.approx(step.p_mle_after, abs=1e-12)
+    assert now - was == pytest.approx(step.delta_p_mle, abs=1e-12) and step.delta_p_mle > 0
     changes = ["--set", "skill_statistics=3", "--set", "uses_javascript="]
     text = run(["what-if", "--answers", str(PERSON), *changes], model=path)
     assert text.returncode == 0, text.stderr

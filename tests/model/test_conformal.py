@@ -23,19 +23,25 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def test_split(champion, training_data):
-    """The champion's outputs on every test respondent, as predict_many gives them."""
+    """The champion's outputs on every test respondent, as predict_many gives them: the fit's columns
+    and the all-answers model's (``all_``), each model's own count of answered items."""
     frame = training_data[0]
     test = frame[frame["split"] == "test"]
     items = [item for item in rolefit.questionnaire().ids if item in test.columns]
+    fit_items = [item for item in rolefit.questionnaire().fit_ids if item in test.columns]
     scored = rolefit.predict_many(test[items], model=champion[1], top_k=0)
     return pd.DataFrame(
         {
             "source": test["source"].to_numpy(),
             "y": (test["role"].to_numpy() == "mle").astype(int),
             "p_mle": scored["p_mle"].to_numpy(),
-            "answered": answered_mask(test[items], tuple(items)).sum(axis=1),
+            "answered": answered_mask(test[fit_items], tuple(fit_items)).sum(axis=1),
             "prediction_set": scored["prediction_set"].to_numpy(),
             "verdict": scored["verdict"].to_numpy(),
+            "all_p_mle": scored["all_answers_p_mle"].to_numpy(),
+            "all_answered": answered_mask(test[items], tuple(items)).sum(axis=1),
+            "all_prediction_set": scored["all_answers_prediction_set"].to_numpy(),
+            "all_verdict": scored["all_answers_verdict"].to_numpy(),
         }
     )
 
@@ -47,33 +53,47 @@ def judged_sources(frame, params) -> list[str]:
 
 
 def test_the_champion_has_thresholds_of_rule_2_at_the_configured_level(champion, champion_params):
-    conformal = load_model(champion[1]).additive.conformal
-    assert conformal.level == champion_params.train.conformal_level
-    assert conformal.min_probability is None and conformal.to_dict()["rule_version"] == RULE_VERSION
-    assert conformal.min_answers == champion_params.train.clear_min_answers
+    loaded = load_model(champion[1])
+    for conformal in (loaded.additive.conformal, loaded.fit.additive.conformal):
+        assert conformal.level == champion_params.train.conformal_level
+        assert conformal.min_probability is None and conformal.to_dict()["rule_version"] == RULE_VERSION
+        assert conformal.min_answers == champion_params.train.clear_min_answers
 
 
 def test_each_role_is_covered_at_the_level_on_every_source_it_was_fitted_for(
     champion, test_split, training_data, champion_params
 ):
-    conformal = load_model(champion[1]).additive.conformal
+    """The all-answers model on synthetic and every real training source; the fit on held-out synthetic
+    respondents (real ones answered no fit item, so its sets cannot be judged there)."""
+    loaded = load_model(champion[1])
     sources = judged_sources(training_data[0], champion_params)
     for source in sources:
         rows = test_split[test_split["source"] == source]
         assert len(rows) >= 500, source
-        errors = coverage_errors(rows["y"], rows["p_mle"], conformal, rows["answered"])
-        assert errors == [], f"{source}: {errors}"
+        errors = coverage_errors(
+            rows["y"], rows["all_p_mle"], loaded.additive.conformal, rows["all_answered"]
+        )
+        assert errors == [], f"all-answers model, {source}: {errors}"
+    rows = test_split[test_split["source"] == "synthetic"]
+    errors = coverage_errors(rows["y"], rows["p_mle"], loaded.fit.additive.conformal, rows["answered"])
+    assert errors == [], f"fit, synthetic: {errors}"
 
 
-def test_the_sets_predict_many_returns_are_the_thresholds_sets_and_the_verdict_follows(champion, test_split):
-    conformal = load_model(champion[1]).additive.conformal
-    for row in test_split.itertuples():
-        chosen = conformal.prediction_set(row.p_mle, row.answered) if row.answered else ["swe", "mle"]
-        assert row.prediction_set == ",".join(chosen)
-        assert row.verdict == verdict(chosen, row.p_mle, row.answered)
+@pytest.mark.parametrize("prefix", ["", "all_"], ids=["fit", "all-answers model"])
+def test_the_sets_predict_many_returns_are_the_thresholds_sets_and_the_verdict_follows(
+    champion, test_split, prefix
+):
+    loaded = load_model(champion[1])
+    conformal = (loaded.fit.additive if prefix == "" else loaded.additive).conformal
+    p, n = test_split[f"{prefix}p_mle"].to_numpy(), test_split[f"{prefix}answered"].to_numpy()
+    sets, verdicts = test_split[f"{prefix}prediction_set"], test_split[f"{prefix}verdict"]
+    for i in range(len(test_split)):
+        chosen = conformal.prediction_set(p[i], n[i]) if n[i] else ["swe", "mle"]
+        assert sets.iloc[i] == ",".join(chosen)
+        assert verdicts.iloc[i] == verdict(chosen, p[i], n[i])
     # a set naming one role is exactly a clear verdict
-    one = ~test_split["prediction_set"].str.contains(",")
-    assert ((test_split["verdict"] == "clear") == one).all()
+    one = ~sets.str.contains(",")
+    assert ((verdicts == "clear") == one).all()
 
 
 def test_the_thresholds_never_see_the_test_split(training_data, champion_params):

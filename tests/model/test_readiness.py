@@ -95,6 +95,7 @@ def test_readiness_never_changes_the_fit(champion, tmp_path, monkeypatch):
             with_it = rolefit.predict(answers, model=str(champion[1])).to_dict()
             without = rolefit.predict(answers, model=str(copy)).to_dict()
             with_it.pop("model_version"), without.pop("model_version")
+            assert with_it.pop("readiness") is not None and without.pop("readiness") is None
             assert with_it == without
     finally:
         clear_cache()

@@ -135,7 +135,7 @@ def test_to_dict_carries_both_models_by_name(champion, use_model):
     assert out["probabilities"] == pytest.approx(p.probabilities)
     assert out["all_answers"]["probabilities"] == pytest.approx(p.all_answers.probabilities)
     assert out["all_answers"]["meaning"].startswith("people with all your answers work as")
-    assert out["readiness"] is None  # this bundle has no readiness tables
+    assert out["readiness"] == p.readiness.to_dict() and out["readiness"]["roles"]["mle"]["items"]
     assert out["uncertainty"] == pytest.approx(p.uncertainty)
     assert {e["evidence"]["uncertainty"]["kind"] for e in out["explanations"]} == {"relative"}
     assert len(out["all_answers"]["explanations"]) == len(EVERYTHING)

@@ -98,3 +98,51 @@ def test_without_marginals_the_respondents_answer_no_experience_item():
     for item in instrument.fit_ids:
         assert frame[item].notna().mean() > 0.7, item
     assert 0.25 < (frame["role"] == "mle").mean() < 0.45
+
+
+def test_the_rules_of_thumb_are_the_guides_scenarios_and_point_their_way():
+    """The items given ``rule_of_thumb_effect`` are exactly the guides' four scenarios, each leaning to
+    the role its scenario points to."""
+    import yaml
+
+    from rolefit.data.synthetic import RULES_OF_THUMB
+
+    facts = yaml.safe_load((ROOT / "src/rolefit/guidance/role_facts.yaml").read_text())
+    scenarios = {s["if"]: s["points_to"] for s in facts["advice"]["scenarios"]}
+    instrument = load_instrument()
+    assert sorted(RULES_OF_THUMB.values()) == sorted(scenarios)
+    for item, scenario in RULES_OF_THUMB.items():
+        assert instrument[item].lean == scenarios[scenario], item
+        assert instrument[item].part == "fit", item
+
+
+def test_a_rule_of_thumb_says_more_about_the_role_and_p_true_counts_it():
+    """Reading the drawn role, each rule of thumb tells the roles further apart as its shift grows
+    (other items unchanged), and ``p_true`` (without experience) stays calibrated because it adds the
+    answers' evidence: without that evidence it would not be."""
+    from rolefit.data.synthetic import RULES_OF_THUMB
+
+    def gap(frame, item):
+        means = frame.groupby("role")[item].mean()
+        return abs(means["mle"] - means["swe"])
+
+    plain = generate(SynthesizeParams(rule_of_thumb_effect=0.0), None, n=100_000, seed=3)
+    strong = generate(SynthesizeParams(rule_of_thumb_effect=0.2), None, n=100_000, seed=3)
+    for item in RULES_OF_THUMB:
+        assert gap(strong, item) > gap(plain, item) + 0.1, item
+    assert gap(strong, "interest_math") == gap(plain, "interest_math")
+
+    def worst_decile(p, y):
+        order = np.argsort(p)
+        return max(abs(p[c].mean() - y[c].mean()) for c in np.array_split(order, 10))
+
+    y = (strong["role"] == "mle").to_numpy()
+    p = strong["p_true_without_experience"].to_numpy()
+    assert worst_decile(p, y) < 0.01
+    without = plain["p_true_without_experience"].to_numpy()  # the same people's traits and goal only
+    for item in RULES_OF_THUMB:  # among those who answered a rule at its ends, p_true still agrees
+        for answer in (1, 5):
+            rows = (strong[item] == answer).to_numpy()
+            assert abs(p[rows].mean() - y[rows].mean()) < 0.02, (item, answer)
+        rows = (strong[item] == 5).to_numpy()
+        assert abs(without[rows].mean() - y[rows].mean()) > 0.02, item  # what missing evidence looks like

@@ -14,7 +14,11 @@ function of the traits:
 
 Every interest, skill and preference item reads the trait *tendency*, never the drawn role: item *j*
 gets its own draw :math:`s_{ij} = \pm 1` with :math:`P(s_{ij} = +1) = \sigma(t_i)`, so these items are
-independent of the role given the traits. A 1-5 item is a noisy reading of the traits and of that
+independent of the role given the traits. The four items behind the career guides' rules of thumb
+(:data:`RULES_OF_THUMB`) are the exception: the guides decide on them directly, so their
+:math:`s_{ij}` is the drawn role itself and their shift is ``rule_of_thumb_effect``; their answers' evidence
+of the role, :math:`\log P(x_{ij} \mid mle, \theta_i) / P(x_{ij} \mid swe, \theta_i)` (a difference of normal
+CDFs between the item's cut points), is part of ``p_true``. A 1-5 item is a noisy reading of the traits and of that
 draw, through the person's response style:
 
 .. math::
@@ -24,7 +28,8 @@ draw, through the person's response style:
 .. math:: y_{ij} = e_i\, y^*_{ij} + a_i + c_j, \qquad x_{ij} = 1 + \#\{k : y_{ij} > \tau_k\}
 
 with loadings :math:`\lambda_j` (table ``LOADINGS``), the item's lean :math:`\ell_j \in \{-1, 0, +1\}`
-(swe, none, mle), role effect :math:`\gamma` (``role_effect``), extremity :math:`e_i = \exp(N(0,
+(swe, none, mle), role effect :math:`\gamma` (``role_effect``; ``rule_of_thumb_effect`` for the items
+behind the career guides' four rules of thumb, :data:`RULES_OF_THUMB`), extremity :math:`e_i = \exp(N(0,
 \text{extremity\_sd}^2))`, acquiescence :math:`a_i \sim N(0, \text{acquiescence\_sd}^2)` (added to
 agreement items only), an item offset :math:`c_j` per scale and four cut points :math:`\tau`.
 
@@ -120,6 +125,17 @@ SCALE_OFFSET = {"interest": 0.15, "skill": -0.25, "agreement": 0.2}
 CUT_POINTS = np.array([-1.8, -0.65, 0.5, 1.7])
 
 _LEAN_SIGN = {"swe": -1.0, "none": 0.0, "mle": 1.0}
+
+#: The items behind the career guides' rules of thumb (role_facts.yaml ``scenarios``), by scenario: the
+#: guides decide on them directly, so each reads the drawn role itself (as the goal does), shifted by
+#: ``rule_of_thumb_effect``, instead of its own draw of the trait tendency; their answers' evidence of
+#: the role is part of ``p_true``.
+RULES_OF_THUMB = {
+    "interest_coding_puzzles": "enjoys solving coding puzzles",
+    "interest_data_patterns": "enjoys analysing data and finding patterns",
+    "pref_fast_job_entry": "wants a job quickly after studies",
+    "pref_niche_specialization": "wants a highly paid niche role",
+}
 
 
 @dataclass(frozen=True)
@@ -252,22 +268,28 @@ def generate(
     }
     profiles = answers["mle"].profiles if answers is not None else None
     goal_evidence = np.zeros(n)
+    rule_evidence: dict[str, np.ndarray] = {}  # the rules of thumb's evidence of the role, per item
     for item in instrument.items:
         lean = _LEAN_SIGN[item.lean]
-        # a 1-5 item reads its own draw of the trait tendency, never the drawn role (the goal and the
-        # experience answers do read the role; the draw is made for every item to keep the stream)
+        # a 1-5 item reads its own draw of the trait tendency, not the drawn role (the goal, the rules of
+        # thumb and the experience answers do read the role; the draw is made for every item to keep the
+        # stream)
         sign = np.where(rng.random(n) < p_trait, 1.0, -1.0)
+        if item.id in RULES_OF_THUMB:
+            # the guides decide on these directly: they read the drawn role itself, as the goal does
+            sign = np.where(is_mle, 1.0, -1.0)
         if item.kind == "scale":
             assert item.scale is not None
-            latent = (
-                theta @ np.array(LOADINGS[item.id])
-                + params.role_effect * lean * sign
-                + rng.normal(0.0, params.item_noise, n)
-            )
-            observed = extremity * latent + SCALE_OFFSET[item.scale.id]
-            if item.scale.id == "agreement":
-                observed = observed + acquiescence
+            rule = item.id in RULES_OF_THUMB
+            shift = (params.rule_of_thumb_effect if rule else params.role_effect) * lean
+            latent = theta @ np.array(LOADINGS[item.id]) + shift * sign + rng.normal(0.0, params.item_noise, n)
+            offset = SCALE_OFFSET[item.scale.id] + (acquiescence if item.scale.id == "agreement" else 0.0)
+            observed = extremity * latent + offset
             values: np.ndarray = 1.0 + (observed[:, None] > CUT_POINTS[None, :]).sum(axis=1)
+            if rule and shift:
+                rule_evidence[item.id] = _answer_evidence(
+                    values, theta @ np.array(LOADINGS[item.id]), shift, offset, extremity, params.item_noise
+                )
         elif item.id == "career_goal":
             values, goal_evidence = _draw_goal(item, theta, is_mle, params, rng)
         else:
@@ -288,21 +310,50 @@ def generate(
             experience[skipped, profiles.items.index(item.id)] = -1
         if item.id == "career_goal":
             goal_evidence[skipped] = 0.0
+        if item.id in rule_evidence:
+            rule_evidence[item.id][skipped] = 0.0
         columns[item.id] = values
     columns["role"] = np.where(is_mle, "mle", "swe").astype(object)
     evidence = np.zeros(n)
     if answers is not None:
         evidence = answers["mle"].log_likelihood(experience) - answers["swe"].log_likelihood(experience)
-    evidence += goal_evidence
+    # the goal and the rules of thumb read the drawn role: their answers are evidence beyond the traits
+    answered_evidence = goal_evidence + sum(rule_evidence.values(), np.zeros(n))
+    evidence += answered_evidence
     columns["p_true"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + evidence)))
     # the posterior of someone who skipped every experience item: the Bayes reference for the
     # synthetic block alone (the experience effects come from real respondents)
-    columns["p_true_without_experience"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + goal_evidence)))
+    columns["p_true_without_experience"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + answered_evidence)))
     frame = pd.DataFrame(columns)
     for item in instrument.items:
         if item.kind == "choice":
             frame[item.id] = frame[item.id].astype(object)
     return frame
+
+
+def _answer_evidence(values, mean, shift, offset, extremity, noise) -> np.ndarray:
+    """``log P(answer | mle) / P(answer | swe)`` of a 1-5 item whose latent reads the drawn role.
+
+    Given the traits, the latent is normal with mean ``mean + shift * r`` (``r = +1`` for MLE, -1 for
+    SWE) and sd ``noise``; the answer is the band of cut points the observed value
+    ``extremity * latent + offset`` falls in, so its probability is a difference of normal CDFs.
+    """
+    from scipy.special import log_ndtr, ndtr
+
+    edges = np.concatenate(([-np.inf], CUT_POINTS, [np.inf]))
+    k = values.astype(int) - 1
+    low = (edges[k] - offset) / extremity
+    high = (edges[k + 1] - offset) / extremity
+
+    def log_p(r: float) -> np.ndarray:
+        centre = mean + shift * r
+        a, b = (low - centre) / noise, (high - centre) / noise
+        # P(a < Z <= b) computed on the side where it does not cancel to zero
+        upper = a > 0
+        p = np.where(upper, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
+        return np.where(p > 0, np.log(np.maximum(p, 1e-300)), log_ndtr(np.where(upper, -a, b)))
+
+    return log_p(1.0) - log_p(-1.0)
 
 
 def _draw_goal(item, theta, is_mle, params: SynthesizeParams, rng) -> tuple[np.ndarray, np.ndarray]:
