@@ -56,7 +56,8 @@ def negate_effects(bundle):
 
     Every item's table (and answered-alone table) and offset of the all-answers model (scoring.json) and
     of the fit (fit.json) changes sign, so a clear software engineer comes out a clear ML engineer; the
-    manifest gets the new checksums, so only a signature (which covers the manifest) can tell. Returns the bundle folder.
+    manifest gets the new checksums, so only a signature (which covers the manifest) can tell. Returns
+    the bundle folder.
     """
     import hashlib
 

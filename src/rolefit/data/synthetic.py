@@ -16,10 +16,10 @@ Every interest, skill and preference item reads the trait *tendency*, never the 
 gets its own draw :math:`s_{ij} = \pm 1` with :math:`P(s_{ij} = +1) = \sigma(t_i)`, so these items are
 independent of the role given the traits. The four items behind the career guides' rules of thumb
 (:data:`RULES_OF_THUMB`) are the exception: the guides decide on them directly, so their
-:math:`s_{ij}` is the drawn role itself and their shift is ``rule_of_thumb_effect``; their answers' evidence
-of the role, :math:`\log P(x_{ij} \mid mle, \theta_i) / P(x_{ij} \mid swe, \theta_i)` (a difference of normal
-CDFs between the item's cut points), is part of ``p_true``. A 1-5 item is a noisy reading of the traits and of that
-draw, through the person's response style:
+:math:`s_{ij}` is the drawn role itself and their shift is ``rule_of_thumb_effect``; their answers'
+evidence of the role, :math:`\log P(x_{ij} \mid mle, \theta_i) / P(x_{ij} \mid swe, \theta_i)` (a
+difference of normal CDFs between the item's cut points), is part of ``p_true``. A 1-5 item is a noisy
+reading of the traits and of that draw, through the person's response style:
 
 .. math::
     y^*_{ij} = \lambda_j^\top \theta_i + \gamma\, \ell_j\, s_{ij} + \varepsilon_{ij},
@@ -282,13 +282,14 @@ def generate(
             assert item.scale is not None
             rule = item.id in RULES_OF_THUMB
             shift = (params.rule_of_thumb_effect if rule else params.role_effect) * lean
-            latent = theta @ np.array(LOADINGS[item.id]) + shift * sign + rng.normal(0.0, params.item_noise, n)
+            mean = theta @ np.array(LOADINGS[item.id])
+            latent = mean + shift * sign + rng.normal(0.0, params.item_noise, n)
             offset = SCALE_OFFSET[item.scale.id] + (acquiescence if item.scale.id == "agreement" else 0.0)
             observed = extremity * latent + offset
             values: np.ndarray = 1.0 + (observed[:, None] > CUT_POINTS[None, :]).sum(axis=1)
             if rule and shift:
                 rule_evidence[item.id] = _answer_evidence(
-                    values, theta @ np.array(LOADINGS[item.id]), shift, offset, extremity, params.item_noise
+                    values, mean, shift, offset, extremity, params.item_noise
                 )
         elif item.id == "career_goal":
             values, goal_evidence = _draw_goal(item, theta, is_mle, params, rng)
