@@ -60,7 +60,7 @@ class SynthesizeParams(_Section):
     role_effect: float = Field(0.5, ge=0, le=5)
     #: the role effect of the items behind the career guides' four rules of thumb
     #: (:data:`rolefit.data.synthetic.RULES_OF_THUMB`), in place of ``role_effect``
-    rule_of_thumb_effect: float = Field(0.02, ge=0, le=1)
+    rule_of_thumb_effect: float = Field(0.03, ge=0, le=1)
     goal_role_effect: float = Field(0.25, ge=0, le=5)
     item_noise: float = Field(0.38, gt=0, le=5)
     acquiescence_sd: float = Field(0.15, ge=0, le=2)

@@ -160,16 +160,18 @@ def test_without_reference_shares_the_fallback_is_uniform(old_bundle):
 # the next question
 
 
-def test_someone_who_answered_nothing_gets_the_best_first_question(bundle):
-    everything = next_questions({}, k=100, model=bundle)
-    assert len(everything) == len(rolefit.questionnaire().ids)
+@pytest.mark.parametrize("of", ["fit", "all_answers"])
+def test_someone_who_answered_nothing_gets_the_best_first_question(bundle, of):
+    everything = next_questions({}, k=100, model=bundle, of=of)
+    instrument = rolefit.questionnaire()
+    assert len(everything) == len(instrument.fit_ids if of == "fit" else instrument.ids)
     assert len({q.item for q in everything}) == len(everything)
     gains = [q.gain_bits for q in everything]
     assert gains == sorted(gains, reverse=True) and min(gains) >= 0.0
-    first = next_questions({}, model=bundle)
+    first = next_questions({}, model=bundle, of=of)
     assert [q.to_dict() for q in first] == [everything[0].to_dict()]
     assert first[0].gain_bits > 0.05 and first[0].p_mle == pytest.approx(
-        rolefit.predict({}, model=bundle).all_answers.probabilities["mle"]
+        result_of(rolefit.predict({}, model=bundle), of).probabilities["mle"]
     )
     assert first[0].p_mle_low < first[0].p_mle < first[0].p_mle_high
     assert json.loads(json.dumps(first[0].to_dict()))["item"] == first[0].item
@@ -179,8 +181,10 @@ def test_answered_and_skipped_items_are_never_asked(bundle):
     skipped = ["interest_research", "years_ml"]
     found = next_questions(PERSON, k=3, model=bundle, skipped=skipped)
     assert len(found) == 3 and len({q.item for q in found}) == 3
-    rest = next_questions(PERSON, k=100, model=bundle, skipped=skipped)
+    rest = next_questions(PERSON, k=100, model=bundle, skipped=skipped, of="all_answers")
     assert {q.item for q in rest} == set(rolefit.questionnaire().ids) - set(PERSON) - set(skipped)
+    fit_rest = next_questions(PERSON, k=100, model=bundle, skipped=skipped)  # the fit: its items only
+    assert {q.item for q in fit_rest} == set(rolefit.questionnaire().fit_ids) - set(PERSON) - set(skipped)
     everything = {
         item.id: (item.choice_ids[0] if item.kind == "choice" else 1)
         for item in rolefit.questionnaire().items
@@ -194,27 +198,32 @@ def test_answered_and_skipped_items_are_never_asked(bundle):
         next_questions(PERSON, k=0, model=bundle)
 
 
-def brute_force_gain(bundle, answers, item, base_rate=None):
+def result_of(prediction, of):
+    """The fit (the prediction itself) or the all-answers model's result."""
+    return prediction if of == "fit" else prediction.all_answers
+
+
+def brute_force_gain(bundle, answers, item, base_rate=None, of="fit"):
     """The gain by its definition, every probability from rolefit.predict itself."""
     levels = load_model(bundle).answer_distributions.items[item]
-    p = rolefit.predict(answers, model=bundle, base_rate=base_rate).all_answers.probabilities["mle"]
+
+    def p_mle(answers):
+        return result_of(rolefit.predict(answers, model=bundle, base_rate=base_rate), of).probabilities["mle"]
+
+    p = p_mle(answers)
     chance = [p * m + (1 - p) * s for s, m in zip(levels.swe, levels.mle, strict=True)]
-    after = [
-        rolefit.predict({**answers, item: a}, model=bundle, base_rate=base_rate).all_answers.probabilities[
-            "mle"
-        ]
-        for a in levels.answers
-    ]
+    after = [p_mle({**answers, item: a}) for a in levels.answers]
     mean = sum(c * q for c, q in zip(chance, after, strict=True))
     return entropy(mean) - sum(c * entropy(q) for c, q in zip(chance, after, strict=True)), after
 
 
 @pytest.mark.parametrize("answers", [{}, PERSON, {"years_coding": 12, "uses_python": 1, "interest_math": 4}])
 @pytest.mark.parametrize("base_rate", [None, 0.1])
-def test_the_gain_is_its_definition_with_every_probability_from_predict(bundle, answers, base_rate):
-    ranked = next_questions(answers, k=100, model=bundle, base_rate=base_rate)
+@pytest.mark.parametrize("of", ["fit", "all_answers"])
+def test_the_gain_is_its_definition_with_every_probability_from_predict(bundle, answers, base_rate, of):
+    ranked = next_questions(answers, k=100, model=bundle, base_rate=base_rate, of=of)
     for question in ranked[:3] + ranked[-2:]:
-        gain, after = brute_force_gain(bundle, answers, question.item, base_rate)
+        gain, after = brute_force_gain(bundle, answers, question.item, base_rate, of)
         assert question.gain_bits == pytest.approx(gain, abs=1e-9), question.item
         assert (question.p_mle_low, question.p_mle_high) == pytest.approx((min(after), max(after)), abs=1e-12)
 
@@ -235,7 +244,7 @@ def test_an_item_whose_answers_cannot_move_the_result_has_no_gain(champion, tmp_
     )
     clear_cache()
     for answers in ({}, PERSON):
-        ranked = {q.item: q for q in next_questions(answers, k=100, model=str(variant))}
+        ranked = {q.item: q for q in next_questions(answers, k=100, model=str(variant), of="all_answers")}
         assert ranked["interest_research"].gain_bits == pytest.approx(0.0, abs=1e-12)
         assert ranked["interest_research"].p_mle_low == pytest.approx(ranked["interest_research"].p_mle_high)
         assert ranked["interest_model_training"].gain_bits > 1e-4  # the others still inform
@@ -248,9 +257,12 @@ def test_an_item_whose_answers_cannot_move_the_result_has_no_gain(champion, tmp_
 
 def test_nobody_is_settled_before_answering_and_everyone_is_after_answering_everything(bundle):
     empty = settled({}, model=bundle)
-    assert (
-        empty.settled is False and empty.answered == 0 and empty.remaining == len(rolefit.questionnaire().ids)
-    )
+    assert empty.settled is False and empty.answered == 0
+    assert empty.remaining == len(rolefit.questionnaire().fit_ids)  # the fit: only its items can move it
+    every = settled({}, model=bundle, of="all_answers")
+    assert every.settled is False and every.remaining == len(rolefit.questionnaire().ids)
+    with pytest.raises(ValueError, match="of must be"):
+        settled({}, model=bundle, of="headline")
     everything = {
         item.id: (item.choice_ids[0] if item.kind == "choice" else 1)
         for item in rolefit.questionnaire().items
@@ -287,7 +299,7 @@ def test_a_person_whose_result_cannot_flip_is_settled(bundle):
         for combination in itertools.product(*(distributions.items[i].answers for i in left))
     )
     assert worst > 0.5
-    found = settled(person, model=bundle)
+    found = settled(person, model=bundle, of="all_answers")
     assert found.settled and found.p_change == 0.0 and found.role == "mle" and found.remaining == 3
 
 
@@ -394,3 +406,16 @@ def test_the_simulation_runs_on_held_out_respondents(bundle, training_data):
         "curves": {"synthetic": adaptive.curve(paths)},
     }
     assert "| synthetic (test split sample) |" in adaptive.markdown(report)
+
+
+def test_the_fits_simulation_asks_only_fit_items_and_ends_at_the_fits_result(bundle, training_data):
+    frame, _ = training_data
+    people = adaptive.held_out(frame, "test", n_synthetic=6, sources={"synthetic"})
+    paths = adaptive.simulate(people, model=bundle, of="fit")
+    fit_ids = set(rolefit.questionnaire().fit_ids)
+    assert len(paths) == len(people)
+    for path, (_, answers) in zip(paths, people, strict=True):
+        assert sorted(path.asked) == sorted(fit_ids.intersection(answers))  # every fit answer, once
+        full = rolefit.predict(answers, model=bundle)  # the fit reads only fit items: the same result
+        assert path.roles[-1] == path.full_role == full.role and path.full_verdict == full.verdict
+        assert len(path.p_change["verdict"]) <= path.available

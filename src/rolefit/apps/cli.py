@@ -73,7 +73,7 @@ def predict(
         guidance = guide(data, base_rate=rate, model=model, prediction=result, k=max(steps, 3))
         asked = []
         if guidance.answers_needed:  # not enough to name a role: what would tell most next
-            asked = next_questions(result.answers, 3, model=model, base_rate=rate)
+            asked = next_questions(result.answers, 3, model=model, base_rate=rate, of="all_answers")
     if as_json:
         typer.echo(json.dumps({**result.to_dict(), "guidance": guidance.to_dict()}, indent=2))
         return

@@ -89,8 +89,8 @@ def _next(body: bytes, query_rate: float | None, problems: dict[str, str], model
         return read
     answers, rate = read
     try:
-        questions = next_questions(answers, k, model=model, base_rate=rate, skipped=skipped)
-        done = settled(answers, model=model, base_rate=rate, skipped=skipped)
+        questions = next_questions(answers, k, model=model, base_rate=rate, skipped=skipped, of="all_answers")
+        done = settled(answers, model=model, base_rate=rate, skipped=skipped, of="all_answers")
     except InvalidAnswers as exc:
         return problem_response(exc.problems)
     return JSONResponse({"questions": [q.to_dict() for q in questions], "settled": done.to_dict()})
@@ -155,7 +155,7 @@ def add_guidance_routes(
     body, the query's base rate and its problems, or the refusal); ``run(work, *args)`` runs ``work`` on
     the scoring thread; ``model`` is the loaded bundle's path."""
     role_facts()  # the packaged facts are validated at start-up, not on the first request
-    next_questions({}, model=model)  # and the answer model's arrays are built
+    next_questions({}, model=model, of="all_answers")  # and the answer model's arrays are built
     body = {"requestBody": {"required": True, "content": {"application/json": {"schema": person_schema}}}}
     items = len(load_instrument())
     item_ids = list(load_instrument().ids)

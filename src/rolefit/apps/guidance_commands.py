@@ -42,11 +42,13 @@ def next_command(
     data = read_answers(answers)
     with person_errors():
         try:
-            questions = next_questions(data, k, model=model, base_rate=rate, skipped=skipped or ())
+            questions = next_questions(
+                data, k, model=model, base_rate=rate, skipped=skipped or (), of="all_answers"
+            )
         except InvalidAnswers as exc:  # --skip is an option here, not a field of the answers
             problems = {("--skip" if key == "skipped" else key): text for key, text in exc.problems.items()}
             raise InvalidAnswers(problems) from None
-        done = settled(data, model=model, base_rate=rate, skipped=skipped or ())
+        done = settled(data, model=model, base_rate=rate, skipped=skipped or (), of="all_answers")
     if as_json:
         found = {"questions": [q.to_dict() for q in questions], "settled": done.to_dict()}
         typer.echo(json.dumps(found, indent=2))

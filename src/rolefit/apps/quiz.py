@@ -63,7 +63,7 @@ def quiz(
     guidance = guide(answers, model=model, base_rate=rate, prediction=result)
     questions = []
     if guidance.answers_needed:
-        questions = next_questions(answers, 3, model=model, base_rate=rate, skipped=skipped)
+        questions = next_questions(answers, 3, model=model, base_rate=rate, skipped=skipped, of="all_answers")
     console.print()
     # markup off: the evidence markers are in square brackets, which rich would read as styles
     report = render_result(
@@ -132,7 +132,7 @@ def _ask_quick(console, answers: dict[str, str], skipped: list[str], *, model, r
     )
     asked, offer_at = 0, 0
     while True:
-        done = settled(answers, model=model, base_rate=rate, skipped=skipped)
+        done = settled(answers, model=model, base_rate=rate, skipped=skipped, of="all_answers")
         if done.remaining == 0:
             break
         if done.settled and asked >= offer_at:
@@ -144,7 +144,9 @@ def _ask_quick(console, answers: dict[str, str], skipped: list[str], *, model, r
             if more not in ("y", "yes"):
                 break
             offer_at = asked + GO_ON_BATCH
-        (question,) = next_questions(answers, 1, model=model, base_rate=rate, skipped=skipped)
+        (question,) = next_questions(
+            answers, 1, model=model, base_rate=rate, skipped=skipped, of="all_answers"
+        )
         asked += 1
         item = instrument[question.item]
         text = f"[dim]{asked}.[/dim] {question_text(question.question, question.prompt)}"

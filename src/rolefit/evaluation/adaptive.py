@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from rolefit.guidance.questions import SETTLE_ON, SETTLE_THRESHOLDS, next_questions, settled
+from rolefit.guidance.questions import SETTLE_ON, SETTLE_THRESHOLDS_OF, next_questions, settled
 from rolefit.instrument.items import load_instrument
-from rolefit.scoring.predictor import predict
+from rolefit.scoring.predictor import predict as predict_one
 
 #: Stopping thresholds measured on every path (the rule stops at the first answer with
 #: ``p_change < threshold``); the path's p_change is computed until it falls below the smallest.
@@ -102,25 +102,37 @@ def simulate_person(
     base_rate: float | None = None,
     source: str = "",
     smallest: float = min(THRESHOLDS),
+    of: str = "all_answers",
 ) -> Interview:
-    """Ask one respondent adaptively among the items in ``answers`` (their answers), to the end."""
+    """Ask one respondent adaptively among the items in ``answers`` (their answers), to the end.
+
+    ``of="fit"`` asks about the fit (the headline): only the respondent's fit items, chosen and stopped
+    by the fit's gain and stopping rule, and judged by the fit's role and verdict; ``"all_answers"``
+    (the default) does all of that for the all-answers model, over every item."""
     instrument = load_instrument()
     answers = dict(answers)
+    if of == "fit":
+        answers = {item: value for item, value in answers.items() if item in instrument.fit_ids}
     skipped = [item for item in instrument.ids if item not in answers]
+
+    def predict(answers, model, base_rate):
+        found = predict_one(answers, model=model, base_rate=base_rate)
+        return found if of == "fit" else found.all_answers
+
     full = predict(answers, model=model, base_rate=base_rate)
     asked, roles, verdicts = [], [], []
     changes: dict[str, list[float]] = {"role": [], "verdict": []}
     so_far: dict[str, Any] = {}
     watching = True
     while len(so_far) < len(answers):
-        best = next_questions(so_far, 1, model=model, base_rate=base_rate, skipped=skipped)[0]
+        best = next_questions(so_far, 1, model=model, base_rate=base_rate, skipped=skipped, of=of)[0]
         so_far[best.item] = answers[best.item]
         asked.append(best.item)
         now = predict(so_far, model=model, base_rate=base_rate)
         roles.append(now.role)
         verdicts.append(now.verdict)
         if watching:
-            found = settled(so_far, model=model, base_rate=base_rate, skipped=skipped, on="verdict")
+            found = settled(so_far, model=model, base_rate=base_rate, skipped=skipped, on="verdict", of=of)
             changes["role"].append(found.p_role_change)
             changes["verdict"].append(found.p_change)
             watching = max(found.p_role_change, found.p_change) >= smallest
@@ -149,12 +161,15 @@ def simulate(
     *,
     model: str | os.PathLike | None = None,
     base_rate: float | None = None,
+    of: str = "all_answers",
 ) -> list[Interview]:
-    """:func:`simulate_person` for every ``(source, answers)`` with at least one answer."""
+    """:func:`simulate_person` for every ``(source, answers)`` with at least one answer (one fit answer
+    for ``of="fit"``)."""
+    fit_ids = set(load_instrument().fit_ids)
     return [
-        simulate_person(answers, model=model, base_rate=base_rate, source=source)
+        simulate_person(answers, model=model, base_rate=base_rate, source=source, of=of)
         for source, answers in people
-        if answers
+        if (answers if of == "all_answers" else fit_ids.intersection(answers))
     ]
 
 
@@ -263,21 +278,25 @@ def run(
     thresholds: Mapping[str, float] | None = None,
     choose: bool = True,
     log=lambda _: None,
+    of: str = "all_answers",
 ) -> dict[str, Any]:
     """The whole simulation report: each rule's threshold chosen on validation (when ``choose``), then
-    the test split measured at ``thresholds`` (default: :data:`rolefit.guidance.questions.SETTLE_THRESHOLDS`,
-    the ones rolefit uses); the tables show what every threshold would give.
+    the test split measured at ``thresholds`` (default: ``of``'s thresholds in
+    :data:`rolefit.guidance.questions.SETTLE_THRESHOLDS_OF`, the ones rolefit uses); the tables show what
+    every threshold would give. ``of="fit"`` simulates the fit (synthetic respondents only: real ones
+    answered no fit item).
     """
     from rolefit.scoring.loader import load_model
 
     started = time.perf_counter()
     loaded = load_model(model)
-    thresholds = {**SETTLE_THRESHOLDS, **(thresholds or {})}
+    thresholds = {**SETTLE_THRESHOLDS_OF[of], **(thresholds or {})}
     report: dict[str, Any] = {
         "model_version": loaded.version,
         "answer_model": loaded.answer_distributions.basis,
         "answer_model_description": loaded.answer_distributions.description,
         "rule": SETTLE_ON,
+        "of": of,
         "thresholds": thresholds,
         "goal": GOAL,
         "seed": SEED,
@@ -285,7 +304,8 @@ def run(
     }
     if choose:
         log(f"validation: {n_synthetic:,} synthetic respondents")
-        validation = simulate(held_out(frame, "validation", n_synthetic, sources={"synthetic"}), model=model)
+        people = held_out(frame, "validation", n_synthetic, sources={"synthetic"})
+        validation = simulate(people, model=model, of=of)
         for on, metric in RULES.items():
             chosen, table = choose_threshold(validation, on=on)
             report["rules"][on]["choice"] = {
@@ -300,7 +320,8 @@ def run(
                 f"  rule {on}: threshold reaching {TARGET_AGREEMENT:.0%} {metric.replace('_', ' ')}: {chosen}"
             )
     log(f"test: {n_synthetic:,} synthetic respondents and every real test respondent")
-    paths = simulate(held_out(frame, "test", n_synthetic), model=model)
+    sources = {"synthetic"} if of == "fit" else None
+    paths = simulate(held_out(frame, "test", n_synthetic, sources=sources), model=model, of=of)
     sources = sorted({path.source for path in paths})
     report["curves"] = {}
     for on in RULES:
@@ -434,6 +455,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--role-threshold", type=float, default=None, help="the role rule's threshold")
     parser.add_argument("--verdict-threshold", type=float, default=None, help="the verdict rule's threshold")
     parser.add_argument("--no-choose", action="store_true", help="skip the validation run")
+    parser.add_argument(
+        "--of", choices=("all_answers", "fit"), default="all_answers", help="which answer to simulate"
+    )
     args = parser.parse_args(argv)
     frame = read_dataset(args.dataset)
     report = run(
@@ -447,6 +471,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         },
         choose=not args.no_choose,
         log=lambda message: print(message, flush=True),
+        of=args.of,
     )
     for path in write(report, args.out).values():
         print(f"wrote {path}")

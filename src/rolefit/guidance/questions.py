@@ -65,8 +65,17 @@ from rolefit.scoring.loader import LoadedModel, load_model
 #: questions; role rule 0.1 -> 96.5% role agreement at a median of 6 (but 62% verdict agreement). (Under
 #: the 3-to-1 sets before, the verdict rule's choice was 0.075.)
 SETTLE_THRESHOLDS = {"verdict": 0.1, "role": 0.1}
+#: The same rule for the fit (the headline; ``of="fit"``, the default), its thresholds chosen the same
+#: way on the fit's own results (``python -m rolefit.evaluation.adaptive --of fit``: 2,000 synthetic
+#: validation respondents asked only their fit items, the fit's role and verdict after each answer
+#: against the fit of all their answers). Measured 2026-12-07 on that day's full champion: 0.2, the
+#: largest tried, reaches 98.2% verdict agreement at a median of 8 of 21 questions (verdict rule) and
+#: 96.3% role agreement at a median of 3 (role rule); on 2,000 synthetic test respondents 97.9% and 95.5%.
+FIT_SETTLE_THRESHOLDS = {"verdict": 0.2, "role": 0.2}
+#: Each answer's thresholds, by ``of``.
+SETTLE_THRESHOLDS_OF = {"fit": FIT_SETTLE_THRESHOLDS, "all_answers": SETTLE_THRESHOLDS}
 SETTLE_ON = "verdict"
-SETTLE_THRESHOLD = SETTLE_THRESHOLDS[SETTLE_ON]
+SETTLE_THRESHOLD = FIT_SETTLE_THRESHOLDS[SETTLE_ON]
 #: Completions drawn by :func:`settled` (standard error of its estimate at most 0.5 / sqrt(256) = 0.031,
 #: about 0.016 at the threshold) and their seed: the same answers always give the same answer.
 SETTLE_SAMPLES = 256
@@ -187,34 +196,137 @@ class _Model:
             self.p["swe"][j, :width_j] = found.swe
             self.p["mle"][j, :width_j] = found.mle
         self.scaled = ~(self.real | self.fixed)
-        # cumulative P(level | role) for sampling: the last real level ends at 2 (above any uniform draw),
-        # so rounding never picks a padded level
-        self.cumulative = {}
-        for role, p in self.p.items():
-            cumulative = np.cumsum(p, axis=1)
-            for j, end in enumerate(self.valid.sum(axis=1) - 1):
-                cumulative[j, end:] = 2.0
-            self.cumulative[role] = cumulative
+        self.cumulative = _cumulative(self.p, self.valid)
 
 
-_models: dict[int, tuple[weakref.ref, _Model]] = {}
+#: Which answer the adaptive figures are about: the fit (the headline) or the all-answers model.
+OF = ("fit", "all_answers")
+
+
+class _FitModel:
+    """The fit's tables, uncertainty and answer model as arrays, over the fit's items only (the others
+    never move it): item ``j`` (instrument order), level ``l``.
+
+    An answer set is a vector of sums (:data:`_FitModel.width` of them), so that a level's part is a row
+    to add: the coverage; the scaled items' raw effects and offsets, and the pieces of their variance
+    ``sum (w * (s * raw + offset))**2 = s**2 A + 2 s B + C`` (relative widths ``w``; ``s`` the coverage
+    scale); the fixed items' effects and every constant variance; the real-block items' final effect and
+    variance for each count of answered real-block items; that count; and the count of answered items.
+    :meth:`p_mle` turns sums into the fit's probability exactly as :func:`rolefit.predict` does:
+    ``start + k * sum(effects)``, ``k = 1 / sqrt(1 + pi * variance / 8)``.
+    """
+
+    def __init__(self, loaded: LoadedModel):
+        instrument = load_instrument()
+        distributions = loaded.answer_distributions
+        compiled = loaded.fit_items
+        self.additive, self.decisions, self.fit = loaded.fit.additive, loaded.fit_decisions, loaded.fit
+        self.ids = tuple(item for item in instrument.ids if item in loaded.fit.additive.tables)
+        self.index = {item: j for j, item in enumerate(self.ids)}
+        self.items = {item.id: item for item in instrument.items}
+        self.prompts = {group.id: group.prompt for group in instrument.groups}
+        self.basis = distributions.basis
+        self.counts = compiled.real_items + 1  # 0 .. every real-block fit item answered
+        n, c = len(self.ids), self.counts
+        width = max(len(distributions.items[item].answers) for item in self.ids)
+        # sums: coverage, scaled raw, scaled offset, A, B, C, fixed, constant variance, real effect per
+        # count, real variance per count, real count, answered count
+        self.REAL, self.REAL_VAR = 8, 8 + c
+        self.width = 8 + 2 * c + 2
+        self.parts = np.zeros((n, width, self.width))
+        self.p = {"swe": np.zeros((n, width)), "mle": np.zeros((n, width))}
+        self.valid = np.zeros((n, width), dtype=bool)
+        self.answers: list[tuple[Any, ...]] = []
+        for j, item in enumerate(self.ids):
+            entry = compiled[item]
+            found = distributions.items[item]
+            self.answers.append(found.answers)
+            for k, answer in enumerate(found.answers):
+                self.parts[j, k] = self.part(entry.level(answer))
+                self.valid[j, k] = True
+            self.p["swe"][j, : len(found.answers)] = found.swe
+            self.p["mle"][j, : len(found.answers)] = found.mle
+        self.cumulative = _cumulative(self.p, self.valid)
+
+    def part(self, level) -> np.ndarray:
+        """One answered level's row of sums."""
+        row = np.zeros(self.width)
+        row[0] = level.coverage
+        row[-1] = 1.0
+        if level.final is None:  # a scaled item: s * raw + offset, relative width (or a constant sd)
+            row[1], row[2] = level.raw, level.offset
+            if level.width is not None:
+                w2 = level.width * level.width
+                row[3], row[4], row[5] = (
+                    w2 * level.raw**2,
+                    w2 * level.raw * level.offset,
+                    w2 * level.offset**2,
+                )
+            elif level.final_sd is not None:
+                row[7] = level.final_sd[-1] ** 2
+        elif level.alone is None:  # a fixed item: its final effect whatever else was answered
+            row[6] = level.final[-1]
+            if level.width is not None:
+                row[7] = (level.width * level.final[-1]) ** 2
+            elif level.final_sd is not None:
+                row[7] = level.final_sd[-1] ** 2
+        else:  # a real-block item: its final effect and variance for each count of answered ones
+            final = np.array(level.final)
+            row[self.REAL : self.REAL + self.counts] = final
+            if level.width is not None:
+                row[self.REAL_VAR : self.REAL_VAR + self.counts] = (level.width * final) ** 2
+            elif level.final_sd is not None:
+                row[self.REAL_VAR : self.REAL_VAR + self.counts] = np.array(level.final_sd) ** 2
+            row[-2] = 1.0
+        return row
+
+    def p_mle(self, start: float, sums: np.ndarray) -> np.ndarray:
+        """The fit's probability of MLE for answer sets given as sums (last axis)."""
+        s = self.additive.scale_at(sums[..., 0])
+        count = sums[..., -2].astype(int)[..., None]
+        real = np.take_along_axis(sums[..., self.REAL : self.REAL + self.counts], count, -1)[..., 0]
+        real_var = np.take_along_axis(sums[..., self.REAL_VAR : self.REAL_VAR + self.counts], count, -1)[
+            ..., 0
+        ]
+        effects = s * sums[..., 1] + sums[..., 2] + sums[..., 6] + real
+        variance = s * s * sums[..., 3] + 2.0 * s * sums[..., 4] + sums[..., 5] + sums[..., 7] + real_var
+        return _sigmoid(start + effects / np.sqrt(1.0 + math.pi * np.maximum(variance, 0.0) / 8.0))
+
+
+def _cumulative(p: dict[str, np.ndarray], valid: np.ndarray) -> dict[str, np.ndarray]:
+    """Cumulative P(level | role) for sampling: the last real level ends at 2 (above any uniform draw),
+    so rounding never picks a padded level."""
+    out = {}
+    for role, shares in p.items():
+        cumulative = np.cumsum(shares, axis=1)
+        for j, end in enumerate(valid.sum(axis=1) - 1):
+            cumulative[j, end:] = 2.0
+        out[role] = cumulative
+    return out
+
+
+_models: dict[tuple[int, str], tuple[weakref.ref, Any]] = {}
 _models_lock = threading.Lock()
 
 
-def _model(model: str | os.PathLike | None) -> tuple[LoadedModel, _Model]:
-    """The model :func:`rolefit.predict` would use, and its arrays (built once per loaded bundle)."""
+def _model(model: str | os.PathLike | None, of: str = "all_answers") -> tuple[LoadedModel, Any]:
+    """The model :func:`rolefit.predict` would use, and the arrays of its fit (``of="fit"``) or its
+    all-answers model (built once per loaded bundle)."""
+    if of not in OF:
+        raise ValueError(f"of must be one of {', '.join(OF)}, not {of!r}")
     loaded = load_model(model)
-    found = _models.get(id(loaded))
+    key = (id(loaded), of)
+    found = _models.get(key)
     if found is not None and found[0]() is loaded:
         return loaded, found[1]
     with _models_lock:
-        found = _models.get(id(loaded))
+        found = _models.get(key)
         if found is not None and found[0]() is loaded:
             return loaded, found[1]
-        built = _Model(loaded)
-        for key in [k for k, (ref, _) in _models.items() if ref() is None]:
-            del _models[key]
-        _models[id(loaded)] = (weakref.ref(loaded), built)
+        built = _FitModel(loaded) if of == "fit" else _Model(loaded)
+        for stale in [k for k, (ref, _) in _models.items() if ref() is None]:
+            del _models[stale]
+        _models[key] = (weakref.ref(loaded), built)
         return loaded, built
 
 
@@ -269,6 +381,44 @@ def _state(loaded: LoadedModel, tables: _Model, answers: Mapping[str, Any], rate
     return _State(**state, log_odds=z, p_mle=_sigmoid(z))
 
 
+@dataclass(frozen=True)
+class _FitState:
+    """One answer set as the fit sees it: its sums (:class:`_FitModel`), start and probability."""
+
+    answered: frozenset[str]
+    start: float
+    sums: np.ndarray
+    count: int
+    p_mle: float
+
+
+def _fit_state(loaded: LoadedModel, tables: _FitModel, answers: Mapping[str, Any], rate) -> _FitState:
+    """Validate ``answers`` (every item, as :func:`rolefit.predict` does) and add up the fit's sums."""
+    levels = resolve(loaded.compiled, answers)
+    sums = np.zeros(tables.width)
+    count = 0
+    for level in levels:
+        if level.fit is not None:
+            sums += tables.part(level.fit)
+            count += 1
+    start = loaded.fit_start(rate)
+    return _FitState(
+        answered=frozenset(level.item_id for level in levels),
+        start=start,
+        sums=sums,
+        count=count,
+        p_mle=float(tables.p_mle(start, sums)),
+    )
+
+
+def _any_state(loaded, tables, answers, rate):
+    return (
+        _fit_state(loaded, tables, answers, rate)
+        if isinstance(tables, _FitModel)
+        else _state(loaded, tables, answers, rate)
+    )
+
+
 def _log_odds(tables: _Model, baseline, coverage, scaled_raw, scaled_offset, fixed, alone, full, real):
     """``baseline + fixed + scaled + real``, by the formulas of :mod:`rolefit.model.tables` (floats or
     numpy arrays): scaled items' raw effects and offsets add up before the scale, as the formula is
@@ -294,15 +444,18 @@ def _entropy(p):
 def _candidates(tables: _Model, state: _State, skipped: Iterable[str]) -> np.ndarray:
     """Indices of the items still to ask: not answered, not skipped."""
     skipped = {skipped} if isinstance(skipped, str) else set(skipped)
-    unknown = sorted(str(s) for s in skipped if s not in tables.index)
+    known = set(load_instrument().ids)
+    unknown = sorted(str(s) for s in skipped if s not in known)
     if unknown:
         raise InvalidAnswers({"skipped": f"unknown items: {', '.join(unknown[:10])}"})
     excluded = state.answered | skipped
     return np.array([j for j, item in enumerate(tables.ids) if item not in excluded], dtype=int)
 
 
-def _after_one(tables: _Model, state: _State, rows: np.ndarray) -> np.ndarray:
+def _after_one(tables, state, rows: np.ndarray) -> np.ndarray:
     """``p_mle`` after each level of each item in ``rows`` (shape: rows x levels), as predict gives it."""
+    if isinstance(tables, _FitModel):
+        return tables.p_mle(state.start, state.sums + tables.parts[rows])
     raw, alone = tables.raw[rows], tables.alone[rows]
     scaled, fixed, real = tables.scaled[rows, None], tables.fixed[rows, None], tables.real[rows, None]
     z = _log_odds(
@@ -319,7 +472,7 @@ def _after_one(tables: _Model, state: _State, rows: np.ndarray) -> np.ndarray:
     return _sigmoid(z)
 
 
-def _gains(tables: _Model, state: _State, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gains(tables, state, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Expected information gain (bits) of each item in ``rows``, and ``p_mle`` after each level."""
     after = _after_one(tables, state, rows)
     p = state.p_mle
@@ -337,6 +490,7 @@ def next_questions(
     model: str | os.PathLike | None = None,
     base_rate: float | None = None,
     skipped: Iterable[str] = (),
+    of: str = "fit",
 ) -> list[NextQuestion]:
     """The ``k`` unanswered items whose answers are expected to tell most about the role, best first.
 
@@ -351,6 +505,9 @@ def next_questions(
         As for :func:`rolefit.predict`.
     skipped : item ids
         Items the person chose not to answer: never suggested again.
+    of : "fit" or "all_answers"
+        Which answer the gain is about: the fit (the headline; only fit items can move it, so only they
+        are ranked and ``p_mle`` is the fit's) or the all-answers model (every item).
 
     Raises
     ------
@@ -360,8 +517,8 @@ def next_questions(
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a whole number of at least 1, not {k!r}")
     rate = validate_base_rate(base_rate)
-    loaded, tables = _model(model)
-    state = _state(loaded, tables, answers, rate)
+    loaded, tables = _model(model, of)
+    state = _any_state(loaded, tables, answers, rate)
     rows = _candidates(tables, state, skipped)
     if not len(rows):
         return []
@@ -398,6 +555,7 @@ def settled(
     threshold: float | None = None,
     on: str = SETTLE_ON,
     samples: int = SETTLE_SAMPLES,
+    of: str = "fit",
 ) -> Settled:
     """Whether answering every remaining item is unlikely to change the result.
 
@@ -406,24 +564,28 @@ def settled(
     bundle's answer model; answers independent given the role, an approximation). Each completed answer
     set is scored with the tables; ``p_change`` is the share whose predicted role (``on="role"``), or
     role or verdict (``on="verdict"``), differs from the current one. Settled when
-    ``p_change < threshold`` (default: :data:`SETTLE_THRESHOLDS` of ``on``) and at least one item was
-    answered (someone who answered nothing is never settled), or when nothing is left to ask.
+    ``p_change < threshold`` (default: :data:`SETTLE_THRESHOLDS` of ``of`` and ``on``) and at least one
+    item was answered (someone who answered nothing is never settled), or when nothing is left to ask.
+    ``of`` says whose result: the fit's (the headline: only the fit items left count, the others cannot
+    move it, and ``answered`` counts fit items) or the all-answers model's (``"all_answers"``).
     """
     if on not in SETTLE_THRESHOLDS:
         raise ValueError(f"on must be one of {', '.join(SETTLE_THRESHOLDS)}, not {on!r}")
-    threshold = SETTLE_THRESHOLDS[on] if threshold is None else threshold
+    if of not in OF:
+        raise ValueError(f"of must be one of {', '.join(OF)}, not {of!r}")
+    threshold = SETTLE_THRESHOLDS_OF[of][on] if threshold is None else threshold
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be a whole number of at least 1, not {samples!r}")
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must lie between 0 and 1, not {threshold!r}")
     rate = validate_base_rate(base_rate)
-    loaded, tables = _model(model)
-    state = _state(loaded, tables, answers, rate)
+    loaded, tables = _model(model, of)
+    state = _any_state(loaded, tables, answers, rate)
     rows = _candidates(tables, state, skipped)
     p_role, p_verdict, p_either = _change(tables, state, rows, samples)
     p_change = p_role if on == "role" else p_either
     role = role_of(state.p_mle)
-    answered = len(state.answered)
+    answered = state.count if isinstance(state, _FitState) else len(state.answered)
     method = (
         f"{samples} completions of the {len(rows)} remaining items sampled with a fixed seed: a role from "
         f"the current probability, then each item's answer from P(answer | role) ({tables.basis} answer "
@@ -448,7 +610,7 @@ def settled(
     )
 
 
-def _change(tables: _Model, state: _State, rows: np.ndarray, samples: int) -> tuple[float, float, float]:
+def _change(tables, state, rows: np.ndarray, samples: int) -> tuple[float, float, float]:
     """Estimated probabilities that answering all of ``rows`` changes the role, the verdict, and either."""
     if not len(rows):
         return 0.0, 0.0, 0.0
@@ -457,13 +619,17 @@ def _change(tables: _Model, state: _State, rows: np.ndarray, samples: int) -> tu
     uniforms = rng.random((samples, len(rows)))
     # inverse CDF for every draw at once: item j of role r is shifted by 3 * (j + n * r) (cumulative values
     # lie in [0, 2]), so one sorted array holds every item's cumulative distribution for both roles
-    n, width = len(rows), tables.raw.shape[1]
+    n, width = len(rows), tables.valid.shape[1]
     shift = 3.0 * np.arange(2 * n)
     flat = (
         np.concatenate([tables.cumulative["swe"][rows], tables.cumulative["mle"][rows]]) + shift[:, None]
     ).ravel()
     block = np.arange(n)[None, :] + n * is_mle[:, None]
     levels = np.searchsorted(flat, uniforms + 3.0 * block, side="right") - width * block
+    if isinstance(tables, _FitModel):
+        p_final = tables.p_mle(state.start, state.sums + tables.parts[rows[None, :], levels].sum(axis=1))
+        answered = state.count
+        return _changes(tables.decisions, state.p_mle, p_final, answered, answered + len(rows))
     chosen = (rows * width)[None, :] + levels  # flat indices into the (item, level) tables
     raw, alone = tables.raw.ravel()[chosen], tables.alone.ravel()[chosen]
     scaled, fixed, real = (tables.scaled[rows] * 1.0, tables.fixed[rows] * 1.0, tables.real[rows] * 1.0)
@@ -479,11 +645,15 @@ def _change(tables: _Model, state: _State, rows: np.ndarray, samples: int) -> tu
         state.real + int(real.sum()),
     )
     p_final = _sigmoid(z)
-    role_changes = (p_final >= THRESHOLD) != (state.p_mle >= THRESHOLD)  # as role_of decides
-    decisions = tables.decisions
     answered = len(state.answered)
-    _, verdict_now = decisions.one(state.p_mle, answered)
-    _, verdict_codes = decisions.many(p_final, np.full(samples, answered + len(rows)))
+    return _changes(tables.decisions, state.p_mle, p_final, answered, answered + len(rows))
+
+
+def _changes(decisions, p_now: float, p_final: np.ndarray, answered: int, after: int):
+    """The shares of completions (``p_final``) whose role, verdict, and either differ from now's."""
+    role_changes = (p_final >= THRESHOLD) != (p_now >= THRESHOLD)  # as role_of decides
+    _, verdict_now = decisions.one(p_now, answered)
+    _, verdict_codes = decisions.many(p_final, np.full(len(p_final), after))
     verdict_changes = verdict_codes != VERDICTS.index(verdict_now)
     return (
         float(np.mean(role_changes)),
