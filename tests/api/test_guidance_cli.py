@@ -83,7 +83,7 @@ def test_predict_with_no_answers_asks_the_best_first_question(champion):
     _, path = champion
     out = run(["predict", "--answers", "-"], model=path, stdin="{}")
     assert out.returncode == 0, out.stderr
-    (first,) = next_questions({}, model=path)
+    (first,) = next_questions({}, model=path, of="all_answers")
     assert "Start with the question that tells most:" in out.stdout
     assert f"[{first.item}]" in out.stdout
     assert "How sure: not enough answers yet — answer " in out.stdout
@@ -96,19 +96,19 @@ def test_next_on_no_answers_gives_the_best_first_question_and_no_verdict(champio
     empty.write_text("{}")
     out = run(["next", "--answers", str(empty), "--k", "1"], model=path)
     assert out.returncode == 0, out.stderr
-    (first,) = next_questions({}, model=path)
+    (first,) = next_questions({}, model=path, of="all_answers")
     assert "No answers yet." in out.stdout and "Best first question:" in out.stdout
     assert f"[{first.item}]" in out.stdout
     assert not any(word in out.stdout for word in VERDICT_WORDS), out.stdout
     data = _json(["next", "--answers", str(empty), "--k", "3"], path)
     NextQuestionsResponse.model_validate(data)
-    assert [q["item"] for q in data["questions"]] == [q.item for q in next_questions({}, 3, model=path)]
+    assert [q["item"] for q in data["questions"]] == [q.item for q in next_questions({}, 3, model=path, of="all_answers")]
     assert data["settled"]["settled"] is False and data["settled"]["answered"] == 0
 
 
 def test_next_skips_what_the_person_skipped(champion, tmp_path):
     _, path = champion
-    (first,) = next_questions({}, model=path)
+    (first,) = next_questions({}, model=path, of="all_answers")
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
     data = _json(["next", "--answers", str(empty), "--k", "3", "--skip", first.item], path)

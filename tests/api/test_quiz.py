@@ -89,7 +89,7 @@ def quick_script(champion, lean: str, *, skip_first: bool, go_on: int):
     answers, skipped, lines, texts = {}, [], [], []
     asked, offer_at = 0, 0
     while True:
-        done = settled(answers, model=model, skipped=skipped)
+        done = settled(answers, model=model, skipped=skipped, of="all_answers")
         assert done.remaining, "the persona never settled"
         if done.settled and asked >= offer_at:
             if go_on:
@@ -99,7 +99,7 @@ def quick_script(champion, lean: str, *, skip_first: bool, go_on: int):
             else:
                 lines.append("n")
                 return lines, answers, skipped, texts
-        (question,) = next_questions(answers, 1, model=model, skipped=skipped)
+        (question,) = next_questions(answers, 1, model=model, skipped=skipped, of="all_answers")
         asked += 1
         texts.append(question_text(question.question, question.prompt))
         if skip_first and asked == 1:
