@@ -77,7 +77,9 @@ def test_next_questions_for_someone_who_answered_nothing(client, champion):
     assert body["questions"][0]["gain_bits"] > 0
     assert body["settled"]["settled"] is False and body["settled"]["answered"] == 0
     three = client.post("/api/next-questions", params={"k": 3}, json={}).json()["questions"]
-    assert [q["item"] for q in three] == [q.item for q in rolefit.next_questions({}, 3, model=path, of="all_answers")]
+    assert [q["item"] for q in three] == [
+        q.item for q in rolefit.next_questions({}, 3, model=path, of="all_answers")
+    ]
     skipped = [q["item"] for q in three[:2]]
     rest = client.post(f"/api/next-questions?k=3&skipped={skipped[0]}&skipped={skipped[1]}", json={}).json()
     assert not set(skipped) & {q["item"] for q in rest["questions"]}

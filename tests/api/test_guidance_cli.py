@@ -102,7 +102,9 @@ def test_next_on_no_answers_gives_the_best_first_question_and_no_verdict(champio
     assert not any(word in out.stdout for word in VERDICT_WORDS), out.stdout
     data = _json(["next", "--answers", str(empty), "--k", "3"], path)
     NextQuestionsResponse.model_validate(data)
-    assert [q["item"] for q in data["questions"]] == [q.item for q in next_questions({}, 3, model=path, of="all_answers")]
+    assert [q["item"] for q in data["questions"]] == [
+        q.item for q in next_questions({}, 3, model=path, of="all_answers")
+    ]
     assert data["settled"]["settled"] is False and data["settled"]["answered"] == 0
 
 
