@@ -116,8 +116,12 @@ def test_pyfunc_model_predicts_probabilities_and_reasons(server, good_run, monke
     assert list(out.columns[:3]) == ["p_swe", "p_mle", "role"]  # the fit: the headline
     assert out["role"].tolist() == ["mle", "swe"]
     # the all-answers model, by name (issue #24)
-    assert list(out.columns[-5:]) == ["all_answers_p_swe", "all_answers_p_mle", "all_answers_role",
-                                      "all_answers_prediction_set", "all_answers_verdict"]  # fmt: skip
+    assert list(out.columns[-9:-4]) == ["all_answers_p_swe", "all_answers_p_mle", "all_answers_role",
+                                        "all_answers_prediction_set", "all_answers_verdict"]  # fmt: skip
+    # and readiness, per role: how many gaps and the most common (none here: no experience answered)
+    assert list(out.columns[-4:]) == ["readiness_swe_gaps", "readiness_swe_top_gap", "readiness_mle_gaps",
+                                      "readiness_mle_top_gap"]  # fmt: skip
+    assert out["readiness_mle_gaps"].tolist() == [0, 0]
     assert ((out["all_answers_p_swe"] + out["all_answers_p_mle"] - 1).abs() < 1e-9).all()
     assert out.loc[0, "reason_1"] in {"interest_math", "interest_research"}
     assert model.metadata.signature.inputs.input_dict()["interest_math"].type.name == "double"

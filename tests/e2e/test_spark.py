@@ -46,8 +46,12 @@ def test_spark_scores_100000_rows_like_predict_many(spark, champion, use_model):
     np.testing.assert_array_equal(
         result["all_answers_p_mle"].to_numpy(), expected["all_answers_p_mle"].to_numpy()
     )
+    np.testing.assert_array_equal(
+        result["readiness_mle_gaps"].to_numpy(), expected["readiness_mle_gaps"].to_numpy()
+    )
     for column in ("role", "prediction_set", "verdict", "reason_1", "reason_2", "reason_3",
-                   "all_answers_role", "all_answers_prediction_set", "all_answers_verdict"):  # fmt: skip
+                   "all_answers_role", "all_answers_prediction_set", "all_answers_verdict",
+                   "readiness_swe_top_gap", "readiness_mle_top_gap"):  # fmt: skip
         got = result[column].to_numpy().astype(str)
         want = expected[column].astype(object).where(expected[column].notna(), None).to_numpy().astype(str)
         assert (got == want).all(), column

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import rolefit
@@ -141,3 +142,37 @@ def test_an_old_bundle_has_no_readiness(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nor a project key file
     assert READINESS not in manifest["files"]
     assert load_readiness(bundle) is None
+    clear_cache()
+    try:  # predict_many's readiness columns say so: counts missing, no top gap
+        scored = rolefit.predict_many(pd.DataFrame([STUDENT, PERSON]), model=str(bundle))
+        assert scored["readiness_mle_gaps"].isna().all() and scored["readiness_swe_top_gap"].isna().all()
+    finally:
+        clear_cache()
+
+
+def test_predict_manys_readiness_columns_are_predicts_gaps_row_by_row(champion, training_data):
+    """How many gaps, and the most common, per role: the same as Prediction.readiness for the personas,
+    for real Kaggle respondents (experience answered, in the survey's own spellings and years) and for
+    synthetic ones; odd spellings too (text years, a choice label, "yes")."""
+    frame = training_data[0]
+    items = [item for item in INSTRUMENT.ids if item in frame.columns]
+    test = frame[frame["split"] == "test"]
+    rows = pd.concat(
+        [
+            pd.DataFrame([STUDENT, PERSON, {}, {"years_ml": 2.3, "education": "Master's degree"}]),
+            test[test["source"] == "kaggle2021"][items].head(150),
+            test[test["source"] == "synthetic"][items].head(50),
+        ],
+        ignore_index=True,
+    )
+    scored = rolefit.predict_many(rows, model=str(champion[1]))
+    seen = 0
+    for i, answers in enumerate(rows.to_dict(orient="records")):
+        readiness = rolefit.predict(answers, model=str(champion[1])).readiness
+        for role in ("swe", "mle"):
+            gaps = readiness.roles[role].gaps
+            assert scored[f"readiness_{role}_gaps"].iloc[i] == len(gaps), (i, role)
+            top = scored[f"readiness_{role}_top_gap"].iloc[i]
+            assert (None if pd.isna(top) else top) == (gaps[0].item if gaps else None), (i, role)
+            seen += bool(gaps)
+    assert seen > 50  # gaps were there to compare

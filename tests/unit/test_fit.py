@@ -151,8 +151,10 @@ def test_predict_many_equals_predict_for_both_models(champion, use_model):
     out = rolefit.predict_many(frame, top_k=3)
     assert list(out.columns[:8]) == ["p_swe", "p_mle", "role", "prediction_set", "verdict", "reason_1",
                                      "reason_2", "reason_3"]  # fmt: skip
-    assert list(out.columns[8:]) == ["all_answers_p_swe", "all_answers_p_mle", "all_answers_role",
-                                     "all_answers_prediction_set", "all_answers_verdict"]  # fmt: skip
+    assert list(out.columns[8:13]) == ["all_answers_p_swe", "all_answers_p_mle", "all_answers_role",
+                                       "all_answers_prediction_set", "all_answers_verdict"]  # fmt: skip
+    assert list(out.columns[13:]) == ["readiness_swe_gaps", "readiness_swe_top_gap", "readiness_mle_gaps",
+                                      "readiness_mle_top_gap"]  # fmt: skip
     for i in range(len(frame)):
         answers = {k: v for k, v in frame.iloc[i].items() if v is not None and v == v}
         p = rolefit.predict(answers)

@@ -3,7 +3,9 @@
 It wraps the exported bundle: loading verifies every checksum, and ``predict`` returns, per row, the
 fit's ``p_swe``, ``p_mle``, ``role``, ``prediction_set``, ``verdict`` and top three reasons, then the
 all-answers model's ``all_answers_p_swe``, ``all_answers_p_mle``, ``all_answers_role``,
-``all_answers_prediction_set`` and ``all_answers_verdict`` (the columns of :func:`rolefit.predict_many`).
+``all_answers_prediction_set`` and ``all_answers_verdict``, and readiness's gaps per role
+(``readiness_swe_gaps``, ``readiness_swe_top_gap``, ``readiness_mle_gaps``, ``readiness_mle_top_gap``):
+the columns of :func:`rolefit.predict_many`.
 """
 
 import mlflow

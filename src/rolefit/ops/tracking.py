@@ -385,6 +385,12 @@ def signature_and_example():
             ColSpec("string", "all_answers_prediction_set"),
             ColSpec("string", "all_answers_verdict"),
         ]
+        + [
+            ColSpec("long", "readiness_swe_gaps", required=False),
+            ColSpec("string", "readiness_swe_top_gap", required=False),
+            ColSpec("long", "readiness_mle_gaps", required=False),
+            ColSpec("string", "readiness_mle_top_gap", required=False),
+        ]
     )
     rows = [
         {"interest_coding_puzzles": 5.0, "interest_math": 1.0, "pref_fast_job_entry": 5.0,

@@ -22,7 +22,7 @@ from pathlib import Path
 from rolefit import atomic
 from rolefit.data import csvsafe
 from rolefit.scoring.answers import validate_base_rate
-from rolefit.scoring.frames import TEXT_COLUMNS, predict_many
+from rolefit.scoring.frames import TEXT_COLUMNS, plain_gap_columns, predict_many
 from rolefit.scoring.loader import load_model
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -94,6 +94,7 @@ def score_file(
             for column in TEXT_COLUMNS:
                 if column in scored:
                     scored[column] = scored[column].astype(str)
+            plain_gap_columns(scored)
             if "respondent_id" in frame.columns:
                 scored.insert(0, "respondent_id", frame["respondent_id"].astype(str).to_numpy())
             if output.suffix.lower() == ".csv":

@@ -18,6 +18,7 @@ from rolefit.model.tables import blended_effect, scaled_effect
 from rolefit.scoring.answers import InvalidAnswers, suggestion, validate_base_rate
 from rolefit.scoring.decision import SET_NAMES
 from rolefit.scoring.loader import LoadedModel, load_model
+from rolefit.scoring.readiness import GAP_COLUMNS, gap_columns
 
 #: Columns of rolefit datasets that predict_many accepts and ignores (they are never inputs).
 DATASET_FIELDS = ("role", "source", "split", "p_true", "p_true_without_experience", "row_number")
@@ -56,7 +57,10 @@ def predict_many(
     :func:`rolefit.predict`'s top-level fields), plus ``reason_1`` ... ``reason_k`` (fit item ids,
     largest effect first; None where fewer items moved the fit) when ``top_k > 0``, then the all-answers
     model's ``all_answers_p_swe``, ``all_answers_p_mle``, ``all_answers_role``,
-    ``all_answers_prediction_set`` and ``all_answers_verdict`` (:data:`ALL_ANSWERS_COLUMNS`).
+    ``all_answers_prediction_set`` and ``all_answers_verdict`` (:data:`ALL_ANSWERS_COLUMNS`), and
+    readiness's ``readiness_swe_gaps``, ``readiness_swe_top_gap``, ``readiness_mle_gaps`` and
+    ``readiness_mle_top_gap`` (how many gaps, and the most common one's item id:
+    :func:`rolefit.scoring.readiness.gap_columns`).
     ``base_rate`` is the MLE share of the population scored, as in :func:`rolefit.predict`.
     Results equal :func:`rolefit.predict` row by row. Bad cells are reported together through
     :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
@@ -253,7 +257,22 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
     out["all_answers_role"] = pd.Categorical.from_codes(all_roles, categories=roles)
     out["all_answers_prediction_set"] = pd.Categorical.from_codes(set_codes, categories=sets)
     out["all_answers_verdict"] = pd.Categorical.from_codes(verdict_codes, categories=verdicts)
+    for name, values in gap_columns(loaded.readiness, frame).items():
+        out[name] = values
     return out, bad_cells
+
+
+def plain_gap_columns(scored) -> None:
+    """Make ``scored``'s readiness columns plain for files and Spark, in place: the top gaps text with
+    None where there is none (not the text "nan"), the counts whole numbers or missing."""
+    for name in GAP_COLUMNS:
+        if name not in scored:
+            continue
+        column = scored[name]
+        if name.endswith("_top_gap"):
+            scored[name] = column.astype(object).where(column.notna(), None)
+        else:
+            scored[name] = column.astype("Int64")
 
 
 def _name_bad_cells(frame, item, rows, problems: dict[str, str]) -> int:

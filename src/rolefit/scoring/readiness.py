@@ -671,6 +671,92 @@ def standing(tables: ReadinessTables, answers: Mapping[str, Any]) -> Readiness:
     return made
 
 
+#: predict_many's readiness columns (:func:`gap_columns`), per role: how many gaps, and the most common
+GAP_COLUMNS = tuple(f"readiness_{role}_{what}" for role in ROLES for what in ("gaps", "top_gap"))
+
+
+def gap_columns(tables: ReadinessTables | None, frame) -> dict[str, Any]:
+    """Readiness for every row of ``frame`` (valid answers: :func:`rolefit.predict_many` checked them),
+    as :func:`standing` gives it one person at a time: per role, ``readiness_<role>_gaps`` (how many
+    gaps) and ``readiness_<role>_top_gap`` (the item id of the most common gap, None without one), the
+    same as ``len(gaps)`` and ``gaps[0].item`` of :attr:`RoleStanding.gaps`. Without readiness tables
+    (a bundle from before readiness) the counts are missing (``<NA>``) and the top gaps None.
+
+    Each item's distinct answers are resolved once (``pd.factorize``), so the cost is a hash pass and a
+    few array operations per readiness item.
+    """
+    import numpy as np
+    import pandas as pd
+
+    n = len(frame)
+    if tables is None:
+        out: dict[str, Any] = {}
+        for role in ROLES:
+            out[f"readiness_{role}_gaps"] = pd.array([pd.NA] * n, dtype="Int64")
+            out[f"readiness_{role}_top_gap"] = pd.Categorical([None] * n, categories=[])
+        return out
+    names: list[str] = []
+    keys: dict[str, list[np.ndarray]] = {role: [] for role in ROLES}
+    for item_id, (common, item, levels, by_level) in tables.by_item.items():  # in rank order
+        if item_id not in frame.columns:
+            continue
+        # every level's key per role: the share of people in the role with more where that is a gap,
+        # else -1; the last row: a skipped answer. An item with no gap at any level cannot matter.
+        key = np.full((len(by_level) + 1, len(ROLES)), -1.0)
+        for level, entry in enumerate(by_level):
+            for k in range(len(ROLES)):
+                if entry[k + 1] is not None and entry[k + 1].share_more >= GAP_SHARE:
+                    key[level, k] = entry[k + 1].share_more
+        if (key < 0).all():
+            continue
+        column = frame[item_id]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        if "edges" in levels and numeric:
+            # numbers: the level is how many edges are at or below the answer (+1 above 0 when 0 is a
+            # level of its own), as level_of counts it, for the whole column at once
+            x = column.to_numpy(dtype=float, na_value=np.nan)
+            skipped = np.isnan(x)
+            if levels["zero"]:  # years: steps between edges
+                edges = np.asarray(levels["edges"], dtype=float)
+                codes = np.searchsorted(edges, np.where(skipped, 0.0, x), "right") + (x > 0)
+            else:  # a whole-number item: every answer from the lowest up is a level
+                codes = (np.where(skipped, item.bounds[0], x) - item.bounds[0]).astype(np.intp)
+            codes[skipped] = len(by_level)
+        else:  # text, choices, mixed objects: each distinct answer resolved once, as predict does
+            found, uniques = pd.factorize(column, use_na_sentinel=True)
+            level_codes = np.full(len(uniques) + 1, len(by_level))
+            for u, value in enumerate(uniques):
+                answer = common.get(value)
+                if answer is not None:
+                    level_codes[u] = by_level.index(answer)
+                    continue
+                answer = item.coerce(value)
+                if answer is not None:
+                    level_codes[u] = level_of(levels, answer)
+            codes = level_codes[found]  # code -1 (skipped) reads the last entry
+        names.append(item_id)
+        for k, role in enumerate(ROLES):
+            keys[role].append(key[:, k][codes])
+    out = {}
+    for role in ROLES:
+        if not names:
+            out[f"readiness_{role}_gaps"] = np.zeros(n, dtype=np.int64)
+            out[f"readiness_{role}_top_gap"] = pd.Categorical.from_codes(np.full(n, -1), categories=[])
+            continue
+        # most common first: the largest share; an equal share keeps the earlier item
+        best, top = keys[role][0], np.zeros(n, dtype=np.int64)
+        gaps = (best >= GAP_SHARE).astype(np.int64)
+        for j, key in enumerate(keys[role][1:], start=1):
+            gaps += key >= GAP_SHARE
+            better = key > best
+            top[better] = j
+            best = np.maximum(best, key)
+        top[gaps == 0] = -1
+        out[f"readiness_{role}_gaps"] = gaps
+        out[f"readiness_{role}_top_gap"] = pd.Categorical.from_codes(top, categories=names)
+    return out
+
+
 def _found_each(tables: ReadinessTables, answers: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """:func:`standing`'s look-ups one answer at a time, normalising what the fast path did not know."""
     found = []

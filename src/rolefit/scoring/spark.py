@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import os
 
-from rolefit.scoring.frames import ALL_ANSWERS_COLUMNS, TEXT_COLUMNS, predict_many
+from rolefit.scoring.frames import ALL_ANSWERS_COLUMNS, TEXT_COLUMNS, plain_gap_columns, predict_many
 from rolefit.scoring.loader import load_model
+from rolefit.scoring.readiness import GAP_COLUMNS
 
 #: The fit's columns (the headline), then its reasons, then the all-answers model's (as predict_many).
 OUTPUT_COLUMNS = ("p_swe", "p_mle", "role", "prediction_set", "verdict")
 
 
 def output_schema(top_k: int, keep: list[str]):
-    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
     fields = [StructField(name, StringType()) for name in keep]
     fields += [StructField("p_swe", DoubleType()), StructField("p_mle", DoubleType())]
@@ -29,6 +30,9 @@ def output_schema(top_k: int, keep: list[str]):
     fields += [StructField(f"reason_{k}", StringType()) for k in range(1, top_k + 1)]
     fields += [StructField(name, DoubleType()) for name in ALL_ANSWERS_COLUMNS[:2]]
     fields += [StructField(name, StringType()) for name in ALL_ANSWERS_COLUMNS[2:]]
+    fields += [
+        StructField(name, LongType() if name.endswith("_gaps") else StringType()) for name in GAP_COLUMNS
+    ]
     return StructType(fields)
 
 
@@ -62,6 +66,7 @@ def score(
             scored = predict_many(frame.drop(columns=kept), model=bundle, top_k=top_k)
             for column in TEXT_COLUMNS:
                 scored[column] = scored[column].astype(str)
+            plain_gap_columns(scored)
             for column in reversed(kept):
                 scored.insert(0, column, frame[column].astype(str).to_numpy())
             yield scored.reset_index(drop=True)
