@@ -587,7 +587,7 @@ def test_evidence_badges_match_the_api(visit, items):
             assert label == "assumed"
     assert "software engineering" in page.text_content("#verdict")
     assert re.fullmatch(
-        r"Starting point, before your answers: \d+% (SWE|MLE), the mix among survey respondents\. "
+        r"Starting point, before your answers: 50% MLE, an even start\. "
         r"Your answers moved it to \d+% MLE:",
         page.text_content("#baseline"),
     )

@@ -204,7 +204,7 @@ def test_export_signs_when_a_key_is_configured(champion, tmp_path, monkeypatch):
     load_additive(bundle)
     # any change to the manifest (here: a fact nobody reads) breaks the signature
     manifest = json.loads((bundle / MANIFEST).read_text())
-    manifest["candidate"] = "boosting"
+    manifest["candidate"] = "logistic" if manifest["candidate"] == "boosting" else "boosting"
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     with pytest.raises(BundleError, match=r"does not match its manifest\.json: the manifest .* changed"):
         load_additive(bundle)
