@@ -58,9 +58,11 @@ class SynthesizeParams(_Section):
     trait_correlations: TraitCorrelations = TraitCorrelations()
     #: on the latent scale of the 1-5 items, whose cut points are about one unit apart
     role_effect: float = Field(0.5, ge=0, le=5)
-    #: the role effect of the items behind the career guides' four rules of thumb
-    #: (:data:`rolefit.data.synthetic.RULES_OF_THUMB`), in place of ``role_effect``
-    rule_of_thumb_effect: float = Field(0.03, ge=0, le=1)
+    #: the shift by which the items behind the career guides' four rules of thumb
+    #: (:data:`rolefit.data.synthetic.RULES_OF_THUMB`) read the drawn role; 0: they read the trait
+    #: tendency like every other 1-5 item (the synthesize stage's respondents; the fit draws its own with
+    #: ``train.fit.rule_of_thumb_effect``)
+    rule_of_thumb_effect: float = Field(0.0, ge=0, le=1)
     goal_role_effect: float = Field(0.25, ge=0, le=5)
     item_noise: float = Field(0.38, gt=0, le=5)
     acquiescence_sd: float = Field(0.15, ge=0, le=2)
@@ -239,12 +241,17 @@ class FitParams(_Section):
     effects come from the synthetic prior alone (no real source measured a fit item), and a fit item's
     effect among twenty correlated ones needs many respondents to be estimated; simulating them is
     cheap, so the fit's precision does not depend on how many the all-answers model is trained on.
-    When the training data hold fewer, the fit draws its own (fit items only: it reads no experience
-    item); 0 keeps the training data's.
+    The fit draws its own (fit items only: it reads no experience item) when the training data hold
+    fewer, or when ``rule_of_thumb_effect`` differs from the training data's
+    (``synthesize.rule_of_thumb_effect``); 0 keeps the training data's.
     """
 
     widths: FitWidths = FitWidths()
     synthetic_respondents: int = Field(100_000, ge=0, le=10_000_000)
+    #: the fit's own respondents' ``rule_of_thumb_effect`` (:class:`SynthesizeParams`): the guides'
+    #: rules of thumb say which role *suits* a person, so they shape the fit's prior only, never the
+    #: all-answers model's, which real respondents judge
+    rule_of_thumb_effect: float = Field(0.03, ge=0, le=1)
 
 
 class TrainParams(_Section):

@@ -58,11 +58,15 @@ class FitResult:
     width_curve: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     #: how many synthetic respondents it was trained, calibrated and judged on (all splits)
     synthetic_respondents: int = 0
+    #: the shift of the guides' rules of thumb in those respondents (``train.fit.rule_of_thumb_effect``,
+    #: or the data's ``synthesize.rule_of_thumb_effect`` when it was trained on the data's)
+    rule_of_thumb_effect: float = 0.0
 
     def record(self) -> dict[str, Any]:
         """The manifest's ``fit`` entry: how the fit was chosen, its widths and its metrics."""
         return {
             "synthetic_respondents": self.synthetic_respondents,
+            "rule_of_thumb_effect": self.rule_of_thumb_effect,
             "candidate": self.candidate,
             "calibration": self.calibration,
             "selection": self.selection,
@@ -138,18 +142,26 @@ def frame_probabilities(fit: FitModel, X: pd.DataFrame, base_rate: float | None 
 
 
 def fit_rows(frame: pd.DataFrame, params: Params, log: Callable[[str], None]) -> pd.DataFrame:
-    """The rows the fit is trained on: ``frame``, or, when it holds fewer synthetic respondents than
-    ``train.fit.synthetic_respondents``, its real rows and that many synthetic respondents of the fit's
-    own (the generator of ``synthesize`` without experience answers, which the fit never reads)."""
+    """The rows the fit is trained on: ``frame``, or its real rows and ``train.fit.synthetic_respondents``
+    synthetic respondents of the fit's own (the generator of ``synthesize`` with the fit's
+    ``rule_of_thumb_effect``, without experience answers, which the fit never reads) when ``frame``
+    holds fewer synthetic respondents or was drawn with another ``rule_of_thumb_effect``; 0 respondents
+    keeps ``frame``'s."""
     from rolefit.data.dataset import assign_splits
     from rolefit.data.synthetic import generate
 
-    wanted = params.train.fit.synthetic_respondents
+    fit = params.train.fit
+    wanted = fit.synthetic_respondents
     have = int((frame["source"] == "synthetic").sum())
-    if wanted <= have:
+    same = fit.rule_of_thumb_effect == params.synthesize.rule_of_thumb_effect
+    if wanted == 0 or (wanted <= have and same):
         return frame
-    log(f"fit: {have:,} synthetic respondents in the data; drawing {wanted:,} of its own (fit items only)")
-    own = generate(params.synthesize, None, n=wanted, id_prefix="fit")
+    log(
+        f"fit: drawing {wanted:,} synthetic respondents of its own (fit items only; the guides' rules of "
+        f"thumb at {fit.rule_of_thumb_effect:g}; the data hold {have:,})"
+    )
+    generator = params.synthesize.model_copy(update={"rule_of_thumb_effect": fit.rule_of_thumb_effect})
+    own = generate(generator, None, n=wanted, id_prefix="fit")
     if "split" in frame.columns:
         own["split"] = assign_splits(own, params.build).to_numpy()
     return pd.concat([frame.loc[(frame["source"] != "synthetic").to_numpy()], own], ignore_index=True)
@@ -162,7 +174,11 @@ def train_fit(
     when it holds fewer than ``train.fit.synthetic_respondents``: :func:`fit_rows`; see the module)."""
     instrument = load_instrument()
     fit_ids = instrument.fit_ids
-    frame = fit_rows(frame, params, log)
+    rows = fit_rows(frame, params, log)
+    rules = (
+        params.train.fit.rule_of_thumb_effect if rows is not frame else params.synthesize.rule_of_thumb_effect
+    )
+    frame = rows
     items = [item for item in fit_ids if item in frame.columns]
     data = TrainingRows(frame, params, items, FIT_BASE_RATE)
     core = fit_additive(data, only=fit_ids, log=lambda m: log(f"fit: {m}"), what="the fit")
@@ -213,6 +229,7 @@ def train_fit(
         max_table_error=max_error,
         width_curve=curve,
         synthetic_respondents=int((frame["source"] == "synthetic").sum()),
+        rule_of_thumb_effect=rules,
     )
 
 
