@@ -127,7 +127,8 @@ class Level:
     """
 
     __slots__ = ("alone", "answer", "coverage", "entry", "evidence", "final", "final_explanations",
-                 "final_sd", "fit", "item_id", "last_scaled", "offset", "rank", "raw", "reason", "to_mle",
+                 "final_sd", "fit", "item_id", "last_scaled", "offset", "rank", "raw", "ready", "reason",
+                 "to_mle",
                  "to_swe", "toward", "when_mle", "when_none", "when_swe", "whole_effect", "whole_explanation",
                  "whole_size", "whole_variance", "width")  # fmt: skip
 
@@ -140,6 +141,9 @@ class Level:
         self.coverage, self.offset, self.evidence = compiled.coverage, compiled.offset, compiled.evidence
         self.answer = answer
         self.raw = raw
+        #: readiness's look-up of this answer (:meth:`CompiledItem.link_readiness`): its entry
+        #: ``(item, swe standing, mle standing)``, or ``()`` for an item readiness does not compare
+        self.ready = () if compiled.ready_of is None else compiled.ready_of(compiled.item.id, answer)
         self.alone = None if compiled.alone is None else compiled.alone.effect(answer)
         self.toward = _toward(raw)
         self.reason = text = reason(item, answer, raw)
@@ -206,7 +210,7 @@ class CompiledItem:
     """
 
     __slots__ = ("alone", "answers", "by_value", "coverage", "evidence", "fit", "item", "levels", "offset",
-                 "pairs", "rank", "table", "uncertainty", "weights", "whole_scale")  # fmt: skip
+                 "pairs", "rank", "ready_of", "table", "uncertainty", "weights", "whole_scale")  # fmt: skip
 
     def __init__(
         self,
@@ -229,6 +233,8 @@ class CompiledItem:
         # the item in the fit (its own tables), or None; ``uncertainty`` is set on the fit's own items
         self.fit, self.uncertainty = fit, uncertainty
         self.pairs: dict[tuple[str, Any], Level] | None = None
+        #: readiness's look-up of (item id, answer) (:meth:`link_readiness`; None: not linked)
+        self.ready_of = None
         self.answers: dict[Any, Any] = {None: SKIP, "": SKIP}
         self.levels: dict[Any, Level] = {}
         if item.kind == "choice":
@@ -251,6 +257,14 @@ class CompiledItem:
         self.by_value = {
             value: self.levels[answer] for value, answer in self.answers.items() if answer is not SKIP
         }
+
+    def link_readiness(self, tables) -> None:
+        """Give every level of this item (and each made later) its readiness entry from ``tables``
+        (:class:`rolefit.scoring.readiness.ReadinessTables`), so that predict reads a person's standing
+        off the levels it resolved instead of looking every answer up again."""
+        self.ready_of = tables.entry
+        for level in self.levels.values():
+            level.ready = tables.entry(self.item.id, level.answer)
 
     def normalise(self, value: Any) -> Any:
         """The normalised answer, :data:`SKIP` for a skipped one; raises ValueError when invalid."""

@@ -18,7 +18,7 @@ from rolefit.model.tables import blended_effect, scaled_effect
 from rolefit.scoring.answers import InvalidAnswers, suggestion, validate_base_rate
 from rolefit.scoring.decision import SET_NAMES
 from rolefit.scoring.loader import LoadedModel, load_model
-from rolefit.scoring.readiness import GAP_COLUMNS, gap_columns
+from rolefit.scoring.readiness import GAP_COLUMNS, GAP_SHARE
 
 #: Columns of rolefit datasets that predict_many accepts and ignores (they are never inputs).
 DATASET_FIELDS = ("role", "source", "split", "p_true", "p_true_without_experience", "row_number")
@@ -60,7 +60,8 @@ def predict_many(
     ``all_answers_prediction_set`` and ``all_answers_verdict`` (:data:`ALL_ANSWERS_COLUMNS`), and
     readiness's ``readiness_swe_gaps``, ``readiness_swe_top_gap``, ``readiness_mle_gaps`` and
     ``readiness_mle_top_gap`` (how many gaps, and the most common one's item id:
-    :func:`rolefit.scoring.readiness.gap_columns`).
+    :attr:`rolefit.scoring.readiness.RoleStanding.gaps` one person at a time; without readiness tables,
+    a bundle from before readiness, the counts are missing and the top gaps None).
     ``base_rate`` is the MLE share of the population scored, as in :func:`rolefit.predict`.
     Results equal :func:`rolefit.predict` row by row. Bad cells are reported together through
     :class:`InvalidAnswers`, keyed ``row <index>: <item>`` (the first 1,000, then a count).
@@ -110,7 +111,16 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
     # alphabetical, so that argmax's first maximum breaks ties by item id, as predict() does
     present = sorted(item for item in loaded.compiled if item in frame.columns)
     entries = [loaded.compiled[item] for item in present]
-    columns = [ItemColumn(entry, frame[entry.item.id]) for entry in entries]
+    columns = [ItemColumn(entry, frame[entry.item.id], loaded.readiness) for entry in entries]
+    # readiness: the columns with a gap at some answer, in readiness's order (an equal share keeps the
+    # earlier item as the most common gap, as RoleStanding.gaps orders them)
+    ready = loaded.readiness
+    ranks = {item: rank for rank, item in enumerate(ready.by_item)} if ready is not None else {}
+    gap_items = sorted((ranks[present[i]], i) for i, c in enumerate(columns) if c.gap_keys is not None)
+    gap_names = [present[i] for _, i in gap_items]
+    gap_index = [i for _, i in gap_items]
+    gap_counts = np.zeros((len(ROLES), n), dtype=np.int64)
+    top_gaps = np.full((len(ROLES), n), -1, dtype=np.int64)
     fit_names = [item for item, entry in zip(present, entries, strict=True) if entry.fit is not None]
     fit_entries = [loaded.compiled[item].fit for item in fit_names]
     # the squared relative width of every fit item (0 for a real one, whose sd is looked up): the
@@ -122,6 +132,8 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
     # the coverage is then the count of answered scaled items times the weight
     weights = {e.coverage for e in fit_entries if e.coverage}
     fit_weight = weights.pop() if len(weights) == 1 else None
+    weights = {e.coverage for e in entries if e.coverage}
+    weight = weights.pop() if len(weights) == 1 else None  # the same for the all-answers model
     intercept = loaded.intercept_for(rate)
     start_fit = loaded.fit_start(rate)
     k = min(top_k, len(fit_names))
@@ -142,19 +154,24 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
             stop = min(n, start + BLOCK_ROWS)
             size = stop - start
             coverage = np.zeros(size)
+            scaled = np.zeros(size, dtype=np.int64)
             count = np.zeros(size, dtype=np.int64)
             real = np.zeros(size, dtype=np.int64)
             fit_coverage = np.zeros(size)
             fit_scaled = np.zeros(size, dtype=np.int64)
             fit_answered = np.zeros(size, dtype=np.int64)
             fit_real = np.zeros(size, dtype=np.int64)
-            blocks, fit_blocks = [], []
+            blocks, fit_blocks, slots = [], [], []
             for entry, column in zip(entries, columns, strict=True):
                 raw, answered, bad, alone, slot = column.block(start, stop)
+                slots.append(slot)
                 if bad is not None:
                     with lock:
                         bad_seen += _name_bad_cells(frame, entry.item, start + np.flatnonzero(bad), problems)
-                coverage += answered * entry.coverage
+                if weight is None:
+                    coverage += answered * entry.coverage
+                elif entry.coverage:
+                    scaled += answered
                 count += answered
                 if alone is not None:
                     real += answered
@@ -173,11 +190,13 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
                 continue  # only the remaining bad cells are of interest now
             # the all-answers model: only the sum of its effects is needed (its reasons are not listed),
             # so the scaled items' raw effects and offsets are summed first (the formula is linear in them)
-            weight = additive.blend(real)
+            if weight is not None:
+                coverage = scaled * weight
+            blend = additive.blend(real)
             total, scaled_raw, offsets = np.zeros(size), np.zeros(size), np.zeros(size)
             for entry, (raw, answered, alone) in zip(entries, blocks, strict=True):
                 if alone is not None:
-                    total += blended_effect(alone, raw, weight)
+                    total += blended_effect(alone, raw, blend)
                 elif entry.offset is None:
                     total += raw
                 else:
@@ -191,11 +210,11 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
             if fit_weight is not None:
                 fit_coverage = fit_scaled * fit_weight
             scale = fit.scale_at(fit_coverage)
-            weight = fit.blend(fit_real)
+            blend = fit.blend(fit_real)
             block = fit_effects[:, :size]
             for j, (entry, raw, answered, alone, _) in enumerate(fit_blocks):
                 if alone is not None:
-                    block[j] = blended_effect(alone, raw, weight)
+                    block[j] = blended_effect(alone, raw, blend)
                 elif entry.offset is None:
                     block[j] = raw
                 else:
@@ -212,6 +231,16 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
             log_odds = start_fit + factor * block.sum(axis=0)
             p_fit[start:stop] = 1.0 / (1.0 + np.exp(-log_odds))
             fit_count[start:stop] = fit_answered
+            if gap_index:
+                # readiness: per role, how many gaps and the most common (the largest share; an equal
+                # share keeps the earlier item: only a larger one replaces it)
+                best = np.full((len(ROLES), size), -1.0)
+                gaps, top = gap_counts[:, start:stop], top_gaps[:, start:stop]
+                for j, i in enumerate(gap_index):
+                    key = columns[i].gap_block(start, stop, slots[i])
+                    gaps += key >= GAP_SHARE
+                    top[key > best] = j
+                    np.maximum(best, key, out=best)
             if k:
                 # the factor scales every effect of a person alike: the order of |effect| is the order
                 magnitude = np.abs(block.T, out=magnitudes[:size])
@@ -257,8 +286,13 @@ def _score_chunk(frame, loaded: LoadedModel, rate: float | None, top_k: int, pro
     out["all_answers_role"] = pd.Categorical.from_codes(all_roles, categories=roles)
     out["all_answers_prediction_set"] = pd.Categorical.from_codes(set_codes, categories=sets)
     out["all_answers_verdict"] = pd.Categorical.from_codes(verdict_codes, categories=verdicts)
-    for name, values in gap_columns(loaded.readiness, frame).items():
-        out[name] = values
+    for r, role in enumerate(ROLES):
+        if ready is None:  # a bundle from before readiness: nothing to count
+            out[f"readiness_{role}_gaps"] = pd.array([pd.NA] * n, dtype="Int64")
+            out[f"readiness_{role}_top_gap"] = pd.Categorical([None] * n, categories=[])
+            continue
+        out[f"readiness_{role}_gaps"] = gap_counts[r]
+        out[f"readiness_{role}_top_gap"] = pd.Categorical.from_codes(top_gaps[r], categories=gap_names)
     return out, bad_cells
 
 

@@ -137,6 +137,9 @@ class LoadedModel:
                                                             fit=fit_items.get(item.id))
                                       for item in instrument.items}, whole, len(additive.alone))  # fmt: skip
             object.__setattr__(self, "compiled", compiled)
+        if self.readiness is not None:
+            for entry in self.compiled.values():
+                entry.link_readiness(self.readiness)
         if self.decisions is None:
             decisions = Decisions.build(additive.conformal, len(instrument.items))
             object.__setattr__(self, "decisions", decisions)

@@ -20,7 +20,7 @@ from rolefit.model.tables import scaled_effect
 from rolefit.scoring.answers import validate_base_rate
 from rolefit.scoring.compiled import Level, resolve
 from rolefit.scoring.loader import ModelInfo, load_model
-from rolefit.scoring.readiness import standing
+from rolefit.scoring.readiness import standing_of
 from rolefit.scoring.reasons import ROLE_NAMES
 
 NOTICE = (
@@ -58,23 +58,7 @@ class AllAnswers:
         """``explanations`` of a result from :func:`predict`, built on first use: the all-answers model's
         probabilities, set and verdict come with every prediction, its reasons when asked for (the page
         shows the fit's). Called only when the attribute is not set yet."""
-        pending = self.__dict__.get("_pending") if name == "explanations" else None
-        if pending is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        levels, effects = pending  # in item id order (effects None: every level's whole effect)
-        if effects is None:
-            effects = list(map(_WHOLE_EFFECT, levels))
-        # largest effect first, ties in item id order (a stable sort), by list lookups of indices
-        sizes = list(map(abs, effects))
-        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
-        # built twice at worst when two threads ask at once: both lists are equal
-        built = [
-            dict(levels[k].pointing(effects[k]), effect=effects[k], evidence=levels[k].evidence.copy())
-            for k in order
-        ]
-        self.__dict__["explanations"] = built
-        self.__dict__.pop("_pending", None)
-        return built
+        return _pending_explanations(self, name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +115,11 @@ class Prediction:
     #: ``factor`` (k = 1 / sqrt(1 + pi * variance / 8), by which every effect was multiplied)
     uncertainty: dict[str, float] = field(default_factory=dict)
 
+    def __getattr__(self, name: str) -> Any:
+        """``explanations`` of a result from :func:`predict`, built on first use (most callers read the
+        probabilities, set and verdict only). Called only when the attribute is not set yet."""
+        return _pending_explanations(self, name)
+
     @classmethod
     def of(cls, *values: Any) -> Prediction:
         """A Prediction from every field's value, in field order, without the checks of ``__init__``
@@ -164,6 +153,39 @@ class Prediction:
         }
 
 
+def _pending_explanations(result: Any, name: str) -> list[dict[str, Any]]:
+    """Build, keep and return ``result.answers`` from the levels :func:`predict` left in ``_answered``,
+    or ``result.explanations`` from what it left in ``_pending``:
+    ``(levels, effects, factor)`` with the levels in any order, their final effects (None: each level's
+    whole effect) and the certainty factor each reported effect is multiplied by. Every level becomes its
+    explanation, largest absolute effect first, ties in item id order."""
+    if name == "answers":
+        answered = result.__dict__.get("_answered")
+        if answered is not None:  # the levels of the whole questionnaire, in the answers' order
+            built = dict(zip(map(_ITEM_ID, answered), map(_ANSWER, answered)))  # noqa: B905 (of equal length)
+            result.__dict__["answers"] = built
+            result.__dict__.pop("_answered", None)
+            return built
+    pending = result.__dict__.get("_pending") if name == "explanations" else None
+    if pending is None:
+        raise AttributeError(f"{type(result).__name__!r} object has no attribute {name!r}")
+    levels, effects, factor = pending
+    if effects is None:
+        effects = list(map(_WHOLE_EFFECT, levels))
+    # item id order first, then a stable sort by size: equal sizes keep item id order
+    order = sorted(range(len(levels)), key=[level.rank for level in levels].__getitem__)
+    order.sort(key=[abs(effect) for effect in effects].__getitem__, reverse=True)
+    # the factor is positive: an effect's direction, and so its level's explanation, is its own; built
+    # twice at worst when two threads ask at once (both lists are equal)
+    built = [
+        dict(levels[k].pointing(effects[k]), effect=factor * effects[k], evidence=levels[k].evidence.copy())
+        for k in order
+    ]
+    result.__dict__["explanations"] = built
+    result.__dict__.pop("_pending", None)
+    return built
+
+
 def _copied_uncertainty(evidence: dict[str, Any]) -> dict[str, Any]:
     found = evidence.get("uncertainty")
     return {} if found is None else {"uncertainty": dict(found)}
@@ -178,12 +200,15 @@ _WHOLE_SIZE = attrgetter("whole_size")
 _WHOLE_EFFECT = attrgetter("whole_effect")
 _WHOLE_VARIANCE = attrgetter("whole_variance")
 _FIT = attrgetter("fit")
+_ITEM_ID = attrgetter("item_id")
+_ANSWER = attrgetter("answer")
 _COVERAGE = attrgetter("coverage")
 _new, _set = object.__new__, object.__setattr__
 #: pi / 8, of the certainty factor k = 1 / sqrt(1 + pi / 8 * variance)
 _PI_8 = math.pi / 8.0
-#: Readiness of one person (:func:`rolefit.scoring.readiness.standing`)
-_standing = standing
+#: Readiness of one person from its look-ups (:func:`rolefit.scoring.readiness.standing_of`)
+_standing_of = standing_of
+_READY = attrgetter("ready")
 
 
 def sigmoid(z: float) -> float:
@@ -226,34 +251,60 @@ def predict(
     loaded = load_model(model)
     compiled = loaded.compiled
     chosen = resolve(compiled, answers)
-    clean: dict[str, float | str] = {}
-    coverage = 0.0
-    real = 0
-    ranked: list[Level | None] = [None] * len(compiled)
-    for level in chosen:  # in the caller's order: coverage is summed in it, as it always was
-        clean[level.item_id] = level.answer
-        coverage += level.coverage
-        ranked[level.rank] = level  # item id order (that breaks ties between equal sizes) without a sort
-        if level.alone is not None:
-            real += 1
-    by_id = list(filter(None, ranked))  # levels are true, the empty places None
-    if len(by_id) != len(chosen):  # a mapping that named an item twice: keep both, as always
-        by_id = sorted(chosen, key=_RANK)
-    scale = loaded.additive.scale_at(coverage)
-    # every effect, in item id order (their sum is exact in any order; the explanations, sorted, are
-    # built from them when asked for: AllAnswers.__getattr__)
-    if scale == compiled.whole_scale and real == compiled.real_items:
-        # the scale and real block of the whole questionnaire, the usual case: every final effect was
-        # computed at load (None: AllAnswers reads them off the levels when it explains)
-        effects: list[float] | None = None
-        log_odds = math.fsum(map(_WHOLE_EFFECT, by_id))
+    fit_items = loaded.fit_items
+    if len(chosen) == len(compiled) and type(answers) is dict:
+        # the whole questionnaire, each item once (a dict's keys are distinct), the usual case of an
+        # app: its scale and real block are the whole questionnaire's, so every final effect and
+        # variance was computed at load, the fit's too. Only C-level passes follow, none depending on
+        # the order of the answers (fsum is exact in any order).
+        clean = None  # Prediction.answers, built from the levels on first use
+        levels, effects = chosen, None  # None: the explanations read each level's whole effect
+        log_odds = math.fsum(map(_WHOLE_EFFECT, chosen))
+        fit_levels = list(filter(None, map(_FIT, chosen)))
+        fit_effects = None
+        fit_sum = math.fsum(map(_WHOLE_EFFECT, fit_levels))
+        variance = math.fsum(map(_WHOLE_VARIANCE, fit_levels))
     else:
-        effects = _effects(by_id, scale, real)
-        log_odds = math.fsum(effects)
+        clean = {}
+        coverage = 0.0
+        real = 0
+        ranked: list[Level | None] = [None] * len(compiled)
+        for level in chosen:  # in the caller's order: coverage is summed in it, as it always was
+            clean[level.item_id] = level.answer
+            coverage += level.coverage
+            ranked[level.rank] = level  # item id order without a sort
+            if level.alone is not None:
+                real += 1
+        levels = list(filter(None, ranked))  # levels are true, the empty places None
+        if len(levels) != len(chosen):  # a mapping that named an item twice: keep both, as always
+            levels = sorted(chosen, key=_RANK)
+        scale = loaded.additive.scale_at(coverage)
+        if scale == compiled.whole_scale and real == compiled.real_items:
+            effects = None  # every final effect was computed at load
+            log_odds = math.fsum(map(_WHOLE_EFFECT, levels))
+        else:
+            effects = _effects(levels, scale, real)
+            log_odds = math.fsum(effects)
+        # the fit: the same answers' levels in the fit's own tables, in item id order (their coverage is
+        # summed in it; CompiledItems.whole_scale of the fit is too), with their effects' uncertainty
+        fit_levels = list(filter(None, map(_FIT, levels)))
+        fit_real = sum(level.alone is not None for level in fit_levels) if fit_items.real_items else 0
+        # every fit item answered once: the whole fit's scale; otherwise its scale at the coverage
+        if len(fit_levels) == len(fit_items) and len(levels) == len(chosen):
+            fit_scale = fit_items.whole_scale
+        else:
+            fit_scale = loaded.fit.additive.scale_at(sum(map(_COVERAGE, fit_levels)))
+        if fit_scale == fit_items.whole_scale and fit_real == fit_items.real_items:
+            fit_effects = None
+            fit_sum = math.fsum(map(_WHOLE_EFFECT, fit_levels))
+            variance = math.fsum(map(_WHOLE_VARIANCE, fit_levels))
+        else:
+            fit_effects, variance = _fit_effects(fit_levels, fit_scale, fit_real)
+            fit_sum = math.fsum(fit_effects)
     baseline = loaded.intercept_for(rate)
     log_odds += baseline
     p_mle = sigmoid(log_odds)
-    prediction_set, verdict = loaded.decisions.one(p_mle, len(clean))
+    prediction_set, verdict = loaded.decisions.one(p_mle, len(chosen) if clean is None else len(clean))
     all_answers = _new(AllAnswers)
     _set(all_answers, "__dict__", {
         "role": role_of(p_mle),
@@ -262,65 +313,39 @@ def predict(
         "baseline_log_odds": baseline,
         "prediction_set": prediction_set,
         "verdict": verdict,
-        # no "explanations" yet: AllAnswers.__getattr__ builds them from these on first use
-        "_pending": (by_id, effects),
+        # no "explanations" yet: built from these on first use (_pending_explanations)
+        "_pending": (levels, effects, 1.0),
         "base_rate": sigmoid(baseline) if rate is None else rate,
     })  # fmt: skip
-
-    # the fit: the same answers' levels in the fit's own tables, in item id order (their coverage is
-    # summed in it; CompiledItems.whole_scale of the fit is too), with their effects' uncertainty
-    fit_items = loaded.fit_items
-    fit_levels = list(filter(None, map(_FIT, by_id)))
-    fit_real = sum(level.alone is not None for level in fit_levels) if fit_items.real_items else 0
-    # every fit item answered once (by_id holds an item once unless a mapping named it twice): the
-    # whole fit's scale; otherwise its scale at the coverage, summed in item id order
-    if len(fit_levels) == len(fit_items) and len(by_id) == len(chosen):
-        fit_scale = fit_items.whole_scale
-    else:
-        fit_scale = loaded.fit.additive.scale_at(sum(map(_COVERAGE, fit_levels)))
-    if fit_scale == fit_items.whole_scale and fit_real == fit_items.real_items:
-        fit_levels.sort(key=_WHOLE_SIZE, reverse=True)
-        fit_effects = list(map(_WHOLE_EFFECT, fit_levels))
-        variance = sum(map(_WHOLE_VARIANCE, fit_levels))
-    else:
-        fit_effects, variance = _fit_effects(fit_levels, fit_scale, fit_real)
-        sizes = list(map(abs, fit_effects))
-        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
-        fit_effects = list(map(fit_effects.__getitem__, order))
-        fit_levels = list(map(fit_levels.__getitem__, order))
+    # the fit's probability integrates over its effects' uncertainty: k * (the exact sum of its effects)
     factor = 1.0 / math.sqrt(1.0 + _PI_8 * variance)
-    # each explanation from its level's ready one for the effect's direction (Level.pointing, inlined;
-    # the factor is positive: the direction is the effect's own), reporting factor * effect
-    fit_explanations = [
-        dict(level.when_mle if effect > 0.0 else level.when_swe if effect < 0.0 else level.when_none,
-             effect=factor * effect, evidence=level.evidence.copy())
-        for level, effect in zip(fit_levels, fit_effects)  # noqa: B905 (of equal length)
-    ]  # fmt: skip
     start = loaded.fit_start(rate)
-    # k * (the exact sum): the reported effects add up to it to within rounding
-    fit_log_odds = start + factor * math.fsum(fit_effects)
+    fit_log_odds = start + factor * fit_sum
     p_fit = sigmoid(fit_log_odds)
     fit_set, fit_verdict = loaded.fit_decisions.one(p_fit, len(fit_levels))
-    readiness = None if loaded.readiness is None else _standing(loaded.readiness, clean)
+    # readiness reads each answer's standing off its level (Level.ready), in the answers' order
+    tables = loaded.readiness
+    readiness = None if tables is None else _standing_of(tables, list(filter(None, map(_READY, chosen))))
     # Prediction.of inlined: the fields, in order, become the new object's __dict__ (a tenth of predict
-    # through __init__, whose frozen dataclass sets each field with object.__setattr__)
+    # through __init__, whose frozen dataclass sets each field with object.__setattr__); no
+    # "explanations" yet: each reported effect is factor * effect, built on first use
     made = _new(Prediction)
     _set(made, "__dict__", {
         "role": role_of(p_fit),
         "probabilities": {"swe": 1.0 - p_fit, "mle": p_fit},
-        "explanations": fit_explanations,
         "log_odds": fit_log_odds,
         "baseline_log_odds": start,
         "model_version": loaded.version,
         "prediction_set": fit_set,
         "verdict": fit_verdict,
         "notice": NOTICE,
-        "answers": clean,
+        **({"_answered": chosen} if clean is None else {"answers": clean}),
         "base_rate": sigmoid(start) if rate is None else rate,
         "model": loaded.info,
         "all_answers": all_answers,
         "readiness": readiness,
         "uncertainty": {"variance": variance, "factor": factor},
+        "_pending": (fit_levels, fit_effects, factor),
     })  # fmt: skip
     return made
 

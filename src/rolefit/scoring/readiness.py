@@ -150,8 +150,8 @@ class RoleStanding:
     def not_measured(self) -> tuple[str, ...]:
         """The answered readiness items no source measured for this role (worked out on first use from
         the look-ups :class:`Readiness` made)."""
-        found, pick = self._found, self._pick
-        return tuple(map(_FIRST, filterfalse(pick, found))) if len(self.standings) < len(found) else ()
+        found = self._found
+        return _unmeasured(found, self._pick) if len(self.standings) < len(found) else ()
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"RoleStanding is read-only: {name} cannot be set")
@@ -175,28 +175,7 @@ class RoleStanding:
     @_once
     def summary(self) -> str:
         """The role's standing in one or two plain sentences."""
-        standings = self.standings
-        if not standings:
-            title = _GENERIC_TITLES[self.role]
-            if self.not_measured:
-                return f"Nothing to compare yet with {title}: your answers so far were never asked of them."
-            return f"Nothing to compare yet with {title}: answer questions about your experience."
-        compared = len(standings)
-        closest = max(standings, key=_AHEAD_ORDER)  # the most common gap when there are gaps
-        gaps = sum(map(_IS_GAP, standings)) if closest.is_gap else 0
-        if gaps:
-            if gaps == 1 or compared == 1:
-                return closest.text
-            if gaps == compared:
-                return f"{closest.text} Most of them are ahead of you on all {compared} answers compared."
-            return (
-                f"{closest.text} Most of them are ahead of you on {gaps} of the {compared} answers compared."
-            )
-        text = f"Among {closest.population}, more than half have no more than you on "
-        text += "the 1 answer compared" if compared == 1 else f"each of the {compared} answers compared"
-        if closest.share_more > 0:
-            text += f"; the most ahead: {closest.fragment}"
-        return text + "."
+        return _role_summary(self.role, self.standings, lambda: self.not_measured)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -271,8 +250,13 @@ class Readiness:
     @_once
     def summary(self) -> str:
         """Both roles in plain words, or why there is nothing to compare yet."""
-        roles = self.roles
-        if not (roles["swe"].standings or roles["mle"].standings):
+        roles = self.__dict__.get("roles")
+        if roles is not None:
+            swe, mle = roles["swe"].standings, roles["mle"].standings
+        else:  # the summary alone (what a person is shown first): no RoleStanding objects needed
+            found = self.found
+            swe, mle = tuple(filter(None, map(_SWE, found))), tuple(filter(None, map(_MLE, found)))
+        if not (swe or mle):
             if self.not_measured:
                 topics = _join([_topic(item) for item in self.not_measured])
                 return (
@@ -285,7 +269,13 @@ class Readiness:
                 "machine learning, education, languages, frameworks and activities) with real people "
                 "working in each role. Answer those questions to see where you stand."
             )
-        return f"{roles['swe'].summary} {roles['mle'].summary}"
+        if roles is not None:
+            return f"{roles['swe'].summary} {roles['mle'].summary}"
+        found = self.found
+        return (
+            f"{_role_summary('swe', swe, lambda: _unmeasured(found, _SWE))} "
+            f"{_role_summary('mle', mle, lambda: _unmeasured(found, _MLE))}"
+        )
 
     def gaps(self, role: str) -> tuple[ItemStanding, ...]:
         """The gaps of ``role`` (computed on request)."""
@@ -311,6 +301,35 @@ class Readiness:
                 if name in sources
             },
         }
+
+
+def _role_summary(role: str, standings: Sequence[ItemStanding], not_measured) -> str:
+    """:attr:`RoleStanding.summary` of ``role`` from its ``standings`` (``not_measured``: a function
+    giving the answered items no source measured for the role, called only when nothing is compared)."""
+    if not standings:
+        title = _GENERIC_TITLES[role]
+        if not_measured():
+            return f"Nothing to compare yet with {title}: your answers so far were never asked of them."
+        return f"Nothing to compare yet with {title}: answer questions about your experience."
+    compared = len(standings)
+    closest = max(standings, key=_AHEAD_ORDER)  # the most common gap when there are gaps
+    gaps = sum(map(_IS_GAP, standings)) if closest.is_gap else 0
+    if gaps:
+        if gaps == 1 or compared == 1:
+            return closest.text
+        if gaps == compared:
+            return f"{closest.text} Most of them are ahead of you on all {compared} answers compared."
+        return f"{closest.text} Most of them are ahead of you on {gaps} of the {compared} answers compared."
+    text = f"Among {closest.population}, more than half have no more than you on "
+    text += "the 1 answer compared" if compared == 1 else f"each of the {compared} answers compared"
+    if closest.share_more > 0:
+        text += f"; the most ahead: {closest.fragment}"
+    return text + "."
+
+
+def _unmeasured(found: list[tuple], pick) -> tuple[str, ...]:
+    """The items of ``found`` (standing look-ups) with no standing for the role ``pick`` reads."""
+    return tuple(map(_FIRST, filterfalse(pick, found)))
 
 
 def _join(words: list[str]) -> str:
@@ -399,6 +418,16 @@ class ReadinessTables:
             by_item=by_item,
             by_pair=by_pair,
         )
+
+    def entry(self, item_id: str, answer: Any) -> tuple:
+        """The entry ``(item, swe standing, mle standing)`` of a normalised ``answer`` to ``item_id``,
+        ``()`` for an item readiness does not compare."""
+        compiled = self.by_item.get(item_id)
+        if compiled is None:
+            return ()
+        common, _, levels, by_level = compiled
+        found = common.get(answer)
+        return found if found is not None else by_level[level_of(levels, answer)]
 
     def measured(self) -> dict[str, tuple[str, ...]]:
         """Per role, the items some source measured (with at least :data:`MIN_RESPONDENTS` answers)."""
@@ -671,90 +700,16 @@ def standing(tables: ReadinessTables, answers: Mapping[str, Any]) -> Readiness:
     return made
 
 
-#: predict_many's readiness columns (:func:`gap_columns`), per role: how many gaps, and the most common
+def standing_of(tables: ReadinessTables, found: list[tuple]) -> Readiness:
+    """:func:`standing` from look-ups already made: the non-empty entries of the answers in their order
+    (what :func:`rolefit.predict` reads off its levels: ``Level.ready``)."""
+    made = _new(Readiness)
+    vars(made).update(found=found, tables=tables)
+    return made
+
+
+#: predict_many's readiness columns, per role: how many gaps, and the most common
 GAP_COLUMNS = tuple(f"readiness_{role}_{what}" for role in ROLES for what in ("gaps", "top_gap"))
-
-
-def gap_columns(tables: ReadinessTables | None, frame) -> dict[str, Any]:
-    """Readiness for every row of ``frame`` (valid answers: :func:`rolefit.predict_many` checked them),
-    as :func:`standing` gives it one person at a time: per role, ``readiness_<role>_gaps`` (how many
-    gaps) and ``readiness_<role>_top_gap`` (the item id of the most common gap, None without one), the
-    same as ``len(gaps)`` and ``gaps[0].item`` of :attr:`RoleStanding.gaps`. Without readiness tables
-    (a bundle from before readiness) the counts are missing (``<NA>``) and the top gaps None.
-
-    Each item's distinct answers are resolved once (``pd.factorize``), so the cost is a hash pass and a
-    few array operations per readiness item.
-    """
-    import numpy as np
-    import pandas as pd
-
-    n = len(frame)
-    if tables is None:
-        out: dict[str, Any] = {}
-        for role in ROLES:
-            out[f"readiness_{role}_gaps"] = pd.array([pd.NA] * n, dtype="Int64")
-            out[f"readiness_{role}_top_gap"] = pd.Categorical([None] * n, categories=[])
-        return out
-    names: list[str] = []
-    keys: dict[str, list[np.ndarray]] = {role: [] for role in ROLES}
-    for item_id, (common, item, levels, by_level) in tables.by_item.items():  # in rank order
-        if item_id not in frame.columns:
-            continue
-        # every level's key per role: the share of people in the role with more where that is a gap,
-        # else -1; the last row: a skipped answer. An item with no gap at any level cannot matter.
-        key = np.full((len(by_level) + 1, len(ROLES)), -1.0)
-        for level, entry in enumerate(by_level):
-            for k in range(len(ROLES)):
-                if entry[k + 1] is not None and entry[k + 1].share_more >= GAP_SHARE:
-                    key[level, k] = entry[k + 1].share_more
-        if (key < 0).all():
-            continue
-        column = frame[item_id]
-        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-        if "edges" in levels and numeric:
-            # numbers: the level is how many edges are at or below the answer (+1 above 0 when 0 is a
-            # level of its own), as level_of counts it, for the whole column at once
-            x = column.to_numpy(dtype=float, na_value=np.nan)
-            skipped = np.isnan(x)
-            if levels["zero"]:  # years: steps between edges
-                edges = np.asarray(levels["edges"], dtype=float)
-                codes = np.searchsorted(edges, np.where(skipped, 0.0, x), "right") + (x > 0)
-            else:  # a whole-number item: every answer from the lowest up is a level
-                codes = (np.where(skipped, item.bounds[0], x) - item.bounds[0]).astype(np.intp)
-            codes[skipped] = len(by_level)
-        else:  # text, choices, mixed objects: each distinct answer resolved once, as predict does
-            found, uniques = pd.factorize(column, use_na_sentinel=True)
-            level_codes = np.full(len(uniques) + 1, len(by_level))
-            for u, value in enumerate(uniques):
-                answer = common.get(value)
-                if answer is not None:
-                    level_codes[u] = by_level.index(answer)
-                    continue
-                answer = item.coerce(value)
-                if answer is not None:
-                    level_codes[u] = level_of(levels, answer)
-            codes = level_codes[found]  # code -1 (skipped) reads the last entry
-        names.append(item_id)
-        for k, role in enumerate(ROLES):
-            keys[role].append(key[:, k][codes])
-    out = {}
-    for role in ROLES:
-        if not names:
-            out[f"readiness_{role}_gaps"] = np.zeros(n, dtype=np.int64)
-            out[f"readiness_{role}_top_gap"] = pd.Categorical.from_codes(np.full(n, -1), categories=[])
-            continue
-        # most common first: the largest share; an equal share keeps the earlier item
-        best, top = keys[role][0], np.zeros(n, dtype=np.int64)
-        gaps = (best >= GAP_SHARE).astype(np.int64)
-        for j, key in enumerate(keys[role][1:], start=1):
-            gaps += key >= GAP_SHARE
-            better = key > best
-            top[better] = j
-            best = np.maximum(best, key)
-        top[gaps == 0] = -1
-        out[f"readiness_{role}_gaps"] = gaps
-        out[f"readiness_{role}_top_gap"] = pd.Categorical.from_codes(top, categories=names)
-    return out
 
 
 def _found_each(tables: ReadinessTables, answers: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
