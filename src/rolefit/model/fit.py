@@ -25,9 +25,8 @@ import pandas as pd
 from rolefit.config import Params
 from rolefit.data.dataset import labels, skip_at_random
 from rolefit.instrument.items import load_instrument
-from rolefit.model.conformal import fit_conformal
-from rolefit.model.features import answered_mask, normalise_frame
-from rolefit.model.fitting import TrainingRows, check_tables, fit_additive, hash_seed
+from rolefit.model.features import normalise_frame
+from rolefit.model.fitting import TrainingRows, check_tables, fit_additive, hash_seed, held_out_conformal
 from rolefit.model.metrics import log_loss, summary
 from rolefit.model.uncertainty import (
     FIT_BASE_RATE,
@@ -191,22 +190,7 @@ def train_fit(
     # synthetic validation split with its partly skipped copies, and the real rows' cross-fitted scores
     # when a real block exists
     x_val, y_val, w_val = core.validation
-    p_val = frame_probabilities(model, x_val)
-    scores_y, scores_p, scores_w = [y_val], [p_val], [w_val]
-    scores_n = [answered_mask(x_val, tuple(items)).sum(axis=1)]
-    if core.block is not None:
-        scores_y.append(labels(core.real_dev))
-        scores_p.append(1.0 / (1.0 + np.exp(-core.block.out_of_fold_log_odds_)))
-        scores_w.append(data.weights(core.real_dev))
-        scores_n.append(answered_mask(core.real_dev[items], tuple(items)).sum(axis=1))
-    conformal = fit_conformal(
-        np.concatenate(scores_y),
-        np.concatenate(scores_p),
-        params.train.conformal_level,
-        np.concatenate(scores_w),
-        min_answers=params.train.clear_min_answers,
-        answered=np.concatenate(scores_n),
-    )
+    conformal = held_out_conformal(core, items, frame_probabilities(model, x_val), data.weights, params)
     model = dataclasses.replace(model, additive=dataclasses.replace(model.additive, conformal=conformal))
     q_swe, q_mle = conformal.q_swe, conformal.q_mle
     log(f"fit: prediction sets at {conformal.level:.0%}: q_swe {q_swe:.3f}, q_mle {q_mle:.3f}")

@@ -216,6 +216,39 @@ def fit_additive(
     )
 
 
+def held_out_conformal(
+    core: Fitted,
+    items: Sequence[str],
+    p_validation: np.ndarray,
+    weigh: Callable[[pd.DataFrame], np.ndarray],
+    params: Params,
+):
+    """Prediction-set thresholds (:func:`rolefit.model.conformal.fit_conformal`) from held-out scores:
+    the synthetic validation split, whose whole and partly skipped rows are scored as ``p_validation``
+    (the sets are judged on both), and, with a real block, the real rows' cross-fitted (out-of-fold)
+    scores weighted by ``weigh``. The all-answers model and the fit both take their thresholds here."""
+    from rolefit.data.dataset import labels
+    from rolefit.model.conformal import fit_conformal
+    from rolefit.model.features import answered_mask
+
+    x_val, y_val, w_val = core.validation
+    scores_y, scores_p, scores_w = [y_val], [p_validation], [w_val]
+    scores_n = [answered_mask(x_val, tuple(items)).sum(axis=1)]
+    if core.block is not None:
+        scores_y.append(labels(core.real_dev))
+        scores_p.append(1.0 / (1.0 + np.exp(-core.block.out_of_fold_log_odds_)))
+        scores_w.append(weigh(core.real_dev))
+        scores_n.append(answered_mask(core.real_dev[list(items)], tuple(items)).sum(axis=1))
+    return fit_conformal(
+        np.concatenate(scores_y),
+        np.concatenate(scores_p),
+        params.train.conformal_level,
+        np.concatenate(scores_w),
+        min_answers=params.train.clear_min_answers,
+        answered=np.concatenate(scores_n),
+    )
+
+
 def check_tables(calibrated, additive: AdditiveModel, frame: pd.DataFrame, what: str = "champion") -> float:
     """:func:`table_error` of ``frame``, raising when it exceeds :data:`EXACTNESS_TOLERANCE`."""
     max_error = table_error(calibrated, additive, frame)

@@ -22,10 +22,15 @@ from rolefit.data.dataset import frame_sha256, labels, real_sources, sample_weig
 from rolefit.data.distributions import answer_distributions, reference
 from rolefit.data.readiness import readiness_from_frame
 from rolefit.instrument.items import load_instrument
-from rolefit.model.conformal import fit_conformal
-from rolefit.model.features import answered_mask
 from rolefit.model.fit import FitResult, train_fit
-from rolefit.model.fitting import EXACTNESS_TOLERANCE, TrainingRows, check_tables, fit_additive, hash_seed
+from rolefit.model.fitting import (
+    EXACTNESS_TOLERANCE,
+    TrainingRows,
+    check_tables,
+    fit_additive,
+    hash_seed,
+    held_out_conformal,
+)
 from rolefit.model.metrics import summary
 from rolefit.model.tables import AdditiveModel
 
@@ -74,23 +79,10 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
     name, method, champion, additive = core.candidate, core.calibration, core.estimator, core.additive
     selection, block, measured = core.selection, core.block, core.measured
     evidence_effects, training_sources, real_dev = core.evidence_effects, core.training_sources, core.real_dev
-    x_val, y_val, w_val = core.validation
-    # conformal thresholds from held-out scores: the synthetic validation split (whole and partly skipped
-    # rows, as the sets are judged on both) and the real rows' cross-fitted (out-of-fold) scores
-    scores_y, scores_p, scores_w = [y_val], [champion.predict_proba(x_val)[:, 1]], [w_val]
-    scores_n = [answered_mask(x_val, tuple(item_columns)).sum(axis=1)]
-    if block is not None:
-        scores_y.append(labels(real_dev))
-        scores_p.append(1.0 / (1.0 + np.exp(-block.out_of_fold_log_odds_)))
-        scores_w.append(sample_weights(real_dev, params.build, shares))
-        scores_n.append(answered_mask(real_dev[item_columns], tuple(item_columns)).sum(axis=1))
-    conformal = fit_conformal(
-        np.concatenate(scores_y),
-        np.concatenate(scores_p),
-        params.train.conformal_level,
-        np.concatenate(scores_w),
-        min_answers=params.train.clear_min_answers,
-        answered=np.concatenate(scores_n),
+    # conformal thresholds from held-out scores (the real rows weighted by the build's own target share)
+    p_val = champion.predict_proba(core.validation[0])[:, 1]
+    conformal = held_out_conformal(
+        core, item_columns, p_val, lambda part: sample_weights(part, params.build, shares), params
     )
     additive = dataclasses.replace(additive, conformal=conformal)
     log(f"prediction sets at {conformal.level:.0%}: q_swe {conformal.q_swe:.3f}, q_mle {conformal.q_mle:.3f}")
