@@ -127,10 +127,10 @@ class Level:
     """
 
     __slots__ = ("alone", "answer", "coverage", "entry", "evidence", "final", "final_explanations",
-                 "final_sd", "fit", "item_id", "last_scaled", "offset", "rank", "raw", "ready", "reason",
-                 "to_mle",
-                 "to_swe", "toward", "when_mle", "when_none", "when_swe", "whole_effect", "whole_explanation",
-                 "whole_size", "whole_variance", "width")  # fmt: skip
+                 "final_sd", "fit", "fit_whole_variance", "item_id", "last_scaled", "offset", "packed",
+                 "rank", "raw", "ready", "reason", "to_mle", "to_swe", "toward", "when_mle", "when_none",
+                 "when_swe", "whole_effect", "whole_explanation", "whole_size", "whole_variance",
+                 "width")  # fmt: skip
 
     def __init__(self, compiled: CompiledItem, answer: Any):
         item = compiled.item
@@ -192,6 +192,11 @@ class Level:
                 self.final_sd = (full_sd,) * len(weights)
             self.whole_variance = self.final_sd[-1] ** 2
             self.evidence = {**self.evidence, "uncertainty": {"kind": "sd", "sd": self.final_sd[-1]}}
+        # the whole questionnaire's effect in both models in one number (the fit's as the imaginary
+        # part, 0 for an item not in the fit), and the fit's variance: predict sums each in one pass
+        fit = self.fit
+        self.packed = complex(self.whole_effect, 0.0 if fit is None else fit.whole_effect)
+        self.fit_whole_variance = 0.0 if fit is None else fit.whole_variance
 
     def pointing(self, effect: float) -> dict[str, Any]:
         """The explanation (not a copy) for a final ``effect`` of this answer: its direction and reason

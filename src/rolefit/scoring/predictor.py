@@ -156,8 +156,9 @@ class Prediction:
 def _pending_explanations(result: Any, name: str) -> list[dict[str, Any]]:
     """Build, keep and return ``result.answers`` from the levels :func:`predict` left in ``_answered``,
     or ``result.explanations`` from what it left in ``_pending``:
-    ``(levels, effects, factor)`` with the levels in any order, their final effects (None: each level's
-    whole effect) and the certainty factor each reported effect is multiplied by. Every level becomes its
+    ``(levels, effects, factor, of_fit)`` with the levels in any order (``of_fit``: the fit's levels of
+    these), their final effects (None: each level's whole effect) and the certainty factor each
+    reported effect is multiplied by. Every level becomes its
     explanation, largest absolute effect first, ties in item id order."""
     if name == "answers":
         answered = result.__dict__.get("_answered")
@@ -169,7 +170,9 @@ def _pending_explanations(result: Any, name: str) -> list[dict[str, Any]]:
     pending = result.__dict__.get("_pending") if name == "explanations" else None
     if pending is None:
         raise AttributeError(f"{type(result).__name__!r} object has no attribute {name!r}")
-    levels, effects, factor = pending
+    levels, effects, factor, of_fit = pending
+    if of_fit:  # the whole questionnaire's levels: the fit's own are theirs
+        levels = list(filter(None, map(_FIT, levels)))
     if effects is None:
         effects = list(map(_WHOLE_EFFECT, levels))
     # item id order first, then a stable sort by size: equal sizes keep item id order
@@ -201,6 +204,8 @@ _WHOLE_EFFECT = attrgetter("whole_effect")
 _WHOLE_VARIANCE = attrgetter("whole_variance")
 _FIT = attrgetter("fit")
 _ITEM_ID = attrgetter("item_id")
+_PACKED = attrgetter("packed")
+_FIT_WHOLE_VARIANCE = attrgetter("fit_whole_variance")
 _ANSWER = attrgetter("answer")
 _COVERAGE = attrgetter("coverage")
 _new, _set = object.__new__, object.__setattr__
@@ -255,15 +260,14 @@ def predict(
     if len(chosen) == len(compiled) and type(answers) is dict:
         # the whole questionnaire, each item once (a dict's keys are distinct), the usual case of an
         # app: its scale and real block are the whole questionnaire's, so every final effect and
-        # variance was computed at load, the fit's too. Only C-level passes follow, none depending on
-        # the order of the answers (fsum is exact in any order).
+        # variance was computed at load, the fit's too. Two C-level passes sum them: each level's
+        # ``packed`` holds its effect in both models (the fit's as the imaginary part).
         clean = None  # Prediction.answers, built from the levels on first use
         levels, effects = chosen, None  # None: the explanations read each level's whole effect
-        log_odds = math.fsum(map(_WHOLE_EFFECT, chosen))
-        fit_levels = list(filter(None, map(_FIT, chosen)))
-        fit_effects = None
-        fit_sum = math.fsum(map(_WHOLE_EFFECT, fit_levels))
-        variance = math.fsum(map(_WHOLE_VARIANCE, fit_levels))
+        both = sum(map(_PACKED, chosen))
+        log_odds, fit_sum = both.real, both.imag
+        variance = sum(map(_FIT_WHOLE_VARIANCE, chosen))
+        fit_levels, fit_effects, fit_count = None, None, len(fit_items)  # None: the fit's levels of these
     else:
         clean = {}
         coverage = 0.0
@@ -301,6 +305,7 @@ def predict(
         else:
             fit_effects, variance = _fit_effects(fit_levels, fit_scale, fit_real)
             fit_sum = math.fsum(fit_effects)
+        fit_count = len(fit_levels)
     baseline = loaded.intercept_for(rate)
     log_odds += baseline
     p_mle = sigmoid(log_odds)
@@ -314,7 +319,7 @@ def predict(
         "prediction_set": prediction_set,
         "verdict": verdict,
         # no "explanations" yet: built from these on first use (_pending_explanations)
-        "_pending": (levels, effects, 1.0),
+        "_pending": (levels, effects, 1.0, False),
         "base_rate": sigmoid(baseline) if rate is None else rate,
     })  # fmt: skip
     # the fit's probability integrates over its effects' uncertainty: k * (the exact sum of its effects)
@@ -322,7 +327,7 @@ def predict(
     start = loaded.fit_start(rate)
     fit_log_odds = start + factor * fit_sum
     p_fit = sigmoid(fit_log_odds)
-    fit_set, fit_verdict = loaded.fit_decisions.one(p_fit, len(fit_levels))
+    fit_set, fit_verdict = loaded.fit_decisions.one(p_fit, fit_count)
     # readiness reads each answer's standing off its level (Level.ready), in the answers' order
     tables = loaded.readiness
     readiness = None if tables is None else _standing_of(tables, list(filter(None, map(_READY, chosen))))
@@ -345,7 +350,7 @@ def predict(
         "all_answers": all_answers,
         "readiness": readiness,
         "uncertainty": {"variance": variance, "factor": factor},
-        "_pending": (fit_levels, fit_effects, factor),
+        "_pending": (chosen if fit_levels is None else fit_levels, fit_effects, factor, fit_levels is None),
     })  # fmt: skip
     return made
 
