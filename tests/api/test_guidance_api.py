@@ -62,7 +62,8 @@ def test_guide_with_no_answers_gives_no_verdict(client):
     assert guidance["certainty"].startswith("not enough answers yet — answer ")
     said = [guidance["summary"], *(g["sentence"] for g in guidance["groups"])]
     assert not any(word in text for text in said for word in VERDICT_WORDS), said
-    assert guidance["next_steps"] == {"swe": [], "mle": []} and guidance["mistakes"] == []
+    assert guidance["next_steps"]["roles"] == {"swe": [], "mle": []} and guidance["mistakes"] == []
+    assert guidance["next_steps"]["first"] == body["role"] and guidance["next_steps"]["plan"]
     assert [f["role"] for f in guidance["facts"]] == ["swe", "mle"]
 
 
@@ -168,9 +169,14 @@ def test_openapi_documents_every_response(client):
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{model}"}, path
     components = spec["components"]["schemas"]
-    assert {"certainty", "starting_point", "groups", "next_steps", "goal_steps", "facts", "mistakes"} <= set(
+    assert {"certainty", "starting_point", "groups", "next_steps", "facts", "mistakes"} <= set(
         components["GuidanceOut"]["properties"]
     )
+    assert "goal_steps" not in components["GuidanceOut"]["properties"]  # goal changes are not steps
+    assert set(components["NextStepsOut"]["properties"]) == {"first", "roles", "plan", "plan_source"}
+    assert set(components["StepOut"]["properties"]) == {
+        "role", "order", "kind", "item", "action", "why", "share", "source"
+    }  # fmt: skip
     assert "guidance" in components["GuideResponse"]["properties"]
     assert {"questions", "settled"} <= set(components["NextQuestionsResponse"]["properties"])
     batch = spec["paths"]["/api/predict/batch"]["post"]["responses"]["200"]["content"]["application/json"]

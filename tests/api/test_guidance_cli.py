@@ -3,8 +3,6 @@
 import json
 import re
 
-import pytest
-
 import rolefit
 from rolefit.apps.schemas import GuideResponse, NextQuestionsResponse, WhatIfResponse
 from rolefit.guidance.questions import next_questions
@@ -39,9 +37,14 @@ def test_predict_text_shows_certainty_groups_steps_and_facts(champion):
     assert re.search(r"Before your answers: [\d.]+% MLE", text)
     assert guidance["summary"] and guidance["summary"] in text
     assert any(name in guidance["summary"].lower() for name in GROUP_NAMES.values())
-    # next steps toward the fitting role, with their exact effect in points
-    step = guidance["next_steps"][data["role"]][0]
-    assert f"{100 * step['delta_p']:+.1f} points  {step['action']}\n" in text
+    # next steps, the fitting role's first, in order, each with the share or the guide behind it
+    steps = guidance["next_steps"]
+    assert steps["first"] == data["role"] and next(iter(steps["roles"])) == data["role"]
+    shown = [step for role in steps["roles"].values() for step in role[:3]]
+    assert shown, steps  # this person has a step toward at least one role
+    for step in shown:
+        assert f"  {step['order']}. {step['action']}\n     {step['why']}\n" in text
+    assert steps["plan"] in text and not re.search(r"[+-]\d+\.\d points", text)  # no score changes
     # the fitting role's facts, each with its source and year
     fitting = guidance["facts"][0]
     assert fitting["role"] == data["role"]
@@ -54,6 +57,22 @@ def test_predict_text_shows_certainty_groups_steps_and_facts(champion):
     assert f'(source: "{source["title"]}", {source["year"]})' in text
     assert re.search(r"Daily work: .+\n    \(sources?: .+, 20\d\d\)", text)
     assert text.rstrip().endswith(data["notice"])
+
+
+def test_predict_text_lists_the_fitting_roles_steps_first(champion):
+    """The bootcamp graduate of issue #25 fits SWE: his SWE steps come first, then MLE's, offered."""
+    _, path = champion
+    bootcamp = {"years_coding": 0.5, "uses_javascript": 1, "skill_web_development": 4, "years_ml": 0,
+                "interest_building_products": 5, "pref_fast_job_entry": 5, "skill_statistics": 1,
+                "skill_linear_algebra": 2}  # fmt: skip
+    out = run(["predict", "--answers", "-"], model=path, stdin=json.dumps(bootcamp))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    found = rolefit.next_steps(bootcamp, model=path)
+    assert found.first == "swe" and found["swe"] and found["mle"]
+    first = text.index("Next steps toward SWE")
+    offered = text.index("Toward MLE, if you want to explore it:")
+    assert first < text.index(found["swe"][0].action) < offered < text.index(found["mle"][0].action)
 
 
 def test_predict_facts_of_both_roles_or_none(champion):
@@ -133,16 +152,13 @@ def test_what_if_moves_p_by_exactly_what_if_says(champion):
     again = rolefit.predict({**answers, "skill_statistics": 3}, model=path).probabilities["mle"]
     assert again - rolefit.predict(answers, model=path).probabilities["mle"] == data["delta_p_mle"]
     assert data["changes"] == {"skill_statistics": 3.0}
-    # a suggested next step, applied with what-if, moves the all-answers model (whose number next steps
-    # move: issue #24) by exactly the step's stated amount
-    step = rolefit.next_steps(answers, model=path)["mle"][0]
-    value = f"{step.to_answer:g}" if isinstance(step.to_answer, float) else step.to_answer
-    change = f"{step.item}={value}"
-    moved = _json(["what-if", "--answers", str(PERSON), "--set", change], path)
-    was = rolefit.predict(answers, model=path).all_answers.probabilities["mle"]
-    now = moved["after"]["all_answers"]["probabilities"]["mle"]
-    assert now == pytest.approx(step.p_mle_after, abs=1e-12)
-    assert now - was == pytest.approx(step.delta_p_mle, abs=1e-12) and step.delta_p_mle > 0
+    # a next step can be explored with what-if (the step asks for more than the answer given)
+    found = rolefit.next_steps(answers, model=path)
+    step = next(s for role in found.order for s in found[role])
+    moved = _json(["what-if", "--answers", str(PERSON), "--set", f"{step.item}={step.to_answer:g}"], path)
+    assert moved["changes"] == {step.item: step.to_answer} and step.to_answer > answers[step.item]
+    explored = rolefit.what_if(answers, step.change, model=path)
+    assert moved["delta_p_mle"] == explored.delta_p_mle
     changes = ["--set", "skill_statistics=3", "--set", "uses_javascript="]
     text = run(["what-if", "--answers", str(PERSON), *changes], model=path)
     assert text.returncode == 0, text.stderr

@@ -78,3 +78,27 @@ def test_predict_many_reproduces_them_too(old_bundle):
                 ",".join(want["prediction_set"]),
             )
             assert row.all_answers_role == want["role"]
+
+
+@pytest.mark.parametrize("goal", ["ml_engineer", "software_engineer", "Machine learning engineer"])
+def test_an_old_bundle_asked_about_a_new_goal_learns_nothing_from_it(old_bundle, goal):
+    """Instrument 1.2 added two career goals; a bundle built for 1.0 never saw them, so that answer tells
+    it nothing: the same probabilities as with the goal skipped, in the all-answers model and in the fit,
+    and the goal's effect is 0 (documented in questionnaire.yaml and rolefit.scoring.bundle)."""
+    person = {"interest_math": 4, "skill_dsa": 2, "years_coding": 3, "uses_python": 1}
+    without = rolefit.predict(person, model=str(old_bundle))
+    with_goal = rolefit.predict({**person, "career_goal": goal}, model=str(old_bundle))
+    assert with_goal.answers["career_goal"] in ("ml_engineer", "software_engineer")
+    for mine, skipped in ((with_goal, without), (with_goal.all_answers, without.all_answers)):
+        assert mine.probabilities == skipped.probabilities and mine.log_odds == skipped.log_odds
+        effects = {e["item"]: e["effect"] for e in mine.explanations}
+        assert effects.get("career_goal", 0.0) == 0.0
+    # an old choice still has the old effect
+    old_goal = rolefit.predict({**person, "career_goal": "ml_platform_engineer"}, model=str(old_bundle))
+    assert old_goal.all_answers.probabilities["mle"] > without.all_answers.probabilities["mle"]
+    import pandas as pd
+
+    frame = pd.DataFrame([{**person, "career_goal": goal}, person])
+    many = rolefit.predict_many(frame, model=str(old_bundle), top_k=0)
+    assert many["all_answers_p_mle"].iloc[0] == many["all_answers_p_mle"].iloc[1]
+    assert many["p_mle"].iloc[0] == many["p_mle"].iloc[1]

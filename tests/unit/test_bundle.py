@@ -38,7 +38,7 @@ def bundle(champion, tmp_path):
 
 def test_manifest_records_lineage_and_metrics(bundle, champion_params):
     manifest = verify_bundle(bundle)
-    assert manifest["instrument"]["version"] == "1.1" and len(manifest["instrument"]["sha256"]) == 64
+    assert manifest["instrument"]["version"] == "1.2" and len(manifest["instrument"]["sha256"]) == 64
     assert len(manifest["training_data"]["sha256"]) == 64
     # 100,000 with params.yaml (make test), 20,000 for the small champion (make check)
     synthetic = manifest["training_data"]["rows"]["by_source"]["synthetic"]
@@ -440,3 +440,31 @@ def test_an_oversize_manifest_is_refused_without_being_read(bundle):
     shown = f"{path.stat().st_size / (1 << 20):.1f}"  # the padding and the manifest itself
     with pytest.raises(BundleError, match=rf"manifest\.json in .* is {shown} MB; .* at most 1 MB"):
         load_additive(bundle)
+
+
+def test_a_model_built_for_an_older_instrument_gets_no_effect_for_the_choices_added_since():
+    """with_new_choices: 0 for each goal 1.2 added (and an sd of 0 in the fit), for 1.0 and 1.1 models
+    only; the old choices, other items and this version's own data are left as they are."""
+    from rolefit.instrument.items import load_instrument
+    from rolefit.scoring.bundle import with_new_choices
+
+    instrument = load_instrument()
+    old = {"ai_researcher": 0.6, "undecided": -0.02}
+    data = {
+        "tables": {"career_goal": {"choices": dict(old)}, "interest_math": {"edges": [2], "values": [0, 1]}},
+        "alone": {},
+        "uncertainty": {"career_goal": {"kind": "sd", "sd": {"ai_researcher": 0.1}}},
+    }
+    for version in ("1.0", "1.1"):
+        done = with_new_choices(data, instrument, version)
+        assert done["tables"]["career_goal"]["choices"] == {
+            **old,
+            "ml_engineer": 0.0,
+            "software_engineer": 0.0,
+        }
+        assert done["tables"]["interest_math"] == data["tables"]["interest_math"]
+        sd = done["uncertainty"]["career_goal"]["sd"]
+        assert sd == {"ai_researcher": 0.1, "ml_engineer": 0.0, "software_engineer": 0.0}
+        assert data["tables"]["career_goal"]["choices"] == old  # the caller's data is not changed
+    assert with_new_choices(data, instrument, instrument.version) is data
+    assert with_new_choices([1], instrument, "1.0") == [1]  # not a JSON object: left for the checks to name

@@ -1,9 +1,12 @@
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 
 from rolefit.instrument.items import load_instrument, parse_instrument, questionnaire
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 DESIGN_ITEMS = {
     "interest_building_products": "swe",
@@ -66,6 +69,7 @@ def test_choices_match_the_design():
     instrument = load_instrument()
     goal = instrument["career_goal"]
     assert {c.id: c.lean for c in goal.choices} == {
+        "software_engineer": "swe",
         "software_architect": "swe",
         "engineering_manager": "swe",
         "full_stack_developer": "swe",
@@ -73,8 +77,12 @@ def test_choices_match_the_design():
         "ai_researcher": "mle",
         "applied_scientist": "mle",
         "ml_platform_engineer": "mle",
+        "ml_engineer": "mle",
         "undecided": "none",
     }
+    labels = {c.id: c.label for c in goal.choices}
+    assert labels["ml_engineer"] == "Machine learning engineer"
+    assert labels["software_engineer"] == "Software engineer (back end, front end or full stack)"
     assert instrument["education"].choice_ids == (
         "no_degree",
         "some_college",
@@ -227,24 +235,48 @@ items:
     assert "b: part experience" in message and "c: part experience" in message
 
 
-def test_version_1_0_reads_the_same_items_and_is_accepted():
-    """1.1 only added ``part``: a model built for 1.0 reads exactly the same items, so it still loads and
-    the gate still compares it (the 1.0 text is the fixture, hashed as bundles recorded it)."""
+def test_versions_1_0_and_1_1_read_the_same_items_but_the_new_goals_and_are_accepted():
+    """1.1 only added ``part``, 1.2 the goals ``ml_engineer`` and ``software_engineer``: a model built for
+    1.0 or 1.1 reads the same items with the same choices but those two, so it still loads (the two new
+    choices tell it nothing: tests/model/test_same_predictions.py) and the gate still compares it. The
+    1.0 text is the fixture, hashed as bundles recorded it."""
     import hashlib
-    from pathlib import Path
 
     import yaml
 
     import rolefit.instrument.items as items
 
-    old_text = (Path(__file__).parents[1] / "fixtures" / "questionnaire-1.0.yaml").read_text()
+    old_text = (FIXTURES / "questionnaire-1.0.yaml").read_text()
     new_text = (Path(items.__file__).parent / "questionnaire.yaml").read_text()
     old, new = yaml.safe_load(old_text), yaml.safe_load(new_text)
-    assert old["version"] == "1.0" and new["version"] == load_instrument().version == "1.1"
-    assert [{k: v for k, v in item.items() if k != "part"} for item in new["items"]] == old["items"]
+    assert old["version"] == "1.0" and new["version"] == load_instrument().version == "1.2"
+    added = {"ml_engineer", "software_engineer"}
+
+    def as_in_1_0(item):
+        item = {k: v for k, v in item.items() if k != "part"}
+        if "choices" in item:
+            item["choices"] = [c for c in item["choices"] if c["id"] not in added]
+        return item
+
+    assert [as_in_1_0(item) for item in new["items"]] == old["items"]
     assert (old["scales"], old["groups"]) == (new["scales"], new["groups"])
     digest = hashlib.sha256(old_text.encode()).hexdigest()
     instrument = load_instrument()
     assert instrument.accepts("1.0", digest)
     assert instrument.accepts(instrument.version, instrument.sha256)
     assert not instrument.accepts("1.0", "0" * 64) and not instrument.accepts("0.9", digest)
+    assert {version for version, _ in instrument.compatible} == {"1.0", "1.1"}
+    for version in ("1.0", "1.1"):
+        assert instrument.new_choices(version) == {"career_goal": ("ml_engineer", "software_engineer")}
+    assert instrument.new_choices(instrument.version) == {}
+
+
+def test_new_choices_of_a_compatible_version_must_be_choices_of_the_item():
+    import rolefit.instrument.items as items
+
+    text = (Path(items.__file__).parent / "questionnaire.yaml").read_text()
+    older = '\n  - {version: "0.9", sha256: abc, new_choices: {career_goal: [astronaut]}}\n'
+    text = text.replace("compatible:\n", "compatible:" + older, 1)
+    with pytest.raises(ValueError) as info:
+        parse_instrument(text)
+    assert "0.9 lists new choices of 'career_goal' that are not its choices: astronaut" in str(info.value)

@@ -68,6 +68,30 @@ def test_items_follow_their_lean(sample):
         assert (gap > 0) == (item.lean == "mle"), (item.id, gap)
 
 
+def test_every_goal_choice_is_drawn_and_leans_its_way(sample):
+    """Each goal but "undecided" has its own utility (a choice without one would silently behave like
+    "undecided"), each is drawn, and a role's own goals are more common among its people: the new
+    "machine learning engineer" among MLEs, "software engineer" among SWEs (instrument 1.2)."""
+    from rolefit.data.synthetic import GOAL_LOADINGS
+
+    goal = load_instrument()["career_goal"]
+    assert set(GOAL_LOADINGS) == {c.id for c in goal.choices if c.id != "undecided"}
+    is_mle = sample["role"] == "mle"
+    answered = sample["career_goal"].notna()
+    mle_share = sample.loc[is_mle & answered, "career_goal"].value_counts(normalize=True)
+    swe_share = sample.loc[~is_mle & answered, "career_goal"].value_counts(normalize=True)
+    for choice in goal.choices:
+        assert mle_share.get(choice.id, 0) > 0.01 and swe_share.get(choice.id, 0) > 0.01, choice.id
+        if choice.lean != "none":
+            ratio = mle_share[choice.id] / swe_share[choice.id]
+            assert (ratio > 1.2) == (choice.lean == "mle") and (ratio < 1 / 1.2) == (choice.lean == "swe"), (
+                choice.id,
+                ratio,
+            )
+    assert mle_share["ml_engineer"] > swe_share["ml_engineer"] * 1.2
+    assert swe_share["software_engineer"] > mle_share["software_engineer"] * 1.2
+
+
 def test_experience_items_match_the_survey_marginals(sample, marginals):
     for item_id, levels in marginals.table.items():
         for role in ("swe", "mle"):

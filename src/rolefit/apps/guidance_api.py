@@ -2,13 +2,15 @@
 
 * ``POST /api/guide`` — one person's answers (as for ``/api/predict``) -> ``Prediction.to_dict()`` with
   ``Guidance.to_dict()`` under ``guidance``: certainty in words, the starting point, the five groups,
-  next steps per role and goal changes, the roles' facts (the fitting role first) and common mistakes;
+  next steps per role (the fitting role first; from the readiness gaps and the guides' path), the roles'
+  facts (the fitting role first) and common mistakes;
 * ``POST /api/next-questions`` — the answers so far -> the best next questions (``?k=``, default 1)
   and whether the answers are settled; ``?skipped=item`` (repeatable, or comma-separated) names items
   the person chose not to answer, never suggested again. Someone who answered nothing gets the best
   first question and ``settled: false``;
-* ``POST /api/what-if`` — ``{"answers": {...}, "changes": {...}}`` -> the prediction after the changes
-  and the exact change in ``p_mle`` (null in ``changes`` removes an answer);
+* ``POST /api/what-if`` — an exploration tool: ``{"answers": {...}, "changes": {...}}`` -> the
+  prediction after the changes and the exact change in ``p_mle`` (null in ``changes`` removes an answer);
+  never the source of next steps;
 * ``GET /api/role-facts`` — the roles explained (``?role=swe`` or ``mle``; both when absent).
 
 Bodies are read like ``/api/predict``'s (:mod:`rolefit.apps.bodies`: 413/415/408/422, the same limits)
@@ -169,8 +171,9 @@ def add_guidance_routes(
     )
     async def guide_one(request: Request) -> Any:
         """One person's result (as /api/predict) with guidance: how sure in words, the starting point,
-        the five groups of reasons, next steps toward each role (each with its exact effect), goal
-        changes, the roles' facts with their sources (the fitting role first) and common mistakes."""
+        the five groups of reasons, next steps toward each role (the fitting role first; each with the
+        share of people in the role or the career guide behind it), the roles' facts with their sources
+        (the fitting role first) and common mistakes."""
         received = await receive(request)
         if isinstance(received, Response):
             return received
@@ -231,7 +234,7 @@ def add_guidance_routes(
 
     @app.post(
         "/api/what-if",
-        summary="What changing some answers would do",
+        summary="Explore: what changing some answers would do",
         response_model=WhatIfResponse,
         responses=refused,
         openapi_extra={
@@ -240,7 +243,8 @@ def add_guidance_routes(
         },
     )
     async def what_if_one(request: Request) -> Any:
-        """The result after changing some answers, and the exact change in the probability of MLE."""
+        """Explore: the result after changing some answers, and the exact change in the probability of
+        MLE (an exploration tool; next steps never come from it)."""
         received = await receive(request)
         if isinstance(received, Response):
             return received

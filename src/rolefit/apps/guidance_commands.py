@@ -68,7 +68,11 @@ def what_if_command(
     base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
     model: str = typer.Option(None, "--model", help=MODEL_HELP),
 ):
-    """The result after changing some answers, and the exact change in the probability of MLE."""
+    """Explore: the result after changing some answers, and the exact change in the probability of MLE.
+
+    An exploration tool ("what if I rated statistics 4?"), not advice: next steps come from where you
+    stand against people in each role and from the career guides, never from what moves the number.
+    """
     from rolefit.apps.guidance_text import render_what_if
     from rolefit.guidance.steps import what_if
     from rolefit.scoring.answers import InvalidAnswers, validate_answers

@@ -10,8 +10,6 @@ FACT_TOPICS = ("daily_work", "core_skills", "salary", "market")
 #: At most this many entries of a list-like fact are shown on its line.
 FACT_ENTRIES = 5
 FACTS_CHOICES = ("fitting", "both", "none")
-#: Goal changes shown per role (the best; --json lists more).
-GOALS_SHOWN = 1
 
 
 def points(delta: float) -> str:
@@ -41,27 +39,26 @@ def question_text(question: str, prompt: str) -> str:
 
 
 def render_steps(guidance, k: int = 3) -> list[str]:
-    """Next steps toward each role (the fitting one first) and goal changes, with their exact effects."""
+    """Next steps toward each role, the fitting one first, in the order to do them: each action with the
+    share of people in the role or the career guide behind it; then the guides' timing advice."""
     from rolefit.guidance.words import ROLE_SHORT
 
-    order = [guidance.role, *(r for r in ROLE_SHORT if r != guidance.role)]
-    steps = {r: guidance.next_steps.get(r, ())[:k] for r in order}
-    goals = {r: guidance.goal_steps.get(r, ())[:GOALS_SHOWN] for r in order}
-    if not any(steps.values()) and not any(goals.values()):
+    found = guidance.next_steps
+    steps = {role: found.roles.get(role, ())[:k] for role in found.order}
+    if not any(steps.values()):
         return []
-    # next steps move the all-answers model (things people do on the way to a role never move the fit)
-    heading = "What would make your answers more like those of people in each role (the all-answers model"
-    lines = ["", f"{heading}, re-predicted; percentage points):"]
-    for role in order:
-        if steps[role]:
-            fitting = " (your best fit)" if role == guidance.role and not guidance.answers_needed else ""
-            lines.append(f"  Toward {ROLE_SHORT[role]}{fitting}:")
-            lines += [f"    {points(s.delta_p):>12}  {s.action}" for s in steps[role]]
-    if any(goals.values()):
-        lines.append("  Or a different goal (a bigger decision than learning something; --json lists more):")
-        for role in order:
-            toward = ROLE_SHORT[role]
-            lines += [f"    {points(s.delta_p):>12}  {s.action} (toward {toward})" for s in goals[role]]
+    lines = [""]
+    for role, listed in steps.items():
+        if not listed:
+            continue
+        if role == found.first:
+            fitting = " (your best fit)" if not guidance.answers_needed else ""
+            lines.append(f"Next steps toward {ROLE_SHORT[role]}{fitting}, in order:")
+        else:
+            lines.append(f"Toward {ROLE_SHORT[role]}, if you want to explore it:")
+        for step in listed:
+            lines += [f"  {step.order}. {step.action}", f"     {step.why}"]
+    lines.append(found.plan)
     return lines
 
 

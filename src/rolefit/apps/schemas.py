@@ -236,19 +236,44 @@ class GroupOut(_Out):
     other_answers: OtherAnswers = Field(description="Reasons too small to list, summed.")
 
 
+class StepSourceOut(_Out):
+    name: str = Field(description="The survey (gap steps) or the career guides (guide steps).")
+    year: int | None
+    url: str | None
+
+
 class StepOut(_Out):
+    """One next step (``Step.to_dict()``): an action with the share or the guide behind it."""
+
     role: Role
-    item: str
-    group: str
-    kind: Literal["raise", "start", "add", "year", "goal"]
-    from_answer: Answer | None
-    to_answer: Answer
-    from_label: str
-    to_label: str
+    order: int = Field(ge=1, description="1-based: the order to do the role's steps in.")
+    kind: Literal["gap", "guide"] = Field(
+        description='"gap": most people working in the role have more (readiness); "guide": the career '
+        "guides' path (fundamentals, then projects)."
+    )
+    item: str = Field(description="The answered instrument item the step is about.")
     action: str
-    delta_p: float = Field(gt=0, description="The exact rise of role's probability (0.05: 5 points).")
-    delta_p_mle: float
-    p_mle_after: float
+    why: str
+    share: float | None = Field(
+        ge=0,
+        le=1,
+        description="A gap's share of people in the role with more than you; null for a guide step.",
+    )
+    source: StepSourceOut
+
+
+class PlanSourceOut(_Out):
+    name: str
+    url: str | None
+
+
+class NextStepsOut(_Out):
+    """``NextSteps.to_dict()``: per role the steps in order, the fitting role first."""
+
+    first: Role = Field(description="The fitting role (the fit's): its steps come first.")
+    roles: dict[Role, list[StepOut]]
+    plan: str = Field(description="The guides' timing advice (not a step).")
+    plan_source: PlanSourceOut
 
 
 class SourceOut(_Out):
@@ -296,8 +321,7 @@ class GuidanceOut(_Out):
     start_probabilities: Probabilities
     groups: list[GroupOut]
     summary: str
-    next_steps: dict[Role, list[StepOut]]
-    goal_steps: dict[Role, list[StepOut]]
+    next_steps: NextStepsOut
     facts: list[RoleFactsOut] = Field(description="Both roles, the fitting one first.")
     mistakes: list[MistakeOut]
 

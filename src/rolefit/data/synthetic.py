@@ -110,6 +110,9 @@ LOADINGS: dict[str, tuple[float, float, float, float]] = {
 
 #: Trait weights of every career goal's utility (builder, analytical, research, pace).
 GOAL_LOADINGS: dict[str, tuple[float, float, float, float]] = {
+    # the two roles themselves (instrument 1.2): a builder's aim, the pace of a quick entry for SWE;
+    # builder and analytical for MLE (engineering plus maths, less research than a researcher's aim)
+    "software_engineer": (0.35, 0.0, 0.0, 0.2),
     "software_architect": (0.4, 0.1, 0.0, 0.0),
     "engineering_manager": (0.15, 0.0, 0.0, 0.2),
     "full_stack_developer": (0.3, 0.0, 0.0, 0.25),
@@ -117,6 +120,7 @@ GOAL_LOADINGS: dict[str, tuple[float, float, float, float]] = {
     "ai_researcher": (0.0, 0.2, 0.5, -0.1),
     "applied_scientist": (0.0, 0.4, 0.2, 0.0),
     "ml_platform_engineer": (0.2, 0.25, 0.0, 0.0),
+    "ml_engineer": (0.2, 0.4, 0.1, 0.0),
 }
 UNDECIDED_UTILITY = 0.2
 

@@ -11,8 +11,9 @@ One concept per module:
   sentences;
 * :mod:`~rolefit.guidance.groups` — ``group_subtotals(prediction)``: the five groups' exactly additive
   shares of the log-odds, small reasons folded into "other answers";
-* :mod:`~rolefit.guidance.steps` — ``what_if(answers, changes)`` and ``next_steps(answers)``: the smallest
-  realistic changes of skills, experience and (apart) the goal, each with its exact effect;
+* :mod:`~rolefit.guidance.steps` — ``next_steps(answers)``: per role, the readiness gaps merged with the
+  career guides' path, each with its share or guide; ``what_if(answers, changes)``: explore the exact
+  effect of changed answers;
 * :mod:`~rolefit.guidance.questions` — ``next_questions(answers)`` and ``settled(answers)``: adaptive
   questioning;
 * :mod:`~rolefit.guidance.facts` (+ ``role_facts.yaml``) — ``role_facts()``: the roles explained, each fact

@@ -1,7 +1,8 @@
 """Everything a person reads beside the number, in one result for apps: :func:`guide`.
 
 It bundles :mod:`~rolefit.guidance.words` (certainty and the starting point), :mod:`~rolefit.guidance.groups`
-(the five groups), :mod:`~rolefit.guidance.steps` (next steps per role and goal changes),
+(the five groups), :mod:`~rolefit.guidance.steps` (next steps per role: the readiness gaps and the
+guides' path),
 :mod:`~rolefit.guidance.facts` (the roles explained, the fitting role first; common mistakes). It is
 computed on request from a prediction, never inside :func:`rolefit.predict`.
 """
@@ -15,9 +16,8 @@ from typing import Any
 
 from rolefit.guidance.facts import Mistake, RoleFacts, common_mistakes, role_facts
 from rolefit.guidance.groups import GroupSubtotal, group_subtotals
-from rolefit.guidance.steps import NextSteps, Step, next_steps
+from rolefit.guidance.steps import MAX_STEPS, NextSteps, next_steps
 from rolefit.guidance.words import answers_needed, certainty, groups_sentence, starting_point
-from rolefit.model.conformal import ROLES
 from rolefit.scoring.predictor import Prediction, predict, sigmoid
 
 
@@ -29,8 +29,9 @@ class Guidance:
     to sharpen this" (``answers_needed`` is that N, 0 otherwise); ``starting_point``: the probability
     before any answer, in words; ``groups``: the five groups' subtotals, largest first (the starting
     point's log-odds plus their subtotals are the log-odds); ``summary``: the groups in one sentence;
-    ``next_steps`` and ``goal_steps``: per role, the best smallest changes of the all-answers model (none
-    for someone who answered nothing: there is nothing yet to build on); everything else is the fit's
+    ``next_steps``: :class:`~rolefit.guidance.steps.NextSteps`, per role the steps in order (the fitting
+    role first; none for someone who answered nothing: there is nothing yet to build on), never goal
+    changes (a goal is a decision, not a step); everything else is the fit's
     (the headline: ``Prediction``'s own fields); ``facts``: both roles, the fitting one first
     (in questionnaire order, SWE then MLE, while there are not enough answers to say which fits);
     ``mistakes``: kind words where the answers match a common mistake.
@@ -44,8 +45,7 @@ class Guidance:
     start_probabilities: dict[str, float]
     groups: tuple[GroupSubtotal, ...]
     summary: str
-    next_steps: dict[str, tuple[Step, ...]]
-    goal_steps: dict[str, tuple[Step, ...]]
+    next_steps: NextSteps
     facts: tuple[RoleFacts, ...]
     mistakes: tuple[Mistake, ...]
 
@@ -60,8 +60,7 @@ class Guidance:
             "start_probabilities": dict(self.start_probabilities),
             "groups": [g.to_dict() for g in self.groups],
             "summary": self.summary,
-            "next_steps": {r: [s.to_dict() for s in steps] for r, steps in self.next_steps.items()},
-            "goal_steps": {r: [s.to_dict() for s in steps] for r, steps in self.goal_steps.items()},
+            "next_steps": self.next_steps.to_dict(),
             "facts": [f.to_dict() for f in self.facts],
             "mistakes": [m.to_dict() for m in self.mistakes],
         }
@@ -73,22 +72,19 @@ def guide(
     model: str | os.PathLike | None = None,
     base_rate: float | None = None,
     prediction: Prediction | None = None,
-    k: int = 3,
+    k: int = MAX_STEPS,
 ) -> Guidance:
     """Guidance for one person's ``answers`` (see :class:`Guidance`).
 
     ``prediction`` may pass the prediction already made for these answers with the same ``model`` and
-    ``base_rate`` (it is not made again); ``k`` is the number of next steps per role.
+    ``base_rate`` (it is not made again); ``k`` is the most next steps per role (up to
+    :data:`~rolefit.guidance.steps.MAX_STEPS`).
     Raises what :func:`rolefit.predict` raises for invalid answers or base rates.
     """
     p = prediction if prediction is not None else predict(answers, model=model, base_rate=base_rate)
     needed = answers_needed(p, model=model)
     groups = tuple(group_subtotals(p))
-    if p.answers:
-        steps = next_steps(p.answers, model=model, base_rate=base_rate, k=k, prediction=p)
-    else:
-        p_all = p.all_answers.probabilities["mle"]
-        steps = NextSteps(steps={r: () for r in ROLES}, goal={r: () for r in ROLES}, p_mle=p_all)
+    steps = next_steps(p.answers, model=model, base_rate=base_rate, k=k, prediction=p)
     start = sigmoid(p.baseline_log_odds)
     return Guidance(
         role=p.role,
@@ -99,8 +95,7 @@ def guide(
         start_probabilities={"swe": 1.0 - start, "mle": start},
         groups=groups,
         summary=groups_sentence(groups),
-        next_steps=dict(steps.steps),
-        goal_steps=dict(steps.goal),
+        next_steps=steps,
         facts=role_facts() if needed else role_facts(p.role, both=True),
         mistakes=tuple(common_mistakes(p, model=model)),
     )

@@ -229,9 +229,11 @@ class Instrument:
     groups: tuple[Group, ...]
     items: tuple[Item, ...]
     sha256: str = field(compare=False)
-    #: ``(version, sha256)`` of earlier instruments whose items are the same in everything a model reads
-    #: (only ``part`` was added since): bundles built for them load (:meth:`accepts`)
+    #: ``(version, sha256)`` of earlier instruments whose models still read every item (only ``part``
+    #: and the choices of :meth:`new_choices` were added since): bundles built for them load (:meth:`accepts`)
     compatible: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: per compatible version, the choices added since, by item (see :meth:`new_choices`)
+    added_choices: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, compare=False)
     _by_id_map: dict[str, Item] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -263,6 +265,12 @@ class Instrument:
         """Whether a model built for instrument ``version`` with text hash ``sha256`` reads the same
         items: this instrument itself, or one of its :attr:`compatible` predecessors."""
         return (version, sha256) == (self.version, self.sha256) or (version, sha256) in self.compatible
+
+    def new_choices(self, version: str) -> dict[str, tuple[str, ...]]:
+        """The choices, by item, that this instrument has and a model built for the compatible ``version``
+        never saw (empty for this version itself). Such a model has no evidence about them: the bundle
+        loader gives each an effect of 0 (:func:`rolefit.scoring.bundle.with_new_choices`)."""
+        return dict(self.added_choices.get(version, {}))
 
     def __getitem__(self, item_id: str) -> Item:
         return self._by_id()[item_id]
@@ -351,8 +359,26 @@ def parse_instrument(text: str) -> Instrument:
         raise ValueError("The questionnaire definition is invalid: " + "; ".join(problems))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     compatible = tuple((str(c["version"]), str(c["sha256"])) for c in raw.get("compatible") or ())
+    added: dict[str, dict[str, tuple[str, ...]]] = {}
+    by_id = {item.id: item for item in items}
+    for entry in raw.get("compatible") or ():
+        new = {str(k): tuple(str(c) for c in v) for k, v in (entry.get("new_choices") or {}).items()}
+        for item_id, choice_ids in new.items():
+            known = by_id[item_id].choice_ids if item_id in by_id else ()
+            unknown = [c for c in choice_ids if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"The questionnaire definition is invalid: compatible version {entry['version']} lists "
+                    f"new choices of {item_id!r} that are not its choices: {', '.join(unknown)}"
+                )
+        added[str(entry["version"])] = new
     return Instrument(
-        version=str(raw["version"]), groups=groups, items=tuple(items), sha256=digest, compatible=compatible
+        version=str(raw["version"]),
+        groups=groups,
+        items=tuple(items),
+        sha256=digest,
+        compatible=compatible,
+        added_choices=added,
     )
 
 

@@ -536,6 +536,7 @@ def load_trusted(
     assert verification is not None  # the signature step ran
     where = f"the model bundle at {directory}"
     data = parse_json(read_verified(directory, SCORING, manifest), SCORING, where)
+    data = with_new_choices(data, load_instrument(), manifest["instrument"]["version"])
     try:
         additive = AdditiveModel.from_dict(data)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -558,6 +559,7 @@ def load_fit(directory: str | Path, manifest: dict[str, Any], additive: Additive
     if manifest["files"].get(FIT) is None:
         return FitModel.rebuilt(additive, instrument, version=str(manifest.get("model_version", "")))
     data = parse_json(read_verified(directory, FIT, manifest), FIT, where)
+    data = with_new_choices(data, instrument, manifest["instrument"]["version"])
     try:
         fit = FitModel.from_dict(data)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -566,6 +568,44 @@ def load_fit(directory: str | Path, manifest: dict[str, Any], additive: Additive
     if problem:
         raise BundleError(f"{FIT} in {where} {problem}. Refusing to load it.")
     return fit
+
+
+def with_new_choices(data: Any, instrument: Instrument, version: str) -> Any:
+    """``scoring.json`` or ``fit.json`` data of a model built for the compatible instrument ``version``,
+    with an effect of 0 (and, in the fit, an sd of 0) for every choice added since
+    (:meth:`~rolefit.instrument.items.Instrument.new_choices`); the data unchanged for this version.
+
+    Why 0: the model was trained before the choice existed, so it has no evidence about it; the answer
+    tells it nothing, exactly as a skipped goal (the goal's effect is fixed: it scales no other answer).
+    Retraining learns the choice's own effect. Anything but a JSON object is returned as it is, for the
+    checks that follow to name.
+    """
+    added = instrument.new_choices(version)
+    if not added or not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for key in ("tables", "alone"):
+        tables = data.get(key)
+        if not isinstance(tables, dict):
+            continue
+        tables = data[key] = dict(tables)
+        for item_id, choice_ids in added.items():
+            table = tables.get(item_id)
+            if isinstance(table, dict) and isinstance(table.get("choices"), dict):
+                choices = {**table["choices"], **{c: 0.0 for c in choice_ids if c not in table["choices"]}}
+                tables[item_id] = {**table, "choices": choices}
+    uncertainty = data.get("uncertainty")
+    if isinstance(uncertainty, dict):
+        uncertainty = data["uncertainty"] = dict(uncertainty)
+        for item_id, choice_ids in added.items():
+            entry = uncertainty.get(item_id)
+            if not isinstance(entry, dict):
+                continue
+            entry = uncertainty[item_id] = dict(entry)
+            for key in ("sd", "sd_alone"):
+                if isinstance(entry.get(key), dict):
+                    entry[key] = {**entry[key], **{c: 0.0 for c in choice_ids if c not in entry[key]}}
+    return data
 
 
 def _instrument_problem(

@@ -102,8 +102,6 @@ function showGroups(p, g) {
   box.appendChild(list);
 }
 
-function points(delta) { return "+" + (100 * delta).toFixed(1) + " points"; }
-
 function sources(list) {
   return "(source" + (list.length > 1 ? "s" : "") + ": "
     + list.map((s) => (s.title ? "\u201c" + s.title + "\u201d" : "an untitled " + s.kind) + ", " + s.year).join("; ") + ")";
@@ -112,22 +110,18 @@ function sources(list) {
 function showSteps(g) {
   const box = $("steps-lists");
   box.innerHTML = "";
-  const order = [g.role, g.role === "swe" ? "mle" : "swe"];
+  const next = g.next_steps;
+  const order = [next.first, next.first === "swe" ? "mle" : "swe"];
   order.forEach((role) => {
-    const steps = g.next_steps[role] || [];
+    const steps = next.roles[role] || [];
     if (!steps.length) return;
-    box.appendChild(el("h3", {}, "Toward " + role.toUpperCase() + (role === g.role && !g.answers_needed ? " (your best fit)" : "")));
-    const list = el("ul", { class: "steps", id: "steps-" + role });
-    steps.slice(0, 3).forEach((s) => list.appendChild(el("li", {}, points(s.delta_p) + " \u2014 " + s.action)));
+    const fitting = role === next.first && !g.answers_needed ? " (your best fit)" : "";
+    box.appendChild(el("h3", {}, "Toward " + role.toUpperCase() + fitting));
+    const list = el("ol", { class: "steps", id: "steps-" + role });
+    steps.slice(0, 3).forEach((s) => list.appendChild(el("li", {}, s.action + " \u2014 " + s.why)));
     box.appendChild(list);
   });
-  const goals = order.map((role) => (g.goal_steps[role] || [])[0]).filter(Boolean);
-  if (goals.length) {
-    box.appendChild(el("h3", {}, "Or a different goal (a bigger decision than learning something)"));
-    const list = el("ul", { class: "steps", id: "steps-goal" });
-    goals.forEach((s) => list.appendChild(el("li", {}, points(s.delta_p) + " \u2014 " + s.action + " (toward " + s.role.toUpperCase() + ")")));
-    box.appendChild(list);
-  }
+  if (box.children.length) box.appendChild(el("p", {}, next.plan));
   $("next-steps").hidden = !box.children.length;
 }
 
