@@ -321,6 +321,10 @@ class NextQuestionOut(_Out):
 
 class SettledOut(_Out):
     settled: bool = Field(description="More answers are unlikely to change the result.")
+    breadth: bool = Field(
+        description="The fit's breadth rule holds: some answer speaks for the role the fit names, or no "
+        "question that would is left (always true for the all-answers model)."
+    )
     p_change: float
     p_role_change: float
     p_verdict_change: float
