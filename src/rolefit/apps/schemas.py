@@ -340,8 +340,18 @@ class SettledOut(_Out):
 
 
 class NextQuestionsResponse(_Out):
+    phase: Literal["fit", "readiness", "done"] = Field(
+        description="Quick mode's phase: \"fit\" (the fit's most telling questions, until the fit is "
+        'settled), "readiness" (the short "where do you stand today?" block, in a fixed order) or "done" '
+        "(nothing more to ask; questions is empty)."
+    )
     questions: list[NextQuestionOut] = Field(description="Best first; empty when nothing is left to ask.")
-    settled: SettledOut
+    settled: SettledOut = Field(description="Whether the fit is settled (the stopping rule on the fit).")
+    expected_left: int = Field(
+        ge=0,
+        description="The expected number of questions left in Quick mode: the stopping rule's estimate "
+        "of the fit's (Quick mode simulated forward from these answers) plus the readiness block's left.",
+    )
 
 
 class WhatIfResponse(_Out):
