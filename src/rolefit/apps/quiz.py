@@ -20,10 +20,7 @@ import typer
 from rolefit.apps.console import BASE_RATE_HELP, MODEL_HELP, base_rate_option, fail
 
 MODES = ("quick", "all")
-MODE_QUESTION = (
-    "Quick (the questions that tell most about which role fits you until it is settled, then a few "
-    "about where you stand today) or All questions?"
-)
+MODE_QUESTION = "Quick (what suits you until it is settled, then where you stand today) or All questions?"
 #: After going on past a settled result, the person is offered the result again after this many more.
 GO_ON_BATCH = 5
 
