@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,7 @@ def test_predict_from_file_and_stdin(champion):
     _, path = champion
     human = run(["predict", "--answers", str(ROOT / "examples/person.json")], model=path)
     assert human.returncode == 0, human.stderr
-    assert "Best fit: software engineering" in human.stdout and "Top reasons:" in human.stdout
+    assert "Best fit: software engineering" in human.stdout and "Top reasons (" in human.stdout
     assert "not screening" in human.stdout
     machine = run(
         ["predict", "--answers", "-", "--json"],
@@ -168,7 +169,7 @@ def test_base_rate_moves_the_starting_point_not_the_reasons(champion):
     assert rare["explanations"] == default["explanations"]  # same reasons, effects and evidence
     human = run(["predict", "--answers", str(person), "--base-rate", "0.04"], model=path)
     assert human.returncode == 0, human.stderr
-    assert "Before your answers: 4% MLE (your population's MLE share" in human.stdout
+    assert "Before your answers: 4% MLE (the share of ML engineers in your population" in human.stdout
 
 
 @pytest.mark.parametrize("value", ["1.5", "abc", "0", "1", "-0.1", "nan"])
@@ -194,14 +195,17 @@ def test_reasons_show_their_evidence(champion):
     # reasons too small to matter are folded into one "other answers" line (rolefit.guidance.words)
     listed = [e for e in data["explanations"] if abs(e["effect"]) >= MIN_EFFECT]
     folded = len(data["explanations"]) - len(listed)
-    assert (f"  {folded} other answer" in human.stdout) == (folded > 0)
-    for entry in listed:
+    assert (f"  - {folded} other answer" in human.stdout) == (folded > 0)
+    for entry in listed:  # each in words: how much it weighs, and what backs it
         evidence = entry["evidence"]
-        marker = (
-            f"[real: {evidence['respondents']:,} respondents]" if evidence["basis"] == "real" else "[assumed]"
+        backing = (
+            f"(based on {evidence['respondents']:,} people in "
+            if evidence["basis"] == "real"
+            else "(what career guides say — not yet measured on people)."
         )
-        (line,) = [line for line in lines if entry["reason"] in line]
-        assert line.endswith(" " + marker), line
+        (line,) = [line for line in lines if entry["reason"].rstrip(".") in line]
+        assert re.search(r": a (strong |small )?reason \(", line), line
+        assert backing in line, line
     start = f"{data['base_rate'] * 100:.4g}%"
     assert f"Before your answers: {start} MLE (an even start" in human.stdout
 

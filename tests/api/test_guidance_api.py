@@ -7,6 +7,8 @@ from fastapi.testclient import TestClient
 
 import rolefit
 from rolefit.apps import schemas
+from rolefit.guidance.questions import expected_questions
+from rolefit.guidance.quick import READINESS_BLOCK
 from rolefit.instrument.items import load_instrument
 
 from .helpers import LOCAL
@@ -73,26 +75,56 @@ def test_next_questions_for_someone_who_answered_nothing(client, champion):
     assert response.status_code == 200
     body = response.json()
     schemas.NextQuestionsResponse.model_validate(body)
-    (first,) = rolefit.next_questions({}, model=path, of="all_answers")
+    (first,) = rolefit.next_questions({}, model=path, of="fit")  # Quick mode asks about the fit first
+    assert body["phase"] == "fit"
     assert [q["item"] for q in body["questions"]] == [first.item]
     assert body["questions"][0]["gain_bits"] > 0
     assert body["settled"]["settled"] is False and body["settled"]["answered"] == 0
+    # the stopping rule's estimate of the fit's questions left, plus the readiness block
+    expected = expected_questions({}, model=path)
+    assert body["expected_left"] == round(expected) + len(READINESS_BLOCK) and expected >= 1
     three = client.post("/api/next-questions", params={"k": 3}, json={}).json()["questions"]
-    assert [q["item"] for q in three] == [
-        q.item for q in rolefit.next_questions({}, 3, model=path, of="all_answers")
-    ]
+    assert [q["item"] for q in three] == [q.item for q in rolefit.next_questions({}, 3, model=path, of="fit")]
     skipped = [q["item"] for q in three[:2]]
     rest = client.post(f"/api/next-questions?k=3&skipped={skipped[0]}&skipped={skipped[1]}", json={}).json()
     assert not set(skipped) & {q["item"] for q in rest["questions"]}
     assert rest["questions"][0]["item"] == three[2]["item"]
-    assert rest["settled"]["remaining"] == len(load_instrument()) - 2
+    assert rest["settled"]["remaining"] == len(load_instrument().fit_ids) - 2
     as_list = client.post(f"/api/next-questions?skipped={','.join(skipped)}", json={}).json()
     assert as_list["questions"][0]["item"] == three[2]["item"]
 
 
+def test_next_questions_go_from_the_fit_to_the_readiness_block_to_done(client, champion):
+    path = champion[1]
+    answers, skipped, phases, lefts = {}, [], [], []
+    while True:
+        body = client.post(f"/api/next-questions?skipped={','.join(skipped)}" if skipped else
+                           "/api/next-questions", json=answers).json()  # fmt: skip
+        schemas.NextQuestionsResponse.model_validate(body)
+        phases.append(body["phase"])
+        lefts.append(body["expected_left"])
+        if body["phase"] == "done":
+            assert body["questions"] == [] and body["expected_left"] == 0
+            break
+        item = body["questions"][0]["item"]
+        if body["phase"] == "fit":
+            assert body["settled"]["settled"] is False and item in load_instrument().fit_ids
+            answers[item] = 5 if load_instrument()[item].lean == "mle" else 1  # a clear MLE person
+            if load_instrument()[item].kind == "choice":
+                answers[item] = "ai_researcher"
+        else:
+            assert body["settled"]["settled"] is True and body["questions"][0]["gain_bits"] == 0
+            skipped.append(item)  # skipping the block's questions moves on too
+    fit = phases.count("fit")
+    assert phases == ["fit"] * fit + ["readiness"] * len(READINESS_BLOCK) + ["done"]
+    assert lefts[fit:-1] == list(range(len(READINESS_BLOCK), 0, -1))
+    assert rolefit.settled(answers, model=path).settled
+    assert fit < len(load_instrument().fit_ids)
+
+
 def test_next_questions_when_everything_is_answered(client):
     body = client.post("/api/next-questions", json=everything()).json()
-    assert body["questions"] == []
+    assert body["questions"] == [] and body["phase"] == "done" and body["expected_left"] == 0
     assert body["settled"]["settled"] is True and body["settled"]["remaining"] == 0
 
 
@@ -178,7 +210,9 @@ def test_openapi_documents_every_response(client):
         "role", "order", "kind", "item", "action", "why", "share", "source"
     }  # fmt: skip
     assert "guidance" in components["GuideResponse"]["properties"]
-    assert {"questions", "settled"} <= set(components["NextQuestionsResponse"]["properties"])
+    assert {"phase", "questions", "settled", "expected_left"} == set(
+        components["NextQuestionsResponse"]["properties"]
+    )
     batch = spec["paths"]["/api/predict/batch"]["post"]["responses"]["200"]["content"]["application/json"]
     assert batch["schema"]["items"] == {"$ref": "#/components/schemas/PredictionOut"}
     parameters = {p["name"] for p in spec["paths"]["/api/next-questions"]["post"]["parameters"]}

@@ -4,8 +4,10 @@ import json
 import re
 
 import rolefit
+from rolefit.apps.guidance_text import question_text
 from rolefit.apps.schemas import GuideResponse, NextQuestionsResponse, WhatIfResponse
-from rolefit.guidance.questions import next_questions
+from rolefit.guidance.questions import expected_questions, next_questions
+from rolefit.guidance.quick import READINESS_BLOCK
 from rolefit.guidance.words import GROUP_NAMES
 
 from ..conftest import ROOT
@@ -102,11 +104,12 @@ def test_predict_with_no_answers_asks_the_best_first_question(champion):
     _, path = champion
     out = run(["predict", "--answers", "-"], model=path, stdin="{}")
     assert out.returncode == 0, out.stderr
-    (first,) = next_questions({}, model=path, of="all_answers")
+    (first,) = next_questions({}, model=path, of="fit")
     assert "Start with the question that tells most:" in out.stdout
-    assert f"[{first.item}]" in out.stdout
+    assert f"  1. {question_text(first.question, first.prompt)}\n" in out.stdout
+    assert f"[{first.item}]" not in out.stdout  # ids are for --json
     assert "How sure: not enough answers yet — answer " in out.stdout
-    assert "Best fit" not in out.stdout and "more like those of people in each role" not in out.stdout
+    assert "Best fit" not in out.stdout and "Where you stand today" not in out.stdout
 
 
 def test_next_on_no_answers_gives_the_best_first_question_and_no_verdict(champion, tmp_path):
@@ -115,26 +118,55 @@ def test_next_on_no_answers_gives_the_best_first_question_and_no_verdict(champio
     empty.write_text("{}")
     out = run(["next", "--answers", str(empty), "--k", "1"], model=path)
     assert out.returncode == 0, out.stderr
-    (first,) = next_questions({}, model=path, of="all_answers")
+    (first,) = next_questions({}, model=path, of="fit")
     assert "No answers yet." in out.stdout and "Best first question:" in out.stdout
-    assert f"[{first.item}]" in out.stdout
+    assert f"  1. {question_text(first.question, first.prompt)}" in out.stdout
+    left = round(expected_questions({}, model=path)) + len(READINESS_BLOCK)
+    assert f"About {left} questions left in Quick mode." in out.stdout
     assert not any(word in out.stdout for word in VERDICT_WORDS), out.stdout
+    assert "bits" not in out.stdout and f"[{first.item}]" not in out.stdout
     data = _json(["next", "--answers", str(empty), "--k", "3"], path)
     NextQuestionsResponse.model_validate(data)
+    assert data["phase"] == "fit" and data["expected_left"] == left
     assert [q["item"] for q in data["questions"]] == [
-        q.item for q in next_questions({}, 3, model=path, of="all_answers")
+        q.item for q in next_questions({}, 3, model=path, of="fit")
     ]
     assert data["settled"]["settled"] is False and data["settled"]["answered"] == 0
 
 
+def test_next_once_the_fit_is_settled_asks_where_you_stand(champion, tmp_path):
+    _, path = champion
+    person = {
+        item: 5
+        for item in (
+            "interest_math",
+            "interest_research",
+            "interest_model_training",
+            "skill_statistics",
+            "skill_linear_algebra",
+            "pref_experimentation",
+        )
+    }
+    person.update(career_goal="ai_researcher", interest_building_products=1, pref_fast_job_entry=1)
+    assert rolefit.settled(person, model=path).settled
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(person))
+    out = run(["next", "--answers", str(answers), "--k", "2"], model=path)
+    assert out.returncode == 0, out.stderr
+    assert "Your fit is settled" in out.stdout and "where do you stand today?" in out.stdout
+    assert f"About {len(READINESS_BLOCK)} questions left in Quick mode." in out.stdout
+    first = rolefit.questionnaire()[READINESS_BLOCK[0]]
+    assert f"  1. {first.text}" in out.stdout
+
+
 def test_next_skips_what_the_person_skipped(champion, tmp_path):
     _, path = champion
-    (first,) = next_questions({}, model=path, of="all_answers")
+    (first,) = next_questions({}, model=path, of="fit")
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
     data = _json(["next", "--answers", str(empty), "--k", "3", "--skip", first.item], path)
     assert first.item not in [q["item"] for q in data["questions"]]
-    assert data["settled"]["remaining"] == len(rolefit.questionnaire()) - 1
+    assert data["settled"]["remaining"] == len(rolefit.questionnaire().fit_ids) - 1
     bad = run(["next", "--answers", str(empty), "--skip", "interest_mth"], model=path)
     assert bad.returncode == 2 and "--skip" in bad.stderr and "interest_mth" in bad.stderr
     wrong = run(["next", "--answers", "-"], model=path, stdin='{"interest_math": 9}')

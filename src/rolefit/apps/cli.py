@@ -57,7 +57,8 @@ def predict(
     steps: int = typer.Option(3, "--steps", min=0, help="Next steps shown per role."),
     model: str = typer.Option(None, "--model", help=MODEL_HELP),
 ):
-    """Predict role fit for one person's answers, with what would move it and the roles explained.
+    """Predict role fit for one person's answers: the fit and its reasons, where you stand today in each
+    role, next steps, and the roles explained.
 
     --json prints Prediction.to_dict() with Guidance.to_dict() under "guidance"."""
     from rolefit.guidance.advice import guide
@@ -73,7 +74,7 @@ def predict(
         guidance = guide(data, base_rate=rate, model=model, prediction=result, k=max(steps, 3))
         asked = []
         if guidance.answers_needed:  # not enough to name a role: what would tell most next
-            asked = next_questions(result.answers, 3, model=model, base_rate=rate, of="all_answers")
+            asked = next_questions(result.answers, 3, model=model, base_rate=rate, of="fit")
     if as_json:
         typer.echo(json.dumps({**result.to_dict(), "guidance": guidance.to_dict()}, indent=2))
         return

@@ -4,10 +4,13 @@
   ``Guidance.to_dict()`` under ``guidance``: certainty in words, the starting point, the five groups,
   next steps per role (the fitting role first; from the readiness gaps and the guides' path), the roles'
   facts (the fitting role first) and common mistakes;
-* ``POST /api/next-questions`` — the answers so far -> the best next questions (``?k=``, default 1)
-  and whether the answers are settled; ``?skipped=item`` (repeatable, or comma-separated) names items
-  the person chose not to answer, never suggested again. Someone who answered nothing gets the best
-  first question and ``settled: false``;
+* ``POST /api/next-questions`` — the answers so far -> Quick mode's next questions
+  (:func:`rolefit.guidance.quick.quick_questions`; ``?k=``, default 1): ``phase`` ("fit": the fit's
+  most telling questions until the fit is settled; "readiness": the short "where do you stand today?"
+  block; "done"), ``questions``, ``settled`` (the fit's) and ``expected_left`` (questions left, from
+  the stopping rule's estimate); ``?skipped=item`` (repeatable, or comma-separated) names items the
+  person chose not to answer, never suggested again. Someone who answered nothing gets the best first
+  question and ``settled: false``;
 * ``POST /api/what-if`` — an exploration tool: ``{"answers": {...}, "changes": {...}}`` -> the
   prediction after the changes and the exact change in ``p_mle`` (null in ``changes`` removes an answer);
   never the source of next steps;
@@ -44,7 +47,8 @@ from rolefit.apps.schemas import (
 )
 from rolefit.guidance.advice import guide
 from rolefit.guidance.facts import role_facts
-from rolefit.guidance.questions import next_questions, settled
+from rolefit.guidance.questions import next_questions
+from rolefit.guidance.quick import quick_questions
 from rolefit.guidance.steps import what_if
 from rolefit.instrument.items import load_instrument
 from rolefit.model.conformal import ROLES
@@ -91,11 +95,10 @@ def _next(body: bytes, query_rate: float | None, problems: dict[str, str], model
         return read
     answers, rate = read
     try:
-        questions = next_questions(answers, k, model=model, base_rate=rate, skipped=skipped, of="all_answers")
-        done = settled(answers, model=model, base_rate=rate, skipped=skipped, of="all_answers")
+        step = quick_questions(answers, k, model=model, base_rate=rate, skipped=skipped)
     except InvalidAnswers as exc:
         return problem_response(exc.problems)
-    return JSONResponse({"questions": [q.to_dict() for q in questions], "settled": done.to_dict()})
+    return JSONResponse(step.to_dict())
 
 
 def _what_if(body: bytes, query_rate: float | None, problems: dict[str, str], model: Any) -> Response:
@@ -157,7 +160,7 @@ def add_guidance_routes(
     body, the query's base rate and its problems, or the refusal); ``run(work, *args)`` runs ``work`` on
     the scoring thread; ``model`` is the loaded bundle's path."""
     role_facts()  # the packaged facts are validated at start-up, not on the first request
-    next_questions({}, model=model, of="all_answers")  # and the answer model's arrays are built
+    next_questions({}, model=model, of="fit")  # and the fit's answer model's arrays are built
     body = {"requestBody": {"required": True, "content": {"application/json": {"schema": person_schema}}}}
     items = len(load_instrument())
     item_ids = list(load_instrument().ids)
@@ -208,9 +211,12 @@ def add_guidance_routes(
         },
     )
     async def next_one(request: Request) -> Any:
-        """The unanswered questions whose answers are expected to tell most about the role (expected
-        information gain, bits), and whether the answers so far are settled (more answers unlikely to
-        change the role). With no answers: the best first question."""
+        """Quick mode's next questions: while the fit is not settled (phase "fit"), the unanswered fit
+        questions whose answers are expected to tell most about it (expected information gain, bits);
+        then the short "where do you stand today?" block in a fixed order (phase "readiness"); then
+        none (phase "done"). With whether the fit is settled and the expected number of questions
+        left (from the stopping rule, never a fixed number). With no answers: the best first
+        question."""
         k, problems = _count(request, "k", 1, items)
         skipped, found = _skipped(request)
         received = await receive(request)

@@ -1,5 +1,5 @@
-"""``rolefit next`` (the best next questions, and whether the answers are settled) and ``rolefit
-what-if`` (the result after changing some answers, with the exact change in probability).
+"""``rolefit next`` (Quick mode's next questions, whether the fit is settled and about how many are
+left) and ``rolefit what-if`` (the result after changing some answers, with the exact change).
 
 Plain functions with typer options; :mod:`rolefit.apps.cli` registers them on the app. Invalid input
 exits 2 naming every offending field, a bad or missing model exits 3 (:mod:`rolefit.apps.console`).
@@ -28,32 +28,31 @@ def next_command(
     skipped: list[str] = typer.Option(
         None, "--skip", help="An item the person chose not to answer (repeat for more): never asked again."
     ),
-    as_json: bool = typer.Option(False, "--json", help='Print {"questions": [...], "settled": {...}}.'),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print {"phase", "questions": [...], "settled": {...}, "expected_left"}.'
+    ),
     base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
     model: str = typer.Option(None, "--model", help=MODEL_HELP),
 ):
-    """The questions whose answers would tell most about the role, and whether the answers so far are
-    settled (more answers unlikely to change the result). With no answers: the best first question."""
+    """Quick mode's next questions: those that would tell most about which role fits you until the fit
+    is settled, then a few about where you stand today; with about how many are left. With no answers:
+    the best first question."""
     from rolefit.apps.guidance_text import render_next
-    from rolefit.guidance.questions import next_questions, settled
+    from rolefit.guidance.quick import quick_questions
     from rolefit.scoring.answers import InvalidAnswers
 
     rate = base_rate_option(base_rate)
     data = read_answers(answers)
     with person_errors():
         try:
-            questions = next_questions(
-                data, k, model=model, base_rate=rate, skipped=skipped or (), of="all_answers"
-            )
+            step = quick_questions(data, k, model=model, base_rate=rate, skipped=skipped or ())
         except InvalidAnswers as exc:  # --skip is an option here, not a field of the answers
             problems = {("--skip" if key == "skipped" else key): text for key, text in exc.problems.items()}
             raise InvalidAnswers(problems) from None
-        done = settled(data, model=model, base_rate=rate, skipped=skipped or (), of="all_answers")
     if as_json:
-        found = {"questions": [q.to_dict() for q in questions], "settled": done.to_dict()}
-        typer.echo(json.dumps(found, indent=2))
+        typer.echo(json.dumps(step.to_dict(), indent=2))
         return
-    typer.echo(render_next(questions, done))
+    typer.echo(render_next(step))
 
 
 def what_if_command(

@@ -1,5 +1,5 @@
-"""Guidance as text for a terminal: what would move the fit, kind words, the roles explained, what to
-ask next, and a what-if (``rolefit predict``, ``quiz``, ``next`` and ``what-if``)."""
+"""Guidance as text for a terminal: where you stand today, next steps, kind words, the roles explained,
+what to ask next, and a what-if (``rolefit predict``, ``quiz``, ``next`` and ``what-if``)."""
 
 from __future__ import annotations
 
@@ -101,15 +101,59 @@ def _fact_line(fact) -> str:
 
 
 def render_questions(questions, heading: str) -> list[str]:
+    """A heading and the questions, numbered, as a person reads them (the item ids are in --json)."""
     lines = [heading]
     for n, q in enumerate(questions, start=1):
-        lines.append(f"  {n}. {question_text(q.question, q.prompt)}  [{q.item}]")
+        lines.append(f"  {n}. {question_text(q.question, q.prompt)}")
+    return lines
+
+
+#: Gaps listed per role under "Where you stand today" (the most common first; --json lists them all).
+GAPS_SHOWN = 3
+
+
+def render_standing(prediction, role_first: str | None = None, gaps: int = GAPS_SHOWN) -> list[str]:
+    """ "Where you stand today": per role (``role_first`` first), how the person's experience compares
+    with real people working in it, and the gaps most of them have, each with its share and source."""
+    from rolefit.guidance.words import ROLE_SHORT
+    from rolefit.scoring.reasons import ROLE_NAMES
+
+    readiness = prediction.readiness
+    if readiness is None:
+        return []
+    first = role_first or prediction.role
+    lines = ["", "Where you stand today (your experience against real people working in each role):"]
+    sources = dict(getattr(getattr(readiness, "tables", None), "sources", None) or {})
+    for role in (first, *(r for r in ROLE_SHORT if r != first)):
+        standing = readiness.roles[role]
+        name = ROLE_NAMES[role]
+        lines.append(f"  {name[0].upper()}{name[1:]}:")
+        found = standing.gaps
+        if not found:
+            lines.append(f"    {standing.summary}")
+            continue
+        compared = len(standing.standings)
+        title = (
+            sources.get(found[0].source, {}).get("titles", {}).get(role) or f"people in {ROLE_SHORT[role]}"
+        )
+        on = "the 1 answer compared" if compared == 1 else f"{len(found)} of the {compared} answers compared"
+        lines.append(f"    Most {title} have more than you on {on}:")
+        for gap in found[:gaps]:
+            people = f"{gap.n:,} {'person' if gap.n == 1 else 'people'}"
+            lines.append(f"    - {gap.fragment} (based on {people} working as {title}, {gap.source_name}).")
+        if len(found) > gaps:
+            more = len(found) - gaps
+            lines.append(
+                f"    - and {more} more (rolefit predict --json lists {'it' if more == 1 else 'them all'})."
+            )
     return lines
 
 
 def render_result(prediction, guidance, *, top: int = 5, own_base_rate: bool = False,
                   facts: str = "fitting", steps: int = 3, questions=()) -> str:  # fmt: skip
-    """The whole report of ``rolefit predict`` and the quiz: the result, then the guidance.
+    """The whole report of ``rolefit predict`` and the quiz, in the order of the page: the fit (which
+    role, how sure, the reasons about what you enjoy, are good at and want), then where you stand today
+    per role (the fitting one first), then the next steps, then the roles' facts.
 
     ``questions``: the best next questions, shown while there are not enough answers to name a role
     (for someone who answered nothing, the best first question instead of a verdict)."""
@@ -121,6 +165,8 @@ def render_result(prediction, guidance, *, top: int = 5, own_base_rate: bool = F
             else "Questions that would tell most next:"
         )
         lines += ["", *render_questions(questions, heading)]
+    if prediction.answers:
+        lines += render_standing(prediction, guidance.role)
     lines += render_steps(guidance, steps)
     lines += render_mistakes(guidance)
     lines += render_facts(guidance, facts)
@@ -128,29 +174,30 @@ def render_result(prediction, guidance, *, top: int = 5, own_base_rate: bool = F
     return "\n".join(lines)
 
 
-def render_next(questions, done) -> str:
-    """``rolefit next``: whether the answers are settled, and the best next questions (no verdict)."""
-    if done.remaining == 0:
-        return "Every question is answered or skipped: nothing is left to ask."
-    if done.answered == 0:
-        lines = ["No answers yet."]
-    elif done.settled:
+def render_next(step) -> str:
+    """``rolefit next``: where the person is in Quick mode, the next questions and about how many are
+    left (a :class:`rolefit.guidance.quick.QuickStep`; no verdict)."""
+    done = step.settled
+    if step.phase == "done":
+        if done.remaining == 0:
+            return "Every question is answered or skipped: nothing is left to ask."
+        return "Nothing more to ask in Quick mode: your fit is settled. See your result with rolefit predict."
+    if step.phase == "readiness":
         lines = [
-            f"Settled: more answers are unlikely to change the result (about {done.p_change:.0%} chance "
-            f"they would; {done.answered} answered, {done.remaining} left). You may still go on."
+            "Your fit is settled: more answers are unlikely to change which role fits you. Now: where do "
+            "you stand today?"
         ]
+    elif done.answered == 0:
+        lines = ["No answers yet."]
     else:
         lines = [
-            f"Not settled yet: more answers could well change the result (about {done.p_change:.0%} "
-            f"chance they would; {done.answered} answered, {done.remaining} left)."
+            "Not settled yet: more answers about what you enjoy, are good at and want could still change "
+            f"which role fits you (about {round(100 * done.p_change)}% chance they would)."
         ]
-    heading = "Best first question:" if done.answered == 0 and len(questions) == 1 else "Best next questions:"
-    lines += render_questions(questions, heading)
-    for q in questions:
-        lines.append(
-            f"  [{q.item}] expected information {q.gain_bits:.3f} bits; MLE would end between "
-            f"{q.p_mle_low:.0%} and {q.p_mle_high:.0%}"
-        )
+    left = step.expected_left
+    lines.append(f"About {left} question{'s' if left != 1 else ''} left in Quick mode.")
+    first = done.answered == 0 and step.phase == "fit" and len(step.questions) == 1
+    lines += render_questions(step.questions, "Best first question:" if first else "Next questions:")
     return "\n".join(lines)
 
 

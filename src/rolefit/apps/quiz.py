@@ -2,10 +2,12 @@
 
 Two ways through it (``--mode``, asked when not given):
 
-* **quick** (the default): one question at a time, always the one whose answer is expected to tell most
-  about the role (:func:`rolefit.guidance.questions.next_questions`), until the answers are settled
-  (:func:`~rolefit.guidance.questions.settled`: more answers are unlikely to change the result) — then
-  the person may go on (asked again every few questions) or see the result;
+* **quick** (the default): Quick mode (:func:`rolefit.guidance.quick.quick_questions`). First one
+  question at a time about what suits the person, always the one whose answer is expected to tell most
+  about the fit, until the fit is settled (more answers are unlikely to change it) — then the person may
+  go on (asked again every few questions); then the short "where do you stand today?" block; then the
+  result. Each question says about how many are left (the stopping rule's estimate, never a fixed
+  number);
 * **all**: every question, group by group.
 
 Enter skips a question at any time; a skipped question is not asked again.
@@ -18,9 +20,7 @@ import typer
 from rolefit.apps.console import BASE_RATE_HELP, MODEL_HELP, base_rate_option, fail
 
 MODES = ("quick", "all")
-MODE_QUESTION = (
-    "Quick (adaptive: about a dozen questions, stops when settled; you may go on) or All questions?"
-)
+MODE_QUESTION = "Quick (what suits you until it is settled, then where you stand today) or All questions?"
 #: After going on past a settled result, the person is offered the result again after this many more.
 GO_ON_BATCH = 5
 
@@ -63,7 +63,7 @@ def quiz(
     guidance = guide(answers, model=model, base_rate=rate, prediction=result)
     questions = []
     if guidance.answers_needed:
-        questions = next_questions(answers, 3, model=model, base_rate=rate, skipped=skipped, of="all_answers")
+        questions = next_questions(answers, 3, model=model, base_rate=rate, skipped=skipped, of="fit")
     console.print()
     # markup off: the evidence markers are in square brackets, which rich would read as styles
     report = render_result(
@@ -122,35 +122,52 @@ def _ask_all(console, answers: dict[str, str], skipped: list[str]) -> None:
 
 def _ask_quick(console, answers: dict[str, str], skipped: list[str], *, model, rate) -> None:
     from rolefit.apps.guidance_text import question_text
-    from rolefit.guidance.questions import next_questions, settled
+    from rolefit.guidance.questions import next_questions
+    from rolefit.guidance.quick import quick_questions
     from rolefit.instrument.items import load_instrument
 
     instrument = load_instrument()
     console.print(
-        f"Quick: the most telling question first, until more answers are unlikely to change your result "
-        f"(about a dozen of the {len(instrument)}).\n"
+        "Quick: first the questions that tell most about which role fits you, until more answers are "
+        "unlikely to change it; then a few about where you stand today.\n"
     )
-    asked, offer_at = 0, 0
+    asked = 0
+
+    def ask(question, left: int | None) -> None:
+        nonlocal asked
+        asked += 1
+        about = f" [dim](about {left} question{'s' if left != 1 else ''} left)[/dim]" if left else ""
+        text = f"[dim]{asked}.[/dim] {question_text(question.question, question.prompt)}{about}"
+        _keep(question.item, ask_item(console, instrument[question.item], text), answers, skipped)
+
+    offer_at, told = 0, False
     while True:
-        done = settled(answers, model=model, base_rate=rate, skipped=skipped, of="all_answers")
-        if done.remaining == 0:
+        step = quick_questions(answers, 1, model=model, base_rate=rate, skipped=skipped)
+        if step.phase == "fit":
+            ask(step.questions[0], step.expected_left)
+            continue
+        if not step.settled.remaining:  # every fit question answered or skipped
             break
-        if done.settled and asked >= offer_at:
+        if asked >= offer_at:
+            fit_answers = step.settled.answered
             console.print(
-                f"\n[bold]Settled[/bold]: after {len(answers)} answers, more are unlikely to change your "
-                "result."
+                f"\n[bold]Settled[/bold]: after {fit_answers} answer{'s' if fit_answers != 1 else ''} about "
+                "what suits you, more are unlikely to change which role fits you."
             )
             more = _prompt(console, "Answer a few more questions anyway? [dim](y/N)[/dim]").strip().lower()
             if more not in ("y", "yes"):
                 break
             offer_at = asked + GO_ON_BATCH
-        (question,) = next_questions(
-            answers, 1, model=model, base_rate=rate, skipped=skipped, of="all_answers"
-        )
-        asked += 1
-        item = instrument[question.item]
-        text = f"[dim]{asked}.[/dim] {question_text(question.question, question.prompt)}"
-        _keep(item.id, ask_item(console, item, text), answers, skipped)
+        (question,) = next_questions(answers, 1, model=model, base_rate=rate, skipped=skipped, of="fit")
+        ask(question, None)
+    while True:
+        step = quick_questions(answers, 1, model=model, base_rate=rate, skipped=skipped)
+        if step.phase != "readiness":
+            break
+        if not told:
+            told = True
+            console.rule("Where do you stand today? Your experience so far")
+        ask(step.questions[0], step.expected_left)
     console.print(
         f"\nYou answered {len(answers)} of {len(instrument)} questions"
         f"{f' (skipped {len(skipped)})' if skipped else ''}."

@@ -345,6 +345,10 @@ class NextQuestionOut(_Out):
 
 class SettledOut(_Out):
     settled: bool = Field(description="More answers are unlikely to change the result.")
+    breadth: bool = Field(
+        description="The fit's breadth rule holds: some answer speaks for the role the fit names, or no "
+        "question that would is left (always true for the all-answers model)."
+    )
     p_change: float
     p_role_change: float
     p_verdict_change: float
@@ -360,8 +364,18 @@ class SettledOut(_Out):
 
 
 class NextQuestionsResponse(_Out):
+    phase: Literal["fit", "readiness", "done"] = Field(
+        description="Quick mode's phase: \"fit\" (the fit's most telling questions, until the fit is "
+        'settled), "readiness" (the short "where do you stand today?" block, in a fixed order) or "done" '
+        "(nothing more to ask; questions is empty)."
+    )
     questions: list[NextQuestionOut] = Field(description="Best first; empty when nothing is left to ask.")
-    settled: SettledOut
+    settled: SettledOut = Field(description="Whether the fit is settled (the stopping rule on the fit).")
+    expected_left: int = Field(
+        ge=0,
+        description="The expected number of questions left in Quick mode: the stopping rule's estimate "
+        "of the fit's (Quick mode simulated forward from these answers) plus the readiness block's left.",
+    )
 
 
 class WhatIfResponse(_Out):

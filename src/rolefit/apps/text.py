@@ -1,5 +1,9 @@
 """A person's result as text for a terminal: the bar, the starting point, how sure, the reasons.
 
+Words for people: each reason's weight in words ("a strong reason") and what backs it ("based on N
+people in the Kaggle ML & DS Survey 2021", "what career guides say — not yet measured on people"); the
+numbers and ids stay in ``--json``.
+
 The guidance that follows them (next steps, the roles' facts, ...) is :mod:`rolefit.apps.guidance_text`.
 """
 
@@ -20,11 +24,29 @@ def _percent(share: float) -> str:
     return f"{share * 100:.4g}%"
 
 
-def evidence_marker(evidence: dict | None) -> str:
-    """A short tag for what backs a reason: ``[real: 2,795 respondents]`` or ``[assumed]``."""
+#: How much one reason weighs, in words, by the size of its effect (log-odds; the fit's, already
+#: shrunk for its uncertainty): from :data:`rolefit.guidance.words.POINTS` up (alone it would move an
+#: even start to 60%) "a strong reason"; from half of that "a reason"; below, "a small reason".
+REASON_WORDS = ((1.0, "a strong reason"), (0.5, "a reason"), (0.0, "a small reason"))
+
+
+def reason_weight(effect: float) -> str:
+    """ "a strong reason", "a reason" or "a small reason" for an effect (see :data:`REASON_WORDS`)."""
+    from rolefit.guidance.words import POINTS
+
+    return next(words for share, words in REASON_WORDS if abs(effect) >= share * POINTS)
+
+
+def evidence_words(evidence: dict | None, sources: dict | None = None) -> str:
+    """What backs a reason, in words: "based on 2,795 people in the Kaggle ML & DS Survey 2021" for an
+    effect learned from real respondents (``sources``: the survey names by source, e.g. the readiness
+    tables'), "what career guides say — not yet measured on people" for an assumed one."""
     if evidence and evidence.get("basis") == "real":
-        return f"[real: {int(evidence.get('respondents', 0)):,} respondents]"
-    return "[assumed]"
+        names = [(sources or {}).get(source, {}).get("name") for source in evidence.get("sources") or {}]
+        where = f"the {' and the '.join(dict.fromkeys(names))}" if names and all(names) else "real surveys"
+        people = int(evidence.get("respondents", 0))
+        return f"based on {people:,} {'person' if people == 1 else 'people'} in {where}"
+    return "what career guides say — not yet measured on people"
 
 
 def render_prediction(result, top: int = 5, own_base_rate: bool = False, guidance=None) -> str:
@@ -52,9 +74,9 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False, guidanc
     ]
     if result.base_rate is not None:
         population = (
-            "your population's MLE share, from --base-rate"
+            "the share of ML engineers in your population, as you gave it"
             if own_base_rate
-            else "an even start: neither role favoured; set your population's MLE share with --base-rate"
+            else "an even start: neither role favoured"
         )
         lines.append(f"Before your answers: {_percent(result.base_rate)} MLE ({population})")
     if guidance is not None:
@@ -64,25 +86,28 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False, guidanc
     elif result.prediction_set:  # the set itself stays in --json: as words here
         lines.append(f"How sure: {VERDICT_WORDS.get(result.verdict, result.verdict)}")
     if result.explanations:
-        lines.append("Top reasons:")
+        lines.append("Top reasons (what you enjoy, are good at and want):")
         shown, folded = _listed(result.explanations, top, small=guidance is not None)
+        sources = _source_names(result)
         for entry in shown:
-            marker = evidence_marker(entry.get("evidence"))
-            lines.append(f"  {entry['effect']:+.2f}  {entry['reason']} {marker}")
+            reason = entry["reason"].rstrip(".")
+            weight = reason_weight(entry["effect"])
+            lines.append(f"  - {reason}: {weight} ({evidence_words(entry.get('evidence'), sources)}).")
         if folded:
+            from rolefit.guidance.words import ROLE_SHORT, strength
+
             total = math.fsum(e["effect"] for e in folded)
             count = f"{len(folded)} other answer{'s' if len(folded) != 1 else ''}"
-            lines.append(f"  {total:+.2f}  {count} together (each smaller than those listed)")
-        bases = {(e.get("evidence") or {}).get("basis", "assumed") for e in shown}
-        key = [
-            text
-            for basis, text in (
-                ("real", "[real: n respondents] learned from real survey respondents"),
-                ("assumed", "[assumed] from the synthetic prior, not yet measured on real people"),
-            )
-            if basis in bases
-        ]
-        lines.append("  (effects in log-odds toward MLE; " + "; ".join(key) + ")")
+            words = strength(total)
+            together = "" if len(folded) == 1 else "together "
+            if words:
+                verb = (
+                    words if len(folded) == 1 else words.replace("leans", "lean").replace("points", "point")
+                )
+                toward = f"{together}{verb} {ROLE_SHORT['mle' if total > 0 else 'swe']}"
+            else:
+                toward = f"{together}{'does' if len(folded) == 1 else 'do'} not tip it either way"
+            lines.append(f"  - {count} {toward} (each smaller than those listed).")
     else:
         lines.append(
             "No answers given: this is the starting point for someone who skipped everything."
@@ -92,6 +117,12 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False, guidanc
     if guidance is None:  # with guidance, the notice ends the whole report (rolefit.apps.guidance_text)
         lines.append(result.notice)
     return "\n".join(lines)
+
+
+def _source_names(result) -> dict:
+    """The surveys' names by source (from the bundle's readiness tables; empty without them)."""
+    tables = getattr(result.readiness, "tables", None)
+    return dict(getattr(tables, "sources", None) or {})
 
 
 def _listed(explanations, top: int, small: bool) -> tuple[list[dict], list[dict]]:

@@ -57,7 +57,9 @@ class Interview:
     information gain (``asked``), ``fixed_roles`` / ``fixed_verdicts`` after the first ``k`` of their
     answered items in the questionnaire's order; ``p_change["role"][k - 1]`` (``["verdict"]``: the role
     or the verdict) is :func:`settled`'s estimate after ``k`` questions (computed until both fall below
-    the smallest threshold measured).
+    the smallest threshold measured). ``breadth[k - 1]`` says whether the fit's breadth rule held after
+    ``k`` questions (:mod:`rolefit.guidance.questions`; empty: always, as for the all-answers model):
+    the rule stops only where it holds.
     """
 
     source: str
@@ -69,6 +71,7 @@ class Interview:
     p_change: Mapping[str, tuple[float, ...]]
     fixed_roles: tuple[str, ...]
     fixed_verdicts: tuple[str, ...]
+    breadth: tuple[bool, ...] = ()
 
     @property
     def available(self) -> int:
@@ -76,10 +79,10 @@ class Interview:
         return len(self.asked)
 
     def stop(self, threshold: float, on: str = "role") -> int:
-        """The number of questions asked when stopping at the first ``p_change[on] < threshold`` (all
-        of them when it never falls below it)."""
+        """The number of questions asked when stopping at the first ``p_change[on] < threshold`` where
+        the breadth rule holds (all of them when there is none)."""
         for k, p in enumerate(self.p_change[on], start=1):
-            if p < threshold:
+            if p < threshold and (k > len(self.breadth) or self.breadth[k - 1]):
                 return k
         return self.available
 
@@ -122,6 +125,7 @@ def simulate_person(
     full = predict(answers, model=model, base_rate=base_rate)
     asked, roles, verdicts = [], [], []
     changes: dict[str, list[float]] = {"role": [], "verdict": []}
+    breadth: list[bool] = []
     so_far: dict[str, Any] = {}
     watching = True
     while len(so_far) < len(answers):
@@ -135,7 +139,8 @@ def simulate_person(
             found = settled(so_far, model=model, base_rate=base_rate, skipped=skipped, on="verdict", of=of)
             changes["role"].append(found.p_role_change)
             changes["verdict"].append(found.p_change)
-            watching = max(found.p_role_change, found.p_change) >= smallest
+            breadth.append(found.breadth)
+            watching = max(found.p_role_change, found.p_change) >= smallest or not found.breadth
     fixed_roles, fixed_verdicts = [], []
     prefix: dict[str, Any] = {}
     for item in (i for i in instrument.ids if i in answers):
@@ -153,6 +158,7 @@ def simulate_person(
         p_change={rule: tuple(values) for rule, values in changes.items()},
         fixed_roles=tuple(fixed_roles),
         fixed_verdicts=tuple(fixed_verdicts),
+        breadth=tuple(breadth) if of == "fit" else (),
     )
 
 

@@ -30,10 +30,22 @@ from ``P(r | answers)``, then every unanswered item's level from ``P(a | r)`` (t
 given the role), scores each completed answer set with the tables and counts how often the predicted
 role or the verdict differs from the current one. The answers are settled when that share is below
 :data:`SETTLE_THRESHOLD` (chosen on the synthetic validation split; see :data:`SETTLE_THRESHOLDS`).
+
+**The breadth rule (the fit only, issue #25).** Information gain alone can settle the fit on one side's
+evidence: a web developer asked only about statistics, linear algebra and maths, all low, is "clearly
+SWE" because he is "not an ML person", never because of what he enjoys, wants or is good at. So the fit
+is settled only when, besides the rule above, some answer *speaks for* the role the fit names (an item
+leaning to that role, whatever the answer: asking it is hearing that side; or a career goal whose choice
+leans to it), or no such item is left to ask. And :func:`next_questions` asks for it as soon as it is
+missing: while some fit item is answered and none speaks for the role the fit names, the items that
+would come first (best gain first among them). It depends on no threshold, so the adaptive simulation
+measures every threshold on one path. :func:`expected_questions` runs Quick mode forward to estimate
+how many fit questions are left (the progress text).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -71,6 +83,9 @@ SETTLE_THRESHOLDS = {"verdict": 0.1, "role": 0.1}
 #: against the fit of all their answers). Measured 2026-12-07 on that day's full champion: 0.2, the
 #: largest tried, reaches 98.2% verdict agreement at a median of 8 of 21 questions (verdict rule) and
 #: 96.3% role agreement at a median of 3 (role rule); on 2,000 synthetic test respondents 97.9% and 95.5%.
+#: Kept at 0.2 with the breadth rule (issue #25), measured on the small test champion's synthetic
+#: *validation* split (300 respondents, seed 1; the test split is the tests'): verdict rule 100% role and
+#: 97.0% verdict agreement at a median of 6.5 and a 90th percentile of 16 fit questions.
 FIT_SETTLE_THRESHOLDS = {"verdict": 0.2, "role": 0.2}
 #: Each answer's thresholds, by ``of``.
 SETTLE_THRESHOLDS_OF = {"fit": FIT_SETTLE_THRESHOLDS, "all_answers": SETTLE_THRESHOLDS}
@@ -80,6 +95,12 @@ SETTLE_THRESHOLD = FIT_SETTLE_THRESHOLDS[SETTLE_ON]
 #: about 0.016 at the threshold) and their seed: the same answers always give the same answer.
 SETTLE_SAMPLES = 256
 SETTLE_SEED = 20261126
+#: Quick mode's runs simulated by :func:`expected_questions` (the progress text's "about N questions
+#: left"), and their seed. 16 runs give the mean to within about a question (the runs' spread is 3-4
+#: questions: standard error near 1) in 0.1-0.2 s on one core of the 2-core machine of DESIGN.md
+#: (measured 2026-12-07 on the small test champion); it is a progress estimate, not a decision.
+EXPECT_PATHS = 16
+EXPECT_SEED = 20261207
 
 
 @dataclass(frozen=True)
@@ -122,7 +143,9 @@ class Settled:
     verdict (clear / leaning / toss-up, which also depends on how many items were answered) and
     ``p_change`` the one the rule uses (``on``: ``role``, or ``verdict`` for the role or the verdict);
     ``standard_error`` is its estimate's. ``settled`` is ``p_change < threshold`` for a person with at
-    least one answer, and always True when nothing is left to ask. ``method`` says how, in words.
+    least one answer (and ``breadth``), and always True when nothing is left to ask. ``breadth``: the
+    breadth rule holds (the fit: some answer speaks for the role it names, or no item that would is
+    left; always True for the all-answers model). ``method`` says how, in words.
     """
 
     settled: bool
@@ -138,10 +161,12 @@ class Settled:
     remaining: int
     samples: int
     method: str
+    breadth: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "settled": self.settled,
+            "breadth": self.breadth,
             "p_change": self.p_change,
             "p_role_change": self.p_role_change,
             "p_verdict_change": self.p_verdict_change,
@@ -247,6 +272,17 @@ class _FitModel:
             self.p["swe"][j, : len(found.answers)] = found.swe
             self.p["mle"][j, : len(found.answers)] = found.mle
         self.cumulative = _cumulative(self.p, self.valid)
+        # which answers speak *for* each role (the breadth rule): every answer of an item
+        # leaning to the role (asking it is hearing that side), and a choice whose own lean is the role
+        self.supports = {role: np.zeros((n, width), dtype=bool) for role in ("swe", "mle")}
+        for j, item in enumerate(self.ids):
+            found = self.items[item]
+            leans = {choice.id: choice.lean for choice in found.choices}
+            for k, answer in enumerate(self.answers[j]):
+                lean = leans[answer] if found.kind == "choice" else found.lean
+                if lean in self.supports:
+                    self.supports[lean][j, k] = True
+        self.side = {role: supports.any(axis=1) for role, supports in self.supports.items()}
 
     def part(self, level) -> np.ndarray:
         """One answered level's row of sums."""
@@ -390,6 +426,20 @@ class _FitState:
     sums: np.ndarray
     count: int
     p_mle: float
+    #: the roles some answered fit item speaks for (the breadth rule)
+    heard: frozenset[str] = frozenset()
+
+    def plus(self, tables: _FitModel, j: int, level: int) -> _FitState:
+        """The state after answering fit item ``j`` (of ``tables``) at answer level ``level``."""
+        sums = self.sums + tables.parts[j, level]
+        return _FitState(
+            answered=self.answered | {tables.ids[j]},
+            start=self.start,
+            sums=sums,
+            count=self.count + 1,
+            p_mle=float(tables.p_mle(self.start, sums)),
+            heard=self.heard | {r for r, supports in tables.supports.items() if supports[j, level]},
+        )
 
 
 def _fit_state(loaded: LoadedModel, tables: _FitModel, answers: Mapping[str, Any], rate) -> _FitState:
@@ -397,10 +447,15 @@ def _fit_state(loaded: LoadedModel, tables: _FitModel, answers: Mapping[str, Any
     levels = resolve(loaded.compiled, answers)
     sums = np.zeros(tables.width)
     count = 0
+    heard = set()
     for level in levels:
         if level.fit is not None:
             sums += tables.part(level.fit)
             count += 1
+            j = tables.index[level.item_id]
+            if level.answer in tables.answers[j]:
+                k = tables.answers[j].index(level.answer)
+                heard.update(r for r, supports in tables.supports.items() if supports[j, k])
     start = loaded.fit_start(rate)
     return _FitState(
         answered=frozenset(level.item_id for level in levels),
@@ -408,6 +463,7 @@ def _fit_state(loaded: LoadedModel, tables: _FitModel, answers: Mapping[str, Any
         sums=sums,
         count=count,
         p_mle=float(tables.p_mle(start, sums)),
+        heard=frozenset(heard),
     )
 
 
@@ -483,6 +539,31 @@ def _gains(tables, state, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(gain, 0.0), after
 
 
+def _ranked(tables, state, rows: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Indices into ``rows``, best question first, with every row's gain and ``p_mle`` after each level.
+
+    Best first by gain, equal gains in questionnaire order; for the fit, the breadth rule's side first
+    when it asks for one (:func:`_wanted_side`)."""
+    gain, after = _gains(tables, state, rows)
+    order = sorted(range(len(rows)), key=lambda i: (-gain[i], rows[i]))
+    wanted = _wanted_side(tables, state, rows) if isinstance(tables, _FitModel) else None
+    if wanted is not None:
+        side = tables.side[wanted][rows]
+        order = [i for i in order if side[i]] + [i for i in order if not side[i]]
+    return order, gain, after
+
+
+def _wanted_side(tables: _FitModel, state: _FitState, rows: np.ndarray) -> str | None:
+    """The fitting role, when the breadth rule asks for it: some fit item is answered, none of the
+    answers speaks for the role the fit names, and an item that would is left to ask (None otherwise)."""
+    if not state.count or not len(rows):
+        return None
+    role = role_of(state.p_mle)
+    if role in state.heard or not tables.side[role][rows].any():
+        return None
+    return role
+
+
 def next_questions(
     answers: Mapping[str, Any],
     k: int = 1,
@@ -507,7 +588,9 @@ def next_questions(
         Items the person chose not to answer: never suggested again.
     of : "fit" or "all_answers"
         Which answer the gain is about: the fit (the headline; only fit items can move it, so only they
-        are ranked and ``p_mle`` is the fit's) or the all-answers model (every item).
+        are ranked and ``p_mle`` is the fit's) or the all-answers model (every item). For the fit, the
+        breadth rule (see the module's docstring) puts first the items that speak for the role the fit
+        names when no answer so far does.
 
     Raises
     ------
@@ -522,12 +605,11 @@ def next_questions(
     rows = _candidates(tables, state, skipped)
     if not len(rows):
         return []
-    gain, after = _gains(tables, state, rows)
+    order, gain, after = _ranked(tables, state, rows)
+    order = order[:k]
     valid = tables.valid[rows]
     low = np.where(valid, after, np.inf).min(axis=1)
     high = np.where(valid, after, -np.inf).max(axis=1)
-    # best first; equal gains in questionnaire order
-    order = sorted(range(len(rows)), key=lambda i: (-gain[i], rows[i]))[:k]
     out = []
     for i in order:
         item = tables.items[tables.ids[rows[i]]]
@@ -582,8 +664,7 @@ def settled(
     loaded, tables = _model(model, of)
     state = _any_state(loaded, tables, answers, rate)
     rows = _candidates(tables, state, skipped)
-    p_role, p_verdict, p_either = _change(tables, state, rows, samples)
-    p_change = p_role if on == "role" else p_either
+    done, p_role, p_verdict, p_change = _settled(tables, state, rows, threshold, on, samples)
     role = role_of(state.p_mle)
     answered = state.count if isinstance(state, _FitState) else len(state.answered)
     method = (
@@ -591,10 +672,12 @@ def settled(
         f"the current probability, then each item's answer from P(answer | role) ({tables.basis} answer "
         "distributions; answers independent given the role, an approximation), each scored with the model"
     )
+    if isinstance(state, _FitState):
+        method += "; and some answer speaks for the fitting role, or no item that would is left"
     if not len(rows):
         method = "nothing is left to ask"
     return Settled(
-        settled=not len(rows) or (answered > 0 and p_change < threshold),
+        settled=done,
         p_change=p_change,
         p_role_change=p_role,
         p_verdict_change=p_verdict,
@@ -607,25 +690,103 @@ def settled(
         remaining=len(rows),
         samples=samples if len(rows) else 0,
         method=method,
+        breadth=not isinstance(tables, _FitModel) or _wanted_side(tables, state, rows) is None,
     )
 
 
-def _change(tables, state, rows: np.ndarray, samples: int) -> tuple[float, float, float]:
-    """Estimated probabilities that answering all of ``rows`` changes the role, the verdict, and either."""
+def _settled(tables, state, rows: np.ndarray, threshold: float, on: str, samples: int, quick=False):
+    """The stopping rule: ``(settled, p_role_change, p_verdict_change, p_change)``.
+
+    Settled when nothing is left to ask, or when something was answered, ``p_change`` (the role's, or
+    the role's or verdict's: ``on``) is below ``threshold`` and, for the fit, the breadth rule holds.
+    ``quick``: only ``settled`` is wanted (the probabilities are not estimated when it cannot be)."""
     if not len(rows):
-        return 0.0, 0.0, 0.0
-    rng = np.random.default_rng(SETTLE_SEED)
-    is_mle = rng.random(samples) < state.p_mle
-    uniforms = rng.random((samples, len(rows)))
-    # inverse CDF for every draw at once: item j of role r is shifted by 3 * (j + n * r) (cumulative values
-    # lie in [0, 2]), so one sorted array holds every item's cumulative distribution for both roles
+        return True, 0.0, 0.0, 0.0
+    breadth = not isinstance(tables, _FitModel) or _wanted_side(tables, state, rows) is None
+    if not breadth and quick:  # not settled whatever the completions say
+        return False, math.nan, math.nan, math.nan
+    p_role, p_verdict, p_either = _change(tables, state, rows, samples)
+    p_change = p_role if on == "role" else p_either
+    answered = state.count if isinstance(state, _FitState) else len(state.answered)
+    return breadth and answered > 0 and p_change < threshold, p_role, p_verdict, p_change
+
+
+def expected_questions(
+    answers: Mapping[str, Any],
+    *,
+    model: str | os.PathLike | None = None,
+    base_rate: float | None = None,
+    skipped: Iterable[str] = (),
+    paths: int = EXPECT_PATHS,
+) -> float:
+    """The expected number of further fit questions before Quick mode's fit is settled (0 when it is).
+
+    Estimated by running Quick mode forward ``paths`` times from these answers, with a fixed seed: each
+    run draws a role from the fit's current probability and an answer to every item left from
+    ``P(answer | role)`` (as :func:`settled` draws its completions), then asks as Quick mode asks (the
+    best question by :func:`next_questions`' order, its drawn answer revealed) until :func:`settled`'s
+    rule (the fit's default thresholds, with the breadth rule) says settled; the result is the mean
+    number of questions asked. The same answers always give the same estimate. It is an estimate from
+    the model's own answer model (answers independent given the role), not a promise.
+    """
+    if isinstance(paths, bool) or not isinstance(paths, int) or paths < 1:
+        raise ValueError(f"paths must be a whole number of at least 1, not {paths!r}")
+    rate = validate_base_rate(base_rate)
+    loaded, tables = _model(model, "fit")
+    state = _fit_state(loaded, tables, answers, rate)
+    rows = _candidates(tables, state, skipped)
+    threshold = FIT_SETTLE_THRESHOLDS[SETTLE_ON]
+    if _settled(tables, state, rows, threshold, SETTLE_ON, SETTLE_SAMPLES, quick=True)[0]:
+        return 0.0
+    rng = np.random.default_rng(EXPECT_SEED)
+    is_mle = rng.random(paths) < state.p_mle
+    drawn = _draw(tables, rows, is_mle, rng.random((paths, len(rows))))
+    asked = []
+    for path in range(paths):
+        now, left, level = state, rows, dict(zip(rows.tolist(), drawn[path].tolist(), strict=True))
+        count = 0
+        while True:
+            order, _, _ = _ranked(tables, now, left)
+            j = int(left[order[0]])
+            now, left = now.plus(tables, j, level[j]), left[left != j]
+            count += 1
+            if _settled(tables, now, left, threshold, SETTLE_ON, SETTLE_SAMPLES, quick=True)[0]:
+                break
+        asked.append(count)
+    return float(np.mean(asked))
+
+
+def _draw(tables, rows: np.ndarray, is_mle: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Answer levels of ``rows`` drawn from ``P(level | role)`` (one row of ``uniforms`` per role in
+    ``is_mle``), by the inverse CDF for every draw at once: item j of role r is shifted by
+    3 * (j + n * r) (cumulative values lie in [0, 2]), so one sorted array holds every item's cumulative
+    distribution for both roles."""
     n, width = len(rows), tables.valid.shape[1]
     shift = 3.0 * np.arange(2 * n)
     flat = (
         np.concatenate([tables.cumulative["swe"][rows], tables.cumulative["mle"][rows]]) + shift[:, None]
     ).ravel()
     block = np.arange(n)[None, :] + n * is_mle[:, None]
-    levels = np.searchsorted(flat, uniforms + 3.0 * block, side="right") - width * block
+    return np.searchsorted(flat, uniforms + 3.0 * block, side="right") - width * block
+
+
+@functools.lru_cache(maxsize=64)
+def _settle_draws(samples: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`settled`'s fixed uniform draws for ``samples`` completions of ``n`` items: one per
+    completion for its role, then one per item (read-only; the same seed every time)."""
+    rng = np.random.default_rng(SETTLE_SEED)
+    roles, uniforms = rng.random(samples), rng.random((samples, n))
+    roles.flags.writeable = uniforms.flags.writeable = False
+    return roles, uniforms
+
+
+def _change(tables, state, rows: np.ndarray, samples: int) -> tuple[float, float, float]:
+    """Estimated probabilities that answering all of ``rows`` changes the role, the verdict, and either."""
+    if not len(rows):
+        return 0.0, 0.0, 0.0
+    roles, uniforms = _settle_draws(samples, len(rows))
+    levels = _draw(tables, rows, roles < state.p_mle, uniforms)
+    width = tables.valid.shape[1]
     if isinstance(tables, _FitModel):
         p_final = tables.p_mle(state.start, state.sums + tables.parts[rows[None, :], levels].sum(axis=1))
         answered = state.count
