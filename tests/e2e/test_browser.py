@@ -10,6 +10,7 @@ copies them to ``docs/images/`` for the README.
 from __future__ import annotations
 
 import json
+import math
 import re
 import urllib.request
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+
+from tests.model.test_fit_acceptance import MATHS_GRADUATE, STUDENT
 
 from .helpers import ROOT
 
@@ -78,6 +81,15 @@ def visit(request, site, browser):
     assert not outside, f"the page called other hosts: {outside}"
     assert not seen.errors, f"JavaScript errors: {seen.errors}"
     assert not seen.refused, f"refused by the Content-Security-Policy: {seen.refused}"
+
+
+#: The bootcamp graduate of issue #25, as he answered Quick mode: half a year of coding, JavaScript, web
+#: development 4, enjoys building products 5, wants a job fast 5, low maths and ML ratings.
+BOOTCAMP = {
+    "years_coding": 0.5, "uses_javascript": 1, "skill_web_development": 4, "interest_building_products": 5,
+    "pref_fast_job_entry": 5, "skill_ml_algorithms": 1, "years_ml": 0, "interest_math": 2,
+}  # fmt: skip
+PERSONAS = {"student": STUDENT, "bootcamp": BOOTCAMP, "maths-graduate": MATHS_GRADUATE}
 
 
 def start_steps(page, visit) -> None:
@@ -231,6 +243,14 @@ def test_reload_midway_resumes_and_start_over_forgets(visit):
     assert again.is_checked("#interest_math-5") or again.is_checked("#skill_python-4")
     again.click("#goto-skills")
     assert again.is_checked("#skill_python-4")
+    # the kept answers' result, from the start view: the fit and where they stand today
+    kept = visit.page()
+    kept.goto(visit.url())
+    kept.wait_for_selector("#resume:not([hidden])")
+    kept.click("#resume-result")
+    kept.wait_for_selector("#result-view:not([hidden])")
+    assert {"interest_math": "5", "skill_python": "4"}.items() <= answers_in(kept.url).items()
+    assert kept.locator("#fit").is_visible() and kept.locator("#standing").is_visible()
     again.goto(visit.url("#start"))
     again.wait_for_selector("#start-over")
     again.click("#start-over")
@@ -256,7 +276,12 @@ def test_the_result_link_shows_the_same_result_in_a_fresh_browser_and_back_retur
     finish(page, visit)
     link = page.url
     assert link.startswith(visit.url("#result?"))
-    shown = {key: page.text_content(key) for key in ("#p-mle", "#verdict", "#certainty", "#reasons")}
+    shown = {
+        key: page.text_content(key) for key in ("#p-mle", "#verdict", "#certainty", "#reasons", "#standing")
+    }
+    assert (
+        page.locator("#standing").is_visible() and page.locator("#standing-mle, #standing-swe").count() == 2
+    )
     other = visit.page(fresh=True)
     other.goto(link)
     other.wait_for_selector("#result-view:not([hidden])")
@@ -525,7 +550,15 @@ def test_the_chart_has_a_centre_line_values_and_all_reasons_on_request(visit, it
     shown = page.locator("#reasons li:not([hidden])")
     assert shown.count() == 8 < rows.count()
     values = shown.locator(".value").all_text_contents()
-    assert len(values) == 8 and all(re.fullmatch(r"\u00d7\d+(\.\d+)?", v) for v in values)
+    assert len(values) == 8 and set(values) <= {"strong", "clear", "small", "slight"}, values
+    strengths = shown.locator(".strength").all_text_contents()
+    words = {
+        "strong": "A strong reason",
+        "clear": "A clear reason",
+        "small": "A small reason",
+        "slight": "Hardly a reason",
+    }
+    assert strengths == [words[v] for v in values]
     assert (
         page.locator("#reasons li:not([hidden]) .half.swe").first.evaluate(
             "n => getComputedStyle(n).borderRightStyle"
@@ -550,70 +583,106 @@ def test_no_answers_say_there_is_no_information(visit):
     assert page.text_content("#baseline").startswith("Starting point, before your answers: ")
     assert page.locator("#reasons .evidence").count() == 0
     assert "skipped every question" in page.text_content("#reasons")
-    assert not page.locator("#evidence-key").is_visible()
     page.wait_for_selector("#ask-next:not([hidden])")
     assert page.locator("#ask-next-list li").count() == 3
 
 
-def test_evidence_badges_match_the_api(visit, items):
-    """Every reason shown carries a badge matching its evidence in the API's answer for the same answers."""
+def post_json(site, path: str, body: Any) -> Any:
+    request = urllib.request.Request(
+        site.url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def typed(answers: dict[str, str]) -> dict[str, Any]:
+    """A link's answers as the API takes them (numbers as numbers)."""
+    return {k: (v if not re.fullmatch(r"-?[\d.]+", v) else float(v)) for k, v in answers.items()}
+
+
+#: Where each group's reasons are shown: what you enjoy, are good at, want.
+REASON_BLOCKS = {"interests": "enjoy", "preferences": "enjoy", "skills": "good", "goal": "want"}
+STRENGTH_WORDS = (  # (smallest effect, words): ln 3 and logit(0.6), as the page reads them
+    (math.log(3), "A strong reason"), (math.log(1.5), "A clear reason"), (0.04, "A small reason"),
+    (0.0, "Hardly a reason"),
+)  # fmt: skip
+
+
+def test_each_reason_says_how_strong_it_is_and_what_backs_it_as_the_api_does(visit, items):
+    """Every reason sits in its group (what you enjoy, are good at, want), with its strength in words and
+    what backs it in words matching its evidence in the API's answer for the same answers: "based on N
+    people working as ..." for measured effects, "what career guides say" for assumed ones."""
     page = visit.page()
     start_steps(page, visit)
-    for item_id, item in items.items():
-        if item.group == "interests":
-            choose(page, item_id, lean_value(item, "swe"))
+    for group in ("interests", "skills", "preferences", "goal"):  # the steps' order
+        for item_id, item in items.items():
+            if item.group == group:
+                choose(page, item_id, lean_value(item, "swe"))
+        page.click("#step-next")
+        page.wait_for_function("() => !document.querySelector('#step-next').disabled")
     finish(page, visit)
-    answers = {
-        k: (v if not re.fullmatch(r"-?[\d.]+", v) else float(v)) for k, v in answers_in(page.url).items()
-    }
-    request = urllib.request.Request(
-        visit.site.url + "/api/predict",
-        data=json.dumps(answers).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        explanations = json.load(response)["explanations"]
-    rows = page.locator("#reasons li")
-    assert rows.count() == len(explanations) > 0
-    for position in range(min(8, rows.count())):
-        evidence = explanations[position]["evidence"]
-        badge = rows.nth(position).locator(".evidence")
-        assert badge.count() == 1 and badge.is_visible()
-        assert badge.get_attribute("title") == evidence["summary"]
-        label = badge.evaluate("node => node.firstChild.textContent")
-        if evidence["basis"] == "real":
-            assert label == f"real data · {evidence['respondents']:,} people"
+    explanations = post_json(visit.site, "/api/predict", typed(answers_in(page.url)))["explanations"]
+    assert page.locator("#reasons li").count() == len(explanations) > 8
+    assert {items[e["item"]].group for e in explanations} == set(REASON_BLOCKS)
+    page.click("#all-reasons")
+    for e in explanations:
+        row = page.locator(f"#why-{REASON_BLOCKS[items[e['item']].group]} li[data-item='{e['item']}']")
+        assert row.count() == 1 and row.is_visible(), e["item"]
+        words = next(w for least, w in STRENGTH_WORDS if abs(e["effect"]) >= least)
+        assert row.locator(".strength").text_content() == words
+        backing = row.locator(".evidence").text_content()
+        if e["evidence"]["basis"] == "real":
+            assert backing.startswith(f"based on {e['evidence']['respondents']:,} people working as ")
         else:
-            assert label == "assumed"
+            assert backing == "what career guides say \u2014 not yet measured on people"
     assert "software engineering" in page.text_content("#verdict")
+    # one frame: both numbers are the fitting role's
     assert re.fullmatch(
-        r"Starting point, before your answers: 50% MLE, an even start\. "
-        r"Your answers moved it to \d+% MLE:",
+        r"Starting point, before your answers: 50% SWE, an even start\. Your answers moved it to \d+% SWE\.",
         page.text_content("#baseline"),
     )
     assert "not screening" in page.text_content("#result-notice")
 
 
+def quick_words_follow(page, body: dict[str, Any]) -> None:
+    """The Quick view says what /api/next-questions said (contract C2): progress from ``expected_left``
+    (never a fixed number), and "See my result" as the main button once the fit is settled (``phase``
+    "readiness" or "done"; a server without phases: ``settled``)."""
+    text = page.text_content("#quick-progress")
+    assert "dozen" not in text, text
+    if body["questions"] and "expected_left" in body:
+        left = max(1, round(body["expected_left"]))
+        assert text.endswith(f"; about {left} question{'' if left == 1 else 's'} left."), text
+    settled = body["phase"] in ("readiness", "done") if "phase" in body else body["settled"]["settled"]
+    answered = bool(re.match(r"Answered [1-9]", text))
+    main = "secondary" not in (page.get_attribute("#quick-result", "class") or "").split()
+    assert main == ((settled and answered) or not body["questions"]), (text, body.get("phase"))
+    assert page.locator("#quick-settled").is_visible() == (settled and answered)
+    if body.get("phase") == "readiness" and body["questions"]:  # C2's readiness block
+        assert page.text_content("#quick-title") == "Where you stand today"
+
+
 def test_quick_mode_asks_the_best_question_first_then_shows_guidance(visit, items):
     """Quick: one question at a time from /api/next-questions (first the best first question, with no
-    verdict shown), Skip, Back undoes, "See my result" once settled; the result has certainty words,
-    next steps and the fitting role's facts with source and year."""
+    verdict shown), Skip, Back undoes, progress from the server's estimate, "See my result" the main
+    button once settled; the result has certainty words, where you stand today and the fitting role's
+    facts with source and year."""
     page = visit.page()
     page.goto(visit.url())
     page.wait_for_selector("#mode-quick:not([disabled])")
-    page.click("#mode-quick")
+    with page.expect_response("**/api/next-questions*") as answer:
+        page.click("#mode-quick")
     page.wait_for_selector("#quick-item legend, #quick-item label")
-    request = urllib.request.Request(
-        visit.site.url + "/api/next-questions", data=b"{}", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        first = json.load(response)["questions"][0]
+    first = post_json(visit.site, "/api/next-questions", {})["questions"][0]
     assert page.locator(f"#quick-item [name='q-{first['item']}']").count() >= 1
     assert page.locator("#result-view").is_hidden() and page.locator("#quick-settled").is_hidden()
+    quick_words_follow(page, answer.value.json())
     page.click(f"label[for='q-{first['item']}-skip']")
-    page.click("#quick-next")
     progress = "document.querySelector('#quick-progress').textContent"
+    with page.expect_response("**/api/next-questions*") as answer:
+        page.click("#quick-next")
     page.wait_for_function(f"() => {progress}.includes('skipped 1')")
+    quick_words_follow(page, answer.value.json())
     assert answers_in(page.url) == {"skipped": first["item"]}
     asked = [first["item"]]
     while page.locator("#quick-settled").is_hidden():
@@ -625,8 +694,10 @@ def test_quick_mode_asks_the_best_question_first_then_shows_guidance(visit, item
             page.fill(f"#q-{name}", "3")
         else:
             page.click(f"label[for='q-{name}-{lean_value(item, 'mle')}']")
-        page.click("#quick-next")
+        with page.expect_response("**/api/next-questions*") as answer:
+            page.click("#quick-next")
         page.wait_for_function(f"n => {progress}.startsWith('Answered ' + n + ',')", arg=len(asked) - 1)
+        quick_words_follow(page, answer.value.json())
     assert len(asked) < len(items)
     # Back undoes the last answer and asks that question again
     page.click("#quick-back")
@@ -634,20 +705,22 @@ def test_quick_mode_asks_the_best_question_first_then_shows_guidance(visit, item
     assert page.locator(f"#quick-item [name='q-{asked[-1]}']").count() >= 1
     page.go_forward()
     page.wait_for_selector("#quick-settled:not([hidden])")
+    assert axe_serious(page) == []
     page.click("#quick-result")
     page.wait_for_selector("#result-view:not([hidden])")
     assert "machine learning engineering" in page.text_content("#verdict")
     assert re.fullmatch(r"How sure: (clear fit|leaning MLE|both fit you)", page.text_content("#certainty"))
     assert "Prediction set" not in page.text_content("#result-view")
-    assert page.locator("#summary").is_visible() and page.locator("#next-steps").is_visible()
+    assert page.locator("#summary").is_visible() and page.locator("#standing").is_visible()
     facts = page.text_content("#facts-mle")
     assert "Daily work" in facts and re.search(r"\(sources?: \u201c[^\u201d]+\u201d, 20\d\d", facts)
     shot(page, "quick-result", visit)
 
 
 def test_the_result_prints_on_one_page(visit, items):
-    """The print stylesheet: a whole questionnaire's result (top reasons, next steps, the fitting role's
-    facts) on one A4 page, with no buttons or questions."""
+    """The print stylesheet: a whole questionnaire's result (the fit with its top reasons, where you stand
+    toward the fitting role with its gaps and steps, the fitting role's facts) on one A4 page, with no
+    buttons or questions."""
     from urllib.parse import urlencode
 
     page = visit.page()
@@ -658,5 +731,164 @@ def test_the_result_prints_on_one_page(visit, items):
     assert page.locator("#again").is_hidden() and page.locator("#steps-view").is_hidden()
     assert page.locator("#reasons li:not(.more)").first.is_visible()
     assert page.locator("#facts-mle").is_visible()
+    assert page.locator("#fit #prob-bar").is_visible() and page.locator("#standing-mle").is_visible()
+    assert page.locator("#standing-mle .standing-summary").is_visible()
+    assert page.locator("#other-role").is_hidden()  # the other role waits on the screen, one click away
     pdf = page.pdf(format="A4", print_background=True)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+
+
+def result_link(visit, answers: dict[str, Any]) -> str:
+    from urllib.parse import urlencode
+
+    return visit.url("#result?" + urlencode(answers))
+
+
+def percents(text: str) -> list[str]:
+    return re.findall(r"(?:less than |more than )?\d+%", text)
+
+
+@pytest.mark.parametrize("persona", ["student", "bootcamp"])
+def test_the_result_shows_the_fit_then_where_you_stand_then_the_facts(visit, items, persona):
+    """The result in people's order: the fit (bar, verdict, reasons by what you enjoy / are good at / want),
+    then "Where you stand today" per role (the fitting role first and open, the other offered folded):
+    its gaps as the API lists them, each with its share and its source; its next steps in order (contract
+    C1, once the server gives them); then the roles' facts. axe finds nothing serious, folded or open,
+    and nothing is wider than the screen."""
+    answers = PERSONAS[persona]
+    api = post_json(visit.site, "/api/guide", answers)
+    page = visit.page()
+    page.goto(result_link(visit, answers))
+    page.wait_for_selector("#result-view:not([hidden])")
+    tops = [page.locator(s).bounding_box()["y"] for s in ("#fit", "#standing", "#facts")]
+    assert tops == sorted(tops), tops
+    # (1) the fit
+    name = {"swe": "software engineering", "mle": "machine learning engineering"}[api["role"]]
+    assert page.text_content("#verdict").startswith(f"Best fit: {name}")
+    assert page.text_content("#p-mle") == f"{round(100 * api['probabilities']['mle'])}%"
+    top = api["explanations"][0]
+    block = REASON_BLOCKS[items[top["item"]].group]
+    assert page.locator(f"#why-{block} li[data-item='{top['item']}']").is_visible()
+    people = {"swe": "software engineers", "mle": "machine learning engineers"}[api["all_answers"]["role"]]
+    assert people in page.text_content("#all-answers")  # a line of its own, never the headline
+    assert "People" not in page.text_content("#verdict")
+    # (2) where you stand today, per role
+    steps = api["guidance"]["next_steps"]
+    c1 = isinstance(steps, dict) and "roles" in steps  # contract C1 (helper "steps"); not on main yet
+    first = steps["first"] if c1 else api["role"]
+    other = "swe" if first == "mle" else "mle"
+    assert page.locator(f"#standing-roles > #standing-{first}").is_visible()
+    assert page.locator(f"#other-role #standing-{other}").count() == 1
+    assert (
+        page.get_attribute("#other-role", "open") is None and page.locator(f"#standing-{other}").is_hidden()
+    )
+    page.click("#other-role summary")
+    for role in ("swe", "mle"):
+        standing = api["readiness"]["roles"][role]
+        shown = page.locator(f"#gaps-{role} li")
+        assert shown.evaluate_all("ns => ns.map(n => n.dataset.item)") == [
+            g["item"] for g in standing["gaps"]
+        ]
+        for position, gap in enumerate(standing["gaps"]):
+            text = shown.nth(position).text_content()
+            assert percents(text) == percents(gap["text"]) and gap["source_name"] in text, text
+            assert f"{gap['n']:,} {people_of(role)}" in text or gap["n"] == 1
+        if not standing["gaps"]:
+            assert page.text_content(f"#standing-{role} .standing-summary") == standing["summary"]
+        # C1: the steps in order, each with its share or guide; without C1 none are shown
+        listed = page.locator(f"#steps-{role} li")
+        if c1:
+            wanted = steps["roles"][role]
+            assert listed.count() == len(wanted)
+            for position, step in enumerate(wanted):
+                text = listed.nth(position).text_content()
+                assert text.startswith(step["action"].rstrip(".")) and step["why"].rstrip(".") in text, text
+        else:
+            assert listed.count() == 0
+    if c1 and steps.get("plan"):
+        assert steps["plan"].rstrip(".") in page.text_content("#plan")  # C1's timing advice
+    assert page.locator(f"#gaps-{first} li").count() > 0  # both personas lack years of experience
+    # (3) the roles' facts, the fitting role's first
+    assert page.locator(f"#facts > dl#facts-{api['role']}").is_visible()
+    wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wide <= 0, f"the result is {wide} px wider than the screen"
+    assert axe_serious(page) == []
+    shot(page, f"result-{persona}", visit)
+    # the folded role opens and closes from the keyboard too
+    page.click("#other-role summary")
+    page.focus("#other-role summary")
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#other-role", "open") is not None
+
+
+def people_of(role: str) -> str:
+    return {"swe": "software engineers", "mle": "machine learning engineers"}[role]
+
+
+#: What the page's result must never say (issue #25: words people use).
+JARGON = [r"log-odds", r"\bbits\b", r"\bpriors?\b", r"synthetic", r"\u00d7\s*\d", r"--base-rate", r"odds"]
+
+
+@pytest.mark.parametrize("persona", list(PERSONAS))
+def test_the_result_speaks_plain_words_for_the_personas(visit, items, persona):
+    """The whole result (every reason, both roles, the facts, folded parts included) has no model words,
+    no odds factors, no item or option ids, and counts agree with their nouns."""
+    page = visit.page()
+    page.goto(result_link(visit, PERSONAS[persona]))
+    page.wait_for_selector("#result-view:not([hidden])")
+    if page.locator("#all-reasons").is_visible():
+        page.click("#all-reasons")
+    page.click("#other-role summary")
+    text = page.text_content("#result-view")
+    found = [pattern for pattern in JARGON if re.search(pattern, text, flags=re.IGNORECASE)]
+    assert not found, f"{found} in: {text}"
+    ids = {i for i in items if "_" in i} | {
+        c for item in items.values() if item.kind == "choice" for c in item.choice_ids if "_" in c
+    }
+    assert not [i for i in ids if re.search(rf"\b{i}\b", text)], [i for i in ids if i in text]
+    assert not re.search(r"\b1 (answers|people|questions|frameworks)\b", text), text
+    assert not re.search(r"\b([02-9]|\d\d+) (answer|question|framework)\b", text), text
+
+
+def kept_answers(page) -> dict[str, Any]:
+    return page.evaluate("() => JSON.parse(localStorage.getItem('rolefit.answers.v1')).answers")
+
+
+def test_a_friends_result_link_shows_their_result_and_offers_yours_back(visit):
+    """A tab holding the person's answers opens a friend's result link: the friend's result is shown (as
+    a fresh browser shows it), the person's kept answers stay as they were, and "Back to my result"
+    brings theirs back; in a new tab of the same browser too, where the friend's answers can also be
+    made the person's own."""
+    mine, friend = STUDENT, BOOTCAMP
+    fresh = visit.page(fresh=True)
+    fresh.goto(result_link(visit, friend))
+    fresh.wait_for_selector("#result-view:not([hidden])")
+    theirs = {key: fresh.text_content(key) for key in ("#p-mle", "#verdict", "#reasons", "#standing")}
+    assert fresh.locator("#visiting").is_hidden()  # nothing kept in that browser: simply the result
+    page = visit.page(fresh=True)
+    page.goto(result_link(visit, mine))
+    page.wait_for_selector("#result-view:not([hidden])")
+    own = page.text_content("#p-mle")
+    assert own != theirs["#p-mle"]
+    # the friend's link, pasted into the same tab
+    page.goto(result_link(visit, friend))
+    page.wait_for_selector("#visiting:not([hidden])")
+    page.wait_for_function("p => document.querySelector('#p-mle').textContent === p", arg=theirs["#p-mle"])
+    assert {key: page.text_content(key) for key in theirs} == theirs
+    assert kept_answers(page).keys() == mine.keys()
+    assert page.locator("#again").is_hidden() and page.locator("#result-start-over").is_hidden()
+    assert axe_serious(page) == []
+    page.click("#visiting-back")
+    page.wait_for_selector("#visiting", state="hidden")
+    page.wait_for_function("p => document.querySelector('#p-mle').textContent === p", arg=own)
+    assert answers_in(page.url) == {k: str(v) for k, v in mine.items()}
+    assert page.locator("#again").is_visible() and kept_answers(page).keys() == mine.keys()
+    # opened in a new tab of the same browser
+    tab = visit.page()
+    tab.goto(result_link(visit, friend))
+    tab.wait_for_selector("#visiting:not([hidden])")
+    assert tab.text_content("#p-mle") == theirs["#p-mle"]
+    assert kept_answers(tab).keys() == mine.keys()
+    tab.click("#visiting-keep")
+    assert tab.locator("#visiting").is_hidden() and tab.locator("#again").is_visible()
+    assert kept_answers(tab).keys() == friend.keys()

@@ -23,6 +23,8 @@ let view = { name: "start", step: 0 };
 let busy = false;
 let retry = null;  // what "Try again" repeats
 let shownItem = null;  // the item asked in Quick mode
+// While someone else's result link is shown: the person's own {mode, answers, skipped}, kept unchanged.
+let own = null;
 
 // ---- addresses and storage ----------------------------------------------------------------------
 
@@ -76,7 +78,7 @@ function refusedHere(answers) {
 }
 
 function save() {
-  if (!state.mode) return;  // nothing chosen yet: keep what an earlier visit saved
+  if (!state.mode || own) return;  // nothing chosen yet, or someone else's answers: keep the person's own
   try {
     localStorage.setItem(STORE, JSON.stringify({ ...state, view: location.hash, saved: Date.now() }));
   } catch (e) { /* storage full or disabled: the address still holds the answers */ }
@@ -299,7 +301,7 @@ function nextStep() {
 // The server's problems beside their questions, in words; the first one focused.
 function showInvalid(problems) {
   const known = problems.filter((p) => p.item in byId);
-  if (state.mode === "quick" || !known.length) {
+  if (state.mode === "quick" || own || !known.length) {  // in someone else's link: left out, not edited
     const words = known.map((p) => "\u201c" + questionText(byId[p.item].text, groupPrompt(p.item)) + "\u201d: " + problemWords(p.problem));
     known.forEach((p) => { delete state.answers[p.item]; });
     changed();
@@ -331,6 +333,20 @@ function groupPrompt(id) {
 
 // ---- Quick: the most telling question next ------------------------------------------------------
 
+// The fit is settled once the server moves past its fit questions (C2: phase "readiness" or "done"; a
+// server without phases says so in settled.settled).
+function fitSettled(body) {
+  return body.phase ? body.phase === "readiness" || body.phase === "done" : Boolean(body.settled && body.settled.settled);
+}
+
+// "about 4 questions left", from the server's estimate (the stopping rule's), never a fixed number.
+function leftWords(body, next) {
+  if (!next) return "nothing more to ask.";
+  if (typeof body.expected_left !== "number") return "";
+  const left = Math.max(1, Math.round(body.expected_left));
+  return "about " + left + " question" + (left === 1 ? "" : "s") + " left.";
+}
+
 async function askNext(focus) {
   const query = "/api/next-questions?k=1" + state.skipped.map((id) => "&skipped=" + encodeURIComponent(id)).join("");
   let body;
@@ -342,23 +358,33 @@ async function askNext(focus) {
   }
   hideProblem();
   const count = Object.keys(state.answers).length;
-  $("quick-settled").hidden = !body.settled.settled || !count;
+  const done = count + state.skipped.length;
+  const settledNow = fitSettled(body) && count > 0;
   const next = body.questions[0];
+  $("quick-settled").hidden = !settledNow;
   $("quick-done").hidden = Boolean(next);
   $("quick-form").hidden = !next;
+  $("quick-phase").hidden = body.phase !== "readiness" || !next;
+  $("quick-title").textContent = body.phase === "readiness" && next ? "Where you stand today" : "Quick questions";
+  // once the fit is settled, "See my result" is the main button and Next the other
+  $("quick-result").classList.toggle("secondary", !settledNow && Boolean(next));
+  $("quick-next").classList.toggle("secondary", settledNow);
+  const left = leftWords(body, next);
   $("quick-progress").textContent = "Answered " + count + (state.skipped.length ? ", skipped " + state.skipped.length : "")
-    + " of " + questionnaire.items.length + " questions."
-    + (body.settled.settled && count ? " Settled." : " About a dozen answers are usually enough.");
-  $("quick-bar").max = Math.max(12, count + state.skipped.length + 1);
-  $("quick-bar").value = count + state.skipped.length;
+    + (left ? "; " + left : ".");
+  if (typeof body.expected_left === "number" || !next) {
+    $("quick-bar").max = Math.max(1, done + (next ? Math.max(1, Math.round(body.expected_left)) : 0));
+    $("quick-bar").value = done;
+  } else {
+    $("quick-bar").removeAttribute("value");  // no estimate: an indeterminate bar, not a made-up total
+  }
   $("quick-back").hidden = !(history.state && history.state.view === "quick");
   const box = $("quick-item");
   box.innerHTML = "";
   shownItem = null;
   if (!next) { if (focus) $("quick-result").focus(); return; }
   shownItem = byId[next.item];
-  const number = count + state.skipped.length + 1;
-  box.appendChild(renderItem({ ...shownItem, text: questionText(next.question, next.prompt) }, number, "q-"));
+  box.appendChild(renderItem({ ...shownItem, text: questionText(next.question, next.prompt) }, done + 1, "q-"));
   if (focus) {
     const first = box.querySelector("input");
     if (first) first.focus();
@@ -391,7 +417,9 @@ async function loadResult(focus) {
   }
   $("waiting").hidden = true;
   hideProblem();
-  showResult(body);
+  showResult(body, (id) => (id in byId ? byId[id].group : ""));
+  $("visiting").hidden = !own;
+  $("again").hidden = $("result-start-over").hidden = Boolean(own);
   showView("result-view");
   if (focus) $("result-title").focus();
   if (body.guidance.answers_needed) {
@@ -418,9 +446,50 @@ function render(focus) {
   return whileBusy(state.mode === "quick" ? $("quick-result") : $("step-next"), () => loadResult(focus));
 }
 
+// The answers this browser holds for its person: in memory, or kept from an earlier visit.
+function held() {
+  if (own) return own;
+  if (state.mode) return state;
+  const kept = saved();
+  if (!kept || !kept.mode) return null;
+  return { mode: kept.mode, answers: onlyItems(kept.answers), skipped: (kept.skipped || []).filter((id) => id in byId) };
+}
+
+function sameAnswers(a, b) {
+  const keys = Object.keys(a.answers);
+  return keys.length === Object.keys(b.answers).length && keys.every((k) => String(a.answers[k]) === String(b.answers[k]))
+    && [...a.skipped].sort().join(",") === [...b.skipped].sort().join(",");
+}
+
+// A result link this page did not make (opened or pasted: its history entry has no state of ours) with
+// answers other than the ones this browser holds is someone else's, say a friend's: it is shown as it
+// is, and the person's own answers stay as they were, one click away.
+function someoneElses(parsed) {
+  if (parsed.name !== "result" || !parsed.has || history.state !== null) return false;
+  const mine = held();
+  return Boolean(mine) && (Object.keys(mine.answers).length + mine.skipped.length > 0) && !sameAnswers(parsed, mine);
+}
+
+function unknownNote(parsed) {
+  note(parsed.unknown.length ? "This link has answers to questions this version does not ask ("
+    + [...new Set(parsed.unknown)].join(", ") + "); they were left out." : "");
+}
+
 // The address changed (Back/Forward, or a link opened): show what it names.
 function fromAddress(focus) {
   const parsed = decode(location.hash);
+  if (someoneElses(parsed)) {
+    const mine = held();
+    own = { mode: mine.mode || "steps", answers: { ...mine.answers }, skipped: [...mine.skipped] };
+    state = { mode: own.mode, answers: parsed.answers, skipped: parsed.skipped };
+    view = { name: "result", step: 0 };
+    unknownNote(parsed);
+    return render(focus);  // nothing saved: the kept answers are the person's own
+  }
+  if (own) {  // back from someone else's result to one of this page's own addresses
+    state = { mode: own.mode, answers: own.answers, skipped: own.skipped };
+    own = null;
+  }
   const fresh = !state.mode;
   // within the steps the answers in memory are the newest (Back keeps them); in Quick, Back undoes the
   // last answer, so the address's answers count; a page just opened takes the address's answers
@@ -432,10 +501,10 @@ function fromAddress(focus) {
   else if (parsed.name === "step") state.mode = "steps";
   else if (parsed.name === "result" && !state.mode) state.mode = parsed.skipped.length ? "quick" : "steps";
   view = { name: parsed.name, step: parsed.step };
-  if (state.mode) history.replaceState(history.state, "", encode(view.name, view.step));
+  // the entry is this page's own from now on (see someoneElses)
+  if (state.mode) history.replaceState({ ...(history.state || {}), ours: true }, "", encode(view.name, view.step));
   save();
-  note(parsed.unknown.length ? "This link has answers to questions this version does not ask ("
-    + [...new Set(parsed.unknown)].join(", ") + "); they were left out." : "");
+  unknownNote(parsed);
   return render(focus);
 }
 
@@ -460,6 +529,28 @@ function wire() {
       skipped: (kept.skipped || []).filter((id) => id in byId) };
     const target = decode(kept.view || "");
     go(target.name === "start" ? (state.mode === "quick" ? "quick" : "step") : target.name, target.step);
+  });
+  $("resume-result").addEventListener("click", () => {
+    const kept = held();
+    state = { mode: kept.mode || "steps", answers: kept.answers, skipped: kept.skipped };
+    go("result");
+  });
+  $("visiting-back").addEventListener("click", () => {
+    if (busy || !own) return;
+    state = { mode: own.mode, answers: own.answers, skipped: own.skipped };
+    own = null;
+    note("");
+    go("result");
+  });
+  $("visiting-keep").addEventListener("click", () => {
+    if (busy || !own) return;
+    own = null;
+    state.mode = state.skipped.length ? "quick" : "steps";
+    history.replaceState({ ...(history.state || {}), ours: true }, "", encode("result"));
+    save();
+    $("visiting").hidden = true;
+    $("again").hidden = $("result-start-over").hidden = false;
+    $("result-title").focus();
   });
   $("start-over").addEventListener("click", startOver);
   $("result-start-over").addEventListener("click", startOver);
