@@ -194,9 +194,20 @@ def test_what_if_moves_p_by_exactly_what_if_says(champion):
     changes = ["--set", "skill_statistics=3", "--set", "uses_javascript="]
     text = run(["what-if", "--answers", str(PERSON), *changes], model=path)
     assert text.returncode == 0, text.stderr
-    assert "2 (Basic) -> 3 (Intermediate)  [skill_statistics]" in text.stdout
-    assert "yes -> not answered  [uses_javascript]" in text.stdout
-    assert re.search(r"MLE [\d.]+% -> [\d.]+% \([\d.]+ points toward MLE\)", text.stdout)
+    assert "2 (Basic) -> 3 (Intermediate)" in text.stdout
+    assert "yes -> not answered" in text.stdout
+    assert "skill_statistics" not in text.stdout and "uses_javascript" not in text.stdout  # no ids
+    both = rolefit.what_if(answers, {"skill_statistics": 3, "uses_javascript": None}, model=path)
+    role = both.before.role  # one frame: the fit's role before, in both numbers
+    before, after = (100 * p.probabilities[role] for p in (both.before, both.after))
+    said = re.search(
+        r"Your fit: ([\d.]+)% (SWE|MLE) before, ([\d.]+)% after \(([\d.]+) points (more|less)\)", text.stdout
+    )
+    assert said, text.stdout
+    assert (
+        said[2] == role.upper() and float(said[1]) == round(before, 1) and float(said[3]) == round(after, 1)
+    )
+    assert said[5] == ("more" if after > before else "less")
 
 
 def test_what_if_names_every_bad_field(champion):

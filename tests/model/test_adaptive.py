@@ -150,7 +150,8 @@ def test_without_reference_shares_the_fallback_is_uniform(old_bundle):
     (old_bundle / MANIFEST).write_text(json.dumps(manifest))
     distributions = load_model(str(old_bundle)).answer_distributions
     assert distributions.basis == "uniform"
-    assert distributions.items["career_goal"].swe == (1 / 8,) * 8
+    goals = len(rolefit.questionnaire()["career_goal"].choices)
+    assert goals == 10 and distributions.items["career_goal"].swe == (1 / goals,) * goals
     assert next_questions({}, model=str(old_bundle))[0].gain_bits > 0
 
 
@@ -470,6 +471,13 @@ def test_the_bootcamp_graduate_is_settled_on_what_he_enjoys_and_wants(bundle):
     toward_swe = [e for e in top if e["effect"] < 0 and e["item"] not in NOT_ML]
     assert toward_swe, [(e["item"], e["effect"]) for e in top]  # not only "not an ML person"
     assert rolefit.predict(answers, model=bundle).role == rolefit.predict(BOOTCAMP, model=bundle).role
+    # issue #25: with what Quick mode asked him, his steps toward SWE start from a gap
+    from rolefit.guidance.steps import next_steps
+
+    steps = next_steps(answers, model=bundle)
+    assert steps.first == "swe" and steps.roles["swe"], steps.to_dict()
+    assert steps.roles["swe"][0].kind == "gap", steps.to_dict()["roles"]["swe"]
+    assert all(step.item in answers for role in steps.roles.values() for step in role)
 
 
 def test_the_breadth_rule_asks_for_the_role_the_fit_names(bundle):

@@ -202,23 +202,25 @@ def render_next(step) -> str:
 
 
 def render_what_if(result) -> str:
-    """``rolefit what-if``: the change, before and after, and the exact change in probability."""
+    """``rolefit what-if``: the changed answers in words, and the fit before and after as one role's
+    percentage (the role the fit named before), with the exact change in points. An exploration, not
+    advice: next steps come from where the person stands (``rolefit predict``)."""
     from rolefit.guidance.words import ROLE_SHORT
     from rolefit.instrument.items import load_instrument
 
     instrument = load_instrument()
     before, after = result.before, result.after
-    lines = ["What if:"]
+    lines = ["What if (exploring: your next steps come from where you stand, not from this):"]
     for item, answer in result.changes.items():
         was = before.answers.get(item)
         old = "not answered" if was is None else instrument[item].answer_label(was)
         new = "not answered" if answer is None else instrument[item].answer_label(answer)
-        lines.append(f"  {instrument[item].text}: {old} -> {new}  [{item}]")
-    p0, p1 = before.probabilities["mle"], after.probabilities["mle"]
-    delta = result.delta_p_mle
-    toward = "" if delta == 0 else f" toward {ROLE_SHORT['mle' if delta > 0 else 'swe']}"
-    lines += [
-        f"MLE {p0:.1%} -> {p1:.1%} ({points(abs(delta)).lstrip('+') if delta else 'no change'}{toward})",
-        f"SWE {before.probabilities['swe']:.1%} -> {after.probabilities['swe']:.1%}",
-    ]
+        lines.append(f"  {instrument[item].text} {old} -> {new}")
+    role = before.role  # one frame: the role the fit named before the change
+    p0, p1 = before.probabilities[role], after.probabilities[role]
+    change = p1 - p0
+    moved = (
+        "no change" if change == 0 else f"{abs(100 * change):.1f} points {'more' if change > 0 else 'less'}"
+    )
+    lines.append(f"Your fit: {100 * p0:.1f}% {ROLE_SHORT[role]} before, {100 * p1:.1f}% after ({moved}).")
     return "\n".join(lines)
