@@ -169,7 +169,8 @@ def test_base_rate_moves_the_starting_point_not_the_reasons(champion):
     assert rare["explanations"] == default["explanations"]  # same reasons, effects and evidence
     human = run(["predict", "--answers", str(person), "--base-rate", "0.04"], model=path)
     assert human.returncode == 0, human.stderr
-    assert "Before your answers: 4% MLE (the share of ML engineers in your population" in human.stdout
+    start = "4% MLE" if rare["role"] == "mle" else "96% SWE"  # the frame of the role the result names
+    assert f"Before your answers: {start} (the mix of the two roles in your population" in human.stdout
 
 
 @pytest.mark.parametrize("value", ["1.5", "abc", "0", "1", "-0.1", "nan"])
@@ -206,8 +207,9 @@ def test_reasons_show_their_evidence(champion):
         (line,) = [line for line in lines if entry["reason"].rstrip(".") in line]
         assert re.search(r": a (strong |small )?reason \(", line), line
         assert backing in line, line
-    start = f"{data['base_rate'] * 100:.4g}%"
-    assert f"Before your answers: {start} MLE (an even start" in human.stdout
+    share = data["base_rate"] if data["role"] == "mle" else 1 - data["base_rate"]  # the named role's frame
+    start = f"{share * 100:.4g}% {data['role'].upper()}"
+    assert f"Before your answers: {start} (an even start" in human.stdout
 
 
 def test_no_answers_say_there_is_no_information(champion):

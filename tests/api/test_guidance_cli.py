@@ -36,7 +36,7 @@ def test_predict_text_shows_certainty_groups_steps_and_facts(champion):
     assert guidance["certainty"] in ("clear fit", "leaning SWE", "leaning MLE", "both fit you")
     assert "prediction set" not in text.lower()
     # the starting point and the groups in a sentence
-    assert re.search(r"Before your answers: [\d.]+% MLE", text)
+    assert re.search(rf"Before your answers: [\d.]+% {data['role'].upper()}", text)  # the result's frame
     assert guidance["summary"] and guidance["summary"] in text
     assert any(name in guidance["summary"].lower() for name in GROUP_NAMES.values())
     # next steps, the fitting role's first, in order, each with the share or the guide behind it

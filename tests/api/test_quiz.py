@@ -49,7 +49,8 @@ def test_quiz_answers_then_shows_the_result(champion):
 def test_quiz_takes_the_population_base_rate(champion):
     out = run_quiz([""] * len(load_instrument()), champion, "--base-rate", "0.04")
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "Before your answers: 4% MLE (the share of ML engineers in your population" in out.stdout
+    # nothing answered: the result names SWE at 96%, and the starting point is in that frame
+    assert "Before your answers: 96% SWE (the mix of the two roles in your population" in out.stdout
     assert re.search(r"MLE\s+4\.0%", out.stdout)
     bad = run_quiz([], champion, "--base-rate", "abc")
     assert bad.returncode == 2 and "base_rate" in bad.stderr and "between 0 and 1" in bad.stderr

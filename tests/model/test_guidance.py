@@ -118,13 +118,13 @@ def test_near_zero_reasons_are_folded_into_other_answers():
 def test_the_starting_point_in_words():
     p = rolefit.predict({})
     start = sigmoid(p.baseline_log_odds)
-    role = "mle" if start >= 0.5 else "swe"
-    share = round(100 * max(start, 1 - start))
-    assert starting_point(p) == f"before your answers: {share}% {ROLE_SHORT[role]}, an even start"
+    share = round(100 * (start if p.role == "mle" else 1 - start))  # in the frame of the role it names
+    assert starting_point(p) == f"before your answers: {share}% {ROLE_SHORT[p.role]}, an even start"
     mine = rolefit.predict({"interest_math": 5}, base_rate=0.3)
+    assert mine.role == "mle"  # one frame: the starting point is the named role's share too
     assert (
         starting_point(mine, own_population=True)
-        == "before your answers: 70% SWE, the mix in your population"
+        == "before your answers: 30% MLE, the mix in your population"
     )
     assert guide({"interest_math": 5}, base_rate=0.3).starting_point.endswith("the mix in your population")
 

@@ -74,11 +74,13 @@ def render_prediction(result, top: int = 5, own_base_rate: bool = False, guidanc
     ]
     if result.base_rate is not None:
         population = (
-            "the share of ML engineers in your population, as you gave it"
+            "the mix of the two roles in your population, as you gave it"
             if own_base_rate
             else "an even start: neither role favoured"
         )
-        lines.append(f"Before your answers: {_percent(result.base_rate)} MLE ({population})")
+        # in the result's own frame: the role it names, as the bar above
+        start = result.base_rate if result.role == "mle" else 1.0 - result.base_rate
+        lines.append(f"Before your answers: {_percent(start)} {result.role.upper()} ({population})")
     if guidance is not None:
         lines.append(f"How sure: {guidance.certainty}")
         if guidance.summary:

@@ -89,13 +89,15 @@ def certainty(prediction, *, model: str | os.PathLike | None = None) -> str:
 def starting_point(prediction, *, own_population: bool = False) -> str:
     """The probability before any answer, in words.
 
-    "before your answers: 50% MLE, an even start" (the fit starts with neither role favoured) — or "62%
-    SWE, the mix in your population" when the caller gave the population's base rate (``own_population``).
+    "before your answers: 50% SWE, an even start" (the fit starts with neither role favoured) — or "38%
+    SWE, the mix in your population" when the caller gave the population's base rate (``own_population``);
+    always in the frame of the role the result names, as its bar.
     """
     from rolefit.scoring.predictor import sigmoid
 
     p_mle = sigmoid(prediction.baseline_log_odds)
-    role, p = ("mle", p_mle) if p_mle >= 0.5 else ("swe", 1.0 - p_mle)
+    role = prediction.role  # in the result's own frame: the role it names
+    p = p_mle if role == "mle" else 1.0 - p_mle
     mix = "the mix in your population" if own_population else "an even start"
     return f"before your answers: {percent(p)} {ROLE_SHORT[role]}, {mix}"
 
