@@ -217,6 +217,10 @@ class RealEvidenceParams(_Section):
     bootstrap: int = Field(
         100, ge=0, le=10_000, description="resamples for the effects' intervals in the model card"
     )
+    #: sources declared ``role: evaluate`` whose answers to the pooled items (interests, skills,
+    #: preferences, goal) are also pooled as real evidence, with their own intercept; their experience
+    #: answers are not trained on (:mod:`rolefit.model.pooled`)
+    pooled_sources: tuple[str, ...] = Field((), max_length=50)
 
 
 class FitWidths(_Section):

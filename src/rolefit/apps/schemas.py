@@ -140,6 +140,10 @@ class Evidence(_Out):
     respondents: int = Field(ge=0)
     sources: dict[str, int]
     summary: str
+    real_share: float | SkipJsonSchema[None] = _absent_when_none(
+        "A pooled effect only: the share of its posterior precision that comes from real respondents "
+        "(the rest from the synthetic prior)."
+    )
     uncertainty: EffectUncertainty | SkipJsonSchema[None] = _absent_when_none(
         "The fit's reasons only: how unsure the effect is (the fit's probability integrates over it)."
     )

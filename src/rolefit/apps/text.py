@@ -41,11 +41,16 @@ def evidence_words(evidence: dict | None, sources: dict | None = None) -> str:
     """What backs a reason, in words: "based on 2,795 people in the Kaggle ML & DS Survey 2021" for an
     effect learned from real respondents (``sources``: the survey names by source, e.g. the readiness
     tables'), "what career guides say — not yet measured on people" for an assumed one."""
-    if evidence and evidence.get("basis") == "real":
+    share = (evidence or {}).get("real_share")
+    if evidence and (evidence.get("basis") == "real" or share):
         names = [(sources or {}).get(source, {}).get("name") for source in evidence.get("sources") or {}]
         where = f"the {' and the '.join(dict.fromkeys(names))}" if names and all(names) else "real surveys"
         people = int(evidence.get("respondents", 0))
-        return f"based on {people:,} {'person' if people == 1 else 'people'} in {where}"
+        them = f"{people:,} {'person' if people == 1 else 'people'} in {where}"
+        if share is not None and share < 0.995:
+            # a pooled effect: part measured, part what the guides say
+            return f"{share:.0%} based on {them}, the rest what career guides say"
+        return f"based on {them}"
     return "what career guides say — not yet measured on people"
 
 

@@ -214,14 +214,23 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
     lines = [
         "Each answer's effect rests on one of two kinds of evidence, shown with every reason:",
         "",
-        "- **Real respondents** decide the effects of the items a real survey asked "
+        "- **Real respondents** decide the effects of the experience items a real survey asked "
         f"({', '.join(real.get('training_sources', [])) or 'none present'}). Those effects are fitted on "
         "real rows only, smoothed across neighbouring answer levels (an L2 penalty on the steps chosen by "
         "cross-validation), and calibrated by cross-fitting, so every real respondent is used both to fit "
-        "and to calibrate.",
-        "- **The synthetic prior** (assumed, not yet measured on real people) gives the effects of what no "
-        "real source asked: interests, skills, preferences and the career goal. They come from the "
-        "latent-trait model in `rolefit.synthetic`, built from two career guides.",
+        "and to calibrate. Their synthetic effects are not a prior here: the generator draws experience "
+        "answers from Kaggle 2021's own rates, so a prior centred on them would count that survey twice.",
+        "- **The synthetic prior** gives the effects of interests, skills, preferences and the career goal "
+        "(the latent-trait model in `rolefit.synthetic`, built from two career guides). **Pooled**: real "
+        "respondents who answered any of them correct each answer level's effect by a MAP logistic "
+        "regression, `log_odds_i = o_i + b_source + sum_j m_ij d_j(x_ij)` with `d_jk ~ Normal(0, sd_jk^2)`, "
+        "`sd_jk = width_group * max(|s_jk|, 0.05)` (the fit's widths, issue #24), `o_i` the model without "
+        "correction, `m_ij` the row's coverage scale (1 for the goal) and `b_source` each source's own "
+        "intercept, fitted with a Normal(logit(share) - logit(base rate), 1) prior. A lean the instrument states is kept. The badge "
+        "is the share of each effect's posterior precision that comes from real rows.",
+        "- Sources are not reweighted to one MLE share: each has its own intercept, centred on the exact "
+        "correction when sources differ only in their mix of roles (a small source of one role trains "
+        "like any other).",
         "- The two add up under one assumption: given the role, experience answers and the other answers "
         "are independent (the generator makes them so; no real source asked both kinds of question, so it "
         "cannot be checked yet).",
@@ -240,6 +249,23 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
             f"| {item} | {sum(counts.values()):,} | {', '.join(counts)} |"
             for item, counts in measured.items()
         ]
+    pooled = real.get("pooled") or {}
+    if pooled.get("items"):
+        lines += [
+            "",
+            f"Pooled effects: {pooled['rows']:,} real rows ({', '.join(pooled['sources'])}) answered "
+            "these items; the share of each effect that is real (the rest is the synthetic prior):",
+            "",
+            "| item | real respondents | share from real rows |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {item} | {entry['respondents']:,} | {entry['real_share']:.0%} |"
+            for item, entry in pooled["items"].items()
+        ]
+    else:
+        lines += ["", "Pooled effects: no real source asked an interest, skill, preference or goal item yet, "
+                  "so every one of those effects is the synthetic prior (assumed)."]  # fmt: skip
     effects = real.get("effects") or []
     shapes = _numeric_shapes(effects)
     if shapes:

@@ -113,6 +113,7 @@ def decompose(
     }
     return AdditiveModel(
         alone=alone,
+        blend_items=getattr(calibrated.real, "blend_items", None) if real_items else None,
         base_rate=base_rate,
         evidence=dict(evidence or {}),
         intercept=calibrated.b_,

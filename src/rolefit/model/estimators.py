@@ -54,7 +54,9 @@ class MonotoneLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit; ``offset`` (one log-odds per row, e.g. its source's own intercept) is added to every
+        row's linear predictor and not learned."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         self.classes_ = np.unique(y)
         if not np.array_equal(self.classes_, [0, 1]):
@@ -67,10 +69,11 @@ class MonotoneLogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(f"monotonic_cst has {cst.shape[0]} entries but X has {d} features.")
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         target = y.astype(float)
+        shift = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
 
         def objective(theta):
             coef, intercept = theta[:-1], theta[-1]
-            z = X @ coef + intercept
+            z = X @ coef + intercept + shift
             # log(1 + exp(z)) - y z, written stably
             loss = np.sum(w * (np.logaddexp(0.0, z) - target * z)) + 0.5 * self.alpha * coef @ coef
             residual = w * (expit(z) - target)

@@ -89,8 +89,9 @@ def evidence_of(item: str, measured: dict[str, dict[str, int]]) -> dict[str, Any
     }
 
 
-def _platt_with_base(z, coverage, y, w, base: float) -> tuple[float, float]:
-    """Slope ``a`` and shift of ``base + a * z + shift * coverage`` by weighted maximum likelihood."""
+def _platt_with_base(z, coverage, y, w, base) -> tuple[float, float]:
+    """Slope ``a`` and shift of ``base + a * z + shift * coverage`` by weighted maximum likelihood
+    (``base``: a number, or one per row when rows carry their source's own intercept)."""
 
     def loss(theta):
         a, shift = np.exp(theta[0]), theta[1]
@@ -144,12 +145,21 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         Seed of the fold assignment.
     """
 
-    def __init__(self, items=(), base_log_odds=0.0, alphas=(0.3, 1.0, 3.0, 10.0, 30.0), n_folds=5, seed=0):
+    def __init__(
+        self,
+        items=(),
+        base_log_odds=0.0,
+        alphas=(0.3, 1.0, 3.0, 10.0, 30.0),
+        n_folds=5,
+        seed=0,
+        blend_items=None,
+    ):
         self.items = items
         self.base_log_odds = base_log_odds
         self.alphas = alphas
         self.n_folds = n_folds
         self.seed = seed
+        self.blend_items = blend_items
 
     # -- the models ------------------------------------------------------------------------------
 
@@ -159,12 +169,14 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         model = MonotoneLogisticRegression(alpha=alpha, monotonic_cst=[c.monotone for c in encoder.layout()])
         return Pipeline([("encode", encoder), ("model", model)])
 
-    def _fit_models(self, X, y, w, alpha: float) -> tuple[Pipeline, float, list[tuple[Pipeline, float]]]:
+    def _fit_models(
+        self, X, y, w, alpha: float, offset=None
+    ) -> tuple[Pipeline, float, list[tuple[Pipeline, float]]]:
         """The joint model and one model per item, each with its decision value for no answers."""
 
         def fit(items):
             pipeline = self._make(items, alpha).fit(
-                X[list(items)], y, encode__sample_weight=w, model__sample_weight=w
+                X[list(items)], y, encode__sample_weight=w, model__sample_weight=w, model__offset=offset
             )
             return pipeline, float(pipeline.decision_function(_empty(X[list(items)]))[0])
 
@@ -184,7 +196,8 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         X = self._items_of(X)
         answered = answered_mask(X, tuple(self.items))
         m = answered.sum(axis=1)
-        c = np.clip((m - 1) / max(1, len(self.items) - 1), 0.0, 1.0)
+        n = self.blend_items or len(self.items)
+        c = np.clip((m - 1) / max(1, n - 1), 0.0, 1.0)
         partial = np.asarray(joint.decision_function(X[list(self.items)]), dtype=float) - d0
         marginal = np.zeros(len(X))
         for j, (single, s0) in enumerate(singles):
@@ -194,7 +207,9 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit and cross-fit; ``offset`` is each row's own intercept beyond ``base_log_odds`` (its
+        source's, :func:`rolefit.model.pooled.source_offsets`), held in every fit and in the calibration."""
         if not len(self.items):
             raise ValueError("RealEvidenceBlock needs at least one item that real respondents answered.")
         X = X[list(self.items)].reset_index(drop=True)
@@ -202,6 +217,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         if set(np.unique(y)) != {0, 1}:
             raise ValueError("RealEvidenceBlock needs real respondents of both roles (labels 0 and 1).")
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
         self.classes_ = np.array([0, 1])
         coverage = answered_mask(X, tuple(self.items)).mean(axis=1)
         folds = list(StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed).split(X, y))
@@ -210,10 +226,10 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         for alpha in self.alphas:
             z = np.zeros(len(y))
             for train, held in folds:
-                models = self._fit_models(X.iloc[train], y[train], w[train], float(alpha))
+                models = self._fit_models(X.iloc[train], y[train], w[train], float(alpha), off[train])
                 z[held] = self._raw(models, X.iloc[held])[0]
-            a, shift = _platt_with_base(z, coverage, y, w, self.base_log_odds)
-            t = self.base_log_odds + a * z + shift * coverage
+            a, shift = _platt_with_base(z, coverage, y, w, self.base_log_odds + off)
+            t = self.base_log_odds + off + a * z + shift * coverage
             loss = float(np.average(np.logaddexp(0.0, t) - y * t, weights=w))
             self.candidates_.append(
                 {"alpha": float(alpha), "out_of_fold_log_loss": loss, "a": a, "shift": shift}
@@ -222,7 +238,9 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
                 best = (loss, float(alpha), a, shift, t)
         assert best is not None
         self.out_of_fold_log_loss_, self.alpha_, self.a_, self.shift_, self.out_of_fold_log_odds_ = best
-        self.joint_, self.d0_, self.singles_ = self._fit_models(X, y, w, self.alpha_)
+        # the out-of-fold log-odds as the model predicts (without the rows' source intercepts)
+        self.out_of_fold_log_odds_ = self.out_of_fold_log_odds_ - off
+        self.joint_, self.d0_, self.singles_ = self._fit_models(X, y, w, self.alpha_, off)
         return self
 
     def effects_sum(self, X) -> np.ndarray:
@@ -251,7 +269,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         )
 
     def bootstrap_tables(
-        self, X, y, sample_weight=None, *, n_boot: int = 100, seed: int = 0, instrument=None
+        self, X, y, sample_weight=None, *, n_boot: int = 100, seed: int = 0, instrument=None, offset=None
     ):
         """Tables refitted (at the chosen penalty) on ``n_boot`` resamples of the respondents.
 
@@ -262,11 +280,14 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         X = X[list(self.items)].reset_index(drop=True)
         y = np.asarray(y, dtype=int)
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
         rng = np.random.default_rng(seed)
         out = []
         for _ in range(n_boot):
             index = rng.integers(0, len(y), len(y))
-            models = self._fit_models(X.iloc[index].reset_index(drop=True), y[index], w[index], self.alpha_)
+            models = self._fit_models(
+                X.iloc[index].reset_index(drop=True), y[index], w[index], self.alpha_, off[index]
+            )
             out.append(_final_tables(models, instrument, self.items, self.a_, self.shift_))
         return out
 

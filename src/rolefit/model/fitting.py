@@ -107,6 +107,72 @@ class Fitted:
     training_sources: list[str]
     real_dev: pd.DataFrame
     validation: tuple[Any, Any, Any] = field(repr=False, default=(None, None, None))
+    #: the pooled corrections of the other items' effects (None: no real row answered one)
+    pooled: Any = None
+
+
+def real_weights(rows: pd.DataFrame, params: Params, base_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Real rows' training weights (``build.source_weights``, not reweighted to one MLE share) and their
+    sources' own intercepts beyond ``logit(base_rate)`` (:func:`rolefit.model.pooled.source_offsets`)."""
+    from rolefit.model.pooled import source_offsets
+
+    offsets = source_offsets(rows, base_rate)
+    weights = rows["source"].map(lambda s: params.build.source_weights.get(s, 1.0)).to_numpy(dtype=float)
+    return weights, rows["source"].map(offsets).to_numpy(dtype=float)
+
+
+def pool_effects(data: TrainingRows, champion, additive: AdditiveModel, instrument, log):
+    """The pooled items' effects corrected by real rows (:mod:`rolefit.model.pooled`).
+
+    The rows: every non-test row of the real training sources and of ``train.real_evidence
+    .pooled_sources`` that answered a pooled item. Returns the estimator the tables are checked against,
+    the corrected tables and the fit (None when no real row answered a pooled item).
+    """
+    from rolefit.model.pooled import PooledEstimator, fit_pooled, pooled_additive, pooled_items
+
+    params, frame, split = data.params, data.frame, data.split
+    widths = params.train.fit.widths.model_dump()
+    items = pooled_items(additive, instrument, widths)
+    sources = [*real_sources(params, frame, "train"), *params.train.real_evidence.pooled_sources]
+    chosen = frame["source"].isin(sources).to_numpy() & (split != "test").to_numpy()
+    rows = frame.loc[chosen]
+    answered = rows[[i for i in items if i in rows.columns]].notna().any(axis=1) if items else None
+    if answered is None or not answered.any():
+        return champion, additive, None
+    rows = rows.loc[answered]
+    weights, offsets = real_weights(rows, params, data.base_rate)
+    pooled = fit_pooled(
+        additive,
+        rows,
+        labels(rows),
+        offset=offsets,
+        instrument=instrument,
+        widths=widths,
+        sources=rows["source"].astype(str).tolist(),
+        sample_weight=weights,
+        estimator=champion,
+    )
+    log(
+        f"pooled effects: {len(pooled.sources)} items answered by {len(rows):,} real rows "
+        f"({', '.join(sorted(rows['source'].unique()))}); prior widths {widths}"
+    )
+    for item in sorted(pooled.sources):
+        log(f"  {item}: {pooled.item_share(item):.0%} of its precision from real rows")
+    corrections = {}
+    for item, fix in pooled.corrections().items():
+        if item not in pooled.sources:
+            continue
+        table = additive.tables[item]
+        if table.choices:
+            corrections[item] = {"choices": {k: float(fix.get(k, 0.0)) for k in table.choices}}
+        else:
+            values = [float(fix.get(b, 0.0)) for b in range(len(table.values))]
+            corrections[item] = {"edges": list(table.edges), "values": values}
+    estimator = PooledEstimator(
+        estimator=champion, corrections=corrections, fixed=tuple(sorted(additive.fixed)),
+        coverage=dict(additive.coverage),
+    ).fit()  # fmt: skip
+    return estimator, pooled_additive(additive, pooled, additive.evidence), pooled
 
 
 def fit_additive(
@@ -131,17 +197,24 @@ def fit_additive(
     instrument = load_instrument()
     base_log_odds = float(logit(data.base_rate))
 
-    # the real block: items real training respondents answered, from their non-test rows only
+    # the real block: the experience items real training respondents answered, from their non-test rows
+    # only (the other items' real answers correct their synthetic effects afterwards: pool_effects)
     training_sources = real_sources(params, frame, "train")
     real_dev = frame.loc[frame["source"].isin(training_sources).to_numpy() & (split != "test").to_numpy()]
     least = params.train.real_evidence.min_respondents
-    measured = measured_items(real_dev, training_sources, data.items, least)
+    experience = [i.id for i in instrument.items if i.group == "experience"]
+    block_items = [item for item in data.items if item in experience]
+    measured = measured_items(real_dev, training_sources, block_items, least)
+    # rows that answered none of the block's items say nothing about its effects
+    if measured:
+        real_dev = real_dev.loc[real_dev[list(measured)].notna().any(axis=1).to_numpy()]
     block = None
     evidence_effects: list[dict[str, Any]] = []
     boot: list[Any] = []
     if measured:
         evidence = params.train.real_evidence
-        x_real, y_real, w_real = data.xyw(real_dev)
+        x_real, y_real = real_dev[data.items], labels(real_dev)
+        w_real, off_real = real_weights(real_dev, params, data.base_rate)
         log(
             f"real block: {len(measured)} items answered by real respondents "
             f"({', '.join(training_sources)}; {len(real_dev):,} rows), {evidence.folds}-fold cross-fitting"
@@ -152,7 +225,8 @@ def fit_additive(
             alphas=evidence.alphas,
             n_folds=evidence.folds,
             seed=params.train.seed,
-        ).fit(x_real, y_real, w_real)
+            blend_items=len(experience),
+        ).fit(x_real, y_real, w_real, offset=off_real)
         for candidate in block.candidates_:
             loss = candidate["out_of_fold_log_loss"]
             log(f"  real block, penalty alpha {candidate['alpha']:g}: out-of-fold log loss {loss:.4f}")
@@ -165,6 +239,7 @@ def fit_additive(
                 n_boot=evidence.bootstrap,
                 seed=params.train.seed,
                 instrument=instrument,
+                offset=off_real,
             )
             evidence_effects = effect_intervals(block, boot, x_real, instrument)
     else:
@@ -200,7 +275,11 @@ def fit_additive(
     tabled = instrument.ids if read is None else read
     evidence_by_item = {item: evidence_of(item, measured) for item in tabled}
     additive = decompose(champion, instrument, base_rate=data.base_rate, evidence=evidence_by_item)
+    pooled = None
+    if only is None:
+        champion, additive, pooled = pool_effects(data, champion, additive, instrument, log)
     return Fitted(
+        pooled=pooled,
         candidate=name,
         calibration=method,
         estimator=champion,

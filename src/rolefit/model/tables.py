@@ -206,12 +206,15 @@ class AdditiveModel:
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the real block's items: their effect when answered alone; ``tables`` holds it with all answered
     alone: dict[str, ItemTable] = field(default_factory=dict)
+    #: how many items the blend counts over: the instrument's experience items, whichever of them real
+    #: sources asked (None: the real block's own size, as bundles before issue #26 did)
+    blend_items: int | None = None
 
     def blend(self, answered_real):
         """Weight of the all-answered effect when ``answered_real`` (a count, or a numpy array of counts)
-        of the real block's items were answered (0: alone, 1: all); see
-        :class:`rolefit.model.evidence.RealEvidenceBlock`."""
-        return blend_weight(answered_real, len(self.alone))
+        of the real block's items were answered (0: alone, 1: all of the instrument's experience items);
+        see :class:`rolefit.model.evidence.RealEvidenceBlock`."""
+        return blend_weight(answered_real, self.blend_items or len(self.alone))
 
     def scale(self, answered) -> float:
         return self.scale_at(sum(self.coverage[item] for item in answered))
@@ -254,6 +257,7 @@ class AdditiveModel:
             "base_rate": self.base_rate,
             "evidence": {item: dict(e) for item, e in self.evidence.items()},
             "alone": {item: table.to_dict() for item, table in self.alone.items()},
+            **({"blend_items": self.blend_items} if self.blend_items is not None else {}),
             "tables": {item: table.to_dict() for item, table in self.tables.items()},
         }
 
@@ -324,7 +328,16 @@ class AdditiveModel:
                 f"exceeds {MAX_LOG_ODDS:g} log-odds"
             )
         base_rate = data.get("base_rate")
+        blend_items = data.get("blend_items")
+        if blend_items is not None and (
+            isinstance(blend_items, bool) or not isinstance(blend_items, int) or blend_items < len(alone)
+        ):
+            raise ValueError(
+                f"blend_items must be a whole number of at least {len(alone)} (the answered-alone tables), "
+                f"not {blend_items!r:.40}"
+            )
         return cls(
+            blend_items=blend_items,
             conformal=conformal or None,
             intercept=_number(data.get("intercept"), "the baseline log-odds (intercept)"),
             tables=tables,
@@ -360,10 +373,13 @@ def _evidence_record(data: Any, item: str = "an item") -> dict[str, Any]:
             raise ValueError(f"{what} must be a whole number, not {value!r:.40}")
         return value
 
-    return {
+    out = {
         "basis": str(data["basis"]),
         "respondents": count(data.get("respondents", 0), f"the respondent count of {item!r}"),
         "sources": {
             str(k): count(v, f"the respondent count of {item!r} from {k!r}") for k, v in sources.items()
         },
     }
+    if "real_share" in data:
+        out["real_share"] = _number(data["real_share"], f"the real share of {item!r}", 0.0, 1.0)
+    return out

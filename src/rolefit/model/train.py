@@ -152,6 +152,20 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         "measured_items": measured,
         "effects": evidence_effects,
     }
+    if core.pooled is not None:
+        pooled = core.pooled
+        real_summary["pooled"] = {
+            "rows": int(pooled.rows),
+            "sources": sorted({s for counts in pooled.sources.values() for s in counts}),
+            "widths": params.train.fit.widths.model_dump(),
+            "source_intercepts": pooled.intercepts,
+            "items": {
+                item: {"respondents": int(sum(counts.values())), "sources": counts,
+                       "real_share": pooled.item_share(item)}
+                for item, counts in pooled.sources.items()
+            },
+            "levels": pooled.records(),
+        }  # fmt: skip
     if block is not None:
         real_summary.update(
             {

@@ -32,19 +32,34 @@ SOURCE_NAMES = {"kaggle2021": "Kaggle ML & DS Survey 2021", "stackoverflow2017":
 
 
 def evidence_entry(record: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What backs an item's effect, with a sentence a person can read (``summary``)."""
+    """What backs an item's effect, with a sentence a person can read (``summary``).
+
+    A pooled effect (issue #26) also has ``real_share``, the share of its precision that comes from real
+    respondents: "70% from 2,911 real respondents (...)".
+    """
     record = dict(record or {"basis": "assumed", "respondents": 0, "sources": {}})
-    if record.get("basis") == "real":
-        names = ", ".join(SOURCE_NAMES.get(s, s) for s in record.get("sources", {}))
+    names = ", ".join(SOURCE_NAMES.get(s, s) for s in record.get("sources", {}))
+    share = record.get("real_share")
+    if record.get("basis") == "real" and share is not None and share < 0.995:
+        summary = f"{share:.0%} from {record['respondents']:,} real respondents ({names}), the rest assumed"
+    elif record.get("basis") == "real":
         summary = f"learned from {record['respondents']:,} real respondents ({names})"
+    elif share:
+        summary = (
+            f"mostly from the synthetic prior (assumed); {share:.0%} from {record['respondents']:,} real "
+            f"respondents ({names})"
+        )
     else:
         summary = "from the synthetic prior (assumed, not yet measured on real people)"
-    return {
+    entry = {
         "basis": str(record.get("basis", "assumed")),
         "respondents": int(record.get("respondents", 0)),
         "sources": dict(record.get("sources", {})),
         "summary": summary,
     }
+    if share is not None:
+        entry["real_share"] = float(share)
+    return entry
 
 
 def fit_evidence(record: Mapping[str, Any] | None, uncertainty: ItemUncertainty) -> dict[str, Any]:

@@ -52,6 +52,7 @@ ESTIMATOR_TYPES: dict[str, frozenset[str]] = {
     "rolefit.model.calibration.CoverageCalibratedClassifier": frozenset({"ObjectNode"}),
     "rolefit.model.estimators.MonotoneLogisticRegression": frozenset({"ObjectNode"}),
     "rolefit.model.evidence.RealEvidenceBlock": frozenset({"ObjectNode"}),
+    "rolefit.model.pooled.PooledEstimator": frozenset({"ObjectNode"}),
     "rolefit.model.features.Column": frozenset({"ObjectNode"}),
     "rolefit.model.features.NumericEncoder": frozenset({"ObjectNode"}),
     "rolefit.model.features.ThermometerEncoder": frozenset({"ObjectNode"}),

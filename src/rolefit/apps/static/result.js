@@ -52,10 +52,15 @@ export function strength(effect) {
 
 // What backs a reason, in words: the people it was measured on, or the career guides.
 export function evidenceWords(evidence) {
-  if (evidence && evidence.basis === "real" && evidence.respondents > 0) {
+  const share = evidence && typeof evidence.real_share === "number" ? evidence.real_share : null;
+  if (evidence && (evidence.basis === "real" || share) && evidence.respondents > 0) {
     const names = Object.keys(evidence.sources || {}).map((s) => SOURCE_NAMES[s] || s.replace(/_/g, " "));
-    return "based on " + count(evidence.respondents, "person", "people") + " working as software or machine "
+    const people = count(evidence.respondents, "person", "people") + " working as software or machine "
       + "learning engineers" + (names.length ? " (" + names.join(", ") + ")" : "");
+    // a pooled effect: part measured on people, the rest what the guides say
+    if (share !== null && share < 0.995) return Math.round(100 * share) + "% based on " + people
+      + ", the rest what career guides say";
+    return "based on " + people;
   }
   return "what career guides say \u2014 not yet measured on people";
 }
