@@ -177,10 +177,7 @@ def level_step(
     size = len(G)
     if N.sum() < min_leaf:
         return np.zeros(size)
-    if levels.is_choice:
-        order = np.argsort(-G / (H + l2), kind="stable")
-    else:
-        order = np.arange(size)
+    order = np.argsort(-G / (H + l2), kind="stable") if levels.is_choice else np.arange(size)
     g, h, n = G[order], H[order], N[order]
     cg, ch, cn = (np.concatenate([[0.0], np.cumsum(a)]) for a in (g, h, n))
 
@@ -249,7 +246,7 @@ def cyclic_boost(
     intercept takes a full Newton step after every round. Every shape is centred on the weighted
     answers of the rows that answered its item.
     """
-    n, d = codes.shape
+    d = codes.shape[1]
     answered = [np.flatnonzero(codes[:, j] >= 0) for j in range(d)]
     code = [codes[rows, j] for j, rows in enumerate(answered)]
     share = []
