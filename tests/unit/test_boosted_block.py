@@ -122,6 +122,18 @@ def test_skipped_answers_contribute_nothing(fitted):
     )
 
 
+def test_a_skipped_answer_counts_as_an_average_one_while_fitting(fitted):
+    """Every shape is centred on the answers of the rows that gave one (the logistic block's centred
+    encoding): over them an item's effect averages the calibration's share of the shift, ``shift / n``."""
+    block, X, _ = fitted
+    share = block.shift_ / len(block.items)
+    for tables in block.tables():
+        for item in ITEMS:
+            answers = X[item].dropna()
+            mean = np.mean([tables[item].effect(v) for v in answers])
+            assert abs(mean - share) <= 1e-9
+
+
 def test_the_offset_is_part_of_the_model_while_fitting_and_left_out_of_predictions():
     """Two sources with their own intercepts (+-1.5) and more Java users in one: fitted with the offset,
     Java keeps its true effect; without it, Java also absorbs the difference between the sources."""
@@ -277,3 +289,21 @@ def test_choose_real_block_takes_the_lowest_out_of_fold_log_loss_and_logs_both()
 def test_choose_real_block_refuses_blocks_it_cannot_compare(candidates, message):
     with pytest.raises(ValueError, match=message):
         choose_real_block(candidates)
+
+
+def test_repeated_rows_weigh_as_their_count():
+    """Grouping rows with the same answers changes nothing: two copies of every row give the shapes of
+    one copy at weight 2 (``min_leaf`` 1, so counting people does not enter)."""
+    from rolefit.model.boosted import answer_codes, cyclic_boost
+
+    X, y = simulate(300, seed=12)
+    levels = item_levels(ITEMS)
+    codes = answer_codes(X, levels)
+    settings = {"learning_rate": 0.3, "rounds": 20, "max_leaves": 3, "min_leaf": 1, "l2": 1.0}
+    twice = cyclic_boost(
+        np.vstack([codes, codes]), np.tile(y, 2), np.ones(600), np.zeros(600), levels, **settings
+    )
+    double = cyclic_boost(codes, y, np.full(300, 2.0), np.zeros(300), levels, **settings)
+    for a, b in zip(twice.shapes, double.shapes, strict=True):
+        assert np.allclose(a, b, atol=1e-10)
+    assert abs(twice.intercept - double.intercept) < 1e-10
