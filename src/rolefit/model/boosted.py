@@ -323,7 +323,7 @@ def shape_sum(codes: np.ndarray, shapes: Sequence[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _platt(z, coverage, y, w, base) -> tuple[float, float]:
+def platt(z, coverage, y, w, base) -> tuple[float, float]:
     """Slope ``a`` and shift of ``base + a * z + shift * coverage`` by weighted maximum likelihood
     (``base`` may be a per-row array: the base log-odds plus each row's offset)."""
 
@@ -338,7 +338,7 @@ def _platt(z, coverage, y, w, base) -> tuple[float, float]:
     return float(np.exp(result.x[0])), float(result.x[1])
 
 
-def _blend(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def answered_blend(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weight ``c`` of the partial shapes and the answered share, per row (the logistic block's rule)."""
     answered = codes >= 0
     m = answered.sum(axis=1)
@@ -447,7 +447,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _raw_from(codes, partial_shapes, marginal_shapes) -> tuple[np.ndarray, np.ndarray]:
-        c, coverage = _blend(codes)
+        c, coverage = answered_blend(codes)
         partial = shape_sum(codes, partial_shapes)
         marginal = shape_sum(codes, marginal_shapes)
         return c * partial + (1.0 - c) * marginal, coverage
@@ -489,7 +489,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         self.levels_ = item_levels(tuple(self.items))
         codes = answer_codes(X.reset_index(drop=True), self.levels_)
         self.classes_ = np.array([0, 1])
-        _, coverage = _blend(codes)
+        _, coverage = answered_blend(codes)
         base = self.base_log_odds + offset
         folds = list(StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed).split(codes, y))
         checkpoints = list(range(self.round_step, self.max_rounds + 1, self.round_step))
@@ -511,7 +511,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
             curve = []
             chosen = None
             for r in checkpoints:
-                a, shift = _platt(z[r], coverage, y, w, base)
+                a, shift = platt(z[r], coverage, y, w, base)
                 t = base + a * z[r] + shift * coverage
                 loss = float(np.average(np.logaddexp(0.0, t) - y * t, weights=w))
                 curve.append((r, loss))
