@@ -417,7 +417,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         for name, low in (
             ("max_rounds", 1),
             ("round_step", 1),
-            ("max_leaves", 1),
+            ("max_leaves", 2),
             ("min_leaf", 1),
             ("n_folds", 2),
         ):
