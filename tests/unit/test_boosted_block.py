@@ -307,3 +307,17 @@ def test_repeated_rows_weigh_as_their_count():
     for a, b in zip(twice.shapes, double.shapes, strict=True):
         assert np.allclose(a, b, atol=1e-10)
     assert abs(twice.intercept - double.intercept) < 1e-10
+
+
+def test_the_params_section_and_the_logistic_blocks_helpers_fit_the_boosted_block(fitted):
+    """``train.real_evidence.boosting`` holds exactly the block's settings, and the logistic block's
+    ``effect_intervals`` reads the boosted block's tables and bootstrap as they are."""
+    from rolefit.config import RealBoostingParams
+    from rolefit.model.evidence import effect_intervals
+
+    settings = RealBoostingParams().model_dump()
+    assert BoostedEvidenceBlock(**settings).get_params().items() >= settings.items()
+    block, X, y = fitted
+    rows = effect_intervals(block, block.bootstrap_tables(X, y, n_boot=3), X, load_instrument())
+    assert {row["item"] for row in rows} == set(ITEMS)
+    assert all(row["low"] <= row["high"] and row["respondents"] > 0 for row in rows)
