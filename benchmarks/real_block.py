@@ -237,9 +237,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hgb", action="store_true", help="also scikit-learn's HistGradientBoosting")
     parser.add_argument("--test", action="store_true", help="also score both blocks on the test split, once")
+    parser.add_argument(
+        "--no-pairs", action="store_true", help="skip the pair terms (and the HGB pair subset)"
+    )
     args = parser.parse_args()
     params = load_params()
-    items, (X, y, w), (X_test, y_test, w_test) = kaggle_rows(params)
+    items, (X, y, w), (X_test, y_test, _) = kaggle_rows(params)
     base = float(logit(params.build.target_mle_share))
     evidence = params.train.real_evidence
     print(f"{SOURCE}: {len(y):,} non-test rows, {len(items)} items; {evidence.folds}-fold cross-fitting")
@@ -266,21 +269,23 @@ def main() -> None:
     boosted.bootstrap_tables(X, y, w, n_boot=10)
     print(f"boosted bootstrap: {(time.perf_counter() - started) / 10:.2f} s per resample")
 
-    print("pairwise interactions on top of the additive boosting (same folds):")
-    pairs = pairs_experiment(boosted, X, y, w)
-    print(f"  additive: out-of-fold log loss {pairs['additive']:.4f}")
-    for fold, top in enumerate(pairs["top_pairs_per_fold"]):
-        print(f"  fold {fold} top pairs: {', '.join(top)}")
-    for row in pairs["pairs"]:
-        print(
-            f"  top {row['pairs']:2d} pairs, {row['rounds']:3d} rounds: {row['out_of_fold_log_loss']:.4f}, minus additive "
-            f"{row['difference']:+.4f} (95% interval {row['low']:+.4f} to {row['high']:+.4f})"
-        )
+    ranked = None
+    if not args.no_pairs:
+        print("pairwise interactions on top of the additive boosting (same folds):")
+        pairs = pairs_experiment(boosted, X, y, w)
+        ranked = pairs["ranked_pairs_per_fold"]
+        print(f"  additive: out-of-fold log loss {pairs['additive']:.4f}")
+        for fold, top in enumerate(pairs["top_pairs_per_fold"]):
+            print(f"  fold {fold} top pairs: {', '.join(top)}")
+        for row in pairs["pairs"]:
+            print(
+                f"  top {row['pairs']:2d} pairs, {row['rounds']:3d} rounds: {row['out_of_fold_log_loss']:.4f}, "
+                f"minus additive {row['difference']:+.4f} (95% interval {row['low']:+.4f} to {row['high']:+.4f})"
+            )
     if args.hgb:
-        print(
-            "scikit-learn HistGradientBoosting (skipped answers as information), minus the boosted block; and minus its own additive model:"
-        )
-        for row in hgb_reference(boosted, X, y, w, pairs["ranked_pairs_per_fold"]):
+        print("scikit-learn HistGradientBoosting (skipped answers as information), minus the boosted block")
+        print("and minus its own additive model:")
+        for row in hgb_reference(boosted, X, y, w, ranked):
             vs = row["vs_additive"]
             print(
                 f"  {row['model']}: {row['rounds']} rounds, {row['out_of_fold_log_loss']:.4f}, "
@@ -288,15 +293,37 @@ def main() -> None:
                 f"{vs['difference']:+.4f} ({vs['low']:+.4f} to {vs['high']:+.4f}); {row['seconds']:.0f} s"
             )
     if args.test:
-        z_l, z_b = logistic.decision_function(X_test), boosted.decision_function(X_test)
-        loss = {
-            k: float(np.average(np.logaddexp(0, z) - y_test * z, weights=w_test))
-            for k, z in (("logistic", z_l), ("boosted", z_b))
-        }
-        d = paired_log_loss_difference(y_test, z_b, z_l, w_test)
+        test_split(logistic, boosted, X, y, w, X_test, y_test)
+
+
+def test_split(logistic, boosted, X, y, w, X_test, y_test) -> None:
+    """Once: both blocks and the plain baseline (fitted on the non-test rows) on the test split, with
+    bootstrap intervals and paired differences (unweighted, as the evaluation reports each source)."""
+    from rolefit.evaluation.metrics import bootstrap_intervals, paired_differences
+    from rolefit.model.evidence import PlainBaseline
+    from rolefit.model.metrics import expected_calibration_error, log_loss, roc_auc
+
+    baseline = PlainBaseline(items=logistic.items).fit(X, y, w)
+    p = {
+        "logistic block": expit(logistic.decision_function(X_test)),
+        "boosted block": expit(boosted.decision_function(X_test)),
+        "plain baseline": baseline.predict_proba(X_test)[:, 1],
+    }
+    print(f"test split ({len(y_test)} rows), each fitted on the non-test rows:")
+    for name, q in p.items():
+        ci = bootstrap_intervals(y_test, q)
         print(
-            f"test split ({len(y_test)} rows): logistic {loss['logistic']:.4f}, boosted {loss['boosted']:.4f}, "
-            f"boosted minus logistic {d['difference']:+.4f} ({d['low']:+.4f} to {d['high']:+.4f})"
+            f"  {name}: log loss {log_loss(y_test, q):.4f} ({ci['log_loss'][0]:.4f}-{ci['log_loss'][1]:.4f}), "
+            f"ECE {expected_calibration_error(y_test, q, 10):.4f} ({ci['ece'][0]:.4f}-{ci['ece'][1]:.4f}), "
+            f"ROC AUC {roc_auc(y_test, q):.4f} ({ci['roc_auc'][0]:.4f}-{ci['roc_auc'][1]:.4f})"
+        )
+    for other in ("logistic block", "plain baseline"):
+        d = paired_differences(y_test, p["boosted block"], p[other])
+        print(
+            f"  boosted block minus {other}: "
+            + ", ".join(
+                f"{k} {v['difference']:+.4f} ({v['low']:+.4f} to {v['high']:+.4f})" for k, v in d.items()
+            )
         )
 
 
