@@ -486,7 +486,9 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         """Cross-fit, choose the learning rate and rounds, calibrate, refit on every row.
 
         ``offset`` is a per-row log-odds term added to the model while fitting (e.g. the intercept of
-        the row's source relative to ``base_log_odds``); predictions never include it.
+        the row's source relative to ``base_log_odds``): the boosting, the calibration and
+        ``out_of_fold_log_odds_`` (each row's cross-fitted log-odds, as it was fitted) include it;
+        :meth:`decision_function` and the tables never do.
         """
         self._check_params()
         y, w, offset = self._inputs(X, y, sample_weight, offset)
