@@ -203,6 +203,21 @@ class PartialAnswersParams(_Section):
         return self
 
 
+class RealBoostingParams(_Section):
+    """The boosted real block (:class:`rolefit.model.boosted.BoostedEvidenceBlock`): additive cyclic
+    boosting of one-item trees; the learning rate and number of rounds are chosen by cross-fitting."""
+
+    #: shrinkages tried (each above 0 and at most 1)
+    learning_rates: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        (0.1, 0.3), min_length=1, max_length=10
+    )
+    max_rounds: int = Field(300, ge=1, le=10_000, description="most rounds tried")
+    round_step: int = Field(10, ge=1, le=10_000, description="spacing of the round counts tried")
+    max_leaves: int = Field(3, ge=2, le=64, description="leaves of every one-item tree")
+    min_leaf: int = Field(30, ge=1, le=1_000_000, description="fewest respondents in a leaf")
+    l2: float = Field(10.0, ge=0, le=1e6, description="L2 penalty of the leaf values")
+
+
 class RealEvidenceParams(_Section):
     """The real block: effects of the items real respondents answered (:mod:`rolefit.model.evidence`)."""
 
@@ -221,6 +236,16 @@ class RealEvidenceParams(_Section):
     #: preferences, goal) are also pooled as real evidence, with their own intercept; their experience
     #: answers are not trained on (:mod:`rolefit.model.pooled`)
     pooled_sources: tuple[str, ...] = Field((), max_length=50)
+    #: the real blocks fitted; the one with the lowest cross-validated log loss on the real rows is kept
+    #: (:func:`rolefit.model.boosted.choose_real_block`)
+    candidates: tuple[Literal["logistic", "boosting"], ...] = Field(("logistic", "boosting"), min_length=1)
+    boosting: RealBoostingParams = RealBoostingParams()
+
+    @model_validator(mode="after")
+    def _distinct_candidates(self) -> RealEvidenceParams:
+        if len(set(self.candidates)) != len(self.candidates):
+            raise ValueError(f"candidates: got {list(self.candidates)}, which names a block twice")
+        return self
 
 
 class FitWidths(_Section):

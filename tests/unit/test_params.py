@@ -132,3 +132,19 @@ def test_the_params_the_tests_train_with_are_in_range(tmp_path, champion_params)
         "logistic: {alpha: 1.0, max_iter: 1000}": "logistic: {alpha: 100000000.0, max_iter: 1000}"
     })  # fmt: skip
     assert load_params(worse).train.logistic.alpha == 1e8
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{candidates: [logistic, logistic]}", "names a block twice"),
+        ("{candidates: [forest]}", r"train\.real_evidence\.candidates"),
+        ("{candidates: []}", r"train\.real_evidence\.candidates"),
+        ("{boosting: {learning_rates: [0.0], max_leaves: 1}}", r"learning_rates(.|\n)*max_leaves"),
+    ],
+)
+def test_real_block_candidates_and_boosting_settings_are_checked(tmp_path, text, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(f"train:\n  real_evidence: {text}\n")
+    with pytest.raises(ValueError, match=message):
+        load_params(path)
