@@ -342,11 +342,13 @@ def platt(z, coverage, y, w, base) -> tuple[float, float]:
     return float(np.exp(result.x[0])), float(result.x[1])
 
 
-def answered_blend(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weight ``c`` of the partial shapes and the answered share, per row (the logistic block's rule)."""
+def answered_blend(codes: np.ndarray, blend_items: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Weight ``c`` of the partial shapes and the answered share, per row (the logistic block's rule:
+    the count is over ``blend_items``, the instrument's experience items; None: the block's own)."""
     answered = codes >= 0
     m = answered.sum(axis=1)
-    c = np.clip((m - 1) / max(1, codes.shape[1] - 1), 0.0, 1.0)
+    n = blend_items or codes.shape[1]
+    c = np.clip((m - 1) / max(1, n - 1), 0.0, 1.0)
     return c, answered.mean(axis=1)
 
 
@@ -398,7 +400,9 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         l2=10.0,
         n_folds=5,
         seed=0,
+        blend_items=None,
     ):
+        self.blend_items = blend_items
         self.items = items
         self.base_log_odds = base_log_odds
         self.learning_rates = learning_rates
@@ -449,9 +453,8 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         ]
         return joint, singles
 
-    @staticmethod
-    def _raw_from(codes, partial_shapes, marginal_shapes) -> tuple[np.ndarray, np.ndarray]:
-        c, coverage = answered_blend(codes)
+    def _raw_from(self, codes, partial_shapes, marginal_shapes) -> tuple[np.ndarray, np.ndarray]:
+        c, coverage = answered_blend(codes, self.blend_items)
         partial = shape_sum(codes, partial_shapes)
         marginal = shape_sum(codes, marginal_shapes)
         return c * partial + (1.0 - c) * marginal, coverage
@@ -486,16 +489,17 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         """Cross-fit, choose the learning rate and rounds, calibrate, refit on every row.
 
         ``offset`` is a per-row log-odds term added to the model while fitting (e.g. the intercept of
-        the row's source relative to ``base_log_odds``): the boosting, the calibration and
-        ``out_of_fold_log_odds_`` (each row's cross-fitted log-odds, as it was fitted) include it;
-        :meth:`decision_function` and the tables never do.
+        the row's source relative to ``base_log_odds``): the boosting and the calibration include it;
+        ``out_of_fold_log_odds_`` (each row's cross-fitted log-odds, as the model predicts: as
+        :class:`rolefit.model.evidence.RealEvidenceBlock` keeps them), :meth:`decision_function` and the
+        tables never do.
         """
         self._check_params()
         y, w, offset = self._inputs(X, y, sample_weight, offset)
         self.levels_ = item_levels(tuple(self.items))
         codes = answer_codes(X.reset_index(drop=True), self.levels_)
         self.classes_ = np.array([0, 1])
-        _, coverage = answered_blend(codes)
+        _, coverage = answered_blend(codes, self.blend_items)
         base = self.base_log_odds + offset
         folds = list(StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed).split(codes, y))
         checkpoints = list(range(self.round_step, self.max_rounds + 1, self.round_step))
@@ -548,6 +552,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
             self.out_of_fold_log_odds_,
         ) = best
         self.alpha_ = float(self.l2)
+        self.out_of_fold_log_odds_ = self.out_of_fold_log_odds_ - offset
         joint, singles = self._boost(codes, y, w, offset, self.learning_rate_, self.rounds_)
         self.partial_ = joint.shapes
         self.marginal_ = [s.shapes[0] for s in singles]
@@ -637,6 +642,7 @@ def choose_real_block(
     y=None,
     sample_weight=None,
     *,
+    offset=None,
     log: Callable[[str], None] = lambda _: None,
 ) -> tuple[str, Any, dict[str, Any]]:
     """The fitted real block with the lowest cross-validated (out-of-fold) log loss.
@@ -676,12 +682,16 @@ def choose_real_block(
         log(f"  real block candidate {name}: out-of-fold log loss {loss:.4f}")
     name = min(losses, key=lambda k: losses[k])
     report: dict[str, Any] = {"chosen": name, "out_of_fold_log_loss": losses, "differences": {}}
+    shift = 0.0 if offset is None else np.asarray(offset, dtype=float)  # the rows' own intercepts
     if y is not None:
         for other, block in candidates.items():
             if other == name:
                 continue
             d = paired_log_loss_difference(
-                y, candidates[name].out_of_fold_log_odds_, block.out_of_fold_log_odds_, sample_weight
+                y,
+                candidates[name].out_of_fold_log_odds_ + shift,
+                block.out_of_fold_log_odds_ + shift,
+                sample_weight,
             )
             report["differences"][other] = d
             log(

@@ -28,6 +28,7 @@ from rolefit.data.dataset import (
     skip_at_random,
 )
 from rolefit.instrument.items import load_instrument
+from rolefit.model.boosted import BoostedEvidenceBlock, choose_real_block
 from rolefit.model.calibration import calibrate
 from rolefit.model.decompose import decompose
 from rolefit.model.estimators import fit_candidate, make_candidate
@@ -109,6 +110,9 @@ class Fitted:
     validation: tuple[Any, Any, Any] = field(repr=False, default=(None, None, None))
     #: the pooled corrections of the other items' effects (None: no real row answered one)
     pooled: Any = None
+    #: which real block was chosen (``logistic`` or ``boosting``) and the choice's record
+    block_name: str | None = None
+    block_choice: dict[str, Any] | None = None
 
 
 def real_weights(rows: pd.DataFrame, params: Params, base_rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -209,6 +213,7 @@ def fit_additive(
     if measured:
         real_dev = real_dev.loc[real_dev[list(measured)].notna().any(axis=1).to_numpy()]
     block = None
+    block_name, block_choice = None, None
     evidence_effects: list[dict[str, Any]] = []
     boot: list[Any] = []
     if measured:
@@ -219,18 +224,30 @@ def fit_additive(
             f"real block: {len(measured)} items answered by real respondents "
             f"({', '.join(training_sources)}; {len(real_dev):,} rows), {evidence.folds}-fold cross-fitting"
         )
-        block = RealEvidenceBlock(
-            items=tuple(measured),
-            base_log_odds=base_log_odds,
-            alphas=evidence.alphas,
-            n_folds=evidence.folds,
-            seed=params.train.seed,
-            blend_items=len(experience),
-        ).fit(x_real, y_real, w_real, offset=off_real)
-        for candidate in block.candidates_:
-            loss = candidate["out_of_fold_log_loss"]
-            log(f"  real block, penalty alpha {candidate['alpha']:g}: out-of-fold log loss {loss:.4f}")
-        log(f"  chosen: alpha {block.alpha_:g}")
+        blocks: dict[str, Any] = {}
+        for candidate in evidence.candidates:
+            if candidate == "logistic":
+                blocks[candidate] = RealEvidenceBlock(
+                    items=tuple(measured),
+                    base_log_odds=base_log_odds,
+                    alphas=evidence.alphas,
+                    n_folds=evidence.folds,
+                    seed=params.train.seed,
+                    blend_items=len(experience),
+                ).fit(x_real, y_real, w_real, offset=off_real)
+                for fitted in blocks[candidate].candidates_:
+                    loss = fitted["out_of_fold_log_loss"]
+                    log(f"  real block, penalty alpha {fitted['alpha']:g}: out-of-fold log loss {loss:.4f}")
+            else:
+                blocks[candidate] = BoostedEvidenceBlock(
+                    items=tuple(measured),
+                    base_log_odds=base_log_odds,
+                    n_folds=evidence.folds,
+                    seed=params.train.seed,
+                    blend_items=len(experience),
+                    **evidence.boosting.model_dump(),
+                ).fit(x_real, y_real, w_real, offset=off_real)
+        block_name, block, block_choice = choose_real_block(blocks, y_real, w_real, offset=off_real, log=log)
         if evidence.bootstrap:
             boot = block.bootstrap_tables(
                 x_real,
@@ -280,6 +297,8 @@ def fit_additive(
         champion, additive, pooled = pool_effects(data, champion, additive, instrument, log)
     return Fitted(
         pooled=pooled,
+        block_name=block_name,
+        block_choice=block_choice,
         candidate=name,
         calibration=method,
         estimator=champion,

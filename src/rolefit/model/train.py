@@ -170,7 +170,8 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         real_summary.update(
             {
                 "rows": len(real_dev),
-                "candidate": "logistic",
+                "candidate": core.block_name or "logistic",
+                "choice": core.block_choice,
                 "alpha": block.alpha_,
                 "a": block.a_,
                 "shift": block.shift_,
