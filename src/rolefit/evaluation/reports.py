@@ -227,7 +227,8 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
         "`sd_jk = width_group * max(|s_jk|, 0.05)` (the fit's widths, issue #24), `o_i` the model without "
         "correction, `m_ij` the row's coverage scale (1 for the goal) and `b_source` each source's own "
         "intercept, fitted with a Normal(logit(share) - logit(base rate), 1) prior. A lean the instrument "
-        "states is kept. The badge is the share of each effect's posterior precision that comes from real rows.",
+        "states is kept. The badge is the share of each effect's posterior precision that comes from "
+        "real rows.",
         "- Sources are not reweighted to one MLE share: each has its own intercept, centred on the exact "
         "correction when sources differ only in their mix of roles (a small source of one role trains "
         "like any other).",
