@@ -244,6 +244,16 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
             f"- Real block: {real['candidate']}{alpha} on {real['rows']:,} real rows; cross-fitted "
             f"calibration slope {real['a']:.3f}; out-of-fold log loss {real['out_of_fold_log_loss']:.4f}.",
         ]
+        choice = real.get("choice") or {}
+        losses = choice.get("out_of_fold_log_loss") or {}
+        if len(losses) > 1:
+            tried = ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items())
+            gaps = "; ".join(
+                f"{real['candidate']} minus {other}: {d['difference']:+.4f} (95% interval {d['low']:+.4f} to "
+                f"{d['high']:+.4f})"
+                for other, d in (choice.get("differences") or {}).items()
+            )
+            lines += [f"- Real blocks tried (out-of-fold log loss, same folds): {tried}; {gaps}."]
     if measured:
         lines += ["", "| item | real respondents | sources |", "|---|---|---|"]
         lines += [

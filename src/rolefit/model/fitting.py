@@ -206,7 +206,7 @@ def fit_additive(
     training_sources = real_sources(params, frame, "train")
     real_dev = frame.loc[frame["source"].isin(training_sources).to_numpy() & (split != "test").to_numpy()]
     least = params.train.real_evidence.min_respondents
-    experience = [i.id for i in instrument.items if i.group == "experience"]
+    experience = [i.id for i in instrument.items if i.part == "experience"]
     block_items = [item for item in data.items if item in experience]
     measured = measured_items(real_dev, training_sources, block_items, least)
     # rows that answered none of the block's items say nothing about its effects
