@@ -264,7 +264,7 @@ class _Fitted:
         self.n_folds, self.seed = n_folds, seed
 
 
-def test_choose_real_block_takes_the_lowest_out_of_fold_log_loss_and_logs_both():
+def test_choose_real_block_takes_another_block_only_when_it_is_better_beyond_chance():
     y = np.resize([0, 1], 200)
     good = _Fitted(0.40, np.where(y == 1, 1.0, -1.0))
     bad = _Fitted(0.60, np.zeros(200))
@@ -273,8 +273,15 @@ def test_choose_real_block_takes_the_lowest_out_of_fold_log_loss_and_logs_both()
     assert (name, block) == ("boosting", good)
     assert any("logistic" in line and "0.6000" in line for line in lines)
     assert any("boosting" in line and "0.4000" in line for line in lines)
-    d = report["differences"]["logistic"]
+    d = report["differences"]["boosting"]
     assert d["low"] <= d["difference"] <= d["high"] < 0
+    # a hair better, within chance: the first candidate stays
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 1, 200)
+    first = _Fitted(0.5001, np.where(y == 1, 0.3, -0.3) + noise)
+    hair = _Fitted(0.5000, np.where(y == 1, 0.3, -0.3) + noise + rng.normal(0, 0.01, 200))
+    name, _, report = choose_real_block({"logistic": first, "boosting": hair}, y)
+    assert name == "logistic" and report["differences"]["boosting"]["high"] > 0
 
 
 @pytest.mark.parametrize(

@@ -645,13 +645,14 @@ def choose_real_block(
     offset=None,
     log: Callable[[str], None] = lambda _: None,
 ) -> tuple[str, Any, dict[str, Any]]:
-    """The fitted real block with the lowest cross-validated (out-of-fold) log loss.
+    """The fitted real block chosen by cross-validated (out-of-fold) log loss.
 
     ``candidates`` maps a name (``logistic``, ``boosting``) to a fitted block; all must have been
     fitted on the same rows with the same folds (``n_folds`` and ``seed``), so their out-of-fold
-    scores are paired. Every candidate's loss is logged; with ``y`` (and ``sample_weight``) the winner's
-    difference from each other candidate is logged with a paired 95% interval. Returns ``(name, block,
-    report)``, where ``report`` holds every candidate's loss and the differences.
+    scores are paired. With ``y`` (and ``sample_weight``, ``offset``: the rows' own intercepts) the
+    first candidate is kept unless another's paired difference from it (a 95% bootstrap interval over
+    respondents) lies wholly below 0: then the best such one wins. Without ``y``, the lowest loss wins.
+    Every loss and difference is logged. Returns ``(name, block, report)``.
     """
     if not candidates:
         raise ValueError("choose_real_block needs at least one fitted real block to choose from.")
@@ -680,23 +681,32 @@ def choose_real_block(
     losses = {name: float(block.out_of_fold_log_loss_) for name, block in candidates.items()}
     for name, loss in losses.items():
         log(f"  real block candidate {name}: out-of-fold log loss {loss:.4f}")
-    name = min(losses, key=lambda k: losses[k])
-    report: dict[str, Any] = {"chosen": name, "out_of_fold_log_loss": losses, "differences": {}}
     shift = 0.0 if offset is None else np.asarray(offset, dtype=float)  # the rows' own intercepts
-    if y is not None:
-        for other, block in candidates.items():
-            if other == name:
-                continue
-            d = paired_log_loss_difference(
-                y,
-                candidates[name].out_of_fold_log_odds_ + shift,
-                block.out_of_fold_log_odds_ + shift,
-                sample_weight,
-            )
-            report["differences"][other] = d
-            log(
-                f"  {name} minus {other}: {d['difference']:+.4f} "
-                f"(95% interval {d['low']:+.4f} to {d['high']:+.4f})"
-            )
+    if y is None:
+        name = min(losses, key=lambda k: losses[k])
+        report: dict[str, Any] = {"chosen": name, "out_of_fold_log_loss": losses, "differences": {}}
+        log(f"  chosen real block: {name}")
+        return name, candidates[name], report
+    # the first candidate stays unless another is better beyond chance: a tie must not flip the
+    # champion's calibration from run to run
+    default = next(iter(candidates))
+    report = {"chosen": default, "default": default, "out_of_fold_log_loss": losses, "differences": {}}
+    better = []
+    for other, block in candidates.items():
+        if other == default:
+            continue
+        d = paired_log_loss_difference(
+            y,
+            block.out_of_fold_log_odds_ + shift,
+            candidates[default].out_of_fold_log_odds_ + shift,
+            sample_weight,
+        )
+        report["differences"][other] = d
+        interval = f"95% interval {d['low']:+.4f} to {d['high']:+.4f}"
+        log(f"  {other} minus {default}: {d['difference']:+.4f} ({interval})")
+        if d["high"] < 0:
+            better.append(other)
+    name = min(better, key=lambda k: losses[k]) if better else default
+    report["chosen"] = name
     log(f"  chosen real block: {name}")
     return name, candidates[name], report
