@@ -2,8 +2,8 @@
 
 The interest, skill, preference and goal items (the *pooled* items: the groups with a prior width,
 ``train.fit.widths``; the experience part has its own block) have a synthetic effect per answer level:
-the calibrated synthetic block's table value ``s_jk`` (for a scaled item, before its coverage scale). Real training rows that answered any of
-them correct it by a maximum a posteriori (MAP) logistic regression::
+the calibrated synthetic block's table value ``s_jk`` (for a scaled item, before its coverage scale).
+Real training rows that answered any of them correct it by a maximum a posteriori (MAP) logistic regression::
 
     log_odds_i = o_i + b_source(i) + sum_j m_ij * d_j(x_ij)      d_jk ~ Normal(0, sd_jk^2)
     sd_jk      = width_group(j) * max(|s_jk|, FLOOR)
