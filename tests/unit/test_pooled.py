@@ -129,3 +129,22 @@ def test_the_estimator_adds_the_scaled_corrections_as_the_tables_do():
     X = pd.DataFrame({"interest_math": [5.0, 5.0, 1.0], "interest_debugging": [np.nan, 3.0, 3.0]})
     # coverage 0.5 -> scale 1.5; coverage 1 -> scale 1; answer 1 has no correction
     assert estimator.decision_function(X) == pytest.approx([0.75, 0.5, 0.0])
+
+
+def test_the_badge_says_how_much_of_a_pooled_effect_is_real():
+    from rolefit.apps.text import evidence_words
+    from rolefit.scoring.loader import evidence_entry
+
+    pooled = {"basis": "real", "respondents": 2911, "sources": {"own2027": 2911}, "real_share": 0.7}
+    entry = evidence_entry(pooled)
+    assert entry["real_share"] == 0.7 and entry["summary"].startswith("70% from 2,911 real respondents")
+    assert evidence_words(entry).startswith("70% based on 2,911 people")
+    mostly_assumed = {**pooled, "basis": "assumed", "respondents": 40, "real_share": 0.12}
+    assert "12% from 40 real respondents" in evidence_entry(mostly_assumed)["summary"]
+    assert evidence_words(evidence_entry(mostly_assumed)).startswith("12% based on 40 people")
+    measured = {"basis": "real", "respondents": 2911, "sources": {"kaggle2021": 2911}}
+    assert "real_share" not in evidence_entry(measured)
+    assert evidence_entry(measured)["summary"].startswith("learned from 2,911 real respondents")
+    assert evidence_words(evidence_entry({"basis": "assumed", "respondents": 0, "sources": {}})).startswith(
+        "what career guides say"
+    )
