@@ -14,15 +14,20 @@ import pytest
 
 from rolefit.data import synthetic
 from rolefit.data.dataset import assign_splits, labels
+from rolefit.instrument.items import load_instrument
 
 from ..conftest import signed
 from ..data.test_surveys import needs_surveys
 
 pytestmark = [pytest.mark.slow, needs_surveys]
 
-#: How the own survey's generator differs from the synthetic prior's: every interest item's trait
-#: loadings times this (interests say more about the role than the guides assumed)
-INTEREST_LOADING_FACTOR = 1.3
+#: How the own survey's generator differs from the synthetic prior's: the trait loadings of every interest
+#: item that leans toward ML engineering times this (those interests say more about the role than the
+#: guides assumed). With every interest item's loadings times 1.5, Stack Overflow 2017 - which asked three
+#: SWE-leaning interest items and whose people do not follow that generator - got worse by 0.0053 in log
+#: loss and the gate refused, as it should; times 1.3, 264 training respondents were too few to beat the
+#: champion on 121 test respondents (2026-12-07)
+INTEREST_LOADING_FACTOR = 1.5
 OWN = "rolefit_own"
 
 
@@ -64,7 +69,7 @@ def _changed_generator(params, n: int, seed: int) -> pd.DataFrame:
     original = dict(synthetic.LOADINGS)
     try:
         for item, loadings in original.items():
-            if item.startswith("interest_"):
+            if item.startswith("interest_") and load_instrument()[item].lean == "mle":
                 synthetic.LOADINGS[item] = tuple(INTEREST_LOADING_FACTOR * v for v in loadings)
         return synthetic.generate(params.synthesize, marginals, n=n, seed=seed, id_prefix="own")
     finally:
@@ -156,7 +161,6 @@ def test_a_twenty_row_source_of_interest_items_trains_and_moves_no_kaggle_respon
 ):
     """20 respondents, all ML engineers, who answered interest items only."""
     import rolefit
-    from rolefit.instrument.items import load_instrument
 
     rng = np.random.default_rng(0)
     interests = [c for c in base_frame.columns if c.startswith("interest_")]
