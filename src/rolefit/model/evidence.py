@@ -142,20 +142,31 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         Folds of the cross-fitting.
     seed : int
         Seed of the fold assignment.
+    instrument : Instrument or None
+        The instrument the items belong to (None: the shipped one; candidate items are measured with
+        one that holds them, :mod:`rolefit.model.item_gains`).
     """
 
-    def __init__(self, items=(), base_log_odds=0.0, alphas=(0.3, 1.0, 3.0, 10.0, 30.0), n_folds=5, seed=0):
+    def __init__(
+        self,
+        items=(),
+        base_log_odds=0.0,
+        alphas=(0.3, 1.0, 3.0, 10.0, 30.0),
+        n_folds=5,
+        seed=0,
+        instrument=None,
+    ):
         self.items = items
         self.base_log_odds = base_log_odds
         self.alphas = alphas
         self.n_folds = n_folds
         self.seed = seed
+        self.instrument = instrument
 
     # -- the models ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _make(items, alpha: float) -> Pipeline:
-        encoder = ThermometerEncoder(items=tuple(items))
+    def _make(self, items, alpha: float) -> Pipeline:
+        encoder = ThermometerEncoder(items=tuple(items), instrument=self.instrument)
         model = MonotoneLogisticRegression(alpha=alpha, monotonic_cst=[c.monotone for c in encoder.layout()])
         return Pipeline([("encode", encoder), ("model", model)])
 
