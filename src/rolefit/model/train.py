@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from rolefit.model.fitting import (
     hash_seed,
     held_out_conformal,
 )
+from rolefit.model.item_gains import read_item_gains
 from rolefit.model.metrics import summary
 from rolefit.model.tables import AdditiveModel
 
@@ -151,6 +153,9 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         "base_rate": base_rate,
         "measured_items": measured,
         "effects": evidence_effects,
+        # the tools questions' cross-validated gains that decided which ones the instrument asks
+        # (stage item_gains; None without its report), for the model card
+        "item_gains": read_item_gains(Path(params.item_gains.out).with_suffix(".json")),
     }
     if block is not None:
         real_summary.update(
