@@ -177,7 +177,7 @@ def test_quick_mode_lets_the_person_go_on(champion):
     out = run_quiz(lines, champion, mode="quick")
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("Answer a few more questions anyway?") == 2
-    assert f"You answered {len(answers)} of {len(load_instrument())} questions." in out.stdout
+    assert f"You answered {len(answers)} of {len(load_instrument().question_ids)} questions." in out.stdout
     assert "Best fit: software engineering" in out.stdout
 
 

@@ -183,7 +183,7 @@ def test_every_explanation_says_what_backs_it(champion):
 def test_experience_items_are_backed_by_kaggle_and_the_rest_is_assumed(champion):
     result, _ = champion
     measured = result.extra["real_evidence"]["measured_items"]
-    experience = {item.id for item in INSTRUMENT.items if item.group == "experience"}
+    experience = {item.id for item in INSTRUMENT.items if item.part == "experience"}  # experience and tools
     assert set(measured) == experience
     assert all(set(sources) == {"kaggle2021"} for sources in measured.values())
     p = rolefit.predict({"interest_math": 5, "years_ml": 3}).all_answers

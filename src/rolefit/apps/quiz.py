@@ -199,9 +199,11 @@ def _ask_quick(console, answers: dict[str, str], skipped: list[str], *, model, r
             told = True
             console.rule("Where do you stand today? Your experience so far")
         ask(step.questions[0], step.expected_left)
+    given = {instrument.question_of(i) for i in answers}
+    passed = {instrument.question_of(i) for i in skipped}
     console.print(
-        f"\nYou answered {len(answers)} of {len(instrument)} questions"
-        f"{f' (skipped {len(skipped)})' if skipped else ''}."
+        f"\nYou answered {len(given)} of {len(instrument.question_ids)} questions"
+        f"{f' (skipped {len(passed)})' if passed else ''}."
     )
 
 

@@ -85,10 +85,9 @@ class NumberItemOut(_ItemOut):
 
 class BinaryItemOut(_ItemOut):
     kind: Literal["binary"] = Field(description="Answered 1 (yes) or 0 (no).")
-    question: str | None = Field(
-        None,
-        description="The multi-choice question this item is an option of (ticked: 1, not ticked: 0); "
-        "absent for a yes/no question of its own.",
+    question: str | SkipJsonSchema[None] = _absent_when_none(
+        "The multi-choice question this item is an option of (ticked: 1, not ticked: 0); absent for a "
+        "yes/no question of its own."
     )
 
 

@@ -282,6 +282,12 @@ class Instrument:
         """The items of readiness: path skills and experience, in questionnaire order."""
         return tuple(item.id for item in self.items if item.part in ("path", "experience"))
 
+    @property
+    def question_ids(self) -> tuple[str, ...]:
+        """Every question a person is asked, in questionnaire order: an item of its own, or a multi-choice
+        question (once, for all its options)."""
+        return tuple(dict.fromkeys(item.question or item.id for item in self.items))
+
     def question_of(self, item_id: str) -> str:
         """The id of the question that asks ``item_id``: its multi-choice question, or the item itself."""
         return self[item_id].question or item_id

@@ -118,7 +118,7 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         if "p_true_without_experience" in whole and synthetic.any():
             # the synthetic block on its own: experience skipped, against the Bayes posterior of the same
             # answers (the experience effects are real respondents', not the generator's)
-            experience = [i.id for i in instrument.items if i.group == "experience" and i.id in item_columns]
+            experience = [i.id for i in instrument.items if i.part == "experience" and i.id in item_columns]
             blank = whole.loc[synthetic, item_columns].copy()
             for item in experience:
                 blank[item] = None if blank[item].dtype == object else np.nan
