@@ -1,6 +1,7 @@
 """`rolefit quiz`, answered on stdin."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -303,3 +304,29 @@ def test_the_quiz_and_predict_speak_plain_words(champion, persona, tmp_path):
         text = predict.stdout
         headings = ["Best fit", "Top reasons", "Where you stand today", "About "]
         assert [text.index(h) for h in headings] == sorted(text.index(h) for h in headings), text
+
+
+def test_a_multi_choice_question_is_asked_once_by_numbers(monkeypatch):
+    """Issue #26: the quiz asks a tools question by numbers ("1 3", "0" for none, Enter to skip), asks again
+    after anything else, and every option becomes a yes/no answer."""
+    from rich.console import Console
+
+    from rolefit.apps import quiz
+
+    instrument = load_instrument()
+    question = instrument.questions[0]
+    options = [instrument[i] for i in question.items]
+    replies = iter(["1, 3", "x", "0 2", "0", "99", ""])
+    monkeypatch.setattr(quiz, "_prompt", lambda console, text: next(replies))
+    console = Console(file=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
+    assert quiz.ask_multi(console, question, options) == {options[0].id, options[2].id}
+    assert quiz.ask_multi(console, question, options) == set()  # "x" and "0 2" refused, then "0"
+    assert quiz.ask_multi(console, question, options) is None  # "99" refused, then Enter skips
+    answers, skipped = {}, []
+    monkeypatch.setattr(quiz, "ask_item", lambda console, item, text=None: None)
+    monkeypatch.setattr(quiz, "ask_multi", lambda console, q, opts, text=None: {opts[1].id})
+    quiz._ask_all(console, answers, skipped)
+    assert {i: answers[i] for i in question.items} == {
+        i: str(int(i == options[1].id)) for i in question.items
+    }
+    assert set(skipped) == set(instrument.ids) - set(question.items)
