@@ -1,4 +1,4 @@
-// The questionnaire page: a start view, the five groups as steps (or Quick: the most telling question
+// The questionnaire page: a start view, the groups as steps (or Quick: the most telling question
 // next, from /api/next-questions), and the result (/api/guide) as its own view.
 //
 // Where the answers live: the page's address after "#" (never sent to a server, so nothing reaches a log;
