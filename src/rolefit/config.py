@@ -121,6 +121,20 @@ class MarginalsParams(_Section):
     seed: int = Field(0, ge=0, le=MAX_SEED)
 
 
+class ItemGainsParams(_Section):
+    """How the tools questions' gains are measured (stage ``item_gains``, :mod:`rolefit.model.item_gains`).
+
+    Paired ``folds``-fold cross-validation of the real block on Kaggle 2021's non-test rows, with a
+    ``bootstrap``-resample interval at ``level``; the reports are ``out``.json and ``out``.md.
+    """
+
+    folds: int = Field(5, ge=2, le=20)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    bootstrap: int = Field(2000, ge=100, le=100_000)
+    level: float = Field(0.95, gt=0.5, lt=1.0)
+    out: str = "reports/item_gains"
+
+
 class SplitFractions(_Section):
     train: float = Field(0.55, gt=0, lt=1)
     calibration: float = Field(0.10, gt=0, lt=1)
@@ -352,6 +366,7 @@ class Params(_Section):
     synthesize: SynthesizeParams = SynthesizeParams()
     ingest: IngestParams = IngestParams()
     marginals: MarginalsParams = MarginalsParams()
+    item_gains: ItemGainsParams = ItemGainsParams()
     build: BuildParams = BuildParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()

@@ -267,7 +267,7 @@ def test_rolefit_model_env_points_to_another_bundle(use_model, tmp_path):
 
 def test_questionnaire_is_exposed():
     q = rolefit.questionnaire()
-    assert len(q) == 44 and q.to_dict()["items"][0]["id"] == "interest_building_products"
+    assert len(q) == 44 + 10 and q.to_dict()["items"][0]["id"] == "interest_building_products"
 
 
 def test_import_is_light():

@@ -1,6 +1,7 @@
 """`rolefit quiz`, answered on stdin."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -140,7 +141,7 @@ def test_quick_mode_asks_the_fit_then_where_you_stand_then_shows_the_result(cham
 
     lines, answers, skipped, texts, phases, lefts = quick_script(champion, "mle", skip_first=True, go_on=0)
     instrument = load_instrument()
-    total = len(instrument)
+    total = len(instrument.question_ids)  # a multi-choice question counts once
     assert len(answers) + len(skipped) < total
     # fit items first, then the readiness block in its order
     fit = [t for t, phase in zip(texts, phases, strict=True) if phase == "fit"]
@@ -177,7 +178,7 @@ def test_quick_mode_lets_the_person_go_on(champion):
     out = run_quiz(lines, champion, mode="quick")
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("Answer a few more questions anyway?") == 2
-    assert f"You answered {len(answers)} of {len(load_instrument())} questions." in out.stdout
+    assert f"You answered {len(answers)} of {len(load_instrument().question_ids)} questions." in out.stdout
     assert "Best fit: software engineering" in out.stdout
 
 
@@ -303,3 +304,29 @@ def test_the_quiz_and_predict_speak_plain_words(champion, persona, tmp_path):
         text = predict.stdout
         headings = ["Best fit", "Top reasons", "Where you stand today", "About "]
         assert [text.index(h) for h in headings] == sorted(text.index(h) for h in headings), text
+
+
+def test_a_multi_choice_question_is_asked_once_by_numbers(monkeypatch):
+    """Issue #26: the quiz asks a tools question by numbers ("1 3", "0" for none, Enter to skip), asks again
+    after anything else, and every option becomes a yes/no answer."""
+    from rich.console import Console
+
+    from rolefit.apps import quiz
+
+    instrument = load_instrument()
+    question = instrument.questions[0]
+    options = [instrument[i] for i in question.items]
+    replies = iter(["1, 3", "x", "0 2", "0", "99", ""])
+    monkeypatch.setattr(quiz, "_prompt", lambda console, text: next(replies))
+    console = Console(file=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
+    assert quiz.ask_multi(console, question, options) == {options[0].id, options[2].id}
+    assert quiz.ask_multi(console, question, options) == set()  # "x" and "0 2" refused, then "0"
+    assert quiz.ask_multi(console, question, options) is None  # "99" refused, then Enter skips
+    answers, skipped = {}, []
+    monkeypatch.setattr(quiz, "ask_item", lambda console, item, text=None: None)
+    monkeypatch.setattr(quiz, "ask_multi", lambda console, q, opts, text=None: {opts[1].id})
+    quiz._ask_all(console, answers, skipped)
+    assert {i: answers[i] for i in question.items} == {
+        i: str(int(i == options[1].id)) for i in question.items
+    }
+    assert set(skipped) == set(instrument.ids) - set(question.items)

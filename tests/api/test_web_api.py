@@ -27,7 +27,14 @@ def test_healthz_reports_the_model_version(client, champion):
 def test_questionnaire_endpoint(client):
     body = client.get("/api/questionnaire").json()
     assert len(body["items"]) == len(rolefit.questionnaire())
-    assert [g["id"] for g in body["groups"]] == ["interests", "skills", "preferences", "goal", "experience"]
+    assert [g["id"] for g in body["groups"]] == [
+        "interests",
+        "skills",
+        "preferences",
+        "goal",
+        "experience",
+        "tools",
+    ]
 
 
 def test_predict_matches_the_library(client, champion, use_model):

@@ -217,6 +217,30 @@ def test_kaggle_items_are_missing_exactly_where_the_raw_answer_is_blank(kaggle_r
 
 @needs_surveys
 @pytest.mark.slow
+def test_kaggle_tools_questions_are_yes_no_items_missing_where_the_question_is_blank(kaggle, kaggle_raw):
+    """Issue #26 item 2: every candidate multi-choice question against the raw file (the adapter's rows,
+    before ingest keeps only the questions the instrument asks): missing iff no option of the question
+    was ticked (not shown, or left blank); otherwise 1 for an option ticked, 0 for one not ticked."""
+    from rolefit.data.adapters.kaggle2021 import KAGGLE_TOOL_QUESTIONS, read_kaggle_2021
+
+    rows = read_kaggle_2021(KAGGLE).rows.set_index("row_number").loc[kaggle_raw.index]
+    for prefix, tools in KAGGLE_TOOL_QUESTIONS.values():
+        shown = answered(kaggle_raw, prefix).to_numpy()
+        assert (~shown).sum() > 0 and shown.sum() > 800, prefix
+        for item, parts in tools.items():
+            values = rows[item].astype(float).to_numpy()
+            np.testing.assert_array_equal(np.isnan(values), ~shown, err_msg=item)
+            ticked = (kaggle_raw[[f"{prefix}_Part_{n}" for n in parts]] != "").any(axis=1).to_numpy()
+            np.testing.assert_array_equal(values[shown], ticked[shown].astype(float), err_msg=item)
+    # the instrument asks the kept questions: ingest keeps exactly their items
+    kept = {i for q in INSTRUMENT.questions for i in q.items}
+    all_tools = {i for _, tools in KAGGLE_TOOL_QUESTIONS.values() for i in tools}
+    accepted = kaggle.accepted
+    assert kept and kept <= set(accepted.columns) and not (all_tools - kept) & set(accepted.columns)
+
+
+@needs_surveys
+@pytest.mark.slow
 def test_committed_marginals_and_profiles_are_derived_from_kaggle_training_split(kaggle, tmp_path):
     from rolefit.config import load_params
 

@@ -57,6 +57,25 @@ def test_champion_is_at_least_as_good_as_the_plain_baseline_on_kaggle_respondent
 
 
 @needs_surveys
+def test_every_tools_question_gain_is_in_the_model_card(evaluated):
+    """Issue #26 item 2: each candidate multi-choice question's cross-validated gain (the item_gains
+    stage's report) is listed in the model card, with whether the instrument asks it."""
+    from pathlib import Path
+
+    _, paths = evaluated
+    card = paths["model_card"].read_text()
+    report = Path(__file__).parents[2] / "reports" / "item_gains.json"
+    gains = json.loads(report.read_text())["questions"]
+    assert len(gains) == 7
+    for question, g in gains.items():
+        asked = "yes" if g["kept"] else "no"
+        interval = f"{g['low']:+.4f} to {g['high']:+.4f}"
+        assert f"| {question} | {len(g['items'])} | {g['gain']:+.4f} | {interval} | {asked} |" in card, (
+            question
+        )
+
+
+@needs_surveys
 def test_stack_overflow_is_evaluated_not_trained_on_and_calibrated_under_its_own_base_rate(
     champion, evaluated
 ):
@@ -183,7 +202,7 @@ def test_every_explanation_says_what_backs_it(champion):
 def test_experience_items_are_backed_by_kaggle_and_the_rest_is_assumed(champion):
     result, _ = champion
     measured = result.extra["real_evidence"]["measured_items"]
-    experience = {item.id for item in INSTRUMENT.items if item.group == "experience"}
+    experience = {item.id for item in INSTRUMENT.items if item.part == "experience"}  # experience and tools
     assert set(measured) == experience
     assert all(set(sources) == {"kaggle2021"} for sources in measured.values())
     p = rolefit.predict({"interest_math": 5, "years_ml": 3}).all_answers

@@ -38,7 +38,7 @@ def bundle(champion, tmp_path):
 
 def test_manifest_records_lineage_and_metrics(bundle, champion_params):
     manifest = verify_bundle(bundle)
-    assert manifest["instrument"]["version"] == "1.2" and len(manifest["instrument"]["sha256"]) == 64
+    assert manifest["instrument"]["version"] == "1.3" and len(manifest["instrument"]["sha256"]) == 64
     assert len(manifest["training_data"]["sha256"]) == 64
     # 100,000 with params.yaml (make test), 20,000 for the small champion (make check)
     synthetic = manifest["training_data"]["rows"]["by_source"]["synthetic"]

@@ -7,6 +7,16 @@ import pytest
 from rolefit.instrument.items import load_instrument, parse_instrument, questionnaire
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
+ITEM_GAINS = Path(__file__).parents[2] / "reports" / "item_gains.json"
+
+
+def kept_tools() -> dict[str, list[str]]:
+    """The tools questions the gains report kept, with their items (reports/item_gains.json)."""
+    import json
+
+    questions = json.loads(ITEM_GAINS.read_text())["questions"]
+    return {q: g["items"] for q, g in questions.items() if g["kept"]}
+
 
 DESIGN_ITEMS = {
     "interest_building_products": "swe",
@@ -62,7 +72,32 @@ def test_every_design_item_is_present_with_its_lean():
     instrument = questionnaire()
     for item_id, lean in DESIGN_ITEMS.items():
         assert instrument[item_id].lean == lean, item_id
-    assert set(instrument.ids) == set(DESIGN_ITEMS) | set(EXPERIENCE)
+    tools = {item for items in kept_tools().values() for item in items}
+    assert set(instrument.ids) == set(DESIGN_ITEMS) | set(EXPERIENCE) | tools
+
+
+def test_the_tools_questions_are_the_kept_ones_each_asked_once_as_yes_no_items():
+    """Issue #26 item 2: a multi-choice question is asked once and stored as yes/no items; only the
+    questions whose cross-validated gain is above 0 (the item_gains stage) are asked."""
+    instrument = questionnaire()
+    kept = kept_tools()
+    assert kept, "no tools question was kept"
+    assert {q.id: list(q.items) for q in instrument.questions} == kept
+    for question in instrument.questions:
+        assert question.group == "tools" and question.text.endswith("?")
+        for item_id in question.items:
+            item = instrument[item_id]
+            assert (item.kind, item.part, item.lean, item.question) == (
+                "binary",
+                "experience",
+                "none",
+                question.id,
+            )
+    described = instrument.to_dict()
+    assert [q["id"] for q in described["questions"]] == list(kept)
+    assert {i["id"]: i.get("question") for i in described["items"] if i["group"] == "tools"} == {
+        item: q for q, items in kept.items() for item in items
+    }
 
 
 def test_choices_match_the_design():
@@ -190,7 +225,7 @@ PATH_SKILLS = (
 def test_every_item_has_its_decided_part():
     instrument = load_instrument()
     by_group = {group: [i.id for i in instrument.items if i.group == group] for group in
-                ("interests", "skills", "preferences", "goal", "experience")}  # fmt: skip
+                ("interests", "skills", "preferences", "goal", "experience", "tools")}  # fmt: skip
     assert set(instrument.fit_ids) == {
         *by_group["interests"],
         *by_group["preferences"],
@@ -199,9 +234,9 @@ def test_every_item_has_its_decided_part():
     }
     assert instrument.path_ids == PATH_SKILLS
     assert set(by_group["skills"]) == {*FIT_SKILLS, *PATH_SKILLS}
-    assert instrument.readiness_ids == (*PATH_SKILLS, *by_group["experience"])
+    assert instrument.readiness_ids == (*PATH_SKILLS, *by_group["experience"], *by_group["tools"])
     assert not set(instrument.fit_ids) & set(instrument.readiness_ids)
-    assert {instrument[i].part for i in by_group["experience"]} == {"experience"}
+    assert {instrument[i].part for i in (*by_group["experience"], *by_group["tools"])} == {"experience"}
     assert [item["part"] for item in instrument.to_dict()["items"]] == [i.part for i in instrument.items]
 
 
@@ -235,11 +270,11 @@ items:
     assert "b: part experience" in message and "c: part experience" in message
 
 
-def test_versions_1_0_and_1_1_read_the_same_items_but_the_new_goals_and_are_accepted():
-    """1.1 only added ``part``, 1.2 the goals ``ml_engineer`` and ``software_engineer``: a model built for
-    1.0 or 1.1 reads the same items with the same choices but those two, so it still loads (the two new
-    choices tell it nothing: tests/model/test_same_predictions.py) and the gate still compares it. The
-    1.0 text is the fixture, hashed as bundles recorded it."""
+def test_versions_1_0_to_1_2_read_the_same_items_but_the_new_goals_and_tools_and_are_accepted():
+    """1.1 only added ``part``, 1.2 the goals ``ml_engineer`` and ``software_engineer``, 1.3 the tools
+    questions: a model built for 1.0, 1.1 or 1.2 reads the same items with the same choices but those,
+    so it still loads (the new choices and items tell it nothing: tests/model/test_same_predictions.py)
+    and the gate still compares it. The 1.0 text is the fixture, hashed as bundles recorded it."""
     import hashlib
 
     import yaml
@@ -249,7 +284,7 @@ def test_versions_1_0_and_1_1_read_the_same_items_but_the_new_goals_and_are_acce
     old_text = (FIXTURES / "questionnaire-1.0.yaml").read_text()
     new_text = (Path(items.__file__).parent / "questionnaire.yaml").read_text()
     old, new = yaml.safe_load(old_text), yaml.safe_load(new_text)
-    assert old["version"] == "1.0" and new["version"] == load_instrument().version == "1.2"
+    assert old["version"] == "1.0" and new["version"] == load_instrument().version == "1.3"
     added = {"ml_engineer", "software_engineer"}
 
     def as_in_1_0(item):
@@ -258,16 +293,22 @@ def test_versions_1_0_and_1_1_read_the_same_items_but_the_new_goals_and_are_acce
             item["choices"] = [c for c in item["choices"] if c["id"] not in added]
         return item
 
-    assert [as_in_1_0(item) for item in new["items"]] == old["items"]
-    assert (old["scales"], old["groups"]) == (new["scales"], new["groups"])
+    assert [as_in_1_0(item) for item in new["items"] if item["group"] != "tools"] == old["items"]
+    assert (old["scales"], old["groups"]) == (new["scales"], [g for g in new["groups"] if g["id"] != "tools"])
     digest = hashlib.sha256(old_text.encode()).hexdigest()
     instrument = load_instrument()
     assert instrument.accepts("1.0", digest)
     assert instrument.accepts(instrument.version, instrument.sha256)
     assert not instrument.accepts("1.0", "0" * 64) and not instrument.accepts("0.9", digest)
-    assert {version for version, _ in instrument.compatible} == {"1.0", "1.1"}
+    assert {version for version, _ in instrument.compatible} == {"1.0", "1.1", "1.2"}
     for version in ("1.0", "1.1"):
         assert instrument.new_choices(version) == {"career_goal": ("ml_engineer", "software_engineer")}
+    assert instrument.new_choices("1.2") == {}
+    # 1.2 as it was released (main before issue #26): the sha256 recorded is that text's
+    assert (
+        "1.2",
+        "e60fd3f759a1ac19b09b0752be61f6236c869522aa802632782b07b2be4c1b6b",
+    ) in instrument.compatible
     assert instrument.new_choices(instrument.version) == {}
 
 

@@ -56,7 +56,8 @@ def test_answer_levels(item, answer, level):
 
 def test_readiness_items_are_experience_and_path_skills():
     items = set(readiness_items(INSTRUMENT))
-    experience = {i.id for i in INSTRUMENT.items if i.group == "experience"}
+    experience = {i.id for i in INSTRUMENT.items if i.part == "experience"}  # experience and tools
+    assert {i.id for i in INSTRUMENT.items if i.group == "tools"} <= experience
     assert experience <= items
     assert items - experience == {
         "skill_system_design", "skill_web_development", "skill_databases_apis", "skill_devops",

@@ -113,11 +113,42 @@ def _ask_all(console, answers: dict[str, str], skipped: list[str]) -> None:
     from rolefit.instrument.items import load_instrument
 
     instrument = load_instrument()
+    questions = {q.id: q for q in instrument.questions}
     for group in instrument.groups:
         console.rule(f"{group.title}: {group.prompt}")
         for item in instrument.items:
-            if item.group == group.id:
+            if item.group != group.id:
+                continue
+            if item.question is None:
                 _keep(item.id, ask_item(console, item), answers, skipped)
+            elif item.id == questions[item.question].items[0]:  # the question once, by numbers
+                options = [instrument[i] for i in questions[item.question].items]
+                ticked = ask_multi(console, questions[item.question], options)
+                for option in options:
+                    _keep(
+                        option.id, None if ticked is None else str(int(option.id in ticked)), answers, skipped
+                    )
+
+
+def ask_multi(console, question, options, text: str | None = None) -> set[str] | None:
+    """Ask a multi-choice question by numbers ("1 4", "0" for none of them) until the answer is allowed;
+    the ids of the options ticked, or None when the person skips it (Enter)."""
+    listed = ", ".join(f"{k} {o.text}" for k, o in enumerate(options, start=1))
+    while True:
+        raw = _prompt(
+            console, f"{text or question.text} [dim](numbers of all that apply; 0 none: {listed})[/dim]"
+        )
+        if not raw.strip():
+            return None
+        tokens = raw.replace(",", " ").split()
+        if all(t.isdigit() and 0 <= int(t) <= len(options) for t in tokens) and not (
+            "0" in tokens and len(tokens) > 1
+        ):
+            return {options[int(t) - 1].id for t in tokens if int(t) > 0}
+        console.print(
+            f"[red]Please answer with numbers from 1 to {len(options)} (e.g. 1 3), 0 for none of them, "
+            "or press Enter to skip.[/red]"
+        )
 
 
 def _ask_quick(console, answers: dict[str, str], skipped: list[str], *, model, rate) -> None:
@@ -168,9 +199,11 @@ def _ask_quick(console, answers: dict[str, str], skipped: list[str], *, model, r
             told = True
             console.rule("Where do you stand today? Your experience so far")
         ask(step.questions[0], step.expected_left)
+    given = {instrument.question_of(i) for i in answers}
+    passed = {instrument.question_of(i) for i in skipped}
     console.print(
-        f"\nYou answered {len(answers)} of {len(instrument)} questions"
-        f"{f' (skipped {len(skipped)})' if skipped else ''}."
+        f"\nYou answered {len(given)} of {len(instrument.question_ids)} questions"
+        f"{f' (skipped {len(passed)})' if passed else ''}."
     )
 
 

@@ -17,7 +17,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 Role = Literal["swe", "mle"]
 Toward = Literal["swe", "mle", "none"]
-GroupId = Literal["interests", "skills", "preferences", "goal", "experience"]
+GroupId = Literal["interests", "skills", "preferences", "goal", "experience", "tools"]
 Answer = float | str
 
 
@@ -85,6 +85,18 @@ class NumberItemOut(_ItemOut):
 
 class BinaryItemOut(_ItemOut):
     kind: Literal["binary"] = Field(description="Answered 1 (yes) or 0 (no).")
+    question: str | SkipJsonSchema[None] = _absent_when_none(
+        "The multi-choice question this item is an option of (ticked: 1, not ticked: 0); absent for a "
+        "yes/no question of its own."
+    )
+
+
+class MultiChoiceQuestionOut(_Out):
+    id: str = Field(description="The question's id; its options are the items naming it as `question`.")
+    group: GroupId
+    text: str = Field(description="The question as shown to people.")
+    topic: str
+    items: list[str] = Field(description="Its options' item ids, in display order.")
 
 
 QuestionnaireItemOut = Annotated[
@@ -98,6 +110,9 @@ class QuestionnaireOut(_Out):
     version: str
     sha256: str = Field(description="SHA-256 of the questionnaire file the items come from.")
     groups: list[QuestionGroupOut] = Field(description="In display order.")
+    questions: list[MultiChoiceQuestionOut] = Field(
+        description="The multi-choice questions (each asked once, stored as yes/no items), in display order."
+    )
     items: list[QuestionnaireItemOut] = Field(description="In display order; the fields depend on kind.")
 
 
@@ -341,6 +356,11 @@ class NextQuestionOut(_Out):
     group: str
     prompt: str
     question: str
+    options: list[str] = Field(
+        default_factory=list,
+        description="For a multi-choice question, the item ids of its options (ask them together, as one "
+        "question; `item` is the most telling of them); empty for a question of its own.",
+    )
     gain_bits: float = Field(ge=0, description="Expected information gain about the role, in bits.")
     p_mle: float
     p_mle_low: float

@@ -274,6 +274,11 @@ def generate(
     goal_evidence = np.zeros(n)
     rule_evidence: dict[str, np.ndarray] = {}  # the rules of thumb's evidence of the role, per item
     for item in instrument.items:
+        if item.group == "tools":
+            # the tools questions (issue #26 item 2) take their effects from real respondents only: the
+            # generator draws no answer to them (and no random number, so the other items' draws stay)
+            columns[item.id] = np.full(n, np.nan)
+            continue
         lean = _LEAN_SIGN[item.lean]
         # a 1-5 item reads its own draw of the trait tendency, not the drawn role (the goal, the rules of
         # thumb and the experience answers do read the role; the draw is made for every item to keep the

@@ -277,6 +277,9 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
     else:
         lines += ["", "Pooled effects: no real source asked an interest, skill, preference or goal item yet, "
                   "so every one of those effects is the synthetic prior (assumed)."]  # fmt: skip
+    gains = real.get("item_gains")
+    if gains:
+        lines += ["", *_item_gains_lines(gains)]
     effects = real.get("effects") or []
     shapes = _numeric_shapes(effects)
     if shapes:
@@ -303,6 +306,26 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
             f"({e['low_alone']:+.3f} to {e['high_alone']:+.3f}) |"
             for e in effects
         ]
+    return lines
+
+
+def _item_gains_lines(gains: dict[str, Any]) -> list[str]:
+    """Each tools question's cross-validated gain in log loss and whether the instrument asks it."""
+    level = round(gains["level"] * 100)
+    lines = [
+        f"Tools questions (multi-choice, stored as yes/no items): each one's gain in log loss when the real "
+        f"block also reads it, paired {gains['folds']}-fold cross-validation on {gains['rows']:,} non-test "
+        f"{gains['source']} respondents with a {level}% bootstrap interval (base out-of-fold log loss "
+        f"{gains['base_log_loss']:.4f}). Only a question whose whole interval is above 0 is asked.",
+        "",
+        "| question | items | gain in log loss | interval | asked |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {question} | {len(g['items'])} | {g['gain']:+.4f} | {g['low']:+.4f} to {g['high']:+.4f} "
+        f"| {'yes' if g['kept'] else 'no'} |"
+        for question, g in gains["questions"].items()
+    ]
     return lines
 
 

@@ -109,7 +109,9 @@ class NextQuestion:
 
     ``gain_bits`` is the expected information gain (bits; 1 bit would settle a 50/50 question
     completely); ``p_mle`` the current probability of MLE, and ``p_mle_low`` / ``p_mle_high`` the least
-    and most it can be after answering this item.
+    and most it can be after answering this item. For an option of a multi-choice question (issue #26),
+    ``question`` is the multi-choice question's text and ``options`` its items still unanswered: the
+    question is asked once, whole, and ``item`` (its most telling option) gives the numbers.
     """
 
     item: str
@@ -120,6 +122,7 @@ class NextQuestion:
     p_mle: float
     p_mle_low: float
     p_mle_high: float
+    options: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +130,7 @@ class NextQuestion:
             "group": self.group,
             "prompt": self.prompt,
             "question": self.question,
+            "options": list(self.options),
             "gain_bits": self.gain_bits,
             "p_mle": self.p_mle,
             "p_mle_low": self.p_mle_low,
@@ -606,19 +610,34 @@ def next_questions(
     if not len(rows):
         return []
     order, gain, after = _ranked(tables, state, rows)
-    order = order[:k]
+    # a multi-choice question is one question: asked once (its best option ranks it), and not again
+    # once any of its options is answered
+    instrument = load_instrument()
+    asked = {instrument.question_of(i) for i in state.answered if i in instrument}
+    seen: set[str] = set()
+    chosen = []
+    for i in order:
+        question = instrument.question_of(tables.ids[rows[i]])
+        if question not in seen and question not in asked:
+            seen.add(question)
+            chosen.append(i)
+    order = chosen[:k]
+    multi = {q.id: q for q in instrument.questions}
+    left = {tables.ids[j] for j in rows}
     valid = tables.valid[rows]
     low = np.where(valid, after, np.inf).min(axis=1)
     high = np.where(valid, after, -np.inf).max(axis=1)
     out = []
     for i in order:
         item = tables.items[tables.ids[rows[i]]]
+        whole = multi.get(item.question) if item.question else None
         out.append(
             NextQuestion(
                 item=item.id,
                 group=item.group,
                 prompt=tables.prompts.get(item.group, ""),
-                question=item.text,
+                question=whole.text if whole else item.text,
+                options=tuple(o for o in whole.items if o in left) if whole else (),
                 gain_bits=float(gain[i]),
                 p_mle=state.p_mle,
                 p_mle_low=float(low[i]),

@@ -340,7 +340,7 @@ def _target(item: Item, role: str, answer: float, tables) -> tuple[float, str, s
     if item.kind == "binary":
         if now >= 1:
             return None
-        uses = item.id.startswith("uses_")
+        uses = item.id.startswith("uses_") or item.question is not None  # a language or a tool
         action = f"Start using {item.topic} regularly" if uses else ACTIONS.get(item.id)
         return (1.0, action, "") if action else None
     if item.kind == "scale":  # a path skill: one point up

@@ -26,13 +26,14 @@ from rolefit.model.conformal import LEANING
 #: Short role names, as people write them.
 ROLE_SHORT = {"swe": "SWE", "mle": "MLE"}
 
-#: The five groups of the instrument (``Item.group``), named the way people think about themselves.
+#: The six groups of the instrument (``Item.group``), named the way people think about themselves.
 GROUP_NAMES = {
     "interests": "what you enjoy",
     "skills": "what you are good at",
     "preferences": "how you like to work",
     "goal": "where you want to go",
     "experience": "what you have done so far",
+    "tools": "the tools you use",
 }
 
 #: An effect (log-odds) smaller than this moves the probability by less than one percentage point

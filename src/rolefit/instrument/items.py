@@ -30,6 +30,8 @@ DEMOGRAPHIC_FIELDS: tuple[str, ...] = ("gender", "age_band", "country")
 _LEANS = ("swe", "mle", "none")
 _KINDS = ("scale", "choice", "number", "count", "binary")
 _PARTS = ("fit", "path", "experience")
+#: the groups whose items are facts of what someone has done (``part: experience``)
+_EXPERIENCE_GROUPS = ("experience", "tools")
 _TRUE_WORDS = {"1", "yes", "true", "y"}
 _FALSE_WORDS = {"0", "no", "false", "n"}
 
@@ -67,8 +69,23 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A multi-choice question ("which of these have you used?") whose options are yes/no items.
+
+    Its items carry ``question: <id>``; a person answers it once (ticking the options that apply), and
+    it counts as one question wherever questions are counted (adaptive questioning, Quick mode).
+    """
+
+    id: str
+    group: str
+    text: str
+    topic: str
+    items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Item:
-    """One question of the instrument."""
+    """One question of the instrument (or one option of a multi-choice :class:`Question`)."""
 
     id: str
     group: str
@@ -82,6 +99,8 @@ class Item:
     min: float | None = None
     max: float | None = None
     unit: str | None = None
+    #: the multi-choice question this yes/no item is an option of (None: a question of its own)
+    question: str | None = None
 
     @property
     def choice_ids(self) -> tuple[str, ...]:
@@ -229,6 +248,8 @@ class Instrument:
     groups: tuple[Group, ...]
     items: tuple[Item, ...]
     sha256: str = field(compare=False)
+    #: the multi-choice questions, in questionnaire order (their options are items with ``question``)
+    questions: tuple[Question, ...] = field(default=(), compare=False)
     #: ``(version, sha256)`` of earlier instruments whose models still read every item (only ``part``
     #: and the choices of :meth:`new_choices` were added since): bundles built for them load (:meth:`accepts`)
     compatible: tuple[tuple[str, str], ...] = field(default=(), compare=False)
@@ -260,6 +281,16 @@ class Instrument:
     def readiness_ids(self) -> tuple[str, ...]:
         """The items of readiness: path skills and experience, in questionnaire order."""
         return tuple(item.id for item in self.items if item.part in ("path", "experience"))
+
+    @property
+    def question_ids(self) -> tuple[str, ...]:
+        """Every question a person is asked, in questionnaire order: an item of its own, or a multi-choice
+        question (once, for all its options)."""
+        return tuple(dict.fromkeys(item.question or item.id for item in self.items))
+
+    def question_of(self, item_id: str) -> str:
+        """The id of the question that asks ``item_id``: its multi-choice question, or the item itself."""
+        return self[item_id].question or item_id
 
     def accepts(self, version: str, sha256: str) -> bool:
         """Whether a model built for instrument ``version`` with text hash ``sha256`` reads the same
@@ -299,6 +330,8 @@ class Instrument:
                 "lean": item.lean,
                 "part": item.part,
             }
+            if item.question is not None:
+                entry["question"] = item.question
             if item.scale is not None:
                 entry.update(min=item.scale.min, max=item.scale.max, labels=list(item.scale.labels))
             if item.choices:
@@ -312,6 +345,10 @@ class Instrument:
             "version": self.version,
             "sha256": self.sha256,
             "groups": [{"id": g.id, "title": g.title, "prompt": g.prompt} for g in self.groups],
+            "questions": [
+                {"id": q.id, "group": q.group, "text": q.text, "topic": q.topic, "items": list(q.items)}
+                for q in self.questions
+            ],
             "items": out_items,
         }
 
@@ -329,6 +366,7 @@ def parse_instrument(text: str) -> Instrument:
     }
     groups = tuple(Group(**g) for g in raw["groups"])
     group_ids = {g.id for g in groups}
+    question_entries = {str(q["id"]): dict(q) for q in raw.get("questions") or ()}
     items: list[Item] = []
     seen: set[str] = set()
     for entry in raw["items"]:
@@ -345,8 +383,18 @@ def parse_instrument(text: str) -> Instrument:
             problems.append(f"{item_id}: group must be one of {sorted(group_ids)}")
         if entry.get("part") not in _PARTS:
             problems.append(f"{item_id}: part must be one of {_PARTS}")
-        elif (entry["part"] == "experience") != (entry.get("group") == "experience"):
-            problems.append(f"{item_id}: part experience is for the experience group's items, and only them")
+        elif (entry["part"] == "experience") != (entry.get("group") in _EXPERIENCE_GROUPS):
+            problems.append(
+                f"{item_id}: part experience is for the items of the groups {_EXPERIENCE_GROUPS}, only them"
+            )
+        if "question" in entry:
+            question = question_entries.get(str(entry["question"]))
+            if question is None:
+                problems.append(f"{item_id}: question must be one of {sorted(question_entries)}")
+            elif entry.get("kind") != "binary" or entry.get("group") != question.get("group"):
+                problems.append(
+                    f"{item_id}: an option of a question is a binary item of the question's group"
+                )
         if "scale" in entry:
             entry["scale"] = scales[entry["scale"]]
         if "choices" in entry:
@@ -372,10 +420,21 @@ def parse_instrument(text: str) -> Instrument:
                     f"new choices of {item_id!r} that are not its choices: {', '.join(unknown)}"
                 )
         added[str(entry["version"])] = new
+    questions = []
+    for question_id, entry in question_entries.items():
+        options = tuple(item.id for item in items if item.question == question_id)
+        if entry.get("group") not in group_ids or not options:
+            raise ValueError(
+                f"The questionnaire definition is invalid: question {question_id!r} needs a group of "
+                f"{sorted(group_ids)} and at least one item naming it"
+            )
+        questions.append(Question(id=question_id, group=entry["group"], text=entry["text"],
+                                  topic=entry["topic"], items=options))  # fmt: skip
     return Instrument(
         version=str(raw["version"]),
         groups=groups,
         items=tuple(items),
+        questions=tuple(questions),
         sha256=digest,
         compatible=compatible,
         added_choices=added,

@@ -252,4 +252,4 @@ def has_own_evidence(item) -> bool:
     interest, skill and preference ratings do not; skipping some of those ratings does not make these
     items say more, so calibration gives them a constant slope instead of the coverage scale.
     """
-    return item.group == "experience" or item.id == "career_goal"
+    return item.part == "experience" or item.id == "career_goal"

@@ -144,6 +144,9 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         Folds of the cross-fitting.
     seed : int
         Seed of the fold assignment.
+    instrument : Instrument or None
+        The instrument the items belong to (None: the shipped one; candidate items are measured with
+        one that holds them, :mod:`rolefit.model.item_gains`).
     """
 
     def __init__(
@@ -154,6 +157,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         n_folds=5,
         seed=0,
         blend_items=None,
+        instrument=None,
     ):
         self.items = items
         self.base_log_odds = base_log_odds
@@ -161,12 +165,12 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         self.n_folds = n_folds
         self.seed = seed
         self.blend_items = blend_items
+        self.instrument = instrument
 
     # -- the models ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _make(items, alpha: float) -> Pipeline:
-        encoder = ThermometerEncoder(items=tuple(items))
+    def _make(self, items, alpha: float) -> Pipeline:
+        encoder = ThermometerEncoder(items=tuple(items), instrument=self.instrument)
         model = MonotoneLogisticRegression(alpha=alpha, monotonic_cst=[c.monotone for c in encoder.layout()])
         return Pipeline([("encode", encoder), ("model", model)])
 

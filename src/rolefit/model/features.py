@@ -74,13 +74,18 @@ def numeric_matrix(frame: pd.DataFrame, instrument: Instrument) -> dict[str, np.
 
 
 class _ItemEncoder(TransformerMixin, BaseEstimator):
-    """Shared parameters of the encoders: which instrument items they read (None: all)."""
+    """Shared parameters of the encoders: which instrument items they read (None: all), and from which
+    instrument (None: the shipped one; :mod:`rolefit.model.item_gains` passes one with candidate items)."""
 
-    def __init__(self, items: tuple[str, ...] | None = None):
+    def __init__(self, items: tuple[str, ...] | None = None, instrument: Instrument | None = None):
         self.items = items
+        self.instrument = instrument
+
+    def _instrument(self) -> Instrument:
+        return self.instrument if self.instrument is not None else load_instrument()
 
     def _instrument_items(self) -> list[Item]:
-        instrument = load_instrument()
+        instrument = self._instrument()
         ids = self.items if self.items is not None else instrument.ids
         return [instrument[i] for i in ids]
 
@@ -105,8 +110,7 @@ class ThermometerEncoder(_ItemEncoder):
 
     def _raw(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Uncentred indicators and the mask of observed cells, column by column."""
-        instrument = load_instrument()
-        answers = numeric_matrix(frame, instrument)
+        answers = numeric_matrix(frame, self._instrument())
         blocks, observed = [], []
         for item in self._instrument_items():
             values = answers[item.id]
@@ -204,7 +208,14 @@ def answered_mask(X, items: tuple[str, ...]) -> np.ndarray:
     answers = numeric_matrix(X, load_instrument())
     columns = []
     for item in items:
-        values = answers[item]
+        if item not in answers:  # a candidate item (not in the shipped instrument): yes/no, NaN skipped
+            values = (
+                pd.to_numeric(X[item], errors="raise").to_numpy(dtype=float)
+                if item in X
+                else np.full(len(X), np.nan)
+            )
+        else:
+            values = answers[item]
         if values.dtype == object:
             columns.append(np.array([v is not None for v in values], dtype=bool))
         else:

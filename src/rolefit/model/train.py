@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from rolefit.model.fitting import (
     hash_seed,
     held_out_conformal,
 )
+from rolefit.model.item_gains import read_item_gains
 from rolefit.model.metrics import summary
 from rolefit.model.tables import AdditiveModel
 
@@ -116,7 +118,7 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         if "p_true_without_experience" in whole and synthetic.any():
             # the synthetic block on its own: experience skipped, against the Bayes posterior of the same
             # answers (the experience effects are real respondents', not the generator's)
-            experience = [i.id for i in instrument.items if i.group == "experience" and i.id in item_columns]
+            experience = [i.id for i in instrument.items if i.part == "experience" and i.id in item_columns]
             blank = whole.loc[synthetic, item_columns].copy()
             for item in experience:
                 blank[item] = None if blank[item].dtype == object else np.nan
@@ -151,6 +153,9 @@ def train(frame: pd.DataFrame, params: Params, *, log: Callable[[str], None] = l
         "base_rate": base_rate,
         "measured_items": measured,
         "effects": evidence_effects,
+        # the tools questions' cross-validated gains that decided which ones the instrument asks
+        # (stage item_gains; None without its report), for the model card
+        "item_gains": read_item_gains(Path(params.item_gains.out).with_suffix(".json")),
     }
     if core.pooled is not None:
         pooled = core.pooled

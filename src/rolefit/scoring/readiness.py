@@ -670,7 +670,7 @@ def _fragment(item: Item, levels: dict[str, Any], level: int, share_more: float,
 
 
 def _binary_words(item: Item) -> str:
-    if item.id.startswith("uses_"):
+    if item.id.startswith("uses_") or item.question is not None:  # a language, or a tool ticked
         return f"use {item.topic} regularly"
     topic = item.topic[0].lower() + item.topic[1:]
     return f"count {topic} as an important part of their work"

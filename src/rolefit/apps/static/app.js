@@ -1,4 +1,4 @@
-// The questionnaire page: a start view, the five groups as steps (or Quick: the most telling question
+// The questionnaire page: a start view, the groups as steps (or Quick: the most telling question
 // next, from /api/next-questions), and the result (/api/guide) as its own view.
 //
 // Where the answers live: the page's address after "#" (never sent to a server, so nothing reaches a log;
@@ -6,7 +6,7 @@
 // Addresses: "#start", "#step/2?interest_math=5&...", "#quick?...&skipped=a,b", "#result?...".
 // Moving between steps, questions and the result adds a history entry, so Back and Forward move
 // between them; changing an answer replaces the current entry.
-import { allowedWords, clearError, el, exactNumber, isChoiceLike, markError, parseNumber, problemWords, questionText, readItem, renderItem, setItem } from "./items.js";
+import { allowedWords, clearError, el, exactNumber, isChoiceLike, markError, parseNumber, problemWords, questionText, readItem, renderItem, renderQuestion, setItem, tickQuestion } from "./items.js";
 import { showNextQuestions, showResult, toggleAllReasons } from "./result.js";
 
 const $ = (id) => document.getElementById(id);
@@ -199,6 +199,10 @@ function renderStart() {
 // ---- the stepped form ---------------------------------------------------------------------------
 
 function itemsOf(group) { return questionnaire.items.filter((i) => i.group === group.id); }
+// The questions a person sees: an item, or a multi-choice question (all its options) counted once.
+function unitOf(id) { return byId[id] && byId[id].question ? byId[id].question : id; }
+function units(ids) { return [...new Set(ids.map(unitOf))]; }
+function optionsOf(questionId) { return questionnaire.items.filter((i) => i.question === questionId); }
 
 function buildSteps() {
   const box = $("steps");
@@ -208,7 +212,17 @@ function buildSteps() {
   let number = 0;
   questionnaire.groups.forEach((group, index) => {
     const section = el("div", { class: "step", id: "section-" + group.id, "data-step": String(index), hidden: "" });
-    itemsOf(group).forEach((item) => { number += 1; section.appendChild(renderItem(item, number)); });
+    itemsOf(group).forEach((item) => {
+      if (item.question) {
+        if (item.id !== optionsOf(item.question)[0].id) return;  // the question is drawn once, whole
+        const question = (questionnaire.questions || []).find((q) => q.id === item.question);
+        number += 1;
+        section.appendChild(renderQuestion(question, optionsOf(item.question), number));
+        return;
+      }
+      number += 1;
+      section.appendChild(renderItem(item, number));
+    });
     box.appendChild(section);
     const li = el("li", {});
     const button = el("button", { type: "button", class: "step-link", id: "goto-" + group.id, "data-step": String(index) });
@@ -220,25 +234,25 @@ function buildSteps() {
   });
 }
 
-function answered(ids) { return ids.filter((id) => id in state.answers).length; }
+function answered(ids) { return units(ids.filter((id) => id in state.answers)).length; }
 
 function updateProgress() {
-  const total = questionnaire.items.length;
+  const total = units(questionnaire.items.map((i) => i.id)).length;
   const done = answered(questionnaire.items.map((i) => i.id));
-  const open = questionnaire.items.filter((i) => !(i.id in state.answers) && !state.skipped.includes(i.id)).length;
+  const open = units(questionnaire.items.filter((i) => !(i.id in state.answers) && !state.skipped.includes(i.id)).map((i) => i.id)).length;
   const minutes = Math.ceil((open * SECONDS_PER_QUESTION) / 60);
   const group = questionnaire.groups[view.step];
   const here = itemsOf(group).map((i) => i.id);
   $("progress-text").textContent = "Step " + (view.step + 1) + " of " + questionnaire.groups.length + ": "
-    + answered(here) + " of " + here.length + " answered here; " + done + " of " + total + " in all"
+    + answered(here) + " of " + units(here).length + " answered here; " + done + " of " + total + " in all"
     + (open ? ", about " + minutes + " minute" + (minutes === 1 ? "" : "s") + " left." : ".");
   $("progress").value = done;
   $("progress").max = total;
   questionnaire.groups.forEach((g, index) => {
     const ids = itemsOf(g).map((i) => i.id);
     const button = $("goto-" + g.id);
-    button.querySelector(".step-count").textContent = answered(ids) + "/" + ids.length;
-    button.setAttribute("aria-label", "Step " + (index + 1) + ", " + g.title + ": " + answered(ids) + " of " + ids.length + " answered");
+    button.querySelector(".step-count").textContent = answered(ids) + "/" + units(ids).length;
+    button.setAttribute("aria-label", "Step " + (index + 1) + ", " + g.title + ": " + answered(ids) + " of " + units(ids).length + " answered");
     if (index === view.step) button.setAttribute("aria-current", "step"); else button.removeAttribute("aria-current");
   });
 }
@@ -247,6 +261,10 @@ function renderSteps(focus) {
   const group = questionnaire.groups[view.step];
   document.querySelectorAll("#steps .step").forEach((section) => { section.hidden = Number(section.dataset.step) !== view.step; });
   questionnaire.items.forEach((item) => setItem(item, $("steps-view"), state.skipped.includes(item.id) ? "" : state.answers[item.id]));
+  (questionnaire.questions || []).forEach((q) => {  // "None of these": answered, and nothing ticked
+    const none = document.getElementById(q.id + "-none");
+    if (none) none.checked = q.items.every((id) => state.answers[id] === 0);
+  });
   $("step-title").textContent = group.title;
   $("step-prompt").textContent = group.prompt;
   $("step-back").textContent = view.step ? "Back" : "Back to the start";
@@ -269,6 +287,12 @@ function readControl(target) {
   const box = target.closest("[data-item]");
   if (!box) return;
   const item = byId[box.dataset.item];
+  if (item.question) {  // one tick answers the whole question: every option is recorded again
+    tickQuestion(target);
+    optionsOf(item.question).forEach((option) => record(option, readItem(option, $("steps-view"))));
+    changed();
+    return;
+  }
   if (!isChoiceLike(item) && parseNumber(target.value, item).error) return;
   clearError(item, $("steps-view"));
   record(item, readItem(item, $("steps-view")));
@@ -598,8 +622,9 @@ async function loadQuestionnaire() {
   questionnaire = q;
   byId = Object.create(null);
   q.items.forEach((item) => { byId[item.id] = item; });
-  document.querySelectorAll(".count").forEach((node) => { node.textContent = String(q.items.length); });
-  $("all-minutes").textContent = String(Math.round((q.items.length * SECONDS_PER_QUESTION) / 60));
+  const questions = units(q.items.map((i) => i.id)).length;  // a multi-choice question counts once
+  document.querySelectorAll(".count").forEach((node) => { node.textContent = String(questions); });
+  $("all-minutes").textContent = String(Math.round((questions * SECONDS_PER_QUESTION) / 60));
   buildSteps();
   $("loading").textContent = "";
   $("mode-steps").disabled = false;

@@ -67,6 +67,45 @@ export function renderItem(item, number, prefix) {
   return box;
 }
 
+// Draw a multi-choice question (issue #26): one checkbox per option (each option a yes/no item) and
+// "None of these". Ticking anything answers the whole question: ticked options are 1, the others 0;
+// nothing ticked leaves the question unanswered (every option skipped).
+export function renderQuestion(question, items, number, prefix) {
+  prefix = prefix || "";
+  const box = el("fieldset", { class: "item question", id: "item-" + prefix + question.id, "data-question": question.id,
+    "aria-describedby": prefix + question.id + "-error" });
+  const legend = el("legend", {});
+  if (number) legend.appendChild(el("span", { class: "qnum" }, number + ". "));
+  legend.appendChild(document.createTextNode(question.text));
+  box.appendChild(legend);
+  box.appendChild(el("p", { class: "hint" }, "Tick every one that applies, or \u201cNone of these\u201d. Leave all unticked to skip."));
+  const row = el("div", { class: "options multi" });
+  items.forEach((item) => {
+    const id = prefix + item.id;
+    const label = el("label", { class: "opt", for: id, "data-item": item.id });
+    label.appendChild(el("input", { type: "checkbox", name: id, id: id, value: "1" }));
+    label.appendChild(el("span", { class: "main" }, item.text));
+    row.appendChild(label);
+  });
+  const none = el("label", { class: "opt none", for: prefix + question.id + "-none", "data-item": items[0].id });
+  none.appendChild(el("input", { type: "checkbox", id: prefix + question.id + "-none", value: "", "data-none": "1" }));
+  none.appendChild(el("span", { class: "main" }, "None of these"));
+  row.appendChild(none);
+  box.appendChild(row);
+  box.appendChild(el("p", { class: "field-error", id: prefix + question.id + "-error", hidden: "" }));
+  return box;
+}
+
+// After a tick in a multi-choice question: "None of these" and the options exclude each other.
+export function tickQuestion(target) {
+  const box = target.closest("[data-question]");
+  if (!box || !target.checked) return;
+  const none = target.dataset.none === "1";
+  box.querySelectorAll("input[type=checkbox]").forEach((input) => {
+    if (input !== target && (none || input.dataset.none === "1")) input.checked = false;
+  });
+}
+
 // Digits of the longest number the page reads: every number of at most 15 digits is held exactly by a
 // JavaScript number (and is finite, and far within Number.MAX_SAFE_INTEGER); longer ones may not be.
 export const MAX_DIGITS = 15;
@@ -111,6 +150,12 @@ export function parseNumber(text, item) {
 // The answer shown by an item's controls: a value, "" when skipped, or undefined when untouched.
 export function readItem(item, root, prefix) {
   const id = (prefix || "") + item.id;
+  if (item.question) {  // an option of a multi-choice question: 1 or 0 once anything there is ticked
+    const box = root.querySelector("[data-question='" + item.question + "']");
+    const mine = root.querySelector("#" + CSS.escape(id));
+    if (!box || !mine || !box.querySelector("input:checked")) return undefined;
+    return mine.checked ? 1 : 0;
+  }
   if (isChoiceLike(item)) {
     const checked = root.querySelector("input[name='" + id + "']:checked");
     if (!checked) return undefined;
@@ -125,6 +170,11 @@ export function readItem(item, root, prefix) {
 // Show ``value`` in an item's controls ("" checks Skip, undefined clears it).
 export function setItem(item, root, value, prefix) {
   const id = (prefix || "") + item.id;
+  if (item.question) {
+    const mine = root.querySelector("#" + CSS.escape(id));
+    if (mine) mine.checked = value === 1 || value === "1";
+    return;
+  }
   if (isChoiceLike(item)) {
     root.querySelectorAll("input[name='" + id + "']").forEach((input) => {
       input.checked = value !== undefined && input.value === String(value);

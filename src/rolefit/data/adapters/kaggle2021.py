@@ -39,6 +39,39 @@ KAGGLE_ACTIVITIES = {
 }  # fmt: skip
 
 
+#: The chooser-answerable multi-select questions of Kaggle 2021 (issue #26 item 2), each asked by rolefit
+#: as one multi-choice question stored as yes/no items: question id -> (column prefix, {item id: the
+#: part numbers whose tick means yes}). Q9's "Jupyter Notebook" (part 11) and "Jupyter (JupyterLab,
+#: ...)" (part 1) are one item. Only the questions the instrument asks reach the dataset (ingest keeps
+#: instrument items); the others are read for :mod:`rolefit.model.item_gains`, which measured them.
+KAGGLE_TOOL_QUESTIONS: dict[str, tuple[str, dict[str, tuple[int, ...]]]] = {
+    "ml_algorithms": ("Q17", {"algo_linear_models": (1,), "algo_tree_ensembles": (2,),
+        "algo_gradient_boosting": (3,), "algo_bayesian": (4,), "algo_evolutionary": (5,),
+        "algo_dense_networks": (6,), "algo_cnns": (7,), "algo_gans": (8,), "algo_rnns": (9,),
+        "algo_transformers": (10,)}),
+    "ml_framework_names": ("Q16", {"fw_scikit_learn": (1,), "fw_tensorflow": (2,), "fw_keras": (3,),
+        "fw_pytorch": (4,), "fw_fastai": (5,), "fw_mxnet": (6,), "fw_xgboost": (7,), "fw_lightgbm": (8,),
+        "fw_catboost": (9,), "fw_prophet": (10,), "fw_h2o": (11,), "fw_caret": (12,),
+        "fw_tidymodels": (13,), "fw_jax": (14,), "fw_pytorch_lightning": (15,), "fw_huggingface": (16,)}),
+    "ides": ("Q9", {"ide_jupyter": (1, 11), "ide_rstudio": (2,), "ide_visual_studio": (3,),
+        "ide_vscode": (4,), "ide_pycharm": (5,), "ide_spyder": (6,), "ide_notepadpp": (7,),
+        "ide_sublime": (8,), "ide_vim_emacs": (9,), "ide_matlab": (10,)}),
+    "hosted_notebooks": ("Q10", {"notebook_kaggle": (1,), "notebook_colab": (2,), "notebook_azure": (3,),
+        "notebook_paperspace": (4,), "notebook_binder": (5,), "notebook_code_ocean": (6,),
+        "notebook_watson": (7,), "notebook_sagemaker": (8,), "notebook_emr": (9,),
+        "notebook_google_cloud": (10,), "notebook_datalab": (11,), "notebook_databricks": (12,),
+        "notebook_zeppelin": (13,), "notebook_deepnote": (14,), "notebook_observable": (15,)}),
+    "nlp_methods": ("Q19", {"nlp_word_embeddings": (1,), "nlp_encoder_decoder": (2,),
+        "nlp_contextual_embeddings": (3,), "nlp_transformer_models": (4,)}),
+    "course_platforms": ("Q40", {"course_coursera": (1,), "course_edx": (2,), "course_kaggle_learn": (3,),
+        "course_datacamp": (4,), "course_fastai": (5,), "course_udacity": (6,), "course_udemy": (7,),
+        "course_linkedin": (8,), "course_cloud_certification": (9,), "course_university": (10,)}),
+    "cloud_platforms": ("Q27_A", {"cloud_aws": (1,), "cloud_azure": (2,), "cloud_gcp": (3,),
+        "cloud_ibm": (4,), "cloud_oracle": (5,), "cloud_sap": (6,), "cloud_salesforce": (7,),
+        "cloud_vmware": (8,), "cloud_alibaba": (9,), "cloud_tencent": (10,)}),
+}  # fmt: skip
+
+
 #: Every column the adapter reads (a file without them is not this survey's export).
 KAGGLE_COLUMNS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q15", *KAGGLE_LANGUAGES.values(),
                   *(f"Q16_Part_{i}" for i in range(1, 17)), *KAGGLE_ACTIVITIES.values())  # fmt: skip
@@ -79,6 +112,12 @@ def read_kaggle_2021(path: Path, member: str | None = None) -> AdapterOutput:
       never-coded and 427 of the 492 "no ML" engineers answered it. An answered block -> 0/1 per
       activity ("None of these activities" or "Other" only -> all 0); a blank block (452 rows, who all
       stopped the survey before Q24) -> missing.
+    * Q9 IDEs, Q10 hosted notebooks, Q16 ML frameworks (by name), Q17 ML algorithms, Q19 NLP methods,
+      Q27_A cloud platforms, Q40 course platforms -> the yes/no items of :data:`KAGGLE_TOOL_QUESTIONS`
+      (each question's own routing, e.g. Q16/Q17 not shown to "no ML", Q19 only to users of recurrent
+      or transformer networks, Q27_A only to the employed): an answered block (any option, including
+      "None" or "Other" only) -> 0/1 per item; a blank block -> missing. An export without a
+      question's columns leaves its items missing.
     * Q1 age, Q2 gender, Q3 country -> ``age_band``, ``gender``, ``country``: demographics for the
       fairness audit only, never model inputs.
 
@@ -127,6 +166,15 @@ def read_kaggle_2021(path: Path, member: str | None = None) -> AdapterOutput:
     answered_q24 = block("Q24", 7)
     for item, column in KAGGLE_ACTIVITIES.items():
         out[item] = has(column).astype(float).where(answered_q24).to_numpy()
+    for prefix, tools in KAGGLE_TOOL_QUESTIONS.values():
+        parts = [c for c in kept.columns if c.startswith(f"{prefix}_Part_") or c == f"{prefix}_OTHER"]
+        if not parts:
+            continue
+        answered = pd.concat([has(c) for c in parts], axis=1).any(axis=1)
+        for item, numbers in tools.items():
+            ticks = [has(f"{prefix}_Part_{n}") for n in numbers if f"{prefix}_Part_{n}" in kept.columns]
+            ticked = pd.concat(ticks, axis=1).any(axis=1) if ticks else pd.Series(False, index=kept.index)
+            out[item] = ticked.astype(float).where(answered).to_numpy()
     out["age_band"] = kept["Q1"].to_numpy()
     out["gender"] = kept["Q2"].to_numpy()
     out["country"] = kept["Q3"].to_numpy()
