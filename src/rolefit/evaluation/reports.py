@@ -223,12 +223,12 @@ def _evidence_section(manifest: dict[str, Any]) -> list[str]:
         "- **The synthetic prior** gives the effects of interests, skills, preferences and the career goal "
         "(the latent-trait model in `rolefit.synthetic`, built from two career guides). **Pooled**: real "
         "respondents who answered any of them correct each answer level's effect by a MAP logistic "
-        "regression, `log_odds_i = o_i + b_source + sum_j m_ij d_j(x_ij)` with `d_jk ~ Normal(0, sd_jk^2)`, "
-        "`sd_jk = width_group * max(|s_jk|, 0.05)` (the fit's widths, issue #24), `o_i` the model without "
-        "correction, `m_ij` the row's coverage scale (1 for the goal) and `b_source` each source's own "
-        "intercept, fitted with a Normal(logit(share) - logit(base rate), 1) prior. A lean the instrument "
-        "states is kept. The badge is the share of each effect's posterior precision that comes from "
-        "real rows.",
+        "regression, `log_odds_i = o_i + b_source + sum_j m_ij d_j(x_ij)`, `d_jk = k_j s_jk + e_jk`: the "
+        "item's strength `k_j ~ Normal(0, width^2)` (the fit's widths, issue #24) and each level's own "
+        "part `e_jk ~ Normal(0, (0.3 width max(|s_jk|, 0.05))^2)`; `o_i` is the model without correction, "
+        "`m_ij` the row's coverage scale (1 for the goal) and `b_source` each source's own intercept, "
+        "fitted with a Normal(logit(share) - logit(base rate), 1) prior. A lean the instrument states is "
+        "kept. The badge is the share of each effect's posterior precision that comes from real rows.",
         "- Sources are not reweighted to one MLE share: each has its own intercept, centred on the exact "
         "correction when sources differ only in their mix of roles (a small source of one role trains "
         "like any other).",

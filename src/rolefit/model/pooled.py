@@ -5,8 +5,9 @@ The interest, skill, preference and goal items (the *pooled* items: the groups w
 the calibrated synthetic block's table value ``s_jk`` (for a scaled item, before its coverage scale).
 Real training rows that answered any of them correct it by a maximum a posteriori (MAP) logistic regression::
 
-    log_odds_i = o_i + b_source(i) + sum_j m_ij * d_j(x_ij)      d_jk ~ Normal(0, sd_jk^2)
-    sd_jk      = width_group(j) * max(|s_jk|, FLOOR)
+    log_odds_i = o_i + b_source(i) + sum_j m_ij * d_j(x_ij)
+    d_jk = k_j * s_jk + e_jk     k_j ~ Normal(0, width_group(j)^2)     e_jk ~ Normal(0, (RESIDUAL * sd_jk)^2)
+    sd_jk = width_group(j) * max(|s_jk|, FLOOR)
 
 * ``o_i`` is the model without correction (the synthetic block's effects at the row's coverage, the
   experience block's real effects, the base rate's log-odds), held fixed;
@@ -18,14 +19,20 @@ Real training rows that answered any of them correct it by a maximum a posterior
 * ``m_ij`` is the coverage scale ``s(c_i)`` of the row for a scaled item, 1 for the career goal (whose
   effect does not grow as items are skipped): a correction is scaled like the effect it corrects;
 * the prior's width is the fit's (issue #24, ``train.fit.widths``: the relative width per group within
-  which the synthetic effects are assumed right); ``FLOOR`` lets an answer level whose synthetic effect
-  is zero still be learned.
+  which the synthetic effects are assumed right): each level's effect has about that sd relative to
+  itself, but mostly through the item's *strength* ``k_j`` shared by its levels (a few hundred people
+  learn how much an interest says far better than how each of its five levels does; per-level freedom
+  alone, 150 numbers, cost more than it taught on 264 respondents); ``e_jk`` lets levels differ from the
+  synthetic shape, ``FLOOR`` lets a level whose synthetic effect is zero still move.
 
-Per level, with the lean kept: for an item whose lean the instrument states, the corrected table stays
-monotone in that direction (the steps between consecutive levels are bounded), so 260 people can flatten
-a step but never reverse it. 260 respondents move an effect a little, 26,000 a lot, item by item: the
-posterior precision of ``d_jk`` is the prior's ``1 / sd_jk^2`` plus the rows' Fisher information, and
-the share from real rows, ``information / (prior + information)``, is each item's badge ("70% from
+Per level, with the lean kept: an item's strength never reverses it (``1 + k_j >= 0``), and for an item
+whose lean the instrument states the corrected levels are made monotone in that direction (weighted pool
+adjacent violators), so real rows can flatten a step but never reverse it.
+
+260 respondents move an effect a little, 26,000 a lot, item by item: the posterior precision of ``d_jk``
+is the prior's plus the rows' Fisher information, and
+the share from real rows, ``information / (prior + information)`` with the prior's marginal precision
+per level, is each item's badge ("70% from
 2,911 real respondents"; averaged over its answer levels by respondents).
 
 Correlated answers: each row's corrections are fitted jointly, so they are partial effects for the row's
@@ -55,6 +62,9 @@ from rolefit.model.tables import AdditiveModel, ItemTable
 #: source whose people differ from the reference in more than their mix of roles (Stack Overflow 2017's
 #: "ML specialists" among developers) takes its own level from its rows, not from the effects.
 SOURCE_SD = 1.0
+#: The residual per answer level, relative to the level's prior sd: most of what real rows teach is how
+#: strong an item is (one number per item), the rest how its levels differ from the synthetic shape
+RESIDUAL = 0.3
 #: The smallest |synthetic effect| (table units, about log-odds) the prior's width is relative to.
 FLOOR = 0.05
 
@@ -246,57 +256,52 @@ def fit_pooled(
         shape=(len(rows), n_cells),
     )
     yr, wr = y[rows], w[rows]
-    precision = np.array([1.0 / c.sd**2 for c in cells])
+    # the prior: d_jk = k_j * s_jk + e_jk, an item's strength k_j ~ Normal(0, width^2) shared by its
+    # levels and a residual per level e_jk ~ Normal(0, (RESIDUAL * sd_jk)^2); each level's marginal sd is
+    # about width * |s_jk| (issue #24's width), but a few hundred people mostly learn how strong an item is
+    item_of = np.array([items.index(c.item) for c in cells])
+    width_of = np.array([float(widths[instrument[i].group]) for i in items])
+    prior = np.array([c.prior for c in cells])
+    residual_precision = np.array([1.0 / (RESIDUAL * c.sd) ** 2 for c in cells])
+    n_items, n_src = len(items), len(names)
 
-    # theta -> deltas: per item, the first level's correction, then corrections of the steps (cumulated)
-    def deltas_of(theta):
-        d = theta.copy()
-        for start, stop, direction in spans:
-            if direction:
-                d[start:stop] = np.cumsum(theta[start:stop])
-        return d
-
-    def grad_theta(g):
-        out = g.copy()
-        for start, stop, direction in spans:
-            if direction:
-                out[start:stop] = np.cumsum(g[start:stop][::-1])[::-1]
-        return out
-
-    n_src = len(names)
+    def split(theta):
+        return theta[:n_cells], theta[n_cells : n_cells + n_items], theta[n_cells + n_items :]
 
     def objective(theta):
-        d, b = deltas_of(theta[:n_cells]), theta[n_cells:]
+        e, k, b = split(theta)
+        d = k[item_of] * prior + e
         t = o + b[of_row] + design @ d
         residual = wr * (expit(t) - yr)
-        loss = float(np.sum(wr * (np.logaddexp(0.0, t) - yr * t)) + 0.5 * np.sum(precision * d * d))
+        loss = float(np.sum(wr * (np.logaddexp(0.0, t) - yr * t)))
+        loss += 0.5 * float(np.sum(residual_precision * e * e) + np.sum((k / width_of) ** 2))
         loss += 0.5 * float(np.sum((b - centre) ** 2)) / SOURCE_SD**2
-        g = design.T @ residual + precision * d
+        g_d = design.T @ residual
+        g_e = g_d + residual_precision * e
+        g_k = np.bincount(item_of, weights=g_d * prior, minlength=n_items) + k / width_of**2
         g_b = np.bincount(of_row, weights=residual, minlength=n_src) + (b - centre) / SOURCE_SD**2
-        return loss, np.concatenate([grad_theta(g), g_b])
+        return loss, np.concatenate([g_e, g_k, g_b])
 
-    bounds: list[tuple[float | None, float | None]] = [(None, None)] * n_cells
-    for start, stop, direction in spans:
-        for k in range(start + 1, stop):
-            prior_step = cells[k].prior - cells[k - 1].prior
-            # the corrected step keeps the lean's sign: direction * (prior_step + correction) >= 0
-            bounds[k] = (
-                (-prior_step, None)
-                if direction > 0
-                else (None, -prior_step)
-                if direction < 0
-                else (None, None)
-            )
-    bounds += [(None, None)] * n_src
-    start = np.concatenate([np.zeros(n_cells), centre])
+    # an item's strength never reverses it (1 + k >= 0)
+    bounds = [(None, None)] * n_cells + [(-1.0, None)] * n_items + [(None, None)] * n_src
+    start = np.concatenate([np.zeros(n_cells + n_items), centre])
     result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                      options={"maxiter": 3000, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
-    deltas = deltas_of(result.x[:n_cells])
-    intercepts = {str(name): float(b) for name, b in zip(names, result.x[n_cells:], strict=True)}
-    p = expit(o + result.x[n_cells:][of_row] + design @ deltas)
-    information = design.multiply(design).T @ (wr * p * (1.0 - p))
-    shares = information / (information + precision)
+                      options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
+    e, k, b = split(result.x)
+    deltas = k[item_of] * prior + e
+    intercepts = {str(name): float(v) for name, v in zip(names, b, strict=True)}
     respondents = np.asarray((design != 0).sum(axis=0)).ravel()
+    # a lean the instrument states is kept: the corrected levels are made monotone (weighted by
+    # respondents) where the residuals bent them against it
+    for start_, stop, direction in spans:
+        if direction:
+            values = prior[start_:stop] + deltas[start_:stop]
+            kept = direction * _isotonic(direction * values, respondents[start_:stop] + 1.0)
+            deltas[start_:stop] = kept - prior[start_:stop]
+    p = expit(o + b[of_row] + design @ deltas)
+    information = design.multiply(design).T @ (wr * p * (1.0 - p))
+    prior_variance = (width_of[item_of] * prior) ** 2 + 1.0 / residual_precision
+    shares = information / (information + 1.0 / prior_variance)
     by_source: dict[str, dict[str, int]] = {}
     src = sources_of.to_numpy()[rows]
     for j, item_id in enumerate(items):
@@ -306,6 +311,19 @@ def fit_pooled(
     return PooledFit(
         cells, deltas, shares, respondents, by_source, result.fun, rows=len(rows), intercepts=intercepts
     )
+
+
+def _isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence closest to ``values`` in weighted least squares (pool adjacent
+    violators)."""
+    blocks: list[list[float]] = []  # [mean, weight, length]
+    for v, w in zip(values, weights, strict=True):
+        blocks.append([float(v), float(w), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, n2 = blocks.pop()
+            m1, w1, n1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
+    return np.concatenate([np.full(n, m) for m, _, n in blocks])
 
 
 def _coverage(additive: AdditiveModel, x: pd.DataFrame) -> np.ndarray:
