@@ -401,8 +401,10 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         n_folds=5,
         seed=0,
         blend_items=None,
+        counted=None,
     ):
         self.blend_items = blend_items
+        self.counted = counted
         self.items = items
         self.base_log_odds = base_log_odds
         self.learning_rates = learning_rates
@@ -453,11 +455,20 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         ]
         return joint, singles
 
+    def _counted(self) -> np.ndarray:
+        """Which items count in the blend and have an *alone* shape (as the logistic block's)."""
+        return np.array([self.counted is None or item in self.counted for item in self.items])
+
     def _raw_from(self, codes, partial_shapes, marginal_shapes) -> tuple[np.ndarray, np.ndarray]:
-        c, coverage = answered_blend(codes, self.blend_items)
-        partial = shape_sum(codes, partial_shapes)
-        marginal = shape_sum(codes, marginal_shapes)
-        return c * partial + (1.0 - c) * marginal, coverage
+        counted = self._counted()
+        c, _ = answered_blend(codes[:, counted], self.blend_items)
+        coverage = (codes >= 0).mean(axis=1)
+        keep = np.flatnonzero(counted)
+        rest = np.flatnonzero(~counted)
+        partial = shape_sum(codes[:, keep], [partial_shapes[j] for j in keep])
+        always = shape_sum(codes[:, rest], [partial_shapes[j] for j in rest]) if len(rest) else 0.0
+        marginal = shape_sum(codes[:, keep], [marginal_shapes[j] for j in keep])
+        return c * partial + (1.0 - c) * marginal + always, coverage
 
     def _inputs(self, X, y, sample_weight, offset):
         if not isinstance(X, pd.DataFrame):
@@ -499,7 +510,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         self.levels_ = item_levels(tuple(self.items))
         codes = answer_codes(X.reset_index(drop=True), self.levels_)
         self.classes_ = np.array([0, 1])
-        _, coverage = answered_blend(codes, self.blend_items)
+        coverage = (codes >= 0).mean(axis=1)
         base = self.base_log_odds + offset
         folds = list(StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed).split(codes, y))
         checkpoints = list(range(self.round_step, self.max_rounds + 1, self.round_step))
@@ -582,7 +593,12 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
     def _tables(self, partial, marginal) -> tuple[dict[str, ItemTable], dict[str, ItemTable]]:
         share = self.shift_ / len(self.levels_)
         full = {lv.item: lv.table(self.a_ * s + share) for lv, s in zip(self.levels_, partial, strict=True)}
-        alone = {lv.item: lv.table(self.a_ * s + share) for lv, s in zip(self.levels_, marginal, strict=True)}
+        counted = self._counted()
+        alone = {
+            lv.item: lv.table(self.a_ * s + share)
+            for lv, s, k in zip(self.levels_, marginal, counted, strict=True)
+            if k
+        }
         return full, alone
 
     def tables(self, instrument=None) -> tuple[dict[str, ItemTable], dict[str, ItemTable]]:

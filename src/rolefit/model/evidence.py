@@ -158,6 +158,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         seed=0,
         blend_items=None,
         instrument=None,
+        counted=None,
     ):
         self.items = items
         self.base_log_odds = base_log_odds
@@ -165,6 +166,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         self.n_folds = n_folds
         self.seed = seed
         self.blend_items = blend_items
+        self.counted = counted
         self.instrument = instrument
 
     # -- the models ------------------------------------------------------------------------------
@@ -195,20 +197,33 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
             return X[list(self.items)]
         return X.assign(**{item: np.nan for item in missing})[list(self.items)]
 
+    def _counted(self) -> np.ndarray:
+        """Which items count in the blend and have an *alone* shape (the others, the yes/no items of a
+        multi-choice question, always take their partial effect: a question is one answer, not ten)."""
+        return np.array([self.counted is None or item in self.counted for item in self.items])
+
     def _raw(self, models, X) -> tuple[np.ndarray, np.ndarray]:
         """Sum of the blended effects before calibration, and the share of the block answered."""
         joint, d0, singles = models
         X = self._items_of(X)
         answered = answered_mask(X, tuple(self.items))
-        m = answered.sum(axis=1)
-        n = self.blend_items or len(self.items)
+        counted = self._counted()
+        m = answered[:, counted].sum(axis=1)
+        n = self.blend_items or int(counted.sum())
         c = np.clip((m - 1) / max(1, n - 1), 0.0, 1.0)
         partial = np.asarray(joint.decision_function(X[list(self.items)]), dtype=float) - d0
+        always = np.zeros(len(X))
+        if not counted.all():
+            blank = [item for item, k in zip(self.items, counted, strict=True) if k]
+            only = X[list(self.items)].assign(**{i: None if X[i].dtype == object else np.nan for i in blank})
+            always = np.asarray(joint.decision_function(only), dtype=float) - d0
         marginal = np.zeros(len(X))
         for j, (single, s0) in enumerate(singles):
+            if not counted[j]:
+                continue
             effect = np.asarray(single.decision_function(X[[self.items[j]]]), dtype=float) - s0
             marginal += np.where(answered[:, j], effect, 0.0)
-        return c * partial + (1.0 - c) * marginal, answered.mean(axis=1)
+        return c * (partial - always) + (1.0 - c) * marginal + always, answered.mean(axis=1)
 
     # -- fitting ---------------------------------------------------------------------------------
 
@@ -270,7 +285,12 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
         """Final per-item lookup tables: (partial effects ``V``, marginal effects ``U``), calibrated."""
         check_is_fitted(self, "joint_")
         return _final_tables(
-            (self.joint_, self.d0_, self.singles_), instrument, self.items, self.a_, self.shift_
+            (self.joint_, self.d0_, self.singles_),
+            instrument,
+            self.items,
+            self.a_,
+            self.shift_,
+            self._counted(),
         )
 
     def bootstrap_tables(
@@ -293,7 +313,7 @@ class RealEvidenceBlock(ClassifierMixin, BaseEstimator):
             models = self._fit_models(
                 X.iloc[index].reset_index(drop=True), y[index], w[index], self.alpha_, off[index]
             )
-            out.append(_final_tables(models, instrument, self.items, self.a_, self.shift_))
+            out.append(_final_tables(models, instrument, self.items, self.a_, self.shift_, self._counted()))
         return out
 
 
@@ -303,14 +323,17 @@ def _empty(X) -> pd.DataFrame:
     return pd.DataFrame(row).astype({c: X[c].dtype for c in X.columns})
 
 
-def _final_tables(models, instrument, items, a: float, shift: float) -> tuple[dict[str, Any], dict[str, Any]]:
-
+def _final_tables(
+    models, instrument, items, a: float, shift: float, counted=None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     joint, _, singles = models
     _, partial = item_effect_tables(joint, instrument)
     share = shift / len(items)
     full = {item: partial[item].scaled(a).shifted(share) for item in items}
     alone = {}
-    for item, (single, _) in zip(items, singles, strict=True):
+    for k, (item, (single, _)) in enumerate(zip(items, singles, strict=True)):
+        if counted is not None and not counted[k]:
+            continue
         _, tables = item_effect_tables(single, instrument)
         alone[item] = tables[item].scaled(a).shifted(share)
     return full, alone
@@ -340,11 +363,13 @@ def effect_intervals(
             }
             for key, tables, position in (("effect", full, 0), ("effect_alone", alone, 1)):
                 draws = (
-                    np.array([b[position][item].effect(answer) for b in boot]) if boot else np.array([np.nan])
+                    np.array([b[position].get(item, b[0][item]).effect(answer) for b in boot])
+                    if boot
+                    else np.array([np.nan])
                 )
                 low, high = np.nanpercentile(draws, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
                 suffix = key[len("effect") :]
-                row[key] = float(tables[item].effect(answer))
+                row[key] = float(tables.get(item, full[item]).effect(answer))
                 row[f"low{suffix}"], row[f"high{suffix}"] = float(low), float(high)
                 row[f"sd{suffix}"] = float(np.nanstd(draws))
             rows.append(row)

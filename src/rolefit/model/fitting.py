@@ -207,6 +207,9 @@ def fit_additive(
     real_dev = frame.loc[frame["source"].isin(training_sources).to_numpy() & (split != "test").to_numpy()]
     least = params.train.real_evidence.min_respondents
     experience = [i.id for i in instrument.items if i.part == "experience"]
+    # the blend counts answers to single questions: a multi-choice question's yes/no items always take
+    # their partial effect (one question, however many options; issue #26, measured on Kaggle 2021)
+    single = [item for item in experience if instrument[item].question is None]
     block_items = [item for item in data.items if item in experience]
     measured = measured_items(real_dev, training_sources, block_items, least)
     # rows that answered none of the block's items say nothing about its effects
@@ -233,7 +236,8 @@ def fit_additive(
                     alphas=evidence.alphas,
                     n_folds=evidence.folds,
                     seed=params.train.seed,
-                    blend_items=len(experience),
+                    blend_items=len(single),
+                    counted=tuple(item for item in measured if item in single),
                 ).fit(x_real, y_real, w_real, offset=off_real)
                 for fitted in blocks[candidate].candidates_:
                     loss = fitted["out_of_fold_log_loss"]
@@ -244,7 +248,8 @@ def fit_additive(
                     base_log_odds=base_log_odds,
                     n_folds=evidence.folds,
                     seed=params.train.seed,
-                    blend_items=len(experience),
+                    blend_items=len(single),
+                    counted=tuple(item for item in measured if item in single),
                     **evidence.boosting.model_dump(),
                 ).fit(x_real, y_real, w_real, offset=off_real)
         block_name, block, block_choice = choose_real_block(blocks, y_real, w_real, offset=off_real, log=log)
