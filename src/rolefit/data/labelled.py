@@ -70,7 +70,8 @@ def _select(frame: pd.DataFrame, rows: dict[str, str], name: str) -> pd.DataFram
     if missing:
         shown = ", ".join(sorted(map(str, frame.columns))[:40])
         raise LabelledSampleError(
-            f"{name} has no column {', '.join(map(repr, missing))} to select rows by; its columns are: {shown}."
+            f"{name} has no column {', '.join(map(repr, missing))} to select rows by; "
+            f"its columns are: {shown}."
         )
     keep = pd.Series(True, index=frame.index)
     for column, value in rows.items():
@@ -105,7 +106,9 @@ def _read_parquet(path: Path, rows: dict[str, str], description: dict[str, Any])
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a file that is not parquet
-        raise LabelledSampleError(f"{path.name} cannot be read as Parquet ({type(exc).__name__}: {exc}).") from None
+        raise LabelledSampleError(
+            f"{path.name} cannot be read as Parquet ({type(exc).__name__}: {exc})."
+        ) from None
     if "role" not in frame.columns:
         raise LabelledSampleError(
             f"{path.name} has no 'role' column: every respondent of a labelled sample needs a role "
@@ -143,19 +146,25 @@ def _read_export(path: Path, rows: dict[str, str], description: dict[str, Any]) 
                 else:
                     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
             except Exception as exc:
-                raise LabelledSampleError(f"{path.name} cannot be read ({type(exc).__name__}: {exc}).") from None
+                raise LabelledSampleError(
+                    f"{path.name} cannot be read ({type(exc).__name__}: {exc})."
+                ) from None
             source = Path(scratch) / f"{path.stem}.csv"
             _select(raw, rows, path.name).to_csv(source, index=False)
         try:
             result = ingest(source, "instrument", source=path.stem)
         except (SurveyError, ValueError) as exc:
-            raise LabelledSampleError(f"{path.name} cannot be read as a questionnaire export: {exc}") from None
+            raise LabelledSampleError(
+                f"{path.name} cannot be read as a questionnaire export: {exc}"
+            ) from None
     report = result.report
     description["rows_in_file"] = int(report["rows_read"])
     description["quarantined"] = int(report["quarantined"])
     description["duplicates"] = int(report["duplicates"])
     if not len(result.accepted):
-        reasons = "; ".join(f"{k}: {v}" for k, v in list(report["quarantine_reasons"].items())[:SHOWN_PROBLEMS])
+        reasons = "; ".join(
+            f"{k}: {v}" for k, v in list(report["quarantine_reasons"].items())[:SHOWN_PROBLEMS]
+        )
         raise LabelledSampleError(f"No row of {path.name} fits the questionnaire ({reasons or 'no rows'}).")
     frame = result.accepted
     instrument = load_instrument()

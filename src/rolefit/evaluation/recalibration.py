@@ -92,7 +92,9 @@ def _summary(y, p, *, n_bins: int, n_boot: int, seed: int) -> dict[str, Any]:
     }
 
 
-def before_after(y, p_before, p_after, *, n_bins: int = 10, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
+def before_after(
+    y, p_before, p_after, *, n_bins: int = 10, n_boot: int = 200, seed: int = 0
+) -> dict[str, Any]:
     """Parent and recalibrated probabilities on the same held-out respondents: each one's metrics with
     95% intervals and calibration check, and the paired differences (after minus before)."""
     y = np.asarray(y)
@@ -102,7 +104,9 @@ def before_after(y, p_before, p_after, *, n_bins: int = 10, n_boot: int = 200, s
         "observed_mle_share": float(np.mean(y)),
         "before": _summary(y, p_before, n_bins=n_bins, n_boot=n_boot, seed=seed),
         "after": _summary(y, p_after, n_bins=n_bins, n_boot=n_boot, seed=seed),
-        "after_minus_before": paired_differences(y, p_after, p_before, n_bins=n_bins, n_boot=n_boot, seed=seed),
+        "after_minus_before": paired_differences(
+            y, p_after, p_before, n_bins=n_bins, n_boot=n_boot, seed=seed
+        ),
     }
 
 
@@ -198,8 +202,14 @@ def _check(path: Path, held_items, expected: np.ndarray) -> None:
 
     # not through load_model's cache: a bundle written to the same folder before must not answer
     additive, manifest, trust = load_trusted(path)
-    fresh = LoadedModel(additive=additive, manifest=manifest, path=path, verification=trust,
-                        fit=load_fit(path, manifest, additive), readiness=load_readiness(path, manifest))
+    fresh = LoadedModel(
+        additive=additive,
+        manifest=manifest,
+        path=path,
+        verification=trust,
+        fit=load_fit(path, manifest, additive),
+        readiness=load_readiness(path, manifest),
+    )
     got = all_answers_probabilities(held_items, fresh)
     worst = float(np.max(np.abs(got - expected))) if len(got) else 0.0
     if not worst <= MAX_CHECK_DIFFERENCE:

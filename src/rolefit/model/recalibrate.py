@@ -190,7 +190,8 @@ def fit_recalibration(y, log_odds, *, weights=None, slope: str = "auto") -> Reca
             only,
             why=(
                 f"an intercept only: a slope needs at least {MIN_PER_ROLE_FOR_SLOPE} respondents of each "
-                f"role in the fitting part, and it has {counts['swe']} swe and {counts['mle']} mle"
+                f"role in the fitting part, and it has {counts['swe']:,} software engineers and "
+                f"{counts['mle']:,} ML engineers"
             ),
         )
     a, b = _fit_line(y, x, w, shift)
@@ -231,14 +232,16 @@ def holdout_split(y, fraction: float, seed: int) -> np.ndarray:
     (:data:`MIN_PER_ROLE_HELD_OUT` of each role held out, :data:`MIN_PER_ROLE_TO_FIT` left to fit).
     """
     if not 0.0 < fraction < 1.0:
-        raise RecalibrationError(f"The held-out fraction must be between 0 and 1 (exclusive); got {fraction}.")
+        raise RecalibrationError(
+            f"The held-out fraction must be between 0 and 1 (exclusive); got {fraction}."
+        )
     y = np.asarray(y)
     rng = np.random.default_rng(seed)
     held = np.zeros(len(y), dtype=bool)
     problems = []
     for label, role in ((0, "swe"), (1, "mle")):
         rows = np.flatnonzero(y == label)
-        k = int(round(fraction * len(rows)))
+        k = round(fraction * len(rows))
         if k < MIN_PER_ROLE_HELD_OUT or len(rows) - k < MIN_PER_ROLE_TO_FIT:
             problems.append(f"{len(rows)} {role}")
         held[rng.permutation(rows)[:k]] = True
