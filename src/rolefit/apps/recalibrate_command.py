@@ -117,6 +117,13 @@ def render(data: dict) -> str:
         f"  {'calibration check (p)':<38}{b['calibration_check']['p_value']:>8.3f}"
         f"{a['calibration_check']['p_value']:>8.3f}",
     ]
+    rate = report.get("with_base_rate")
+    if rate is not None:
+        lines.append(
+            f"Only telling the model the sample's share of ML engineers instead (--base-rate "
+            f"{rate['base_rate']:.3f}) would give: calibration error {rate['ece']:.3f}, log loss "
+            f"{rate['log_loss']:.3f}, calibration check p {rate['calibration_check']['p_value']:.3f}."
+        )
     p_after = a["calibration_check"]["p_value"]
     if p_after >= 0.05:
         lines.append("After: calibrated as far as these held-out people can tell (check p of at least 0.05).")

@@ -5,7 +5,9 @@ The steps: score the labelled sample with the parent (its all-answers log-odds),
 fraction of each role (seeded), fit the intercept (and a slope only by the rule of
 :mod:`rolefit.model.recalibrate`) on the rest, compare parent and recalibrated probabilities on the
 held-out rows (log loss, ECE and ROC AUC with bootstrap intervals, the paired differences, and the
-calibration check of :func:`rolefit.evaluation.metrics.calibration_check`), then write the derived bundle
+calibration check of :func:`rolefit.evaluation.metrics.calibration_check`; beside them, the same for
+``base_rate=`` set to the fitting part's MLE share, the correction a caller has without this command),
+then write the derived bundle
 (:mod:`rolefit.scoring.derived`) and score the held-out rows again through it, as any caller would, to
 check that it gives exactly the recalibrated probabilities. The fit (the headline) is the parent's,
 unchanged: only the all-answers model is recalibrated.
@@ -149,6 +151,12 @@ def recalibrate(
     fit = fit_recalibration(y[~held], x[~held], slope=slope)
     p_after = _sigmoid(fit.apply(x[held]))
     report = before_after(y[held], p_parent[held], p_after, n_bins=n_bins, n_boot=n_boot, seed=seed)
+    # what a caller could do without a sample's labels being fitted: base_rate= the sample's MLE share,
+    # which moves the start by logit(share) - logit(the model's base rate) whatever the answers say
+    share = float(np.mean(y[~held]))
+    p_rate = _sigmoid(x[held] + math.log(share / (1.0 - share)) - parent.base_log_odds)
+    with_rate = _summary(y[held], p_rate, n_bins=n_bins, n_boot=n_boot, seed=seed)
+    report["with_base_rate"] = {"base_rate": share, **with_rate}
     additive = recalibrated_additive(parent.additive, fit)
     report["starting_point"] = {
         "before": _rate(parent.additive.base_rate, parent.additive.intercept),
