@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from rolefit.errors import RolefitError
 from rolefit.model.conformal import Conformal
 from rolefit.model.tables import AdditiveModel
 
@@ -49,7 +50,7 @@ MIN_PER_ROLE_TO_FIT = 10
 MIN_PER_ROLE_HELD_OUT = 5
 
 
-class RecalibrationError(ValueError):
+class RecalibrationError(RolefitError, ValueError):
     """The labelled sample cannot be recalibrated on (too few respondents, one role, bad values)."""
 
 
