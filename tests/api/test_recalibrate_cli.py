@@ -134,3 +134,9 @@ def test_bad_input_exits_2_naming_the_cause_and_writes_nothing(champion, sample,
     assert not out.exists()
     itself = run(["recalibrate", "--labelled", str(sample), "--out", str(parent)], model=parent)
     assert itself.returncode == 2 and "would replace its parent" in itself.stderr
+    kept = tmp_path / "notes"
+    (kept / "todo.txt").parent.mkdir()
+    (kept / "todo.txt").write_text("mine", encoding="utf-8")
+    other = run(["recalibrate", "--labelled", str(sample), "--out", str(kept)], model=parent)
+    assert other.returncode == 2 and "exists and is not a model bundle" in other.stderr
+    assert (kept / "todo.txt").read_text(encoding="utf-8") == "mine"

@@ -28,6 +28,7 @@ from rolefit.evaluation.metrics import bootstrap_intervals, calibration_check, p
 from rolefit.model.metrics import expected_calibration_error, log_loss, roc_auc
 from rolefit.model.recalibrate import (
     Recalibration,
+    RecalibrationError,
     fit_recalibration,
     holdout_split,
     recalibrated_additive,
@@ -135,13 +136,7 @@ def recalibrate(
 
     parent = load_model(model)
     out = Path(out)
-    if out.resolve() == parent.path.resolve() or parent.path.resolve().is_relative_to(out.resolve()):
-        from rolefit.model.recalibrate import RecalibrationError
-
-        raise RecalibrationError(
-            f"The derived bundle cannot be written to {out}: that would replace its parent at {parent.path}. "
-            "Choose another --out folder."
-        )
+    _check_out(out, parent.path)
     frame = sample.frame
     y = (frame["role"].to_numpy() == "mle").astype(int)
     held = holdout_split(y, holdout, seed)
@@ -184,6 +179,21 @@ def recalibrate(
     derived = write_derived(parent, out, additive, manifest, project=project)
     _check(derived.path, items.loc[held], p_after)
     return RecalibrationResult(fit=fit, report=report, derived=derived)
+
+
+def _check_out(out: Path, parent: Path) -> None:
+    """Refuse an ``out`` that would replace the parent, or a folder that is not a bundle (writing a bundle
+    replaces the whole folder: a mistyped --out must never delete someone's files)."""
+    if out.resolve() == parent.resolve() or parent.resolve().is_relative_to(out.resolve()):
+        raise RecalibrationError(
+            f"The derived bundle cannot be written to {out}: that would replace its parent at {parent}. "
+            "Choose another --out folder."
+        )
+    if out.exists() and not (out / "manifest.json").is_file() and (not out.is_dir() or any(out.iterdir())):
+        raise RecalibrationError(
+            f"{out} exists and is not a model bundle; writing the derived bundle would replace it. Choose a "
+            "new folder (or an earlier derived bundle, which is replaced)."
+        )
 
 
 def _rate(base_rate: float | None, intercept: float) -> float:
