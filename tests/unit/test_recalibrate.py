@@ -230,3 +230,25 @@ def test_a_form_export_is_read_as_ingest_reads_it_and_selected_first(tmp_path):
     assert sample.description["rows_in_file"] == 3 and sample.description["quarantined"] == 1
     assert sorted(sample.frame["role"]) == ["swe", "swe"]
     assert set(sample.frame.columns) == {"interest_math", "career_goal", "role"}
+
+
+def test_the_words_say_a_slope_rescales_every_reason_when_one_was_fitted():
+    from rolefit.apps.recalibrate_command import render
+    from rolefit.evaluation.recalibration import before_after
+
+    y, x = labels(6_000, -1.0, slope=0.5, seed=7)
+    held = holdout_split(y, 0.3, seed=0)
+    fit = fit_recalibration(y[~held], x[~held])
+    report = before_after(
+        y[held], 1 / (1 + np.exp(-x[held])), 1 / (1 + np.exp(-fit.apply(x[held]))), n_boot=20
+    )
+    report |= {"starting_point": {"before": 0.38, "after": 0.2}, "holdout": {"fraction": 0.3, "seed": 0}}
+    sample = {"file": "alumni.csv", "rows": len(y), "rows_filter": {}, "roles": {"swe": 1, "mle": 1}}
+    data = {"sample": sample, "recalibration": fit.to_dict(), "report": report,
+            "parent": {"model_version": "v1"}, "bundle": "models/alumni", "model_version": "v2",
+            "signed_by": None}  # fmt: skip
+    text = render(data)
+    assert fit.fitted == "intercept and slope"
+    assert f"A slope rescales every reason: each answer's effect is now {fit.slope:.2f} times" in text
+    assert "less often ML engineers" in text and "from 38% to 20%" in text and "Unsigned" in text
+    assert "starting point only" not in text
