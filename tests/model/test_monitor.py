@@ -79,7 +79,7 @@ def test_the_kaggle_split_with_changed_people_says_retrain(kaggle_test, champion
     assert any("share of ML engineers" in r for r in source["reasons"])
     assert any("uses_python" in r for r in source["reasons"])
     assert "log_loss" in source["performance"]["worse"]
-    assert next(iter(source["against_earlier"]["items"])) == "uses_python"
+    assert source["against_earlier"]["ranking"][0] == "uses_python"
     assert "fewer say yes" in text
 
 
@@ -91,7 +91,7 @@ def test_the_stack_overflow_export_gets_items_direction_performance_and_advice(c
     assert source["recommendation"] in ("retrain", "no_retrain")
     # against the training population (Kaggle 2021): the top items and which way they moved
     training = source["against_training"]
-    top = list(training["items"].items())[:5]
+    top = [(k, training["items"][k]) for k in training["ranking"][:5]]
     assert top[0][1]["psi"] > 0.25
     for item_id, info in top:
         assert f"`{item_id}`" in text

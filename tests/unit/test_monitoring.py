@@ -66,7 +66,8 @@ def test_a_moved_population_says_retrain_naming_the_items_and_their_direction(ch
     source = report["sources"]["survey"]
     assert report["recommendation"] == "retrain"
     assert any("share of ML engineers changed" in reason for reason in source["reasons"])
-    top_id, top = next(iter(source["against_earlier"]["items"].items()))
+    top_id = source["against_earlier"]["ranking"][0]
+    top = source["against_earlier"]["items"][top_id]
     assert top["psi"] == max(v["psi"] for v in source["against_earlier"]["items"].values())
     text = monitor_report.markdown(report)
     assert "Retrain" in text and f"`{top_id}`" in text and monitor_report.describe_move(top_id, top) in text

@@ -71,7 +71,8 @@ def _items_table(comparison: Mapping[str, Any], top: int = TOP_ITEMS) -> list[st
         "| question | how it moved | PSI (95% interval) | answered (now / before) |",
         "|---|---|---|---|",
     ]
-    for item_id, info in list(comparison["items"].items())[:top]:
+    for item_id in comparison["ranking"][:top]:
+        info = comparison["items"][item_id]
         low, high = info["psi_interval"]
         lines.append(
             f"| {instrument[item_id].topic} (`{item_id}`) | {describe_move(item_id, info)} | "
@@ -250,7 +251,7 @@ def summary(report: Mapping[str, Any]) -> str:
         ):
             comparison = result.get(key)
             if comparison and comparison["items"]:
-                top = list(comparison["items"].items())[:3]
+                top = [(k, comparison["items"][k]) for k in comparison["ranking"][:3]]
                 said = "; ".join(f"{k} {describe_move(k, v)} (PSI {v['psi']:.2f})" for k, v in top)
                 lines.append(f"  top moves {label}: {said}")
         perf = result.get("performance")

@@ -129,6 +129,7 @@ def compare_profiles(
         "n": new["n"],
         "reference_n": ref.get("n"),
         "items": {k: items[k] for k in ranked},
+        "ranking": ranked,  # largest PSI first (JSON written with sorted keys loses the items' order)
         "not_in_reference": sorted(set(new["items"]) - set(ref.get("items", {}))),
     }
     if "mle_share" in new and "mle_share" in ref:
@@ -222,7 +223,8 @@ def _drifted(comparison: Mapping[str, Any] | None, thresholds) -> list[str]:
     if comparison is None:
         return []
     reasons = []
-    for item_id, info in comparison["items"].items():
+    for item_id in comparison.get("ranking", list(comparison["items"])):
+        info = comparison["items"][item_id]
         if info["psi_interval"][0] > thresholds.psi_alarm:
             reasons.append(
                 f"{item_id} moved (PSI {info['psi']:.2f}, at least {info['psi_interval'][0]:.2f} with 95% "
