@@ -110,3 +110,49 @@ def test_the_readme_exp_show_is_short_and_holds_verdict_and_version(tmp_path):
     assert "evaluate.ece_bins" not in header  # an anchored pattern keeps only what it names
     row = [c.strip() for c in table[2].split("|")[1:-1]]
     assert dict(zip(header, row, strict=True))["gate"] == "passed"
+
+
+@pytest.mark.skipif(not DVC.is_file(), reason="dvc is not installed in this environment")
+def test_plots_diff_compares_two_revisions_offline_with_named_panels(tmp_path):
+    """Two commits of the committed plot data: `dvc plots diff HEAD~1` draws both revisions in every
+    per-source panel, titled by its metric and source, with the project's own (offline) template."""
+
+    def run(*args, tool="git"):
+        command = (
+            [str(DVC), *args]
+            if tool == "dvc"
+            else ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
+        )
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    run("init", "-q")
+    run("init", "-q", tool="dvc")
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    shutil.copy(ROOT / ".dvc/config", tmp_path / ".dvc/config")
+    shutil.copytree(ROOT / ".dvc/plots", tmp_path / ".dvc/plots")
+    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
+    plots = tmp_path / "reports/plots"
+    for kind, (x, y) in {"roc": ("fpr", "tpr"), "reliability": ("predicted", "observed")}.items():
+        (plots / kind).mkdir(parents=True)
+        for source in ("kaggle2021", "spring2027"):
+            (plots / kind / f"{source}.csv").write_text(f"{x},{y}\n0,0\n0.5,0.7\n1,1\n")
+    run("add", "-A")
+    run("commit", "-qm", "main")
+    for source in ("kaggle2021", "spring2027"):
+        (plots / "roc" / f"{source}.csv").write_text("fpr,tpr\n0,0\n0.5,0.9\n1,1\n")
+    assert run("status", "--porcelain", "reports/plots"), "the plot data is not tracked by git"
+    data = json.loads(run("plots", "diff", "HEAD", "--json", tool="dvc"))["data"]
+    for source in ("kaggle2021", "spring2027"):
+        panel = data[f"reports/plots/roc/{source}.csv"][0]
+        assert set(panel["revisions"]) == {"HEAD", "workspace"}
+        title = panel["content"]["title"]["text"]
+        assert "roc" in title and source in title, title
+        assert panel["content"]["encoding"]["x"]["title"] == "false positive rate (test split)"
+    run("plots", "diff", "HEAD", "-o", "page", tool="dvc")
+    page = (tmp_path / "page/index.html").read_text()
+    # the project's template (Vega inlined), not DVC's default page that loads Vega from a CDN
+    assert (ROOT / ".dvc/plots/offline.html").read_text()[:200] in page
+    assert not re.search(r"<script[^>]*\bsrc=[\"']?https?:", page)
