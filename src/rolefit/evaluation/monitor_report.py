@@ -41,7 +41,9 @@ def describe_move(item_id: str, info: Mapping[str, Any]) -> str:
     parts = []
     if "mean_shift" in info:
         before, after = info["mean_before"], info["mean_after"]
-        if abs(after - before) < SAME[item.kind]:
+        if abs(after - before) < SAME[item.kind] and item.kind == "binary":
+            parts.append(f"about the same ({_pct(before)} -> {_pct(after)} say yes)")
+        elif abs(after - before) < SAME[item.kind]:
             parts.append(f"about the same (average {before:.2f} -> {after:.2f})")
         elif item.kind == "binary":
             said = "more" if after > before else "fewer" if after < before else "as many"
@@ -68,7 +70,7 @@ def describe_move(item_id: str, info: Mapping[str, Any]) -> str:
 def _items_table(comparison: Mapping[str, Any], top: int = TOP_ITEMS) -> list[str]:
     instrument = load_instrument()
     lines = [
-        "| question | how it moved | PSI (95% interval) | answered (now / before) |",
+        "| question | how it moved | PSI (95% interval) | answered (here / compared with) |",
         "|---|---|---|---|",
     ]
     for item_id in comparison["ranking"][:top]:
@@ -107,8 +109,8 @@ def markdown(report: Mapping[str, Any]) -> str:
         "How to read this: each question's answers are compared with earlier answers by the population "
         "stability index (PSI: 0 means the same spread of answers; above "
         f"{t['psi_alarm']} is a large move). The interval shows how much of it chance alone could explain. "
-        "A source is first compared with its own earlier answers (the same survey in the champion's "
-        "training data): only a move there, or worse predictions than the champion's own test figures, "
+        "A source is first compared with its own earlier answers (the same survey in the champion's data): "
+        "only a move there, or worse predictions than the champion's own test figures, "
         "calls for retraining. The comparison with the training population is context: a population the "
         "model was not trained on may differ and still be predicted well.",
     ]
@@ -148,7 +150,7 @@ def markdown(report: Mapping[str, Any]) -> str:
                 ]
                 lines += _items_table(comparison, top=3)
         elif result.get("by_role_note"):
-            lines += ["", f"Per role: not available ({result['by_role_note']})."]
+            lines += ["", f"Per role: not available: {result['by_role_note']}."]
         perf = result.get("performance")
         lines += ["", "### How well the model predicts these people", ""]
         if perf is None:

@@ -274,7 +274,7 @@ def monitor_source(
     out["by_role"] = by_role or None
     out["by_role_note"] = (
         None if by_role or not labelled
-        else "the champion's bundle holds no per-role profiles (bundles trained before monitoring)"
+        else "this champion was trained before bundles stored per-role profiles; its successors have them"
     )  # fmt: skip
     if labelled and p_mle is not None:
         keep = rows["role"].isin(["swe", "mle"]).to_numpy()
@@ -319,15 +319,13 @@ def recommend(result: Mapping[str, Any], thresholds) -> dict[str, Any]:
     differs = _drifted(result.get("against_training"), thresholds)
     if result.get("against_earlier") is None and differs:
         notes.append(
-            "this source is not in the champion's training data and differs from its training population ("
+            "this source is not in the champion's data and differs from its training population: "
             + "; ".join(differs[:3])
-            + ")"
         )
     elif differs and not moved:
         notes.append(
-            "it differs from the champion's training population as it did before ("
-            + "; ".join(differs[:3])
-            + "): a known difference, not a change"
+            "it differs from the champion's training population as it did before, a known difference, not "
+            "a change: " + "; ".join(differs[:3])
         )
     if reasons:
         verdict = "retrain"
