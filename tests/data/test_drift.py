@@ -163,3 +163,21 @@ def test_the_drift_stage_reads_only_what_dvc_yaml_declares(batches, tmp_path):
     assert "data/reference/source_profiles.json" in inside  # (Parquet is opened by Arrow, unseen here)
     assert sorted(set(inside) - declared) == []
     assert json.loads((tmp_path / "reports/drift.json").read_text())["alarms"] == []
+
+
+def test_record_writes_the_earlier_profiles_the_stage_reads(batches, tmp_path):
+    from rolefit.data.dataset import build, read_dataset
+    from rolefit.evaluation.drift import record
+
+    same, shifted = _two_sources(batches)
+    frame = build({"synthetic": same, "survey": shifted}, load_params(ROOT / "params.yaml"))
+    frame.to_parquet(tmp_path / "dataset.parquet")
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    done = subprocess.run(
+        [sys.executable, "-m", "rolefit.apps.cli", "drift", str(tmp_path / "dataset.parquet"), "--record",
+         "--params", str(tmp_path / "params.yaml")],
+        capture_output=True, text=True, env=child_env(), cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0 and "survey (5,000)" in done.stdout, done.stdout + done.stderr
+    written = json.loads((tmp_path / "data/reference/source_profiles.json").read_text())
+    assert written == json.loads(json.dumps(record(read_dataset(tmp_path / "dataset.parquet"))))

@@ -25,7 +25,7 @@ def monitor(tmp_path, export, champion, *args):
     out = tmp_path / "report"
     done = subprocess.run(
         [sys.executable, "-m", "rolefit.apps.cli", "monitor", str(export), "--model", str(champion[1]),
-         "--out", str(out), "--bootstrap", "100", *args],
+         "--out", str(out), "--bootstrap", "100", "--no-track", *args],
         capture_output=True, text=True, env=child_env(), cwd=tmp_path, timeout=600,
     )  # fmt: skip
     report = json.loads((out / "monitor.json").read_text()) if (out / "monitor.json").is_file() else None

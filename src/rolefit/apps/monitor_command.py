@@ -90,6 +90,7 @@ def monitor(
     bootstrap: int = typer.Option(200, "--bootstrap", min=0, max=5000, help="Resamples for the intervals."),
     seed: int = typer.Option(0, "--seed", help="Seed of the resamples."),
     as_json: bool = typer.Option(False, "--json", help="Print the machine-readable report."),
+    track: bool = typer.Option(True, "--track/--no-track", help="Log the report to MLflow."),
 ):
     """Compare new responses with the champion's training population per source and role, score the
     labelled ones against the champion's own test figures, and say whether to retrain and why.
@@ -141,6 +142,13 @@ def monitor(
         )
     except OSError as exc:
         fail(f"the report could not be written ({one_line(exc)})", code=1)
+    if track:
+        try:
+            _log_to_mlflow(report, out, params_file)
+        except Exception as exc:  # the report is written: say what was not logged, never a traceback
+            typer.echo(
+                f"note: the report was not logged to MLflow ({type(exc).__name__}: {one_line(exc)})", err=True
+            )
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
@@ -148,3 +156,32 @@ def monitor(
         typer.echo(f"report: {out / 'monitor.md'} and {out / 'monitor.html'}")
     if report["recommendation"] != "no_retrain":
         raise typer.Exit(1)
+
+
+def _log_to_mlflow(report: dict, out: Path, params_file: Path) -> None:
+    """One MLflow run per monitoring (kind ``monitor``): the recommendation as a tag, per source the
+    largest PSI against its earlier answers and the labelled rows' figures, and the three reports."""
+    import mlflow
+
+    from rolefit.scoring.registry import configure
+
+    configure(params_file.resolve().parent)
+    with mlflow.start_run(run_name=f"monitor {report['export']}"):
+        mlflow.set_tags(
+            {
+                "kind": "monitor",
+                "recommendation": report["recommendation"],
+                "model_version": report["model_version"],
+            }
+        )
+        metrics = {}
+        for source, result in report["sources"].items():
+            earlier = result["against_earlier"]
+            if earlier and earlier["ranking"]:
+                metrics[f"{source}/max_psi"] = earlier["items"][earlier["ranking"][0]]["psi"]
+            if result["performance"]:
+                for name, value in result["performance"]["metrics"].items():
+                    metrics[f"{source}/{name}"] = value
+        mlflow.log_metrics(metrics)
+        for name in ("monitor.md", "monitor.html", "monitor.json"):
+            mlflow.log_artifact(str(out / name))
