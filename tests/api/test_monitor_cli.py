@@ -18,8 +18,12 @@ def unlabelled(tmp_path_factory, training_data):
 
     frame = training_data[0]
     rows = frame[(frame["source"] == "synthetic") & (frame["split"] == "test")].head(400)
+    rows = rows[list(load_instrument().ids)].copy()
+    for column in rows.columns:  # whole numbers written as a form tool writes them ("1", not "1.0")
+        if rows[column].dtype.kind == "f" and (rows[column].dropna() % 1 == 0).all():
+            rows[column] = rows[column].astype("Int64")
     path = tmp_path_factory.mktemp("export") / "spring2027.csv"
-    rows[list(load_instrument().ids)].to_csv(path, index=False)
+    rows.to_csv(path, index=False)
     return path
 
 

@@ -33,7 +33,15 @@ def read_export(path: Path, adapter: str | None, source: str | None, rows: dict[
                 adapter, member = match[0][1].adapter, match[0][1].member
             else:
                 adapter = "instrument"
-        frame = ingest(path, adapter, source=source, member=member).accepted
+        if adapter == "instrument" and not _has_role_column(path, member):
+            frame = _ingest_unlabelled(path, source or path.stem, member)
+        else:
+            frame = ingest(path, adapter, source=source, member=member).accepted
+    if frame.empty:
+        raise ValueError(
+            f"No row of {path.name} fits the questionnaire (ingest quarantined every row: "
+            f"rolefit ingest {path.name} --adapter {adapter or 'instrument'} says why)"
+        )
     if source is not None:
         frame = frame.assign(source=source)
     elif "source" not in frame.columns:
@@ -54,6 +62,45 @@ def read_export(path: Path, adapter: str | None, source: str | None, rows: dict[
     if "role" in frame.columns:
         frame["role"] = frame["role"].where(frame["role"].isin(["swe", "mle"]))
     return frame
+
+
+def _has_role_column(path: Path, member: str | None) -> bool:
+    from rolefit.data.adapters.instrument import normalise_header
+    from rolefit.data.io import open_text, read_records
+
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        import pandas as pd
+
+        header = list(pd.read_excel(path, nrows=0).columns)
+    else:
+        with open_text(path, member=member) as (handle, label):
+            header, _ = read_records(handle, label=label)
+    return any(normalise_header(str(column)) == "role" for column in header)
+
+
+def _ingest_unlabelled(path: Path, source: str, member: str | None):
+    """A form export without a role column, read and checked exactly as ingest reads a labelled one:
+    ingest needs a label on every row, so a copy gets a placeholder that is dropped again."""
+    import csv
+    import tempfile
+
+    import pandas as pd
+
+    from rolefit.data.ingest import ingest
+    from rolefit.data.io import frame_from_records, open_text, read_records
+
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+    else:
+        with open_text(path, member=member) as (handle, label):
+            header, records = read_records(handle, label=label)
+            frame, _ = frame_from_records(header, records)
+        frame = frame.drop(columns=["row_number"], errors="ignore")
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / f"{path.stem}.csv"
+        frame.assign(role="swe").to_csv(copy, index=False, quoting=csv.QUOTE_MINIMAL)
+        accepted = ingest(copy, "instrument", source=source).accepted
+    return accepted.assign(role=None)
 
 
 def monitor(
