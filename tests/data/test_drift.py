@@ -90,11 +90,12 @@ def test_each_source_is_compared_with_its_own_earlier_profile_first(batches):
 
     same, shifted = _two_sources(batches)
     synthetic = same.assign(source="synthetic")
-    survey = shifted.assign(source="survey")
-    earlier = record(pd.concat([synthetic, survey]))["sources"]
-    assert set(earlier) == {"survey"} and set(earlier["survey"]["roles"]) == {"swe", "mle"}
-    quiet = check_sources(pd.concat([synthetic, survey]), earlier, DriftParams(), label="test")
-    assert quiet["alarms"] == [] and quiet["sources"]["survey"]["reference"] == "survey"
+    survey, other = shifted.assign(source="survey"), same.assign(source="other")
+    earlier = record(pd.concat([synthetic, survey, other]))["sources"]
+    assert set(earlier) == {"survey", "other"} and set(earlier["survey"]["roles"]) == {"swe", "mle"}
+    quiet = check_sources(pd.concat([synthetic, survey, other]), earlier, DriftParams(), label="test")
+    assert quiet["alarms"] == []
+    assert {k: v["reference"] for k, v in quiet["sources"].items()} == {"survey": "survey", "other": "other"}
     # the same survey later, moved towards the synthetic population: alarms against its own profile
     moved = check_sources(same.assign(source="survey"), earlier, DriftParams(), label="test")
     assert moved["drifted"] and all(a.startswith("survey: ") for a in moved["alarms"])
