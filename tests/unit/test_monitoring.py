@@ -136,3 +136,17 @@ def test_the_html_page_is_self_contained_and_escaped(champion_view):
     page = monitor_report.to_html(monitor_report.markdown(report), "monitor")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<table>" in page and "http" not in page and "No retraining needed." in page
+
+
+def test_ece_counts_as_worse_only_beyond_chance(champion_view):
+    """A small calibrated sample's ECE is high by chance alone and is not a reason; probabilities moved a
+    whole log-odds unit are miscalibrated beyond chance and are."""
+    from rolefit.evaluation.metrics import shifted
+
+    small = people(150, 11)
+    calm = run(small, champion_view)["sources"]["survey"]["performance"]
+    assert calm["metrics"]["ece"] > champion_view[1]["metrics"]["test/survey"]["ece"]
+    assert "ece" not in calm["worse"] and calm["calibration_check_p"] >= 0.05
+    frame = people(1500, 12)
+    off = run(frame, champion_view, p=shifted(frame["p_true"].to_numpy(), 1.0))["sources"]["survey"]
+    assert "ece" in off["performance"]["worse"] and off["recommendation"] == "retrain"

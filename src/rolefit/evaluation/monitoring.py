@@ -182,17 +182,21 @@ def performance(
     """Log loss, ECE and ROC AUC of the labelled rows with 95% intervals, beside the champion's figures.
 
     ``worse`` names each metric whose whole interval is worse than the champion's figure by more than the
-    gate's tolerance (log loss, ECE) or 0.02 (ROC AUC)."""
-    from rolefit.evaluation.metrics import bootstrap_intervals
+    gate's tolerance for that source (log loss, ECE; ``tolerances`` is ``export.gate``) or 0.02 (ROC
+    AUC). ECE is biased upwards on small samples, so it counts as worse only when the calibration check
+    also finds miscalibration beyond chance (p < 0.05)."""
+    from rolefit.evaluation.metrics import bootstrap_intervals, calibration_check
     from rolefit.model.metrics import summary
 
     metrics = summary(y, p, n_bins=n_bins)
     intervals = bootstrap_intervals(y, p, n_bins=n_bins, n_boot=n_boot, seed=seed)
+    check = calibration_check(y, p, n_bins=n_bins, n_sim=max(n_boot, 20), seed=seed)
     out: dict[str, Any] = {
         "n": len(y),
         "mle_share": round(float(np.mean(y)), 6) if len(y) else None,
         "metrics": {k: round(float(metrics[k]), 6) for k in ("log_loss", "ece", "roc_auc", "accuracy")},
         "intervals": {k: [round(float(v), 6) for v in vals] for k, vals in intervals.items()},
+        "calibration_check_p": round(float(check["p_value"]), 6),
         "worse": [],
     }
     if figures is None:
@@ -203,9 +207,10 @@ def performance(
         "source": name,
         **{k: round(float(champion[k]), 6) for k in ("log_loss", "ece", "roc_auc") if k in champion},
     }
+    own = tolerances.per_source.get(name, tolerances)
     limits = {
-        "log_loss": (tolerances.log_loss_tolerance, 1),
-        "ece": (tolerances.ece_tolerance, 1),
+        "log_loss": (own.log_loss_tolerance, 1),
+        "ece": (own.ece_tolerance, 1),
         "roc_auc": (0.02, -1),
     }
     for metric, (tolerance, sign) in limits.items():
@@ -213,6 +218,8 @@ def performance(
             continue
         low, high = intervals[metric]
         bound = low if sign > 0 else high
+        if metric == "ece" and not check["p_value"] < 0.05:
+            continue
         if not math.isnan(bound) and sign * (bound - out["champion"][metric]) > tolerance:
             out["worse"].append(metric)
     return out
