@@ -346,8 +346,10 @@ class GateParams(_Section):
 
 
 class DriftParams(_Section):
-    """Alarm thresholds of ``rolefit drift``."""
+    """Alarm thresholds of ``rolefit drift`` and ``rolefit monitor``, and where the drift stage finds each
+    source's earlier profile (``profiles``: committed, recorded by ``rolefit drift --record``)."""
 
+    profiles: str = "data/reference/source_profiles.json"
     psi_alarm: float = Field(0.25, gt=0, le=10)
     label_shift_alarm: float = Field(0.10, gt=0, le=1)
     missingness_alarm: float = Field(0.20, gt=0, le=1)

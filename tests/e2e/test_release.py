@@ -143,9 +143,14 @@ def test_a_retraining_with_a_new_survey_records_what_it_was_trained_on(tmp_path)
     version = registry.get_model_version("rolefit", "1")
     assert "spring2027" in version.description and "Quality gate:" in version.description
     assert parent.data.tags["real_training_sources"] == "spring2027"
-    # the drift check ran before training (the new survey against the training reference) and is linked
+    # the drift check ran before training and is linked; with no earlier profile recorded in this project
+    # (drift.profiles), the survey is compared with its own rows, never with the synthetic respondents
     drift = json.loads((project / "reports/drift.json").read_text())
-    assert set(drift["sources"]) == {"spring2027"} and drift["sources"]["spring2027"]["reference"] == "all"
+    assert (
+        set(drift["sources"]) == {"spring2027"}
+        and drift["sources"]["spring2027"]["reference"] == "spring2027"
+    )
+    assert drift["alarms"] == [] and "rolefit drift --record" in drift["reference_from"]
     assert parent.data.tags["drift.drifted"] == str(drift["drifted"]).lower()
     assert "drift.json" in {a.path for a in registry.list_artifacts(parent.info.run_id)}
 

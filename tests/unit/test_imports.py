@@ -58,7 +58,10 @@ def test_no_module_is_named_like_an_exported_name():
 
 def test_every_domain_error_shares_one_base_and_keeps_its_builtin_base():
     from rolefit.data.io import SurveyError
+    from rolefit.data.labelled import LabelledSampleError
     from rolefit.errors import RolefitError
+    from rolefit.evaluation.recalibration import RecalibrationCheckFailed
+    from rolefit.model.recalibrate import RecalibrationError
     from rolefit.ops.tracking import GateRefused, TrackingError
     from rolefit.scoring.bundle import BundleError
     from rolefit.scoring.champion import ChampionError
@@ -72,6 +75,9 @@ def test_every_domain_error_shares_one_base_and_keeps_its_builtin_base():
         (SignatureError, RuntimeError),
         (TrackingError, RuntimeError),
         (GateRefused, RuntimeError),
+        (LabelledSampleError, ValueError),
+        (RecalibrationError, ValueError),
+        (RecalibrationCheckFailed, RuntimeError),
     ):
         assert issubclass(error, RolefitError) and issubclass(error, builtin), error
 

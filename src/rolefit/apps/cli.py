@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from rolefit.apps import guidance_commands, pipeline_commands, quiz
+from rolefit.apps import guidance_commands, monitor_command, pipeline_commands, quiz, recalibrate_command
 from rolefit.apps.console import (
     ANSWERS_HELP,
     BASE_RATE_HELP,
@@ -176,6 +176,8 @@ def score(
 app.command()(quiz.quiz)
 app.command("next")(guidance_commands.next_command)
 app.command("what-if")(guidance_commands.what_if_command)
+app.command()(recalibrate_command.recalibrate)
+app.command()(monitor_command.monitor)
 for command in (
     pipeline_commands.train,
     pipeline_commands.promote,

@@ -228,6 +228,13 @@ def drift(
     ),
     out: Path = typer.Option(Path("reports/drift.json"), "--out", help="Where to write the report."),
     track: bool = typer.Option(True, "--track/--no-track", help="Log the report to MLflow."),
+    record: bool = typer.Option(
+        False,
+        "--record",
+        help="Instead of comparing: record every real source's profile in this file (e.g. "
+        "data/processed/dataset.parquet) as the earlier profiles the drift stage compares with "
+        "(drift.profiles in params.yaml; commit it).",
+    ),
 ):
     """Compare a new survey with the training data; exits 1 when a drift threshold is crossed.
 
@@ -237,6 +244,10 @@ def drift(
 
     from rolefit import atomic
     from rolefit.config import load_params
+
+    if record:
+        _record_profiles(survey, params_file)
+        return
     from rolefit.evaluation.drift import compare
     from rolefit.scoring.bundle import BundleError
     from rolefit.scoring.loader import load_model
@@ -290,6 +301,26 @@ def drift(
     typer.echo(f"report: {out}")
     if report["drifted"]:
         raise typer.Exit(1)
+
+
+def _record_profiles(dataset: Path, params_file: Path) -> None:
+    from rolefit import atomic
+    from rolefit.config import load_params
+    from rolefit.data.dataset import read_dataset
+    from rolefit.evaluation.drift import record
+
+    try:
+        params = load_params(params_file)
+        frame = read_dataset(dataset)
+        if "source" not in frame.columns:
+            raise ValueError(f"{dataset} has no source column: give the processed dataset")
+        profiles = record(frame)
+        target = params_file.resolve().parent / params.drift.profiles
+        atomic.write_text(target, json.dumps(profiles, indent=1, sort_keys=True) + "\n")
+    except (ValueError, OSError) as exc:
+        fail(f"{one_line(exc)}; no profiles were recorded")
+    names = ", ".join(f"{k} ({v['n']:,})" for k, v in profiles["sources"].items()) or "no real source"
+    typer.echo(f"recorded the earlier profiles of {names} in {params.drift.profiles}")
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:

@@ -84,11 +84,18 @@ def profile(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def reference(frame: pd.DataFrame) -> dict[str, Any]:
-    """The reference profiles of the training split: one per source and ``all``."""
+    """The reference profiles of the training split: one per source and ``all``; each source's also
+    per role (``roles``: ``swe`` and ``mle``), for monitoring's per-role view."""
     train = frame[frame["split"] == "train"] if "split" in frame.columns else frame
     out = {"all": profile(train)}
     for source, rows in train.groupby("source"):
         out[str(source)] = profile(rows)
+        if "role" in rows.columns:
+            roles = {
+                str(role): profile(part) for role, part in rows.groupby("role") if role in ("swe", "mle")
+            }
+            if roles:
+                out[str(source)]["roles"] = roles
     return out
 
 

@@ -512,7 +512,10 @@ def model_card(metrics: dict[str, Any], manifest: dict[str, Any], evaluation: Ev
         "  gets effects fitted for people who answered all (Kaggle's novice coders are 53% ML engineers,",
         "  but novice coders who use JavaScript only 32%).",
         "- Probabilities refer to the reference population's MLE share (`build.target_mle_share`); pass",
-        "  `base_rate` for another population (Stack Overflow 2017 developers: about 4%).",
+        "  `base_rate` for another population (Stack Overflow 2017 developers: about 4%). With labelled",
+        "  people of your own, `rolefit recalibrate` fits the all-answers model's starting point to them",
+        "  (and a slope, rescaling every reason, only when the sample shows one) in a derived bundle that",
+        '  names this model as its parent; see the README, "Recalibrating for your population".',
         "- Self-ratings and survey answers are noisy; treat probabilities as a conversation starter.",
         "",
     ]

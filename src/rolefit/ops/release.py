@@ -174,6 +174,27 @@ def write_gate_report(root: str | Path, release: Release) -> Path:
     path = Path(root) / REPORTS / "gate.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+    write_release_metrics(root, release)
+    return path
+
+
+def release_metrics(release: Release) -> dict[str, Any]:
+    """The release's outcome as DVC metrics (``reports/release.json``): what ``dvc exp show`` and ``dvc
+    metrics diff`` put beside the figures: ``gate`` (passed or refused), the registered ``version`` and
+    whether it was ``promoted`` (an experiment never is)."""
+    return {
+        "gate": "passed" if release.verdict.passed else "refused",
+        "version": None if release.version is None else str(release.version),
+        "promoted": bool(release.promoted),
+        "experiment": bool(release.experiment),
+    }
+
+
+def write_release_metrics(root: str | Path, release: Release) -> Path:
+    import json
+
+    path = Path(root) / REPORTS / "release.json"
+    path.write_text(json.dumps(release_metrics(release), indent=2, sort_keys=True) + "\n")
     return path
 
 

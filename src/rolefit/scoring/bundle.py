@@ -124,6 +124,8 @@ def save_bundle(
     ``answers`` (the answer model, :func:`rolefit.data.distributions.answer_distributions`) is written as
     ``answers.json`` and ``fit`` (:class:`rolefit.model.uncertainty.FitModel`) as ``fit.json`` when given.
     ``readiness`` (:func:`rolefit.data.readiness.readiness_document`) as ``readiness.json``.
+    ``estimator`` may also be the bytes of a ``model.skops`` file, written unchanged (a derived bundle
+    keeps its parent's: :mod:`rolefit.scoring.derived`).
     """
     import skops.io
 
@@ -141,7 +143,10 @@ def save_bundle(
     try:
         scoring_text = json.dumps(additive.to_dict(), indent=1, sort_keys=True)
         (staging / SCORING).write_text(scoring_text, encoding="utf-8")
-        skops.io.dump(estimator, staging / ESTIMATOR)
+        if isinstance(estimator, bytes):  # an existing model.skops copied as it is (a derived bundle)
+            (staging / ESTIMATOR).write_bytes(estimator)
+        else:
+            skops.io.dump(estimator, staging / ESTIMATOR)
         (staging / REFERENCE).write_text(
             json.dumps(reference or {}, indent=1, sort_keys=True), encoding="utf-8"
         )
