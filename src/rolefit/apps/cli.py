@@ -180,6 +180,7 @@ app.command()(recalibrate_command.recalibrate)
 for command in (
     pipeline_commands.train,
     pipeline_commands.promote,
+    pipeline_commands.versions,
     pipeline_commands.ingest,
     pipeline_commands.marginals,
     pipeline_commands.drift,
