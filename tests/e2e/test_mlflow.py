@@ -13,6 +13,8 @@ from rolefit.scoring.champion import resolve
 from .helpers import BIN, Server, env, free_port, small_params
 
 pytestmark = pytest.mark.slow
+#: MLflow 3's UI starts on its GenAI screens whatever the experiment's kind; the README's link adds this
+ML = "?workflowType=machine_learning"
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +229,7 @@ def test_the_ui_opens_the_experiment_on_its_runs_table_and_candidates_show_their
     [chosen] = [r for r in children if r.data.tags["selected"] == "true"]
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}?workflowType=machine_learning")
+        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}{ML}")
         page.get_by_text("matching runs").wait_for(timeout=90_000)
         assert re.search(rf"#/experiments/{experiment.experiment_id}/runs\b", page.url), page.url
         body = page.inner_text("body")
@@ -241,14 +243,14 @@ def test_the_ui_opens_the_experiment_on_its_runs_table_and_candidates_show_their
         assert {r.info.run_name for r in children} <= shown
         page.screenshot(path=str(shots / "mlflow-runs.png"))
 
-        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}")
+        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}{ML}")
         heading = page.get_by_text(re.compile(r"^Metrics \(\d+\)$"))
         heading.wait_for(timeout=60_000)
         count = int(re.search(r"\d+", heading.inner_text()).group())
         assert count == len(parent.data.metrics) and count <= 60
         page.screenshot(path=str(shots / "mlflow-parent-run.png"), full_page=True)
 
-        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}/runs/{chosen.info.run_id}")
+        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}/runs/{chosen.info.run_id}{ML}")
         page.get_by_text("selection/log_loss", exact=True).wait_for(timeout=60_000)
         body = page.inner_text("body")
         assert str(chosen.data.metrics["selection/log_loss"])[:6] in body

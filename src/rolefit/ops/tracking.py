@@ -2,8 +2,9 @@
 
 * Store: ``sqlite:///<repo>/mlflow.db`` unless ``MLFLOW_TRACKING_URI`` says otherwise (an ``http://``
   server included); set explicitly by :func:`configure`, never at import. Experiment ``rolefit``.
-* The experiment is marked for model development (``mlflow.experimentKind``), so the MLflow UI opens
-  on its runs table, not on the GenAI screens, and carries a description (:func:`describe_experiment`).
+* The experiment is marked for model development (``mlflow.experimentKind``) and carries a description
+  (:func:`describe_experiment`). MLflow 3.17's own UI picks GenAI or model-training screens with a
+  switch of its own (URL ``?workflowType=machine_learning``, which the README's link sets).
 * One parent run per training, showing the champion-facing summary (:mod:`rolefit.ops.summary`, at
   most 60 metrics; every metric is in its ``metrics/*.json`` artifacts), and one nested run per
   (candidate, calibration) pair with its parameters and selection score, so the comparison view shows
@@ -143,13 +144,14 @@ EXPERIMENT_DESCRIPTION = (
     "prediction-set coverage, fairness and behaviour checks); every other metric is in its metrics/ "
     "artifacts. Expand a run to see its candidates: each nested run logs its parameters and the "
     "validation log loss it was selected by (selection/log_loss, lower is better; tag selected=true marks "
-    "the winner). Models: registered model 'rolefit', alias champion (deployed) and challenger (latest)."
+    "the winner). Models: registered model 'rolefit', alias champion (deployed) and challenger (latest). "
+    "Seeing traces and token counts instead? Choose 'Model training' at the top left."
 )
 
 
 def describe_experiment() -> None:
-    """Mark the experiment for model development (the UI then opens on its runs table, not on GenAI
-    traces) and give it a description, unless someone already wrote one."""
+    """Mark the experiment for model development (``mlflow.experimentKind``: UIs that read it open on
+    its runs, not on GenAI traces) and give it a description, unless someone already wrote one."""
     from mlflow import MlflowClient
 
     client = MlflowClient()
