@@ -60,6 +60,17 @@ def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refuse
     registry = client(repo)
     assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
     before = champion_digest(repo)
+    # with both real surveys the parent run shows its summary (46 names), not hundreds of metrics
+    metrics = registry.get_run(registry.get_model_version("rolefit", "1").run_id).data.metrics
+    assert len(metrics) <= 60 and "test/all/f1_mle" not in metrics, sorted(metrics)
+    expected = (
+        "test/kaggle2021/log_loss",
+        "baseline/kaggle2021/log_loss",
+        "sets/test/stackoverflow2017/coverage",
+        "test/stackoverflow2017/own_base_rate/ece",
+        "fairness/gender/demographic_parity_ratio",
+    )
+    assert set(expected) <= set(metrics), sorted(metrics)
 
     # the scenario of the issue: every real source's weight at 0
     refused = dvc(
