@@ -103,5 +103,5 @@ def test_model_report_shows_challenger_against_champion_and_the_version_history(
     assert any("image/png" in o.get("data", {}) for o in sections["Challenger vs champion"])
     history = text_of(sections["Version history"])
     assert "registered_at" in history and "passed" in history and "refused" in history
-    assert "['champion']" in history and "['challenger']" in history
+    assert "[champion]" in history and "[challenger]" in history  # version 1 and version 2
     assert any("image/png" in o.get("data", {}) for o in sections["Version history"])
