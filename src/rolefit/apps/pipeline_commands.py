@@ -138,11 +138,15 @@ def versions(
     """List the registered versions of the model: verdict, real sources, which were champion, aliases.
 
     The numbers are the ones `rolefit promote` takes; `rolefit promote <version> --rollback` goes back to
-    one marked "was champion" that is older than the current champion."""
+    one whose champion column says "before" (it was champion, and is older than the current one)."""
     from rolefit.ops.tracking import version_history
-    from rolefit.scoring.registry import configure
+    from rolefit.scoring.registry import configure, tracking_uri
 
     root = params_file.resolve().parent
+    uri = tracking_uri(root)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():  # never make one
+        typer.echo(f"No MLflow store at {uri}: nothing is registered (rolefit train or dvc repro makes it).")
+        return
     try:
         configure(root)
         history = version_history()
