@@ -236,9 +236,11 @@ def test_the_ui_opens_the_experiment_on_its_runs_table_and_candidates_show_their
         assert "Token Usage" not in body and "Cost Breakdown" not in body  # not the GenAI overview
         names = page.locator('[role=gridcell][col-id="attributes.`Run Name`"]')
         names.first.wait_for(timeout=60_000)  # the table's rows render after its footer
-        assert parent.info.run_name in names.first.inner_text()
-        page.locator('button[data-component-id*="runnamecellrenderer"]').first.click()  # expand the training
-        page.get_by_text(chosen.info.run_name, exact=True).wait_for(timeout=30_000)
+        trainings = {names.nth(i).inner_text().splitlines()[-1] for i in range(names.count())}
+        assert parent.info.run_name in trainings, trainings  # the champion's training among the runs
+        row = page.locator("[role=row]").filter(has=page.get_by_text(parent.info.run_name, exact=True))
+        row.locator('button[data-component-id*="runnamecellrenderer"]').click()  # expand the training
+        page.get_by_text(chosen.info.run_name, exact=True).first.wait_for(timeout=30_000)
         shown = {names.nth(i).inner_text().splitlines()[-1] for i in range(names.count())}
         assert {r.info.run_name for r in children} <= shown
         page.screenshot(path=str(shots / "mlflow-runs.png"))
