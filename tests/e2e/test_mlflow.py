@@ -13,6 +13,8 @@ from rolefit.scoring.champion import resolve
 from .helpers import BIN, Server, env, free_port, small_params
 
 pytestmark = pytest.mark.slow
+#: MLflow 3's UI starts on its GenAI screens whatever the experiment's kind; the README's link adds this
+ML = "?workflowType=machine_learning"
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +69,21 @@ def test_training_over_http_logs_a_reviewable_run(server, good_run):
         "validation/all/log_loss",
         "test/synthetic/roc_auc",
         "test/synthetic/ece",
-        "test/all/f1_mle",
-        "test/all/balanced_accuracy",
+        "test/all/log_loss",
         "test/synthetic/log_loss_ratio_to_bayes",
+        "sets/test/all/coverage",
+        "selection/log_loss",
+        "behaviour/passed",
         "rows/synthetic",
     ):
         assert key in metrics, key
+    # the champion-facing summary; every other metric is in the run's metrics/*.json artifacts
+    assert len(metrics) <= 60 and "test/all/f1_mle" not in metrics
+    logged = json.loads(Path(c.download_artifacts(run.info.run_id, "metrics/training.json")).read_text())
+    assert logged["test/all/f1_mle"] > 0 and logged["test/all/balanced_accuracy"] > 0
+    assert logged["test/all/log_loss"] == pytest.approx(metrics["test/all/log_loss"])
+    evaluated = json.loads(Path(c.download_artifacts(run.info.run_id, "metrics/evaluation.json")).read_text())
+    assert "calibration_check/test/all/p_value" in evaluated and "sets/test/all/coverage" in evaluated
     assert metrics["rows/synthetic"] == 20000
     if "test/kaggle2021/log_loss" in metrics:  # the real surveys were beside the clone
         # the plain baseline beside the champion, and the paired difference, for a reviewer
@@ -101,6 +112,31 @@ def test_training_over_http_logs_a_reviewable_run(server, good_run):
     assert {(r.data.params["candidate"], r.data.params["calibration"]) for r in children} == {
         (c_, m) for c_ in ("logistic", "boosting") for m in ("sigmoid", "coverage")
     }
+    # why the winner won: every candidate's selection score, the winner's the lowest and the parent's
+    [chosen] = [r for r in children if r.data.tags["selected"] == "true"]
+    assert chosen.data.metrics["selection/log_loss"] == metrics["selection/log_loss"]
+    assert chosen.data.metrics["selection/log_loss"] == min(
+        r.data.metrics["selection/log_loss"] for r in children
+    )
+    assert sorted(r.data.metrics["selection/rank"] for r in children) == [1, 2, 3, 4]
+    assert (
+        chosen.data.metrics["selection/rank"] == 1
+        and chosen.data.metrics["selection/log_loss_above_best"] == 0
+    )
+    assert tags["champion_candidate"] == chosen.data.params["candidate"]
+    assert all(r.data.tags["mlflow.note.content"].startswith(("Chosen:", "Not chosen:")) for r in children)
+    # the experiment is for model development, described; the registered model and version are filterable
+    experiment = c.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "not screening" in experiment.tags["mlflow.note.content"]
+    model = c.get_registered_model("rolefit")
+    assert model.tags["intended_use"] == "career exploration, not screening" and model.description
+    assert model.tags["champion_version"] == "1"
+    assert version.tags["verdict"] == "passed" and version.tags["sources"] == "none"  # no survey here
+    assert version.tags["gate.table"].startswith("| source | n | metric | challenger | champion |")
+    assert [v.version for v in c.search_model_versions("name = 'rolefit' and tags.verdict = 'passed'")] == [
+        "1"
+    ]
 
 
 def test_pyfunc_model_predicts_probabilities_and_reasons(server, good_run, monkeypatch):
@@ -172,3 +208,53 @@ def test_mlflow_serving_returns_probabilities(server, good_run, tmp_path):
     assert predictions[0]["role"] == "mle" and predictions[1]["role"] == "swe"
     for row in predictions:
         assert abs(row["p_swe"] + row["p_mle"] - 1) < 1e-9
+
+
+def test_the_ui_opens_the_experiment_on_its_runs_table_and_candidates_show_their_selection_score(
+    server, good_run
+):
+    """Headless Chromium on the real MLflow UI, at the README's link: the runs table (not the GenAI
+    overview), the training with its candidates beneath it, the parent run's few metrics, and a
+    candidate's page showing the score it was selected by. Screenshots: reports/screenshots/mlflow-*.png."""
+    import re
+
+    from .helpers import ROOT, chromium
+
+    shots = ROOT / "reports" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    c = client(server)
+    experiment = c.get_experiment_by_name("rolefit")
+    parent = c.get_run(c.get_model_version_by_alias("rolefit", "champion").run_id)
+    children = c.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    [chosen] = [r for r in children if r.data.tags["selected"] == "true"]
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}{ML}")
+        page.get_by_text("matching runs").wait_for(timeout=90_000)
+        assert re.search(rf"#/experiments/{experiment.experiment_id}/runs\b", page.url), page.url
+        body = page.inner_text("body")
+        assert "Token Usage" not in body and "Cost Breakdown" not in body  # not the GenAI overview
+        names = page.locator('[role=gridcell][col-id="attributes.`Run Name`"]')
+        names.first.wait_for(timeout=60_000)  # the table's rows render after its footer
+        trainings = {names.nth(i).inner_text().splitlines()[-1] for i in range(names.count())}
+        assert parent.info.run_name in trainings, trainings  # the champion's training among the runs
+        row = page.locator("[role=row]").filter(has=page.get_by_text(parent.info.run_name, exact=True))
+        row.locator('button[data-component-id*="runnamecellrenderer"]').click()  # expand the training
+        page.get_by_text(chosen.info.run_name, exact=True).first.wait_for(timeout=30_000)
+        shown = {names.nth(i).inner_text().splitlines()[-1] for i in range(names.count())}
+        assert {r.info.run_name for r in children} <= shown
+        page.screenshot(path=str(shots / "mlflow-runs.png"))
+
+        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}{ML}")
+        heading = page.get_by_text(re.compile(r"^Metrics \(\d+\)$"))
+        heading.wait_for(timeout=60_000)
+        count = int(re.search(r"\d+", heading.inner_text()).group())
+        assert count == len(parent.data.metrics) and count <= 60
+        page.screenshot(path=str(shots / "mlflow-parent-run.png"), full_page=True)
+
+        page.goto(f"{server.url}/#/experiments/{experiment.experiment_id}/runs/{chosen.info.run_id}{ML}")
+        page.get_by_text("selection/log_loss", exact=True).wait_for(timeout=60_000)
+        body = page.inner_text("body")
+        assert str(chosen.data.metrics["selection/log_loss"])[:6] in body
+        assert "Chosen: the lowest selection log loss" in body
+        page.screenshot(path=str(shots / "mlflow-candidate.png"), full_page=True)

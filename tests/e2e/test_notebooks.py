@@ -1,10 +1,10 @@
-"""Both notebooks execute top to bottom against small pipeline outputs, so they never rot."""
+"""Both notebooks execute top to bottom against small pipeline outputs, so they never rot; they run
+with the tool the README names (`jupyter-execute`, from nbclient), as a reader would run them."""
 
 import subprocess
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from rolefit.config import SynthesizeParams
 from rolefit.data.synthetic import generate, read_marginals
@@ -17,11 +17,19 @@ KAGGLE = ROOT.parent / "shared" / "data" / "surveys" / "kaggle-survey-2021.zip"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
+    """A project with a champion (version 1) and a refused challenger (version 2) in its MLflow store."""
     folder = tmp_path_factory.mktemp("notebook-project")
     params = small_params(folder / "params.yaml")
-    out = subprocess.run([str(BIN / "rolefit"), "train", "--params", str(params), "--no-track"], cwd=folder,
-                         env=env(), capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run([str(BIN / "rolefit"), "train", "--params", str(params)], cwd=folder,
+                         env=env(), capture_output=True, text=True, timeout=900)  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
+    worse = small_params(folder / "worse.yaml", **{
+        "candidates: [logistic, boosting]": "candidates: [logistic]",
+        "logistic: {alpha: 1.0, max_iter: 1000}": "logistic: {alpha: 100000000.0, max_iter: 1000}",
+    })  # fmt: skip
+    out = subprocess.run([str(BIN / "rolefit"), "train", "--params", str(worse)], cwd=folder,
+                         env=env(), capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert out.returncode == 4, out.stdout[-2000:] + out.stderr[-2000:]  # refused: the challenger
     interim = folder / "data" / "interim"
     interim.mkdir(parents=True, exist_ok=True)
     marginals = read_marginals(ROOT / "data/reference/survey_marginals.csv")
@@ -33,13 +41,67 @@ def project(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def executed(project, tmp_path_factory):
+    """Each notebook's executed cells, by name (each runs once per module)."""
+    done = {}
+
+    def cells(name):
+        if name not in done:
+            done[name] = execute(name, project, tmp_path_factory.mktemp("executed"))
+        return done[name]
+
+    return cells
+
+
+def execute(name: str, project, tmp_path):
+    """Run ``notebooks/<name>`` as the README says (``jupyter-execute``) on ``project``; its cells."""
+    copy = tmp_path / name
+    copy.write_text((ROOT / "notebooks" / name).read_text())
+    out = subprocess.run(
+        [str(BIN / "jupyter-execute"), "--inplace", "--timeout=300", "--kernel_name=python3", str(copy)],
+        cwd=project, env=env(ROLEFIT_PROJECT_DIR=str(project)), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return nbformat.read(copy, as_version=4).cells
+
+
+def outputs_of(cells):
+    return [o for cell in cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+
+
+def text_of(outputs) -> str:
+    parts = []
+    for output in outputs:
+        parts.append(output.get("text", ""))
+        data = output.get("data", {})
+        parts += [data.get("text/plain", ""), data.get("text/html", ""), data.get("text/markdown", "")]
+    return "\n".join(parts)
+
+
 @pytest.mark.parametrize("name", ["01-explore-surveys.ipynb", "02-model-report.ipynb"])
-def test_notebook_executes(name, project, monkeypatch):
-    monkeypatch.setenv("ROLEFIT_PROJECT_DIR", str(project))
-    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(project)}}).execute()  # fmt: skip
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+def test_notebook_executes(name, executed):
+    outputs = outputs_of(executed(name))
     assert not [o for o in outputs if o.get("output_type") == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the notebook should draw its plots"
+
+
+def test_model_report_shows_challenger_against_champion_and_the_version_history(executed):
+    cells = executed("02-model-report.ipynb")
+    sections = {}
+    current = None
+    for cell in cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            current = cell.source.splitlines()[0][3:]
+        elif cell.cell_type == "code" and current:
+            sections.setdefault(current, []).extend(cell.get("outputs", []))
+    versus = text_of(sections["Challenger vs champion"])
+    assert "champion v1" in versus and "challenger v2" in versus and "challenger - champion" in versus
+    assert "refused by the quality gate" in versus  # the challenger's description, verdict and table
+    assert "| source | n | metric | challenger | champion |" in versus
+    assert any("image/png" in o.get("data", {}) for o in sections["Challenger vs champion"])
+    history = text_of(sections["Version history"])
+    assert "registered_at" in history and "passed" in history and "refused" in history
+    assert "[champion]" in history and "[challenger]" in history  # version 1 and version 2
+    assert any("image/png" in o.get("data", {}) for o in sections["Version history"])

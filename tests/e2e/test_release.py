@@ -60,6 +60,17 @@ def test_experiments_never_deploy_and_a_model_without_real_respondents_is_refuse
     registry = client(repo)
     assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
     before = champion_digest(repo)
+    # with both real surveys the parent run shows its summary (46 names), not hundreds of metrics
+    metrics = registry.get_run(registry.get_model_version("rolefit", "1").run_id).data.metrics
+    assert len(metrics) <= 60 and "test/all/f1_mle" not in metrics, sorted(metrics)
+    expected = (
+        "test/kaggle2021/log_loss",
+        "baseline/kaggle2021/log_loss",
+        "sets/test/stackoverflow2017/coverage",
+        "test/stackoverflow2017/own_base_rate/ece",
+        "fairness/gender/demographic_parity_ratio",
+    )
+    assert set(expected) <= set(metrics), sorted(metrics)
 
     # the scenario of the issue: every real source's weight at 0
     refused = dvc(
@@ -280,3 +291,65 @@ def test_two_trainings_started_together_make_one_champion_change(tmp_path):
     alias = str(registry.get_model_version_by_alias("rolefit", "champion").version)
     assert alias == ("2" if waiting.returncode == 0 else "1")
     assert published_state(project).mlflow_version == alias
+
+
+def test_rollback_moves_the_champion_back_to_an_earlier_version_without_the_gate(tmp_path):
+    """Issue 27: `rolefit promote 1 --rollback` after version 2 was promoted moves the alias and the
+    folder back to version 1 without gating it again, and version 1's tags say it was a rollback, from
+    which version, by whom, when and why. Only an earlier version that was champion before qualifies."""
+    project = quick_project(tmp_path)
+    params = str(project / "params.yaml")
+    first = run(project, *train_command(project))
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+    registry = client(project)
+    one = champion_digest(project)
+    small_params(project / "v2.yaml", **{
+        "logistic: {alpha: 1.0, max_iter: 1000}": "logistic: {alpha: 1.5, max_iter: 1000}",
+    })  # fmt: skip
+    second = run(project, str(BIN / "rolefit"), "train", "--params", str(project / "v2.yaml"))
+    assert second.returncode in (0, 4), second.stdout[-2000:] + second.stderr[-3000:]
+    if second.returncode == 4:  # the scenario needs version 2 promoted, whatever the gate said of it
+        forced = run(project, str(BIN / "rolefit"), "promote", "2", "--params", params, "--force")
+        assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-3000:]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "2"
+    assert published_state(project).mlflow_version == "2" and champion_digest(project) != one
+
+    started = datetime.now(UTC).replace(microsecond=0)
+    back = run(
+        project, str(BIN / "rolefit"), "promote", "1", "--rollback", "--params", params,
+        "--reason", "version 2 answers worse for our spring survey",
+    )  # fmt: skip
+    assert back.returncode == 0, back.stdout[-2000:] + back.stderr[-3000:]
+    assert "ROLLBACK: version 1 is the champion again in place of version 2" in back.stdout
+    assert "version 1 is the champion again (rolled back from version 2, no gate)" in back.stdout
+    assert "Quality gate" not in back.stdout  # no gate ran
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
+    assert published_state(project).mlflow_version == "1" and champion_digest(project) == one
+    version = registry.get_model_version("rolefit", "1")
+    tags = version.tags
+    assert tags["rollback"] == "true" and tags["rollback_from"] == "2"
+    assert tags["rollback_reason"] == "version 2 answers worse for our spring survey"
+    assert tags["rollback_by"] == getpass.getuser()
+    assert started <= datetime.fromisoformat(tags["rollback_at"]) <= datetime.now(UTC)
+    assert version.description.startswith(
+        "Champion again by a rollback (no gate): rolled back from version 2"
+    )
+    assert registry.get_registered_model("rolefit").tags["champion_version"] == "1"
+
+    # only an earlier version that was champion before: not the champion, not a newer one
+    for target, why in (
+        ("1", "Version 1 is already the champion"),
+        ("2", "version 2 is newer than the champion"),
+    ):
+        refused = run(project, str(BIN / "rolefit"), "promote", target, "--rollback", "--params", params)
+        assert refused.returncode == 2 and why in refused.stderr, refused.stderr[-2000:]
+    assert str(registry.get_model_version_by_alias("rolefit", "champion").version) == "1"
+    # the numbers to use: `rolefit versions` lists every version, which is champion and which were
+    listed = run(project, str(BIN / "rolefit"), "versions", "--params", params)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert "now, rolled back to (from v2)" in rows["1"] and "before" in rows["2"]
+    history = json.loads(run(project, str(BIN / "rolefit"), "versions", "--json", "--params", params).stdout)
+    assert [(h["version"], h["aliases"], h["promoted"]) for h in history] == [
+        (1, ["champion"], True), (2, ["challenger"], True)
+    ]  # fmt: skip

@@ -174,7 +174,11 @@ def test_training_takes_the_lock_before_building_anything(tmp_path, holder):
     assert not (tmp_path / "models").exists() and not (tmp_path / "reports").exists()
 
 
-@pytest.mark.parametrize("command", [["train"], ["promote", "1"]], ids=["train", "promote"])
+@pytest.mark.parametrize(
+    "command",
+    [["train"], ["promote", "1"], ["promote", "1", "--rollback"]],
+    ids=["train", "promote", "rollback"],
+)
 def test_the_commands_exit_6_with_one_line_naming_the_holder(tmp_path, holder, command):
     params = small_params(tmp_path / "params.yaml")
     out = subprocess.run(

@@ -181,6 +181,7 @@ app.command()(monitor_command.monitor)
 for command in (
     pipeline_commands.train,
     pipeline_commands.promote,
+    pipeline_commands.versions,
     pipeline_commands.ingest,
     pipeline_commands.marginals,
     pipeline_commands.drift,

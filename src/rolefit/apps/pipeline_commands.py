@@ -66,7 +66,15 @@ def promote(
     force: bool = typer.Option(
         False, "--force", help="Publish it even if the gate refuses it (recorded as forced on the version)."
     ),
-    reason: str = typer.Option(None, "--reason", help="Why it is forced (recorded with --force)."),
+    reason: str = typer.Option(
+        None, "--reason", help="Why it is forced or rolled back (recorded in the version's tags)."
+    ),
+    rollback: bool = typer.Option(
+        False,
+        "--rollback",
+        help="Make an earlier, previously promoted version the champion again, without the gate "
+        "(list them with `rolefit versions`).",
+    ),
     wait: float = typer.Option(
         0.0, "--wait", min=0, help="Seconds to wait for another run that is changing the champion."
     ),
@@ -77,10 +85,12 @@ def promote(
     the gate refuses it, 5 when the tracking store fails, 1 when the champion folder cannot be read or
     written, 6 when another run holds the project's champion lock; the champion stays as it was.
     ``--force`` publishes a refused version anyway, recorded in its tags (forced, forced_by, forced_at,
-    forced_reason, forced_over) and in this command's output."""
+    forced_reason, forced_over) and in this command's output. ``--rollback`` goes back to an earlier
+    version that was champion before, without the gate, recorded in its tags (rollback, rollback_from,
+    rollback_by, rollback_at, rollback_reason)."""
     from rolefit.config import load_params
     from rolefit.ops.lock import ChampionBusy, LockError, champion_lock
-    from rolefit.ops.release import BUSY_EXIT, WRITE_EXIT, promote_version
+    from rolefit.ops.release import BUSY_EXIT, WRITE_EXIT, promote_version, rollback_version
     from rolefit.ops.tracking import GateRefused, TrackingError
     from rolefit.scoring.bundle import BundleError
     from rolefit.scoring.registry import configure
@@ -90,14 +100,19 @@ def promote(
     except ValueError as exc:
         fail(str(exc))
     root = params_file.resolve().parent
+    if rollback and force:
+        fail("--rollback and --force do not go together: a rollback never runs the gate.")
     try:
         # held before the gate's rows are built, so a busy project is reported at once (re-entrant below)
         with champion_lock(root, wait=wait, command=f"rolefit promote {version}", log=typer.echo):
             configure(root)
-            frame = _gate_frame(params, root)
-            release = promote_version(
-                version, frame, params, root, force=force, reason=reason, log=typer.echo
-            )
+            if rollback:
+                release = rollback_version(version, params, root, reason=reason, log=typer.echo)
+            else:
+                frame = _gate_frame(params, root)
+                release = promote_version(
+                    version, frame, params, root, force=force, reason=reason, log=typer.echo
+                )
     except GateRefused as exc:
         fail(str(exc) + "; the champion was not changed", code=4)
     except TrackingError as exc:
@@ -111,7 +126,52 @@ def promote(
     except Exception as exc:  # the registry has no such version, or the store cannot be reached
         fail(f"could not promote version {version}: {type(exc).__name__}: {str(exc)[:300]}", code=5)
     forced = " (forced past the quality gate)" if release.forced else ""
+    if release.rolled_back_from:
+        forced = f" again (rolled back from version {release.rolled_back_from}, no gate)"
     typer.echo(f"version {release.version} is the champion{forced}; exported to {root / params.export.dir}")
+
+
+def versions(
+    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+):
+    """List the registered versions of the model: verdict, real sources, which were champion, aliases.
+
+    The numbers are the ones `rolefit promote` takes; `rolefit promote <version> --rollback` goes back to
+    one whose champion column says "before" (it was champion, and is older than the current one)."""
+    from rolefit.ops.tracking import version_history
+    from rolefit.scoring.registry import configure, tracking_uri
+
+    root = params_file.resolve().parent
+    uri = tracking_uri(root)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():  # never make one
+        typer.echo(f"No MLflow store at {uri}: nothing is registered (rolefit train or dvc repro makes it).")
+        return
+    try:
+        configure(root)
+        history = version_history()
+    except Exception as exc:  # the store cannot be reached
+        fail(f"could not read the registry: {type(exc).__name__}: {str(exc)[:300]}", code=5)
+    if as_json:
+        typer.echo(json.dumps(history, indent=2))
+        return
+    if not history:
+        typer.echo("No version of the model is registered yet (rolefit train or dvc repro registers one).")
+        return
+    lines = [("version", "registered (UTC)", "gate", "champion", "real training sources")]
+    for row in history:
+        status = "now" if "champion" in row["aliases"] else "before" if row["promoted"] else "never"
+        if row["forced"]:
+            status += ", forced"
+        if row["rollback_from"]:
+            status += f", rolled back to (from v{row['rollback_from']})"
+        when = row["registered_at"][:19].replace("T", " ")
+        lines.append((str(row["version"]), when, row["verdict"], status, row["sources"] or "none"))
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    for line in lines:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[4]
+        )
 
 
 def _gate_frame(params, root: Path):

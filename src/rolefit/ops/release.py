@@ -17,6 +17,11 @@ verified refuses the challenger. ``rolefit promote <version> --force`` (:func:`p
 ``force``) is the only way past a refusal: it publishes anyway and records it on the version (tags
 ``forced``, ``forced_by``, ``forced_at``, ``forced_reason``, ``forced_over``) and in the log.
 
+``rolefit promote <version> --rollback`` (:func:`rollback_version`) makes an earlier version that was
+once promoted the champion again, without the gate (it passed, or was forced, when it was promoted):
+alias and folder move together as in any promotion, and the version's tags record it (``rollback``,
+``rollback_from``, ``rollback_by``, ``rollback_at``, ``rollback_reason``).
+
 Exit codes of ``rolefit train``, ``rolefit promote`` and the ``export`` stage: 0 done (promoted, or an
 experiment recorded whatever its verdict), 1 the champion folder could not be read or written (e.g.
 "no space left on ..."; the champion is unchanged), 4 refused by the gate, 5 the tracking store failed,
@@ -60,11 +65,12 @@ def is_experiment() -> bool:
 class Release:
     """What the gate decided and what was done about it."""
 
-    verdict: GateVerdict
+    verdict: GateVerdict | None  # None for a rollback: no gate ran
     version: str | None
     promoted: bool
     experiment: bool
     forced: bool = False
+    rolled_back_from: str | None = None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -289,20 +295,84 @@ def promote_version(
     return Release(verdict=verdict, version=version, promoted=True, experiment=False, forced=bool(forced))
 
 
+def rollback_version(
+    version: str,
+    params,
+    root: str | Path,
+    *,
+    reason: str | None = None,
+    wait: float = 0.0,
+    log: Callable[[str], None] = lambda _: None,
+) -> Release:
+    """Make ``version``, an earlier version that was promoted before, the champion again; no gate.
+
+    Raises :class:`ValueError` naming the versions it may be when ``version`` is the champion, was
+    never promoted, or is not older than the champion (a newer version is promoted through the gate).
+    """
+    root, version = Path(root), str(version)
+    with champion_lock(root, wait=wait, command=f"rolefit promote {version} --rollback", log=log):
+        reconcile(root / params.export.dir, log)
+        champion = tracking.current_champion()
+        if champion is None:
+            raise ValueError("There is no champion to roll back from; promote a version first.")
+        current = str(champion["version"])
+        history = tracking.version_history()
+        earlier = [
+            str(row["version"]) for row in history if row["promoted"] and row["version"] < int(current)
+        ]
+        listed = ", ".join(earlier) or "none"
+        if version == current:
+            raise ValueError(f"Version {version} is already the champion.")
+        if version not in earlier:
+            known = {str(row["version"]) for row in history}
+            why = (
+                f"there is no version {version} of the registered model"
+                if version not in known
+                else f"version {version} is newer than the champion (version {current}); promote it through "
+                "the gate without --rollback"
+                if int(version) > int(current)
+                else f"version {version} was never promoted"
+            )
+            raise ValueError(
+                f"Cannot roll back to version {version}: {why}. A rollback goes to an earlier version that "
+                f"was champion before; here: {listed} (list them with `rolefit versions`)."
+            )
+        bundle = tracking.download_version(version, project=root)
+        record = {
+            "rollback": "true",
+            "rollback_from": current,
+            "rollback_by": _user(),
+            "rollback_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rollback_reason": " ".join((reason or "").split()) or "none given",
+        }
+        why = (
+            f"rolled back from version {current} by `rolefit promote --rollback` ({record['rollback_by']}, "
+            f"{record['rollback_at']}, reason: {record['rollback_reason']}); no gate"
+        )
+        publish(bundle, root / params.export.dir, version, None, reason=why, rollback=record)
+        log(
+            f"ROLLBACK: version {version} is the champion again in place of version {current} (reason: "
+            f"{record['rollback_reason']}); recorded in the version's tags rollback, rollback_from, "
+            "rollback_by, rollback_at, rollback_reason"
+        )
+    return Release(verdict=None, version=version, promoted=True, experiment=False, rolled_back_from=current)
+
+
 def publish(
     bundle: Path,
     destination: Path,
     version: str | None,
-    verdict: GateVerdict,
+    verdict: GateVerdict | None,
     *,
     reason: str,
     forced: dict[str, str] | None = None,
+    rollback: dict[str, str] | None = None,
 ) -> None:
     """Make ``bundle`` the champion: MLflow alias (when ``version`` is registered) and folder together.
 
     See :mod:`rolefit.scoring.champion` for why a crash at any step leaves a whole champion that the next
-    run's :func:`reconcile` brings back in line with the registry. ``forced`` (tags) is recorded on the
-    version before its alias moves.
+    run's :func:`reconcile` brings back in line with the registry. ``forced`` or ``rollback`` (tags) is
+    recorded on the version before its alias moves; ``verdict`` is None for a rollback (no gate ran).
     """
     from rolefit.scoring import champion
 
@@ -314,6 +384,8 @@ def publish(
         try:
             if forced:
                 tracking.record_forced(version, forced)
+            if rollback:
+                tracking.record_rollback(version, rollback)
             tracking.promote(version, verdict, reason=reason)
         except Exception as exc:
             raise tracking.TrackingError(

@@ -2,7 +2,13 @@
 
 * Store: ``sqlite:///<repo>/mlflow.db`` unless ``MLFLOW_TRACKING_URI`` says otherwise (an ``http://``
   server included); set explicitly by :func:`configure`, never at import. Experiment ``rolefit``.
-* One parent run per training, one nested run per (candidate, calibration) pair.
+* The experiment is marked for model development (``mlflow.experimentKind``) and carries a description
+  (:func:`describe_experiment`). MLflow 3.17's own UI picks GenAI or model-training screens with a
+  switch of its own (URL ``?workflowType=machine_learning``, which the README's link sets).
+* One parent run per training, showing the champion-facing summary (:mod:`rolefit.ops.summary`, at
+  most 60 metrics; every metric is in its ``metrics/*.json`` artifacts), and one nested run per
+  (candidate, calibration) pair with its parameters and selection score, so the comparison view shows
+  why the chosen one won.
 * The model is logged as a pyfunc *from code* (``rolefit/ops/pyfunc.py``) around the verified bundle, so
   nothing is pickled; ``rolefit``'s own source travels with it (``code_paths``).
 * Registered model ``rolefit``: every trained model becomes a version with alias ``challenger``; alias
@@ -24,6 +30,7 @@ from rolefit.errors import RolefitError
 from rolefit.evaluation.gate import GateVerdict
 from rolefit.evaluation.results import Evaluation
 from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, load_instrument
+from rolefit.ops import summary
 from rolefit.scoring.registry import EXPERIMENT, configure, download_champion, tracking_uri  # noqa: F401
 
 MODEL_NAME = "rolefit"
@@ -31,10 +38,6 @@ ALIAS = "champion"
 CHALLENGER = "challenger"
 #: The package folder: its source travels with the logged pyfunc model (``code_paths``).
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-METRIC_NAMES = (
-    "roc_auc", "log_loss", "brier", "ece", "accuracy", "balanced_accuracy", "precision_mle", "recall_mle",
-    "f1_mle", "precision_swe", "recall_swe", "f1_swe", "bayes_log_loss", "log_loss_ratio_to_bayes", "n",
-)  # fmt: skip
 
 
 class TrackingError(RolefitError, RuntimeError):
@@ -133,6 +136,100 @@ def _metric_key(key: str) -> str:
     return key.replace(" ", "_")
 
 
+EXPERIMENT_KIND = "custom_model_development"
+EXPERIMENT_DESCRIPTION = (
+    "rolefit: how well a person fits software engineering (SWE) versus ML engineering (MLE), for career "
+    "exploration, not screening. One run per training (rolefit train or dvc repro): its metrics are the "
+    "champion-facing summary (test scores per source, the plain baseline beside each real survey, "
+    "prediction-set coverage, fairness and behaviour checks); every other metric is in its metrics/ "
+    "artifacts. Expand a run to see its candidates: each nested run logs its parameters and the "
+    "validation log loss it was selected by (selection/log_loss, lower is better; tag selected=true marks "
+    "the winner). Models: registered model 'rolefit', alias champion (deployed) and challenger (latest). "
+    "Seeing traces and token counts instead? Choose 'Model training' at the top left."
+)
+
+
+def describe_experiment() -> None:
+    """Mark the experiment for model development (``mlflow.experimentKind``: UIs that read it open on
+    its runs, not on GenAI traces) and give it a description, unless someone already wrote one."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return
+    if experiment.tags.get("mlflow.experimentKind") != EXPERIMENT_KIND:
+        client.set_experiment_tag(experiment.experiment_id, "mlflow.experimentKind", EXPERIMENT_KIND)
+    if not experiment.tags.get("mlflow.note.content"):
+        client.set_experiment_tag(experiment.experiment_id, "mlflow.note.content", EXPERIMENT_DESCRIPTION)
+
+
+def log_summary(metrics: dict[str, float], artifact: str) -> dict[str, float]:
+    """Log the summary names of ``metrics`` (finite values) as the active run's metrics and all of them to
+    ``artifact`` (JSON); returns what was logged as metrics."""
+    import math
+    import numbers
+
+    import mlflow
+
+    finite = {
+        _metric_key(k): float(v)
+        for k, v in metrics.items()
+        if isinstance(v, numbers.Real) and math.isfinite(float(v))
+    }
+    shown, _ = summary.split(finite)
+    mlflow.log_metrics(shown)
+    mlflow.log_dict(dict(sorted(finite.items())), artifact)
+    return shown
+
+
+SELECTION_RULE = (
+    "the lowest log loss on the synthetic validation split (whole rows and partly skipped copies, "
+    "weighted as in training); the real-evidence block is the same in every candidate"
+)
+
+
+def log_candidates(result, params) -> None:
+    """One nested run per (candidate, calibration): its parameters, its selection score, how far it was
+    from the chosen one, and a description saying so in words."""
+    import mlflow
+
+    chosen_key = (result.candidate, result.calibration)
+    ranked = sorted(result.selection, key=lambda e: e["validation_log_loss"])
+    best = ranked[0]["validation_log_loss"] if ranked else float("nan")
+    for entry in result.selection:
+        key = (entry["candidate"], entry["calibration"])
+        name = f"{entry['candidate']} + {entry['calibration']}"
+        loss = float(entry["validation_log_loss"])
+        with mlflow.start_run(run_name=name, nested=True):
+            mlflow.log_params({"candidate": entry["candidate"], "calibration": entry["calibration"]})
+            section = getattr(params.train, entry["candidate"], None)
+            if section is not None:
+                mlflow.log_params(flatten(section.model_dump(mode="json"), f"{entry['candidate']}."))
+            mlflow.log_metrics(
+                {
+                    "selection/log_loss": loss,
+                    "selection/log_loss_above_best": loss - best,
+                    "selection/rank": float(ranked.index(entry) + 1),
+                }
+            )
+            selected = key == chosen_key
+            if selected:
+                why = f"Chosen: the lowest selection log loss ({loss:.4f}) of {len(ranked)} candidates."
+            else:
+                why = (
+                    f"Not chosen: selection log loss {loss:.4f}, {loss - best:+.4f} against the chosen "
+                    f"{result.candidate} + {result.calibration} ({best:.4f})."
+                )
+            mlflow.set_tags(
+                {
+                    "selected": str(selected).lower(),
+                    "selection.rule": SELECTION_RULE,
+                    "mlflow.note.content": f"{why} Selection rule: {SELECTION_RULE}.",
+                }
+            )
+
+
 def log_training(
     result,
     params,
@@ -155,6 +252,7 @@ def log_training(
     with mlflow.start_run(run_name=f"train {manifest['model_version']}") as parent:
         mlflow.set_tags(_owner_tags())
         mlflow.log_params(flatten(params.model_dump(mode="json")))
+        describe_experiment()
         tags = {
             "git_commit": git_commit(root),
             "model_version": manifest["model_version"],
@@ -176,26 +274,24 @@ def log_training(
         mlflow.set_tags(tags)
         if frame is not None:
             log_inputs(frame, lineage, params)
-        for source, count in result.data["rows"]["by_source"].items():
-            mlflow.log_metric(f"rows/{source}", count)
-        for split, count in result.data["rows"]["by_split"].items():
-            mlflow.log_metric(f"rows_split/{split}", count)
-        log_metrics(result.metrics)
+        metrics = {
+            _metric_key(f"{group}/{name}"): value
+            for group, values in result.metrics.items()
+            for name, value in values.items()
+        }
+        metrics.update({f"rows/{k}": v for k, v in result.data["rows"]["by_source"].items()})
+        metrics.update({f"rows_split/{k}": v for k, v in result.data["rows"]["by_split"].items()})
         # what selected the champion, under the name its candidates' nested runs use
         chosen = [e for e in result.selection if (e["candidate"], e["calibration"]) == (result.candidate,
                   result.calibration)]  # fmt: skip
         if chosen:
-            mlflow.log_metric("selection/log_loss", chosen[0]["validation_log_loss"])
-        mlflow.log_metric("max_table_error", result.max_table_error)
-        for entry in result.selection:
-            with mlflow.start_run(run_name=f"{entry['candidate']} + {entry['calibration']}", nested=True):
-                mlflow.log_params({"candidate": entry["candidate"], "calibration": entry["calibration"]})
-                section = getattr(params.train, entry["candidate"], None)
-                if section is not None:
-                    mlflow.log_params(flatten(section.model_dump(mode="json"), f"{entry['candidate']}."))
-                mlflow.log_metric("selection/log_loss", entry["validation_log_loss"])
-                mlflow.set_tag("selected", str((entry["candidate"], entry["calibration"]) ==
-                                               (result.candidate, result.calibration)).lower())  # fmt: skip
+            metrics["selection/log_loss"] = chosen[0]["validation_log_loss"]
+        metrics["max_table_error"] = result.max_table_error
+        if drift_report is not None:
+            metrics["drift/alarms"] = len(drift_report["alarms"])
+        log_summary(metrics, "metrics/training.json")
+        mlflow.set_tag("selection.rule", SELECTION_RULE)
+        log_candidates(result, params)
         for name, report in (ingest_reports or {}).items():
             mlflow.log_dict(report, f"ingest/{name}.report.json")
         if drift_report is not None:
@@ -207,7 +303,6 @@ def log_training(
                     "drift.reference": drift_report["reference_from"],
                 }
             )
-            mlflow.log_metric("drift/alarms", len(drift_report["alarms"]))
         mlflow.log_dict(manifest, "bundle/manifest.json")
         info = log_pyfunc(bundle_dir)
         return {"run_id": parent.info.run_id, "model_uri": info.model_uri}
@@ -269,10 +364,10 @@ def log_evaluation(run_id: str, paths: dict[str, Path], evaluated: Evaluation) -
                 mlflow.set_tag(
                     f"fairness.{attribute}.four_fifths_rule", fairness[attribute]["four_fifths_rule"]
                 )
-        mlflow.log_metrics({k.replace("=", "_"): float(v) for k, v in batch.items() if v == v})
+        batch["behaviour/cases"] = len(behaviour)
+        batch["behaviour/passed"] = sum(b["passed"] for b in behaviour)
+        log_summary({k.replace("=", "_"): v for k, v in batch.items()}, "metrics/evaluation.json")
         mlflow.log_dict(fairness, "fairness.json")
-        mlflow.log_metric("behaviour/cases", len(behaviour))
-        mlflow.log_metric("behaviour/passed", sum(b["passed"] for b in behaviour))
         mlflow.log_dict({"cases": behaviour}, "behaviour.json")
 
 
@@ -338,20 +433,6 @@ def fail_run(run: dict[str, str] | None) -> None:
             mlflow.end_run(status="FAILED")
     except Exception:  # the store is unreachable: the run stays RUNNING there, the caller reports it
         pass
-
-
-def log_metrics(metrics: dict[str, dict[str, float]], prefix: str = "") -> None:
-    import math
-
-    import mlflow
-
-    batch = {}
-    for group, values in metrics.items():
-        for name in METRIC_NAMES:
-            value = values.get(name)
-            if value is not None and math.isfinite(float(value)):
-                batch[_metric_key(f"{prefix}{group}/{name}")] = float(value)
-    mlflow.log_metrics(batch)
 
 
 def signature_and_example():
@@ -467,7 +548,20 @@ def register_challenger(run: dict[str, str], verdict: GateVerdict, *, experiment
         client.set_tag(run["run_id"], key, value[:5000])
     client.set_tag(run["run_id"], "registered_version", str(version.version))
     client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version.version)
-    sources = client.get_run(run["run_id"]).data.tags.get("real_training_sources", "none")
+    run_tags = client.get_run(run["run_id"]).data.tags
+    sources = run_tags.get("real_training_sources", "none")
+    # short names a reviewer filters by in the registry (tags.verdict = 'refused', tags.sources LIKE ...)
+    short = {
+        "sources": sources,
+        "verdict": outcome,
+        "experiment": str(experiment).lower(),
+        "gate.table": gate_table(verdict) or "no comparison (no champion to compare with)",
+        "model_version": run_tags.get("model_version", ""),
+        "candidate": f"{run_tags.get('champion_candidate', '')} + {run_tags.get('champion_calibration', '')}",
+    }
+    for key, value in short.items():
+        client.set_model_version_tag(MODEL_NAME, version.version, key, value[:5000])
+    describe_registered_model()
     if not verdict.passed:
         why = "refused by the quality gate; champion unchanged."
     elif experiment:
@@ -493,20 +587,110 @@ MODEL_DESCRIPTION = (
 )
 
 
-def promote(version: str, verdict: GateVerdict, *, reason: str = "") -> None:
-    """Move ``champion`` to ``version`` and say why in its description and the registered model's."""
+MODEL_TAGS = {
+    "task": "binary classification: swe vs mle",
+    "intended_use": "career exploration, not screening",
+    "flavor": "pyfunc from code around a signed rolefit bundle",
+}
+
+
+def gate_table(verdict: GateVerdict) -> str:
+    """The gate's challenger-vs-champion table alone (markdown), empty when nothing was compared."""
+    lines = verdict.markdown().splitlines()
+    return "\n".join(line for line in lines if line.startswith("|"))
+
+
+def describe_registered_model() -> None:
+    """The registered model's description (when it has none yet) and its filterable tags."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    model = client.get_registered_model(MODEL_NAME)
+    if not model.description:
+        client.update_registered_model(MODEL_NAME, description=MODEL_DESCRIPTION)
+    for key, value in MODEL_TAGS.items():
+        if model.tags.get(key) != value:
+            client.set_registered_model_tag(MODEL_NAME, key, value)
+
+
+def promote(version: str, verdict: GateVerdict | None, *, reason: str = "") -> None:
+    """Move ``champion`` to ``version`` and say why in its description and the registered model's.
+
+    ``verdict`` None: a rollback (no gate ran); the version's tags say so (:func:`record_rollback`)."""
+    from datetime import UTC, datetime
+
     from mlflow import MlflowClient
 
     client = MlflowClient()
     client.set_registered_model_alias(MODEL_NAME, ALIAS, version)
-    sources = client.get_model_version(MODEL_NAME, version).tags.get("gate.real_training_sources", "none")
+    tags = client.get_model_version(MODEL_NAME, version).tags
+    sources = tags.get("sources") or tags.get("gate.real_training_sources", "none")
     client.update_registered_model(
         MODEL_NAME, description=f"{MODEL_DESCRIPTION} Champion now: version {version} ({sources})."
     )
+    client.set_registered_model_tag(MODEL_NAME, "champion_version", str(version))
     current = client.get_model_version(MODEL_NAME, version).description or ""
-    note = f"Promoted to champion{': ' + reason if reason else ''}.\n\n{verdict.markdown()}"
+    what = "Promoted to champion" if verdict is not None else "Champion again by a rollback (no gate)"
+    note = f"{what}{': ' + reason if reason else ''}."
+    if verdict is not None:
+        note += f"\n\n{verdict.markdown()}"
     client.update_model_version(MODEL_NAME, version, description=(note + "\n\n" + current)[:5000])
-    client.set_model_version_tag(MODEL_NAME, version, "promoted", "true")
+    if verdict is not None:
+        client.set_model_version_tag(MODEL_NAME, version, "promoted", "true")
+    client.set_model_version_tag(
+        MODEL_NAME, version, "promoted_at", datetime.now(UTC).isoformat(timespec="seconds")
+    )
+
+
+def record_rollback(version: str, rollback: dict[str, str]) -> None:
+    """Tag ``version`` as made champion again by ``rolefit promote --rollback``: from which version,
+    who, when, why (tags ``rollback``, ``rollback_from``, ``rollback_by``, ``rollback_at``,
+    ``rollback_reason``; a later rollback to it overwrites them, its description keeps each)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for key, value in rollback.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value[:5000])
+
+
+def version_history() -> list[dict[str, Any]]:
+    """Every registered version of the model, oldest first: when it was registered, its verdict, real
+    sources, whether it was promoted, forced or rolled back to, and its aliases (what ``rolefit
+    versions`` prints and the model-report notebook shows)."""
+    from datetime import UTC, datetime
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    try:
+        aliases = client.get_registered_model(MODEL_NAME).aliases or {}
+    except Exception:  # no model registered yet
+        return []
+    by_version: dict[str, list[str]] = {}
+    for alias, number in aliases.items():
+        by_version.setdefault(str(number), []).append(alias)
+    out = []
+    for version in client.search_model_versions(f"name = '{MODEL_NAME}'"):
+        tags = version.tags
+        out.append(
+            {
+                "version": int(version.version),
+                "registered_at": datetime.fromtimestamp(version.creation_timestamp / 1000, UTC).isoformat(
+                    timespec="seconds"
+                ),
+                "verdict": tags.get("verdict") or tags.get("gate.verdict", ""),
+                "sources": tags.get("sources") or tags.get("gate.real_training_sources", ""),
+                "experiment": tags.get("experiment") or tags.get("gate.experiment", ""),
+                "promoted": tags.get("promoted", "").startswith("true"),
+                "promoted_at": tags.get("promoted_at", ""),
+                "forced": tags.get("forced") == "true",
+                "rollback_from": tags.get("rollback_from", ""),
+                "rollback_reason": tags.get("rollback_reason", ""),
+                "aliases": sorted(by_version.get(str(version.version), [])),
+                "run_id": version.run_id,
+            }
+        )
+    return sorted(out, key=lambda row: row["version"])
 
 
 def record_forced(version: str, forced: dict[str, str]) -> None:
