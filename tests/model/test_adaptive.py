@@ -163,7 +163,8 @@ def test_without_reference_shares_the_fallback_is_uniform(old_bundle):
 def test_someone_who_answered_nothing_gets_the_best_first_question(bundle, of):
     everything = next_questions({}, k=100, model=bundle, of=of)
     instrument = rolefit.questionnaire()
-    assert len(everything) == len(instrument.fit_ids if of == "fit" else instrument.ids)
+    # one per question: a multi-choice question is asked once, for all its options
+    assert len(everything) == len(instrument.fit_ids if of == "fit" else instrument.question_ids)
     assert len({q.item for q in everything}) == len(everything)
     gains = [q.gain_bits for q in everything]
     assert gains == sorted(gains, reverse=True) and min(gains) >= 0.0
@@ -181,7 +182,10 @@ def test_answered_and_skipped_items_are_never_asked(bundle):
     found = next_questions(PERSON, k=3, model=bundle, skipped=skipped)
     assert len(found) == 3 and len({q.item for q in found}) == 3
     rest = next_questions(PERSON, k=100, model=bundle, skipped=skipped, of="all_answers")
-    assert {q.item for q in rest} == set(rolefit.questionnaire().ids) - set(PERSON) - set(skipped)
+    instrument = rolefit.questionnaire()
+    left = set(instrument.ids) - set(PERSON) - set(skipped)
+    assert {instrument.question_of(q.item) for q in rest} == {instrument.question_of(i) for i in left}
+    assert {o for q in rest for o in (q.options or (q.item,))} == left
     fit_rest = next_questions(PERSON, k=100, model=bundle, skipped=skipped)  # the fit: its items only
     assert {q.item for q in fit_rest} == set(rolefit.questionnaire().fit_ids) - set(PERSON) - set(skipped)
     everything = {

@@ -44,16 +44,18 @@ def blocks(training_data, champion_params):
 
 def test_the_boosted_block_is_as_good_as_the_logistic_one_on_the_same_folds(blocks):
     """Additive per-level shapes are saturated on these 15 items: the boosted block is never much worse
-    than the logistic one (measured: +0.0004, interval -0.0014 to +0.0022), and the lower is chosen."""
+    than the logistic one (measured: +0.0004, interval -0.0014 to +0.0022), and it replaces the logistic
+    one only when better beyond chance."""
     logistic, boosted, (_, y, w), _ = blocks
     lines: list[str] = []
     name, chosen, report = choose_real_block(
         {"logistic": logistic, "boosting": boosted}, y, w, log=lines.append
     )
-    assert chosen.out_of_fold_log_loss_ == min(logistic.out_of_fold_log_loss_, boosted.out_of_fold_log_loss_)
-    other = "boosting" if name == "logistic" else "logistic"
-    difference = report["differences"][other]
-    assert difference["low"] <= difference["difference"] <= 0
+    # the logistic block stays unless the boosted one is better beyond chance
+    difference = report["differences"]["boosting"]
+    assert difference["low"] <= difference["difference"] <= difference["high"]
+    assert (name == "boosting") == (difference["high"] < 0)
+    assert chosen is (boosted if name == "boosting" else logistic)
     assert boosted.out_of_fold_log_loss_ <= logistic.out_of_fold_log_loss_ + 0.003
     assert len(lines) == 4
 

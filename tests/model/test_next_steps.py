@@ -93,7 +93,7 @@ def check_rules(answers: dict, name: str = "") -> rolefit.Prediction:
             item = INSTRUMENT[step.item]
             # never an item the person was not asked, never an interest, a preference, the goal, a degree
             assert step.item in p.answers, where
-            assert item.group in ("skills", "experience") and step.item != "education", where
+            assert item.group in ("skills", "experience", "tools") and step.item != "education", where
             answer = p.answers[step.item]
             # never asks for what the person already has at that level
             assert step.to_answer > answer, where

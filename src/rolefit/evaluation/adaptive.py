@@ -128,10 +128,17 @@ def simulate_person(
     breadth: list[bool] = []
     so_far: dict[str, Any] = {}
     watching = True
+    pending: list[str] = []  # the other options of the multi-choice question being answered
     while len(so_far) < len(answers):
-        best = next_questions(so_far, 1, model=model, base_rate=base_rate, skipped=skipped, of=of)[0]
-        so_far[best.item] = answers[best.item]
-        asked.append(best.item)
+        if pending:
+            item = pending.pop(0)
+        else:
+            best = next_questions(so_far, 1, model=model, base_rate=base_rate, skipped=skipped, of=of)[0]
+            item = best.item
+            # a multi-choice question is answered whole: its options follow, one step each
+            pending = [o for o in best.options if o != item and o in answers and o not in so_far]
+        so_far[item] = answers[item]
+        asked.append(item)
         now = predict(so_far, model=model, base_rate=base_rate)
         roles.append(now.role)
         verdicts.append(now.verdict)

@@ -585,6 +585,7 @@ def with_new_choices(data: Any, instrument: Instrument, version: str) -> Any:
     Retraining learns the choice's own effect. Anything but a JSON object is returned as it is, for the
     checks that follow to name.
     """
+    data = _with_new_items(data, instrument, version)
     added = instrument.new_choices(version)
     if not added or not isinstance(data, dict):
         return data
@@ -610,6 +611,33 @@ def with_new_choices(data: Any, instrument: Instrument, version: str) -> Any:
             for key in ("sd", "sd_alone"):
                 if isinstance(entry.get(key), dict):
                     entry[key] = {**entry[key], **{c: 0.0 for c in choice_ids if c not in entry[key]}}
+    return data
+
+
+def _with_new_items(data: Any, instrument: Instrument, version: str) -> Any:
+    """``scoring.json`` data of a model built for an earlier compatible ``version``, with an effect of 0
+    and a coverage weight of 0 for every item added since (1.3's tools questions): the model never saw
+    them, so an answer to them tells it nothing and does not count as more of the questionnaire answered.
+    ``fit.json`` is left as it is (the fit reads none of them)."""
+    if (
+        version == instrument.version
+        or version not in {v for v, _ in instrument.compatible}
+        or not isinstance(data, dict)
+        or not isinstance(data.get("tables"), dict)
+        or not isinstance(data.get("coverage"), dict)
+        or "uncertainty" in data
+    ):
+        return data
+    missing = [item for item in instrument.items if item.id not in data["tables"]]
+    if not missing:
+        return data
+    data = dict(data)
+    tables, coverage = dict(data["tables"]), dict(data["coverage"])
+    for item in missing:
+        zero = {"edges": [], "values": [0.0]}
+        tables[item.id] = {"choices": dict.fromkeys(item.choice_ids, 0.0)} if item.kind == "choice" else zero
+        coverage[item.id] = 0.0
+    data["tables"], data["coverage"] = tables, coverage
     return data
 
 
