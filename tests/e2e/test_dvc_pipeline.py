@@ -119,7 +119,17 @@ def draw_offline(page_path) -> dict[str, bool]:
 
 def test_stage_params_are_declared(repo):
     spec = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
-    assert set(spec) == {"ingest", "marginals", "synthesize", "build", "drift", "train", "evaluate", "export"}
+    assert set(spec) == {
+        "ingest",
+        "marginals",
+        "item_gains",
+        "synthesize",
+        "build",
+        "drift",
+        "train",
+        "evaluate",
+        "export",
+    }
     for name, stage in spec.items():
         stage = stage.get("do", stage)
         assert stage["cmd"].startswith("${python} pipelines/"), name

@@ -619,10 +619,14 @@ async function loadQuestionnaire() {
       + "then try again.", loadQuestionnaire);
     return;
   }
-  questionnaire = q;
+  // The steps are the instrument's groups but the tools questions (issue #26): those are asked in Quick
+  // mode, the quiz and the API, where adaptive questioning asks them only when they tell something
+  const stepped = q.groups.filter((g) => g.id !== "tools");
+  questionnaire = { ...q, groups: stepped };
   byId = Object.create(null);
   q.items.forEach((item) => { byId[item.id] = item; });
-  const questions = units(q.items.map((i) => i.id)).length;  // a multi-choice question counts once
+  const inSteps = new Set(stepped.map((g) => g.id));
+  const questions = units(q.items.filter((i) => inSteps.has(i.group)).map((i) => i.id)).length;
   document.querySelectorAll(".count").forEach((node) => { node.textContent = String(questions); });
   $("all-minutes").textContent = String(Math.round((questions * SECONDS_PER_QUESTION) / 60));
   buildSteps();
