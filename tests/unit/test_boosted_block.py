@@ -328,3 +328,20 @@ def test_the_params_section_and_the_logistic_blocks_helpers_fit_the_boosted_bloc
     rows = effect_intervals(block, block.bootstrap_tables(X, y, n_boot=3), X, load_instrument())
     assert {row["item"] for row in rows} == set(ITEMS)
     assert all(row["low"] <= row["high"] and row["respondents"] > 0 for row in rows)
+
+
+def test_a_fitted_block_passes_the_bundles_type_audit_and_loads_back_the_same():
+    """When the boosted block wins, the champion's model file holds it: every type in it must be one
+    rolefit trusts (rolefit.scoring.trusted), and it must load back to the same predictions."""
+    import skops.io
+
+    from rolefit.scoring.trusted import ESTIMATOR_TYPES, _skops_schema, skops_types
+
+    X, y = simulate(600, seed=1)
+    block = BoostedEvidenceBlock(items=ITEMS, **FAST).fit(X, y)
+    data = skops.io.dumps(block)
+    found = skops_types(_skops_schema(data, "a test"))
+    assert {k: v for k, v in found.items() if not v <= ESTIMATOR_TYPES.get(k, frozenset())} == {}
+    assert [n for n in skops.io.get_untrusted_types(data=data) if n not in ESTIMATOR_TYPES] == []
+    back = skops.io.loads(data, trusted=sorted(found))
+    assert np.allclose(back.decision_function(X), block.decision_function(X))
