@@ -517,7 +517,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
         if not checkpoints or checkpoints[-1] != self.max_rounds:
             checkpoints.append(self.max_rounds)
         self.candidates_: list[dict[str, Any]] = []
-        self.curves_: dict[float, list[tuple[int, float]]] = {}
+        self.curves_: dict[str, list[tuple[int, float]]] = {}
         best = None
         for rate in self.learning_rates:
             z = {r: np.zeros(len(y)) for r in checkpoints}
@@ -539,7 +539,7 @@ class BoostedEvidenceBlock(ClassifierMixin, BaseEstimator):
                 if chosen is None or loss < chosen[0]:
                     chosen = (loss, r, a, shift, t)
             assert chosen is not None
-            self.curves_[float(rate)] = curve
+            self.curves_[f"{float(rate):g}"] = curve  # a str key: the model file stores no float keys
             loss, r, a, shift, t = chosen
             self.candidates_.append(
                 {

@@ -53,11 +53,9 @@ ESTIMATOR_TYPES: dict[str, frozenset[str]] = {
     "rolefit.model.estimators.MonotoneLogisticRegression": frozenset({"ObjectNode"}),
     "rolefit.model.evidence.RealEvidenceBlock": frozenset({"ObjectNode"}),
     "rolefit.model.pooled.PooledEstimator": frozenset({"ObjectNode"}),
-    # the boosted experience block, when it wins (rolefit.model.boosted): its levels per item, and the
-    # float keys of its learning-rate curves
+    # the boosted experience block, when it wins (rolefit.model.boosted), and its levels per item
     "rolefit.model.boosted.BoostedEvidenceBlock": frozenset({"ObjectNode"}),
     "rolefit.model.boosted.Levels": frozenset({"ObjectNode"}),
-    "builtins.float": frozenset({"TypeNode"}),
     "rolefit.model.features.Column": frozenset({"ObjectNode"}),
     "rolefit.model.features.NumericEncoder": frozenset({"ObjectNode"}),
     "rolefit.model.features.ThermometerEncoder": frozenset({"ObjectNode"}),
