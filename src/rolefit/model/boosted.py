@@ -54,13 +54,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from rolefit.instrument.items import Instrument, load_instrument
+from rolefit.model.evidence import _platt_with_base as platt  # the logistic block's calibration, shared
 from rolefit.model.features import item_thresholds, numeric_matrix
 from rolefit.model.tables import ItemTable
 
@@ -325,21 +325,6 @@ def shape_sum(codes: np.ndarray, shapes: Sequence[np.ndarray]) -> np.ndarray:
         answered = codes[:, j] >= 0
         total[answered] += shape[codes[answered, j]]
     return total
-
-
-def platt(z, coverage, y, w, base) -> tuple[float, float]:
-    """Slope ``a`` and shift of ``base + a * z + shift * coverage`` by weighted maximum likelihood
-    (``base`` may be a per-row array: the base log-odds plus each row's offset)."""
-
-    def loss(theta):
-        a, shift = np.exp(theta[0]), theta[1]
-        t = base + a * z + shift * coverage
-        residual = w * (expit(t) - y)
-        value = float(np.sum(w * (np.logaddexp(0.0, t) - y * t)))
-        return value, np.array([float(residual @ (a * z)), float(residual @ coverage)])
-
-    result = minimize(loss, np.zeros(2), jac=True, method="L-BFGS-B")
-    return float(np.exp(result.x[0])), float(result.x[1])
 
 
 def answered_blend(codes: np.ndarray, blend_items: int | None = None) -> tuple[np.ndarray, np.ndarray]:
