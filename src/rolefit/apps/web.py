@@ -153,6 +153,26 @@ def _answer_batch(body: bytes, query_rate: float | None, problems: dict[str, str
     return run_steps(_batch_steps(body, query_rate, problems, model))
 
 
+#: The page's own statement of whether the server collects contributions (issue #29): the page asks
+#: GET /api/contributions only when it says "on", so a server that does not collect sees no request
+#: that would answer 404.
+COLLECT_META = '<meta name="rolefit-collect" content="off">'
+
+
+def collecting(app: FastAPI) -> bool:
+    """Whether ``app`` takes contributed answers: it has the ``GET /api/contributions`` route, which
+    ``rolefit serve --collect`` adds and a server without it has not."""
+    return any(
+        getattr(route, "path", None) == "/api/contributions" and "GET" in (getattr(route, "methods", None) or ())
+        for route in app.routes
+    )
+
+
+def page_html(page: str, collect: bool) -> str:
+    """The questionnaire page, saying in its ``rolefit-collect`` meta tag whether contributions are taken."""
+    return page.replace(COLLECT_META, COLLECT_META.replace('"off"', '"on"')) if collect else page
+
+
 class _GuardedApp(FastAPI):
     """The FastAPI app with :class:`~rolefit.apps.guard.Guard` outside everything else, its own
     error handling included (``add_middleware`` would put it inside, and a 500 would miss the headers)."""
@@ -211,7 +231,7 @@ def create_app(
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
-        return page
+        return page_html(page, collecting(app))
 
     @app.get("/healthz", response_model=HealthOut, summary="Is the server up, and which model")
     async def healthz() -> Any:
