@@ -162,10 +162,8 @@ COLLECT_META = '<meta name="rolefit-collect" content="off">'
 def collecting(app: FastAPI) -> bool:
     """Whether ``app`` takes contributed answers: it has the ``GET /api/contributions`` route, which
     ``rolefit serve --collect`` adds and a server without it has not."""
-    return any(
-        getattr(route, "path", None) == "/api/contributions" and "GET" in (getattr(route, "methods", None) or ())
-        for route in app.routes
-    )
+    routes = ((getattr(r, "path", None), getattr(r, "methods", None) or ()) for r in app.routes)
+    return any(path == "/api/contributions" and "GET" in methods for path, methods in routes)
 
 
 def page_html(page: str, collect: bool) -> str:
