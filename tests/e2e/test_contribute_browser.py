@@ -129,6 +129,7 @@ def test_an_ml_engineer_contributes_sees_the_deletion_code_and_deletes_with_it(c
     assert "tick the box to confirm" in page.text_content("#contribute-error")
     assert active(page)["id"] == "contribute-consent"
     assert posts == [] and stored(database) == before
+    assert not [url for url in collect_visit.requests if url.endswith("/api/predict")], "asked for a token"
 
     page.check("#contribute-consent")
     page.click("#contribute-send")

@@ -5,8 +5,10 @@
 // Only on a server started with `rolefit serve --collect`: the page's <meta name="rolefit-collect"> says
 // so, and only then does the page ask GET /api/contributions (what is kept and what is not, in the
 // server's words). Nothing is sent unless the person chooses a role and confirms. The result's one-time
-// token (from /api/guide, or else from /api/predict with the same answers) goes with the contribution,
-// so one result is added once at most; the server says 409 to a second try.
+// token goes with the contribution, so one result is added once at most; the server says 409 to a second
+// try. The token comes with /api/guide's result when the server puts it there; else the page asks
+// /api/predict for it with the same answers, once, when the person confirms (not for every result shown:
+// most people never contribute, and each ask costs the server a prediction), and holds it for the result.
 import { el } from "./items.js";
 
 const $ = (id) => document.getElementById(id);
@@ -82,17 +84,8 @@ export async function offerContribution(result, answers, theirs) {
   offer = null;
   $("contribute").hidden = true;
   await ready;
-  if (!info || theirs || !Object.keys(sent).length) return;
-  let token = result && typeof result.contribution_token === "string" ? result.contribution_token : null;
-  if (!token && !added.has(key(sent))) {
-    try {
-      const reply = await postJson("/api/predict", sent);
-      if (reply.status === 200 && reply.data && typeof reply.data.contribution_token === "string") {
-        token = reply.data.contribution_token;
-      }
-    } catch (e) { token = null; }
-  }
-  if (mine !== shown) return;  // another result was asked for meanwhile
+  if (!info || theirs || !Object.keys(sent).length || mine !== shown) return;
+  const token = result && typeof result.contribution_token === "string" ? result.contribution_token : null;
   document.querySelectorAll("input[name='contribute-role']").forEach((input) => { input.checked = false; });
   $("contribute-consent").checked = false;
   $("contribute-consent").removeAttribute("aria-invalid");
@@ -100,8 +93,6 @@ export async function offerContribution(result, answers, theirs) {
   $("contribute-done").hidden = true;
   if (added.has(key(sent))) {
     closed("You have already added these answers from this page. Thank you.");
-  } else if (!token) {
-    closed("Adding answers is not possible right now: the server gave this result no token to add it with.");
   } else {
     offer = { token: token, answers: sent, busy: false };
     $("contribute-ask").hidden = false;
@@ -136,6 +127,17 @@ function showAdded(data) {
   $("contribute-done-title").focus();
 }
 
+// The result's token: the one held, or a new one from /api/predict for the same answers (null if none).
+async function tokenFor(current) {
+  if (!current.token) {
+    const reply = await postJson("/api/predict", current.answers);
+    if (reply.status === 200 && reply.data && typeof reply.data.contribution_token === "string") {
+      current.token = reply.data.contribution_token;
+    }
+  }
+  return current.token;
+}
+
 async function contribute() {
   if (!offer || offer.busy) return;
   const chosen = document.querySelector("input[name='contribute-role']:checked");
@@ -161,7 +163,12 @@ async function contribute() {
   try {
     let reply;
     try {
-      reply = await postJson("/api/contributions", { token: current.token, role: chosen.value, answers: current.answers, consent: true });
+      const token = await tokenFor(current);
+      if (!token) {
+        setError("The server gave no way to add this result just now, so nothing was added. Try again in a moment.");
+        return;
+      }
+      reply = await postJson("/api/contributions", { token: token, role: chosen.value, answers: current.answers, consent: true });
     } catch (e) {
       setError("Could not reach the rolefit server, so nothing was added. Check your connection, then try again.");
       return;
