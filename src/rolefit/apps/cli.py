@@ -111,10 +111,34 @@ def serve(
         help="Scoring requests one client address may have in progress at once (more get 429); 0: no "
         "limit (e.g. behind a backend that sends everyone's requests from one address).",
     ),
+    collect: bool = typer.Option(
+        False,
+        "--collect",
+        help="Let people who work as SWEs or MLEs add their answers and current role (opt-in per person, "
+        "with a deletion code); off by default: the contribution endpoints then answer 404.",
+    ),
+    collect_db: str = typer.Option(
+        None,
+        "--collect-db",
+        metavar="URL",
+        help="The contributions database: a SQLAlchemy URL (postgresql://user@host/db) or a SQLite file "
+        "(default: ROLEFIT_COLLECT_DB, else data/contributions/contributions.sqlite).",
+    ),
+    collect_max_rows: int = typer.Option(
+        100_000, "--collect-max-rows", min=1, metavar="N", help="Contributions kept at most; then refused."
+    ),
+    collect_rate: int = typer.Option(
+        10,
+        "--collect-rate",
+        min=0,
+        metavar="N",
+        help="Contribution and deletion requests one client address may send a minute; 0: no limit.",
+    ),
 ):
     """Serve the questionnaire page and the REST API (FastAPI on uvicorn).
 
-    Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned."""
+    Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned. With --collect the
+    contributions database is migrated (Alembic) before serving; the server is its only writer."""
     from rolefit.apps.guard import allowed_hosts
     from rolefit.apps.server import serve as run_server
     from rolefit.scoring.bundle import BundleError
@@ -133,8 +157,16 @@ def serve(
                 "project's key in <project>/.rolefit/signing.key), or pass --allow-unsigned",
                 code=3,
             )
+        settings = None
+        if collect:
+            from rolefit.apps.collect_api import CollectSettings
+            from rolefit.collect.migrate import database_url
+
+            settings = CollectSettings(database_url(collect_db), collect_max_rows, collect_rate or None)
+        elif collect_db:
+            fail("--collect-db names the contributions database: give it with --collect")
         run_server(host=host, port=port, model=model, allowed_hosts=allowed_host,
-                   client_limit=client_limit or None)  # fmt: skip
+                   client_limit=client_limit or None, collect=settings)  # fmt: skip
     except BundleError as exc:
         fail(str(exc), code=3)
 
