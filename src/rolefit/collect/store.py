@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from rolefit.collect.checks import kept_apart_reason
-from rolefit.collect.migrate import make_engine, upgrade
+from rolefit.collect.migrate import make_engine, shown_url, upgrade
 from rolefit.collect.tables import contributions, tokens
 
 #: Contributions (accepted and kept apart) the table holds at most; then new ones are refused.
@@ -33,6 +34,10 @@ PURGE_EVERY = 60.0
 
 class TokenRefused(Exception):
     """The token is unknown, expired or already used (a double submission)."""
+
+
+class NoDatabase(Exception):
+    """There is no contributions database (or table) where one was to be read."""
 
 
 class TableFull(Exception):
@@ -74,7 +79,8 @@ class Store:
     """The contributions database at ``url``; its schema is migrated to the newest revision on opening.
 
     ``max_rows``: the table's bound (then :class:`TableFull`); ``token_seconds``: a token's lifetime;
-    ``clock``: seconds since the epoch (tests move it)."""
+    ``clock``: seconds since the epoch (tests move it). ``migrate=False`` (readers: the commands that
+    count and export) leaves the schema alone and raises :class:`NoDatabase` when it is not there."""
 
     def __init__(
         self,
@@ -83,13 +89,22 @@ class Store:
         max_rows: int = MAX_ROWS,
         token_seconds: int = TOKEN_SECONDS,
         clock: Callable[[], float] = time.time,
+        migrate: bool = True,
     ):
         self.url = url
         self.max_rows = max_rows
         self.token_seconds = token_seconds
         self.clock = clock
+        if not migrate:
+            parsed = sa.engine.make_url(url)
+            if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+                raise NoDatabase(f"There is no contributions database at {parsed.database}.")
         self.engine = make_engine(url)
-        upgrade(self.engine)
+        if migrate:
+            upgrade(self.engine)
+        elif not sa.inspect(self.engine).has_table("contributions"):
+            self.engine.dispose()
+            raise NoDatabase(f"The database {shown_url(url)} holds no contributions table.")
         self._write = threading.Lock()
         self._purged = -float("inf")
 
