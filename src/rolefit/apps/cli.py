@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from rolefit.apps import guidance_commands, monitor_command, pipeline_commands, quiz, recalibrate_command
+from rolefit.apps import (
+    contributions_command,
+    guidance_commands,
+    monitor_command,
+    pipeline_commands,
+    quiz,
+    recalibrate_command,
+)
 from rolefit.apps.console import (
     ANSWERS_HELP,
     BASE_RATE_HELP,
@@ -111,15 +118,40 @@ def serve(
         help="Scoring requests one client address may have in progress at once (more get 429); 0: no "
         "limit (e.g. behind a backend that sends everyone's requests from one address).",
     ),
+    collect: bool = typer.Option(
+        False,
+        "--collect",
+        help="Let people who work as SWEs or MLEs add their answers and current role (opt-in per person, "
+        "with a deletion code); off by default: the contribution endpoints then answer 404.",
+    ),
+    collect_db: str = typer.Option(
+        None,
+        "--collect-db",
+        metavar="URL",
+        help="The contributions database: a SQLAlchemy URL (postgresql://user@host/db) or a SQLite file "
+        "(default: ROLEFIT_COLLECT_DB, else data/contributions/contributions.sqlite).",
+    ),
+    collect_max_rows: int = typer.Option(
+        100_000, "--collect-max-rows", min=1, metavar="N", help="Contributions kept at most; then refused."
+    ),
+    collect_rate: int = typer.Option(
+        10,
+        "--collect-rate",
+        min=0,
+        metavar="N",
+        help="Contribution and deletion requests one client address may send a minute; 0: no limit.",
+    ),
 ):
     """Serve the questionnaire page and the REST API (FastAPI on uvicorn).
 
-    Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned."""
+    Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned. With --collect the
+    contributions database is migrated (Alembic) before serving; the server is its only writer."""
     from rolefit.apps.guard import allowed_hosts
     from rolefit.apps.server import serve as run_server
     from rolefit.scoring.bundle import BundleError
     from rolefit.scoring.loader import load_model
 
+    settings = None
     try:
         allowed_hosts(allowed_host)  # an entry that is not a host name is named before anything starts
     except ValueError as exc:
@@ -133,10 +165,30 @@ def serve(
                 "project's key in <project>/.rolefit/signing.key), or pass --allow-unsigned",
                 code=3,
             )
+        if collect:
+            settings = collect_settings(collect_db, collect_max_rows, collect_rate)
+        elif collect_db:
+            fail("--collect-db names the contributions database: give it with --collect")
         run_server(host=host, port=port, model=model, allowed_hosts=allowed_host,
-                   client_limit=client_limit or None)  # fmt: skip
+                   client_limit=client_limit or None, collect=settings)  # fmt: skip
     except BundleError as exc:
         fail(str(exc), code=3)
+    except Exception as exc:
+        if settings is None or not type(exc).__module__.startswith(("sqlalchemy", "alembic", "psycopg")):
+            raise
+        from rolefit.collect.migrate import shown_url
+
+        fail(f"the contributions database {shown_url(settings.url)} could not be opened: {one_line(exc)}")
+
+
+def collect_settings(db: str | None, max_rows: int, rate: int):
+    """--collect's settings; a clear error when the ``collect`` extra is not installed."""
+    try:
+        from rolefit.apps.collect_api import CollectSettings
+        from rolefit.collect.migrate import database_url
+    except ImportError as exc:
+        fail(f"--collect needs the collect extra ({exc.name} is missing): pip install 'rolefit[collect]'")
+    return CollectSettings(database_url(db), max_rows, rate or None)
 
 
 @app.command()
@@ -174,6 +226,7 @@ def score(
 
 
 app.command()(quiz.quiz)
+app.add_typer(contributions_command.app, name="contributions")
 app.command("next")(guidance_commands.next_command)
 app.command("what-if")(guidance_commands.what_if_command)
 app.command()(recalibrate_command.recalibrate)

@@ -236,6 +236,10 @@ class PredictionOut(_Out):
     model_version: str
     model: ModelOut
     notice: str
+    contribution_token: str | SkipJsonSchema[None] = _absent_when_none(
+        "Only when the server collects contributed answers (rolefit serve --collect): a one-time token "
+        "for POST /api/contributions, valid 24 hours."
+    )
 
 
 class OtherAnswers(_Out):

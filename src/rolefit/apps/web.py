@@ -4,11 +4,13 @@ Endpoints: ``GET /`` (the questionnaire page), ``GET /api/questionnaire``, ``POS
 person's answers, the same schema as :func:`rolefit.predict`; returns ``Prediction.to_dict()``),
 ``POST /api/predict/batch`` (a list of up to 1,000 people), ``GET /healthz`` (model version), the
 guidance endpoints of :mod:`rolefit.apps.guidance_api` (``/api/guide``, ``/api/next-questions``,
-``/api/what-if``, ``/api/role-facts``), the OpenAPI document at ``/openapi.json`` with every request's
-and response's schema (:mod:`rolefit.apps.schemas`), and its pages at ``/docs`` (Swagger UI) and
-``/redoc`` (ReDoc), which load nothing from other hosts (:mod:`rolefit.apps.api_docs`). Invalid
-answers get 422 listing every offending item and what is allowed (the first 1,000 problems, then a
-count); request bodies over 64 KB get 413. Answers are never stored or logged.
+``/api/what-if``, ``/api/role-facts``), with ``--collect`` only the contribution endpoints of
+:mod:`rolefit.apps.collect_api` (``/api/contributions``, ``/api/contributions/delete``), the OpenAPI
+document at ``/openapi.json`` with every request's and response's schema (:mod:`rolefit.apps.schemas`),
+and its pages at ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), which load nothing from other hosts
+(:mod:`rolefit.apps.api_docs`). Invalid answers get 422 listing every offending item and what is allowed
+(the first 1,000 problems, then a count); request bodies over 64 KB get 413. Answers are never logged,
+and never stored unless the person contributes them (``--collect``).
 
 Both predict endpoints take the MLE share of the caller's population, ``base_rate`` (strictly between 0
 and 1; default: the reference survey's mix), as a query parameter (``?base_rate=0.04``; for a batch it
@@ -44,7 +46,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -74,6 +76,9 @@ from rolefit.instrument.items import load_instrument
 from rolefit.scoring.answers import InvalidAnswers, validate_answers
 from rolefit.scoring.loader import load_model
 from rolefit.scoring.predictor import predict
+
+if TYPE_CHECKING:
+    from rolefit.apps.collect_api import CollectSettings
 
 MAX_BATCH = 1000
 #: Bodies of POST /api/predict up to this size are answered on the event loop when every key is
@@ -187,13 +192,16 @@ def create_app(
     body_timeout: float = BODY_TIMEOUT,
     hosts: Iterable[str] = (),
     per_client: int | None = PER_CLIENT,
+    collect: CollectSettings | None = None,
 ) -> FastAPI:
     """Build the app; the model is loaded (and verified) now, so a bad bundle fails at start-up.
 
     ``body_timeout``: seconds a client has to send a request body (then 408). ``hosts``: host names
     answered besides the loopback names and ``ROLEFIT_ALLOWED_HOSTS``'s (see :mod:`rolefit.apps.guard`;
     ValueError for one that is not a name). ``per_client``: scoring requests one client address may
-    have in progress at once (then 429; None: no limit)."""
+    have in progress at once (then 429; None: no limit). ``collect``: collect contributed answers
+    (:mod:`rolefit.apps.collect_api`; the database is opened and migrated now); None: the contribution
+    endpoints do not exist (404) and predictions carry no token."""
     allowed = allowed_hosts(hosts)
     loaded = load_model(model)
     app = _GuardedApp(
@@ -215,6 +223,13 @@ def create_app(
     # one scoring thread (started on first use, ended when idle): single-person work first, batches
     # a chunk at a time (rolefit.apps.lanes)
     lanes = app.state.lanes = Lanes()
+    store = app.state.collect_store = None
+    if collect is not None:
+        # here, not at the top: without --collect nothing of rolefit.collect (nor SQLAlchemy) is imported
+        from rolefit.apps.collect_api import add_collect_routes
+        from rolefit.collect.store import Store
+
+        store = app.state.collect_store = Store(collect.url, max_rows=collect.max_rows)
 
     async def receive(request: Request) -> tuple[bytes, float | None, dict[str, str]] | Response:
         """Content type, query base rate and the bounded body of a predict request, or the refusal."""
@@ -273,7 +288,17 @@ def create_app(
     )
     async def predict_one(request: Request) -> Any:
         """One person's result: probabilities, prediction set, verdict (clear, leaning, toss-up or
-        no-information), the starting point base_rate, and every answer's effect with its evidence."""
+        no-information), the starting point base_rate, and every answer's effect with its evidence.
+        When the server collects contributions (``rolefit serve --collect``), also a one-time
+        ``contribution_token`` for ``POST /api/contributions``."""
+        answer = await _predict_one(request)
+        if store is None:
+            return answer
+        from rolefit.apps.collect_api import with_token
+
+        return await with_token(answer, store)
+
+    async def _predict_one(request: Request) -> Response:
         received = await receive(request)
         if isinstance(received, Response):
             return received
@@ -312,4 +337,6 @@ def create_app(
 
     add_guidance_routes(app, model=loaded.path, receive=receive, run=lanes.person,
                         person_schema=person_schema, refused=refused)  # fmt: skip
+    if collect is not None:
+        add_collect_routes(app, store, collect, body_timeout=body_timeout)
     return app
