@@ -33,7 +33,10 @@ def collect_site(champion, tmp_path_factory):
     """`rolefit serve --collect` of the session champion, its contributions in a SQLite file."""
     folder = tmp_path_factory.mktemp("collect")
     database = folder / "contributions.sqlite"
-    with rolefit_serve(champion[1], folder, "--collect", "--collect-db", f"sqlite:///{database}") as server:
+    # the module sends about 12 contribution and deletion requests from one address within a minute or
+    # two: above the default rate limit (10 a minute), which is not what these tests are about
+    options = ("--collect", "--collect-db", f"sqlite:///{database}", "--collect-rate", "100")
+    with rolefit_serve(champion[1], folder, *options) as server:
         server.database = database
         yield server
 

@@ -258,6 +258,11 @@ async function deleteContribution() {
       input.setAttribute("aria-invalid", "true");
       status.textContent = "No contribution matches this code, so nothing was deleted. Check the code and try again.";
       input.focus();
+    } else if (reply.status === 422) {
+      input.setAttribute("aria-invalid", "true");
+      status.textContent = "This is not a deletion code (they are four groups of four letters or digits), so "
+        + "nothing was deleted.";
+      input.focus();
     } else if (reply.status === 429) {
       status.textContent = "Nothing was deleted: too many tries from your network just now. Try again in a minute.";
     } else {
