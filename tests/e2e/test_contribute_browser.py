@@ -216,6 +216,26 @@ def test_the_same_result_cannot_be_contributed_twice(collect_visit, collect_site
     assert len(stored(database)) == before + 1
 
 
+def test_a_contribution_kept_apart_says_why_and_keeps_the_row(collect_visit, collect_site):
+    """More years of ML than of coding: the contribution is stored, kept apart with the server's reason,
+    and the page says so and why, with the deletion code as for any other."""
+    database = collect_site.database
+    page = collect_visit.page()
+    page.goto(collect_visit.url("#result?interest_math=5&years_coding=1&years_ml=3"))
+    page.wait_for_selector("#contribute:not([hidden])")
+    before = stored(database)
+    page.click("label[for='contribute-role-mle']")
+    page.check("#contribute-consent")
+    page.click("#contribute-send")
+    page.wait_for_selector("#contribute-done:not([hidden])")
+    added = [row for row in stored(database) if row not in before]
+    assert len(added) == 1 and added[0]["status"] == "kept_apart" and added[0]["reason"]
+    assert "for a check" in page.text_content("#contribute-done-title")
+    assert added[0]["reason"].rstrip(".") in page.text_content("#contribute-thanks")
+    assert CODE.match(page.text_content("#deletion-code").strip())
+    assert axe_serious(page) == []
+
+
 def test_without_collect_the_page_shows_no_contribution_step_and_asks_nothing(site, browser):
     """A server started without --collect: no contribution step, no deletion form, no request about
     contributions from the page; the routes answer 404 and a result carries no token."""

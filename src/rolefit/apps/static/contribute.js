@@ -19,6 +19,7 @@ let ready = Promise.resolve();
 let offer = null;  // {token, answers, busy} for the result shown
 let shown = 0;  // which result the offer is for: a later result replaces an earlier one still loading
 const added = new Set();  // the answers added from this page (as text): never offered twice
+let lastAdded = null;  // {code, key} of the contribution shown, so deleting it lets its answers be added again
 
 export function collectionOn() {
   const meta = document.querySelector("meta[name='rolefit-collect']");
@@ -83,6 +84,7 @@ export async function offerContribution(result, answers, theirs) {
   const sent = { ...answers };  // as they were sent: the person may change them while this waits
   offer = null;
   $("contribute").hidden = true;
+  $("link-note-added").hidden = true;
   await ready;
   if (!info || theirs || !Object.keys(sent).length || mine !== shown) return;
   const token = result && typeof result.contribution_token === "string" ? result.contribution_token : null;
@@ -117,13 +119,17 @@ function showAdded(data) {
   $("contribute-closed").hidden = true;
   $("deletion-code").textContent = data.deletion_code;
   $("copy-status").textContent = "";
-  $("contribute-thanks").textContent = data.status === "kept_apart"
-    ? "Your answers are kept, but apart from the rest until someone has checked them"
-      + (data.reason ? " (" + reasonWords(data.reason) + ")" : "") + ": answers like these are sometimes given "
-      + "without reading the questions. They are not deleted."
+  const apart = data.status === "kept_apart";
+  $("contribute-done-title").textContent = apart ? "Thank you: your answers are kept, for a check first"
+    : "Thank you: your answers are added";
+  $("contribute-thanks").textContent = apart
+    ? "They are kept apart from the rest until someone has looked at them."
+      + (data.reason ? " Why: " + reasonWords(data.reason) + "." : "") + " If that was a slip, delete them with "
+      + "the code below, correct your answers and add them again from the new result."
     : "Your answers and your role are added to the data rolefit learns from. They are used the next time the "
       + "model is trained, never straight away.";
   $("contribute-done").hidden = false;
+  $("link-note-added").hidden = false;
   $("contribute-done-title").focus();
 }
 
@@ -176,6 +182,7 @@ async function contribute() {
     const { status, data } = reply;
     if (status === 201 && data && typeof data.deletion_code === "string") {
       added.add(key(current.answers));
+      lastAdded = { code: data.deletion_code, key: key(current.answers) };
       offer = null;
       showAdded(data);
     } else if (status === 409) {
@@ -253,7 +260,12 @@ async function deleteContribution() {
       input.removeAttribute("aria-invalid");
       status.textContent = "Deleted. The answers and role you added are no longer kept, and they will not be in "
         + "any later copy of the data.";
-      if ($("deletion-code").textContent === code) $("contribute-thanks").textContent = "You deleted these answers again.";
+      if (lastAdded && lastAdded.code === code.toUpperCase()) {
+        added.delete(lastAdded.key);
+        lastAdded = null;
+        $("contribute-thanks").textContent = "You deleted these answers again.";
+        $("link-note-added").hidden = true;
+      }
     } else if (reply.status === 404) {
       input.setAttribute("aria-invalid", "true");
       status.textContent = "No contribution matches this code, so nothing was deleted. Check the code and try again.";
