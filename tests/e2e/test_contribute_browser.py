@@ -236,6 +236,41 @@ def test_a_contribution_kept_apart_says_why_and_keeps_the_row(collect_visit, col
     assert axe_serious(page) == []
 
 
+def contribute_as(page, url: str, role: str) -> None:
+    """Open the result at ``url``, choose ``role``, confirm and send."""
+    page.goto(url)
+    page.wait_for_selector("#contribute:not([hidden])")
+    page.click(f"label[for='contribute-role-{role}']")
+    page.check("#contribute-consent")
+    page.click("#contribute-send")
+
+
+def test_a_full_table_and_the_rate_limit_are_said_in_words(champion, browser, tmp_path):
+    """A server that keeps one contribution and takes two contribution requests a minute: the first is
+    added, the second is refused as the store being full, the third as too many from this network with
+    the wait the server gives; nothing more is stored."""
+    database = tmp_path / "full.sqlite"
+    options = ("--collect", "--collect-db", f"sqlite:///{database}", "--collect-max-rows", "1")
+    with rolefit_serve(champion[1], tmp_path, *options, "--collect-rate", "2") as server:
+        seen = Visit(server, browser, "desktop")
+        try:
+            contribute_as(seen.page(), seen.url(RESULT), "mle")
+            seen.contexts[-1].pages[-1].wait_for_selector("#contribute-done:not([hidden])")
+            full = seen.page(fresh=True)
+            contribute_as(full, seen.url(RESULT), "swe")
+            full.wait_for_selector("#contribute-closed:not([hidden])")
+            assert "store is full" in full.text_content("#contribute-closed")
+            limited = seen.page(fresh=True)
+            contribute_as(limited, seen.url(RESULT), "swe")
+            text = wait_text(limited, "#contribute-error")
+            assert re.search(r"Try again in \d+ seconds?\.", text), text
+            assert limited.locator("#contribute-form").is_visible()  # the person may try again later
+            assert seen.errors == [] and seen.refused == []
+        finally:
+            seen.close()
+        assert len(stored(database)) == 1
+
+
 def test_without_collect_the_page_shows_no_contribution_step_and_asks_nothing(site, browser):
     """A server started without --collect: no contribution step, no deletion form, no request about
     contributions from the page; the routes answer 404 and a result carries no token."""
