@@ -3,6 +3,7 @@ generator's signal), and clients that contribute them through a real server's RE
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import math
@@ -131,3 +132,76 @@ def load(url: str, people: list[tuple[str, dict]], clients: int, seconds: float,
     for thread in threads:
         thread.join()
     handle.close()
+
+
+def _postgres_bin() -> Path | None:
+    """The folder of PostgreSQL's server programs (initdb, pg_ctl), or None."""
+    import glob
+    import shutil
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if found:
+        return Path(found[0]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb and shutil.which("pg_ctl") else None
+
+
+def _install_postgres() -> str | None:
+    """Install Debian's ``postgresql`` with apt when possible; None, or why it was not."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return "PostgreSQL is not installed, and apt-get cannot install it here (not root, or no apt)"
+    environ = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "postgresql"]):
+        done = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=900)
+        if done.returncode != 0:
+            return f"`{' '.join(command)}` failed: {done.stderr.strip()[-300:]}"
+    return None
+
+
+@contextlib.contextmanager
+def postgresql(port: int):
+    """A real PostgreSQL server (Debian's ``postgresql``, installed with apt when missing and possible)
+    in a new cluster run by an unprivileged user on 127.0.0.1:``port``; yields its SQLAlchemy URL and is
+    stopped (and its files removed) on leaving. Skips the test, saying why, when it cannot be had."""
+    import os
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+
+    import pytest
+
+    if _postgres_bin() is None:
+        why = _install_postgres()
+        if why or _postgres_bin() is None:
+            pytest.skip(why or "PostgreSQL was installed but its initdb was not found")
+    binaries = _postgres_bin()
+    as_user: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="rolefit-pg-"))
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the cluster belongs to an unprivileged user
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no unprivileged 'postgres' user to run PostgreSQL")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, log = folder / "data", folder / "server.log"
+
+    def run(*command: str) -> None:
+        done = subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+    run(str(binaries / "initdb"), "-D", str(data), "-U", "rolefit", "-A", "trust", "--no-sync", "-E", "UTF8")
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {folder} -c fsync=off"
+    run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "120", "start")
+    try:
+        yield f"postgresql://rolefit@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True, timeout=120)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
