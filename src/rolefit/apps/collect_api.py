@@ -28,7 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from rolefit.apps.bodies import parse_json, problem_response, read_body, refusal, wrong_content_type
-from rolefit.apps.people import SUGGESTIONS_PER_REQUEST
+from rolefit.apps.people import SUGGESTIONS_PER_REQUEST, answers_schema
 from rolefit.collect.statement import description
 from rolefit.collect.store import Store, TableFull, TokenRefused
 from rolefit.collect.tables import ROLES
@@ -97,6 +97,27 @@ def add_collect_routes(
     about = description(version)
     limit = RateLimit(settings.per_minute)
     store = writer.store
+    contribution_schema = {
+        "type": "object",
+        "required": ["token", "role", "answers", "consent"],
+        "additionalProperties": False,
+        "properties": {
+            "token": {"type": "string", "description": "The contribution_token of the person's result."},
+            "role": {"type": "string", "enum": list(ROLES), "description": "The person's role today."},
+            "answers": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {k: v for k, v in answers_schema()["properties"].items() if k != "base_rate"},
+                "description": "The person's answers, as sent to /api/predict (without base_rate).",
+            },
+            "consent": {"type": "boolean", "enum": [True], "description": "The person said yes."},
+        },
+    }
+    delete_schema = {
+        "type": "object",
+        "required": ["deletion_code"],
+        "properties": {"deletion_code": {"type": "string", "example": "ABCD-EFGH-JKMN-PQRS"}},
+    }
 
     async def body_of(request: Request) -> Any:
         """The parsed JSON body, or the refusal (rate limit, content type, size, time, syntax)."""
@@ -133,6 +154,12 @@ def add_collect_routes(
         "/api/contributions",
         summary="Add one person's answers and current role",
         status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": contribution_schema}},
+            }
+        },
         responses={
             409: {"description": "The token is unknown, expired or already used"},
             422: {"description": "Invalid answers, role, token or consent"},
@@ -193,6 +220,9 @@ def add_collect_routes(
     @app.post(
         "/api/contributions/delete",
         summary="Delete a contribution by its deletion code",
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": delete_schema}}}
+        },
         responses={404: {"description": WRONG_CODE}, 429: {"description": "Too many requests"}},
     )
     async def delete(request: Request) -> Any:
