@@ -217,3 +217,18 @@ def test_the_rate_limit_counts_each_client_in_a_sliding_minute():
     clock.now = 60.5
     assert limit.wait("a") == 0
     assert RateLimit(None).wait("a") == 0
+
+
+def test_the_predict_path_and_a_server_without_collect_import_nothing_of_it():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rolefit, rolefit.apps.web, rolefit.apps.cli, rolefit.scoring.predictor\n"
+        "names = ('rolefit.collect', 'sqlalchemy', 'alembic')\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(names))\n"
+        "print(loaded)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"

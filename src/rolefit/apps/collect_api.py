@@ -5,26 +5,30 @@ answers and current role, with the one-time token their prediction carried), ``P
 /api/contributions/delete`` (by deletion code). The database work runs on worker threads, never on the
 event loop, so ``/healthz`` and predictions keep being answered while contributions are written.
 
+All database work, and the validation of a contribution, runs on one thread of its own (writes are
+serialised anyway): one thread competing with the event loop for the GIL, not a pool of them.
+
 Each client address may send at most ``per_minute`` contribution and deletion requests a minute (then
 429 with ``Retry-After``), besides the guard's limit on requests in progress.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from rolefit.apps.bodies import parse_json, problem_response, read_body, refusal, wrong_content_type
-from rolefit.apps.people import SUGGESTIONS_PER_REQUEST
+from rolefit.apps.people import SUGGESTIONS_PER_REQUEST, answers_schema
 from rolefit.collect.statement import description
 from rolefit.collect.store import Store, TableFull, TokenRefused
 from rolefit.collect.tables import ROLES
@@ -74,11 +78,46 @@ class RateLimit:
             return 0.0
 
 
-def add_collect_routes(app: FastAPI, store: Store, settings: CollectSettings, *, body_timeout: float) -> None:
-    """Register the contribution endpoints on ``app``, writing to ``store``."""
+class Writer:
+    """The one thread that talks to the database (started on first use)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rolefit-collect")
+
+    async def run(self, work: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work, *args)
+
+
+def add_collect_routes(
+    app: FastAPI, writer: Writer, settings: CollectSettings, *, body_timeout: float
+) -> None:
+    """Register the contribution endpoints on ``app``; ``writer`` runs the database work."""
     version = load_instrument().version
     about = description(version)
     limit = RateLimit(settings.per_minute)
+    store = writer.store
+    contribution_schema = {
+        "type": "object",
+        "required": ["token", "role", "answers", "consent"],
+        "additionalProperties": False,
+        "properties": {
+            "token": {"type": "string", "description": "The contribution_token of the person's result."},
+            "role": {"type": "string", "enum": list(ROLES), "description": "The person's role today."},
+            "answers": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {k: v for k, v in answers_schema()["properties"].items() if k != "base_rate"},
+                "description": "The person's answers, as sent to /api/predict (without base_rate).",
+            },
+            "consent": {"type": "boolean", "enum": [True], "description": "The person said yes."},
+        },
+    }
+    delete_schema = {
+        "type": "object",
+        "required": ["deletion_code"],
+        "properties": {"deletion_code": {"type": "string", "example": "ABCD-EFGH-JKMN-PQRS"}},
+    }
 
     async def body_of(request: Request) -> Any:
         """The parsed JSON body, or the refusal (rate limit, content type, size, time, syntax)."""
@@ -115,6 +154,12 @@ def add_collect_routes(app: FastAPI, store: Store, settings: CollectSettings, *,
         "/api/contributions",
         summary="Add one person's answers and current role",
         status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": contribution_schema}},
+            }
+        },
         responses={
             409: {"description": "The token is unknown, expired or already used"},
             422: {"description": "Invalid answers, role, token or consent"},
@@ -130,6 +175,10 @@ def add_collect_routes(app: FastAPI, store: Store, settings: CollectSettings, *,
         data = await body_of(request)
         if isinstance(data, Response):
             return data
+        return await writer.run(_contribute, data)
+
+    def _contribute(data: dict[str, Any]) -> Response:
+        """Validate and store one contribution (on the writer's thread)."""
         problems: dict[str, str] = {}
         token = data.get("token")
         if not isinstance(token, str) or not token or len(token) > 200:
@@ -142,9 +191,8 @@ def add_collect_routes(app: FastAPI, store: Store, settings: CollectSettings, *,
         unknown = sorted(set(data) - {"token", "role", "answers", "consent"})
         for key in unknown[:20]:
             problems[key[:60]] = "unknown field; the fields are token, role, answers and consent"
-        answers = data.get("answers")
         try:
-            clean = validate_answers(answers, suggestions=SUGGESTIONS_PER_REQUEST)
+            clean = validate_answers(data.get("answers"), suggestions=SUGGESTIONS_PER_REQUEST)
         except InvalidAnswers as exc:
             problems.update({f"answers.{k}" if k != "answers" else k: v for k, v in exc.problems.items()})
             clean = {}
@@ -153,7 +201,7 @@ def add_collect_routes(app: FastAPI, store: Store, settings: CollectSettings, *,
         if problems:
             return problem_response(problems)
         try:
-            outcome = await run_in_threadpool(store.contribute, token, role, clean, version)
+            outcome = store.contribute(token, role, clean, version)
         except TokenRefused:
             return refusal(
                 409,
@@ -166,18 +214,15 @@ def add_collect_routes(app: FastAPI, store: Store, settings: CollectSettings, *,
                 f"The contributions table is full ({settings.max_rows:,} contributions): this server takes "
                 "no more. Nothing was stored.",
             )
-        return JSONResponse(
-            status_code=201,
-            content={
-                "status": outcome.status,
-                "reason": outcome.reason,
-                "deletion_code": outcome.deletion_code,
-            },
-        )
+        content = {"status": outcome.status, "reason": outcome.reason, "deletion_code": outcome.deletion_code}
+        return JSONResponse(status_code=201, content=content)
 
     @app.post(
         "/api/contributions/delete",
         summary="Delete a contribution by its deletion code",
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": delete_schema}}}
+        },
         responses={404: {"description": WRONG_CODE}, 429: {"description": "Too many requests"}},
     )
     async def delete(request: Request) -> Any:
@@ -189,17 +234,17 @@ def add_collect_routes(app: FastAPI, store: Store, settings: CollectSettings, *,
         code = data.get("deletion_code")
         if not isinstance(code, str) or len(code) > 100:
             return problem_response({"deletion_code": "required: the code given when the answers were added"})
-        if not await run_in_threadpool(store.delete, code):
+        if not await writer.run(store.delete, code):
             return refusal(404, WRONG_CODE)
         return JSONResponse({"deleted": True})
 
 
-async def with_token(response: Response, store: Store) -> Response:
+async def with_token(response: Response, writer: Writer) -> Response:
     """A successful prediction's response with a one-time ``contribution_token`` added (others as
     they are)."""
     if response.status_code != 200 or not isinstance(response.body, bytes | bytearray):
         return response
-    token = await run_in_threadpool(store.issue_token)
+    token = await writer.run(writer.store.issue_token)
     body = bytes(response.body)
     if not body.rstrip().endswith(b"}"):
         return response

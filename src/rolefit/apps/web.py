@@ -223,13 +223,14 @@ def create_app(
     # one scoring thread (started on first use, ended when idle): single-person work first, batches
     # a chunk at a time (rolefit.apps.lanes)
     lanes = app.state.lanes = Lanes()
-    store = app.state.collect_store = None
+    writer = app.state.collect_store = None
     if collect is not None:
         # here, not at the top: without --collect nothing of rolefit.collect (nor SQLAlchemy) is imported
-        from rolefit.apps.collect_api import add_collect_routes
+        from rolefit.apps.collect_api import Writer, add_collect_routes, with_token
         from rolefit.collect.store import Store
 
-        store = app.state.collect_store = Store(collect.url, max_rows=collect.max_rows)
+        app.state.collect_store = Store(collect.url, max_rows=collect.max_rows)
+        writer = Writer(app.state.collect_store)
 
     async def receive(request: Request) -> tuple[bytes, float | None, dict[str, str]] | Response:
         """Content type, query base rate and the bounded body of a predict request, or the refusal."""
@@ -292,20 +293,21 @@ def create_app(
         When the server collects contributions (``rolefit serve --collect``), also a one-time
         ``contribution_token`` for ``POST /api/contributions``."""
         answer = await _predict_one(request)
-        if store is None:
+        if writer is None:
             return answer
-        from rolefit.apps.collect_api import with_token
-
-        return await with_token(answer, store)
+        return await with_token(answer, writer)
 
     async def _predict_one(request: Request) -> Response:
         received = await receive(request)
         if isinstance(received, Response):
             return received
         body, query_rate, problems = received
-        if len(body) <= INLINE_BYTES:
+        if len(body) <= INLINE_BYTES and writer is None:
             # one small person with known keys costs at most about half a millisecond: answered here,
-            # without the thread hand-off (which costs a third of the throughput of valid requests)
+            # without the thread hand-off (which costs a third of the throughput of valid requests).
+            # Not while collecting: the loop then also carries every contribution's requests, and 50
+            # clients contributing at once kept it busy enough to hold /healthz for 100-500 ms (p99);
+            # on the scoring thread, 85-90 ms on the same busy machine, and more contributions a second
             answer = _answer_one(body, query_rate, problems, loaded.path, inline=True)
             if answer is not None:
                 return answer
@@ -338,5 +340,5 @@ def create_app(
     add_guidance_routes(app, model=loaded.path, receive=receive, run=lanes.person,
                         person_schema=person_schema, refused=refused)  # fmt: skip
     if collect is not None:
-        add_collect_routes(app, store, collect, body_timeout=body_timeout)
+        add_collect_routes(app, writer, collect, body_timeout=body_timeout)
     return app
