@@ -221,7 +221,7 @@ def test_a_contribution_kept_apart_says_why_and_keeps_the_row(collect_visit, col
     and the page says so and why, with the deletion code as for any other."""
     database = collect_site.database
     page = collect_visit.page()
-    page.goto(collect_visit.url("#result?interest_math=5&years_coding=1&years_ml=3"))
+    page.goto(collect_visit.url("#result?interest_math=5&years_coding=1&years_ml=4"))
     page.wait_for_selector("#contribute:not([hidden])")
     before = stored(database)
     page.click("label[for='contribute-role-mle']")
