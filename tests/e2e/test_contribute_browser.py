@@ -236,6 +236,23 @@ def test_a_contribution_kept_apart_says_why_and_keeps_the_row(collect_visit, col
     assert axe_serious(page) == []
 
 
+def test_a_friends_result_link_is_not_offered_for_adding(collect_visit):
+    """Someone else's result link (answers other than the ones this browser keeps) shows their result
+    without the contribution step: only a person's own answers can be added, and "Make these answers
+    mine" offers it."""
+    own = collect_visit.page()
+    own.goto(collect_visit.url(RESULT))
+    own.wait_for_selector("#contribute:not([hidden])")
+    friend = collect_visit.page()  # the same browser: it keeps the first person's answers
+    friend.goto(collect_visit.url("#result?interest_building_products=5&skill_web_development=5"))
+    friend.wait_for_selector("#visiting:not([hidden])")
+    friend.wait_for_load_state("networkidle")
+    assert friend.locator("#contribute").is_hidden()
+    friend.click("#visiting-keep")
+    friend.wait_for_selector("#contribute:not([hidden])")
+    assert friend.locator("#contribute-form").is_visible()
+
+
 def contribute_as(page, url: str, role: str) -> None:
     """Open the result at ``url``, choose ``role``, confirm and send."""
     page.goto(url)
