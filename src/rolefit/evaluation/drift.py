@@ -95,13 +95,19 @@ def check_sources(
     return {"reference_from": label, "sources": sources, "alarms": alarms, "drifted": bool(alarms)}
 
 
-def before_training(frame: pd.DataFrame, params, root: str | Path = ".") -> dict[str, Any]:
+def before_training(
+    frame: pd.DataFrame, params, root: str | Path = ".", *, against_champion: bool = True
+) -> dict[str, Any]:
     """:func:`check_sources` against what the champion in ``export.dir`` was trained on (its bundle's
-    reference), or, with no champion yet, against this build's own training split."""
+    reference), or, with no champion yet or ``against_champion`` False, against this build's own
+    training split.
+
+    The DVC ``drift`` stage passes False: its report is a DVC output, and the champion folder is not
+    one (it depends on the registry's history), so the report must not depend on it either."""
     import json
 
     champion = resolve(Path(root) / params.export.dir) / "reference.json"
-    if champion.is_file():
+    if against_champion and champion.is_file():
         references = json.loads(champion.read_text())
         return check_sources(frame, references, params.drift, label=f"the champion in {params.export.dir}")
     return check_sources(
