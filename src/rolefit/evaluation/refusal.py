@@ -111,12 +111,19 @@ def suggestions(verdict, challenger: dict[str, Any], changed: dict[str, Any], pa
         for name in sorted(new_sources & set(sources)):
             spec = sources[name]
             if spec.role == "train":
-                out.append({
-                    "setting": f"build.source_weights.{name}",
-                    "now": f"{weights.get(name, 1.0):g}",
-                    "why": f"{name} is new or reweighted in this training and {source} got worse: a lower "
-                           f"weight lets {name} speak less (0 leaves it out of training)",
-                })  # fmt: skip
+                pair = (changed.get("weights") or {}).get(name)
+                if pair and pair["challenger"] < pair["champion"]:
+                    why = (
+                        f"{name}'s weight went from {pair['champion']:g} to {pair['challenger']:g} and "
+                        f"{source} got worse: the champion's weight gave its respondents more say"
+                    )
+                else:
+                    why = (
+                        f"{name} is new or weighs more in this training and {source} got worse: a lower "
+                        f"weight lets {name} speak less (0 leaves it out of training)"
+                    )
+                setting = f"build.source_weights.{name}"
+                out.append({"setting": setting, "now": f"{weights.get(name, 1.0):g}", "why": why})
                 out.append({
                     "setting": f"ingest.sources.{name}.role",
                     "now": spec.role,
