@@ -26,11 +26,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## run: set up, run the retraining pipeline (train, evaluate, gate, promote), predict for an example person
-## (the same flow as `rolefit train`, through DVC's stages, so `dvc status` is clean afterwards). Exits
-## as `rolefit train` does: 4 when the quality gate refused the new model (DVC itself exits 255; the
-## export stage's log says REFUSED), else DVC's code when a stage failed
+## (the same flow as `rolefit train`, through DVC's stages, so `dvc status` is clean afterwards). Its
+## recipe ends with `rolefit train`'s codes: 4 when the quality gate refused the new model (DVC itself
+## exits 255; the export stage's log says REFUSED), else DVC's code. make reports it as
+## "make: *** [Makefile:<line>: run] Error 4" and, as for any failed recipe, exits 2 itself
 run: setup
-	@$(BIN)/dvc repro || { code=$$?; exit $$($(BIN)/python -c 'import sys; from rolefit.ops.release import exit_code_after_repro as e; print(e(".", int(sys.argv[1])))' $$code); }
+	@$(BIN)/dvc repro || { code=$$?; code=$$($(BIN)/python -c 'import sys; from rolefit.ops.release import exit_code_after_repro as e; print(e(".", int(sys.argv[1])))' $$code); [ "$$code" != 4 ] || echo "make run: the quality gate refused the new model (exit 4): reports/challenger/refusal.md says why" >&2; exit $$code; }
 	$(BIN)/rolefit predict --answers examples/person.json
 
 ## browser: Debian's headless Chromium for the real-browser tests (Playwright drives /usr/bin/chromium)

@@ -81,8 +81,13 @@ def fresh(committed, tmp_path_factory):
     return clone
 
 
+def own_key() -> dict[str, str]:
+    """The fresh clone's environment: no tests' signing key, so it signs with a key of its own."""
+    return {k: v for k, v in env().items() if k != "ROLEFIT_SIGNING_KEY"}
+
+
 def test_a_fresh_clone_runs_clean_twice(fresh):
-    environ = {k: v for k, v in env().items() if k != "ROLEFIT_SIGNING_KEY"}  # a key of its own
+    environ = own_key()
     first = make_run(fresh, environ)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     porcelain, status = clean(fresh, environ)
@@ -100,7 +105,7 @@ def test_a_fresh_clone_runs_clean_twice(fresh):
 
 
 def test_a_refusal_leaves_the_champions_reports_and_exits_4(fresh):
-    environ = env()
+    environ = own_key()
     champion_metrics = (fresh / "reports/metrics.json").read_bytes()
     params = yaml.safe_load((fresh / "params.yaml").read_text())
     for source in ("kaggle2021", "stackoverflow2017"):  # no real respondents in training: refused
@@ -108,7 +113,8 @@ def test_a_refusal_leaves_the_champions_reports_and_exits_4(fresh):
     (fresh / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     refused = make_run(fresh, environ)
-    assert refused.returncode == 4, refused.stdout[-3000:] + refused.stderr[-3000:]
+    # the recipe ends with 4, as `rolefit train` does; make itself exits 2 for any failed recipe
+    assert refused.returncode == 2 and "run] Error 4" in refused.stderr, refused.stdout[-3000:] + refused.stderr
     assert "REFUSED by the quality gate" in refused.stdout  # the export stage's log names the refusal
     assert (fresh / "reports/metrics.json").read_bytes() == champion_metrics
     challenger = fresh / "reports/challenger"
