@@ -114,7 +114,8 @@ def test_a_refusal_leaves_the_champions_reports_and_exits_4(fresh):
 
     refused = make_run(fresh, environ)
     # the recipe ends with 4, as `rolefit train` does; make itself exits 2 for any failed recipe
-    assert refused.returncode == 2 and "run] Error 4" in refused.stderr, refused.stdout[-3000:] + refused.stderr
+    output = refused.stdout[-3000:] + refused.stderr[-3000:]
+    assert refused.returncode == 2 and "run] Error 4" in refused.stderr, output
     assert "REFUSED by the quality gate" in refused.stdout  # the export stage's log names the refusal
     assert (fresh / "reports/metrics.json").read_bytes() == champion_metrics
     challenger = fresh / "reports/challenger"
