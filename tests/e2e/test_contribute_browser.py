@@ -158,15 +158,22 @@ def test_an_ml_engineer_contributes_sees_the_deletion_code_and_deletes_with_it(c
     assert axe_serious(page) == []
     shot(page, "contributed", collect_visit)
 
-    # "Delete a contribution" at the foot of the page: a wrong code is refused, and nothing is deleted
+    # later, in another browser, the address given with the code opens "Delete a contribution": a wrong
+    # code is refused, and nothing is deleted
+    later = collect_visit.page(fresh=True)
+    later.goto(page.text_content("#delete-address"))
+    later.wait_for_selector("#delete-section:not([hidden])")
+    later.wait_for_function("() => document.activeElement.id === 'delete-code'")
+    wrong = ("B" if code[0] != "B" else "C") + code[1:]
+    later.fill("#delete-code", wrong)
+    later.click("#delete-send")
+    assert wait_text(later, "#delete-status").startswith("No contribution matches this code")
+    assert later.get_attribute("#delete-code", "aria-invalid") == "true"
+    assert stored(database) == after
+    assert axe_serious(later) == []
+    # "Delete a contribution" at the foot of the result's page, with the right code
     page.click("#to-delete")
     assert active(page)["id"] == "delete-code"
-    wrong = ("B" if code[0] != "B" else "C") + code[1:]
-    page.fill("#delete-code", wrong)
-    page.click("#delete-send")
-    assert wait_text(page, "#delete-status").startswith("No contribution matches this code")
-    assert page.get_attribute("#delete-code", "aria-invalid") == "true"
-    assert stored(database) == after
     page.fill("#delete-code", code)
     page.click("#delete-send")
     wait_text(page, "#delete-status", "Deleted")

@@ -57,6 +57,11 @@ export function initContributions() {
     fill($("contribute-not-kept"), info.not_kept);
     $("collect-notice").hidden = false;
     $("delete-section").hidden = false;
+    $("delete-address").textContent = location.origin + "/#delete";
+    if (location.hash === "#delete") {  // the address given with a deletion code: straight to the form
+      $("delete-section").scrollIntoView({ block: "start" });
+      $("delete-code").focus();
+    }
   })();
   $("contribute-form").addEventListener("submit", (event) => { event.preventDefault(); contribute(); });
   $("copy-code").addEventListener("click", copyCode);
