@@ -131,8 +131,8 @@ function showAdded(data) {
     ? "They are kept apart from the rest until someone has looked at them."
       + (data.reason ? " Why: " + reasonWords(data.reason) + "." : "") + " If that was a slip, delete them with "
       + "the code below, correct your answers and add them again from the new result."
-    : "Your answers and your role are added to the data rolefit learns from. They are used the next time the "
-      + "model is trained, never straight away.";
+    : "Your answers and your role are added to the data rolefit learns from. The people who run this site "
+      + "can use them when they next retrain it; they never change anyone's result directly.";
   $("contribute-done").hidden = false;
   $("link-note-added").hidden = false;
   $("contribute-done-title").focus();
