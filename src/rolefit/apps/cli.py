@@ -167,6 +167,9 @@ def serve(
             )
         if collect:
             settings = collect_settings(collect_db, collect_max_rows, collect_rate)
+            from rolefit.collect.migrate import shown_url
+
+            typer.echo(f"collecting contributed answers (opt-in) into {shown_url(settings.url)}", err=True)
         elif collect_db:
             fail("--collect-db names the contributions database: give it with --collect")
         run_server(host=host, port=port, model=model, allowed_hosts=allowed_host,

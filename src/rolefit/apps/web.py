@@ -292,10 +292,10 @@ def create_app(
         no-information), the starting point base_rate, and every answer's effect with its evidence.
         When the server collects contributions (``rolefit serve --collect``), also a one-time
         ``contribution_token`` for ``POST /api/contributions``."""
-        answer = await _predict_one(request)
         if writer is None:
-            return answer
-        return await with_token(answer, writer)
+            return await _predict_one(request)
+        async with writer.admit():
+            return await with_token(await _predict_one(request), writer)
 
     async def _predict_one(request: Request) -> Response:
         received = await receive(request)
