@@ -224,17 +224,27 @@ def test_the_same_result_cannot_be_contributed_twice(collect_visit, collect_site
 
 
 def test_a_contribution_kept_apart_says_why_and_keeps_the_row(collect_visit, collect_site):
-    """More years of ML than of coding: the contribution is stored, kept apart with the server's reason,
-    and the page says so and why, with the deletion code as for any other."""
+    """More years of ML than of coding, added by keyboard alone: the contribution is stored, kept apart
+    with the server's reason, and the page says so and why, with the deletion code as for any other."""
     database = collect_site.database
     page = collect_visit.page()
     page.goto(collect_visit.url("#result?interest_math=5&years_coding=1&years_ml=4"))
     page.wait_for_selector("#contribute:not([hidden])")
     before = stored(database)
-    page.click("label[for='contribute-role-mle']")
-    page.check("#contribute-consent")
-    page.click("#contribute-send")
+    # by keyboard alone: the role by arrow key, the box by Space, Enter sends
+    page.focus("#contribute-role-swe")
+    page.keyboard.press("ArrowRight")
+    assert page.is_checked("#contribute-role-mle") and active(page)["id"] == "contribute-role-mle"
+    page.keyboard.press("Tab")
+    assert active(page)["id"] == "contribute-consent"
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert active(page)["id"] == "contribute-send"
+    page.keyboard.press("Enter")
     page.wait_for_selector("#contribute-done:not([hidden])")
+    assert active(page)["id"] == "contribute-done-title"
+    page.keyboard.press("Tab")
+    assert active(page)["id"] == "copy-code"
     added = [row for row in stored(database) if row not in before]
     assert len(added) == 1 and added[0]["status"] == "kept_apart" and added[0]["reason"]
     assert "for a check" in page.text_content("#contribute-done-title")
