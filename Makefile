@@ -81,6 +81,12 @@ bench-fair: setup
 mutate: setup
 	$(BIN)/python tools/mutate.py $(if $(ONLY),--only $(ONLY)) $(ARGS)
 
+## package-model: refresh the model packaged with rolefit (src/rolefit/packaged_model, scoring-only, with
+## its data-source notes) from the promoted champion, and pin its manifest's sha256 (part of a release)
+.PHONY: package-model
+package-model: setup
+	$(BIN)/python -m rolefit.ops.package_model --champion models/champion
+
 ## repro: run the DVC retraining pipeline
 repro: setup
 	$(BIN)/dvc repro

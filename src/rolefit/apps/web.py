@@ -213,11 +213,13 @@ def create_app(
     def index() -> str:
         return page
 
+    info = loaded.info.to_dict()
+
     @app.get("/healthz", response_model=HealthOut, summary="Is the server up, and which model")
     async def healthz() -> Any:
         """The server is up, and the version of the model it serves."""
         # async: answered on the event loop itself, never queued behind a busy thread pool
-        return JSONResponse({"status": "ok", "model_version": loaded.version})
+        return JSONResponse({"status": "ok", "model_version": loaded.version, "model": info})
 
     @app.get("/api/questionnaire", response_model=QuestionnaireOut, summary="The questionnaire")
     def questionnaire() -> Any:
