@@ -265,10 +265,10 @@ def create_app(
         if len(body) <= INLINE_BYTES:
             # one small person with known keys costs at most about half a millisecond: answered here,
             # without the thread hand-off (which costs a third of the throughput of valid requests)
-            answer = _answer_one(body, query_rate, problems, loaded.path, inline=True)
+            answer = _answer_one(body, query_rate, problems, loaded, inline=True)
             if answer is not None:
                 return answer
-        return await lanes.person(_answer_one, body, query_rate, problems, loaded.path)
+        return await lanes.person(_answer_one, body, query_rate, problems, loaded)
 
     @app.post(
         "/api/predict/batch",
@@ -292,8 +292,8 @@ def create_app(
         received = await receive(request)
         if isinstance(received, Response):
             return received
-        return await lanes.batch(_batch_steps(*received, loaded.path))
+        return await lanes.batch(_batch_steps(*received, loaded))
 
-    add_guidance_routes(app, model=loaded.path, receive=receive, run=lanes.person,
+    add_guidance_routes(app, model=loaded, receive=receive, run=lanes.person,
                         person_schema=person_schema, refused=refused)  # fmt: skip
     return app

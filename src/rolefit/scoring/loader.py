@@ -340,14 +340,17 @@ def _is_mlflow_uri(location: object) -> bool:
     return isinstance(location, str) and location.startswith(("models:/", "runs:/"))
 
 
-def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
+def load_model(location: str | os.PathLike | LoadedModel | None = None) -> LoadedModel:
     """Load (once) and return the verified model; thread-safe.
 
     ``location`` (or ``ROLEFIT_MODEL``) is a bundle folder or an MLflow model URI such as
-    ``models:/rolefit@champion``; MLflow is imported only in the second case. Once loaded, the same
-    request is answered from memory with no file-system access: a newly published champion is picked
-    up after :func:`clear_cache` (or a restart), never half-way through.
+    ``models:/rolefit@champion``; MLflow is imported only in the second case. A :class:`LoadedModel` is
+    returned as it is (a server scores with the model it loaded and reports, never a second load).
+    Once loaded, the same request is answered from memory with no file-system access: a newly published
+    champion is picked up after :func:`clear_cache` (or a restart), never half-way through.
     """
+    if isinstance(location, LoadedModel):  # already loaded and verified (e.g. the server's own model)
+        return location
     # an explicit location is its own key (ROLEFIT_MODEL does not change where it points); without one,
     # the key is the environment variable, in a tuple so that it never equals an explicit location
     if location is None:
