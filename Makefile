@@ -30,12 +30,14 @@ run: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-## check: the fast lane (under 2 minutes): lint, format check, import contracts, then unit, api and model
-## tests on a small champion (ROLEFIT_TEST_CHAMPION=small; tests marked full_model are deselected)
+## check: the fast lane (under 2 minutes): lint, format check, import contracts, the public API's types
+## (mypy, [tool.mypy]), then unit, api and model tests on a small champion (ROLEFIT_TEST_CHAMPION=small;
+## tests marked full_model are deselected)
 check: setup
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/ruff format --check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	ROLEFIT_TEST_CHAMPION=small $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile tests/unit tests/api tests/model
 
 ## test: set up, lint, check the import contracts (layers, no cycles), run every test on the full champion
@@ -44,6 +46,7 @@ check: setup
 test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 ## screenshots: take the page's screenshots in a real Chromium (form, error and result at 1280 and 390 px,
@@ -95,6 +98,7 @@ lint: setup
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/ruff format --check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format src tests pipelines benchmarks tools
