@@ -51,11 +51,13 @@ def require(extra: str, feature: str, modules: tuple[str, ...] | None = None) ->
         raise MissingExtra(missing_extra_message(extra, missing, feature))
 
 
-def as_missing_extra(exc: ModuleNotFoundError, feature: str) -> MissingExtra | None:
+def as_missing_extra(exc: ModuleNotFoundError, feature: str, extra: str | None = None) -> MissingExtra | None:
     """The :class:`MissingExtra` for a failed import of a module some extra brings, or None when the
-    missing module belongs to no extra (then it is a real bug, not a missing install)."""
+    missing module belongs to no extra (then it is a real bug, not a missing install). ``extra``: the
+    extra the feature needs as a whole (e.g. ``train`` for a pipeline command that failed on pandas,
+    which ``train`` brings through ``batch``); by default the extra that brings the module."""
     top = (exc.name or "").split(".")[0]
-    for extra, modules in EXTRA_MODULES.items():
+    for owner, modules in EXTRA_MODULES.items():
         if top in modules:
-            return MissingExtra(missing_extra_message(extra, [top], feature))
+            return MissingExtra(missing_extra_message(extra or owner, [top], feature))
     return None

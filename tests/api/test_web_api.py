@@ -21,7 +21,10 @@ def client(champion):
 def test_healthz_reports_the_model_version(client, champion):
     body = client.get("/healthz").json()
     manifest = json.loads((champion[1] / "manifest.json").read_text())
-    assert body == {"status": "ok", "model_version": manifest["model_version"]}
+    assert body["status"] == "ok" and body["model_version"] == manifest["model_version"]
+    # which model answers, as every prediction says it
+    assert body["model"] == client.post("/api/predict", json={"interest_math": 5}).json()["model"]
+    assert body["model"]["chosen_by"] == "argument" and body["model"]["trained_at"] == manifest["created_at"]
 
 
 def test_questionnaire_endpoint(client):

@@ -118,6 +118,9 @@ def test_a_core_install_predicts_from_an_empty_folder_with_the_packaged_model(ve
     out = subprocess.run([str(folder / "bin/rolefit"), "serve"], cwd=empty, env=environ, capture_output=True,
                          text=True)  # fmt: skip
     assert out.returncode == 4 and 'pip install "rolefit[serve]"' in out.stderr, out.stderr[-2000:]
+    out = subprocess.run([str(folder / "bin/rolefit"), "train"], cwd=empty, env=environ, capture_output=True,
+                         text=True)  # fmt: skip
+    assert out.returncode == 4 and 'pip install "rolefit[train]"' in out.stderr, out.stderr[-2000:]
 
 
 def test_the_core_install_pulls_no_heavy_dependency(venv):

@@ -230,17 +230,30 @@ for command in (
     app.command()(command)
 
 
+#: The extra each command needs beyond the core (predict, quiz, next, what-if, questionnaire need none).
+COMMAND_EXTRAS = {
+    "serve": "serve",
+    "score": "batch",
+    **dict.fromkeys(
+        ("train", "promote", "versions", "ingest", "marginals", "drift", "monitor", "recalibrate"), "train"
+    ),
+}
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Run the command line; a command whose extra is not installed says which to install (exit 4)."""
+    import sys
+
     from rolefit.errors import MissingExtra, as_missing_extra
 
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
     try:
         app()
     except MissingExtra as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(4) from None
     except ModuleNotFoundError as exc:
-        missing = as_missing_extra(exc, "this command")
+        missing = as_missing_extra(exc, f"rolefit {command}".strip(), COMMAND_EXTRAS.get(command))
         if missing is None:
             raise
         typer.echo(f"error: {missing}", err=True)
