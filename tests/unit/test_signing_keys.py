@@ -226,10 +226,9 @@ def test_an_unverified_bundle_warns_once_and_every_prediction_says_so(champion, 
             "chosen_by": "argument",
             "trained_at": prediction.model.trained_at,
             "training_sources": list(prediction.model.training_sources),
+            "published_at": "",
         }
-        assert (
-            prediction.model.trained_at.startswith("20") and "synthetic" in prediction.model.training_sources
-        )
+        assert "synthetic" in prediction.model.training_sources
 
 
 def test_a_bundle_refused_for_another_reason_is_not_said_to_be_loaded(champion, tmp_path, caplog):

@@ -195,9 +195,14 @@ class ModelOut(_Out):
         "(argument), the ROLEFIT_MODEL setting, the project's published champion (project), or the model "
         "packaged with rolefit (packaged)."
     )
-    trained_at: str = Field(description="When the model was trained (ISO 8601).")
+    trained_at: str = Field(
+        description='When the model was trained (ISO 8601); "" when its bundle does not record it.'
+    )
     training_sources: list[str] = Field(
         description="The data sources the model was built from (ids: kaggle2021, synthetic, ...)."
+    )
+    published_at: str = Field(
+        description='For the packaged model, when the champion it copies was published (ISO 8601); else "".'
     )
 
 

@@ -94,8 +94,8 @@ def notes(manifest: dict[str, Any]) -> str:
     lines = [
         "# Data sources of the model packaged with rolefit",
         "",
-        f"Model version {manifest['model_version']}, trained {manifest['created_at']}. The model holds "
-        "tables of effects and answer counts learned from these sources, not their respondents' rows.",
+        f"Model version {manifest['model_version']}. The model holds tables of effects and answer counts "
+        "learned from these sources, not their respondents' rows.",
         "",
     ]
     for name in names:
@@ -136,6 +136,7 @@ def package_model(
             "--allow-unverified."
         )
     state = champion_folder.state(champion) if source != champion else None
+    current = (champion_folder.pointer(champion) if source != champion else None) or {}
     out = json.loads(json.dumps(manifest))  # a deep copy
     out["files"] = {name: manifest["files"][name] for name in listed_files(manifest) if name != ESTIMATOR}
     out["files"][ESTIMATOR] = None
@@ -143,6 +144,8 @@ def package_model(
         "from_version": manifest["model_version"],
         "from_manifest_sha256": hashlib.sha256((source / MANIFEST).read_bytes()).hexdigest(),
         "mlflow_version": None if state is None else state.mlflow_version,
+        "published_at": (current or {}).get("published_at")
+        or manifest.get("packaged", {}).get("published_at"),
         "packaged_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "verified_by": trust.by,
     }

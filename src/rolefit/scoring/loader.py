@@ -105,10 +105,13 @@ class ModelInfo:
     verified_by: str
     #: how it was chosen (:data:`CHOSEN_BY`): argument, ROLEFIT_MODEL, project or packaged
     chosen_by: str = "argument"
-    #: when it was trained (the bundle's ``created_at``, ISO 8601)
+    #: when it was trained (the bundle's ``created_at``, ISO 8601); "" for bundles that do not record it
+    #: (reproducible builds leave the time to the MLflow run)
     trained_at: str = ""
     #: the data sources its build read (ids, as in ``params.yaml``: kaggle2021, synthetic, ...)
     training_sources: tuple[str, ...] = ()
+    #: for the packaged model: when the champion it copies was published (ISO 8601); else ""
+    published_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +121,7 @@ class ModelInfo:
             "chosen_by": self.chosen_by,
             "trained_at": self.trained_at,
             "training_sources": list(self.training_sources),
+            "published_at": self.published_at,
         }
 
     def describe(self) -> str:
@@ -125,7 +129,10 @@ class ModelInfo:
         ...)"."""
         where = CHOSEN_WORDS.get(self.chosen_by, self.chosen_by)
         sources = ", ".join(SOURCE_NAMES.get(s, s) for s in self.training_sources if s != "synthetic")
-        trained = f", trained {self.trained_at[:10]}" if self.trained_at else ""
+        if self.trained_at:
+            trained = f", trained {self.trained_at[:10]}"
+        else:
+            trained = f", published {self.published_at[:10]}" if self.published_at else ""
         on = f" on {sources}" if sources else ""
         return f"{where} (version {self.version}{trained}{on})"
 
@@ -170,8 +177,11 @@ class LoadedModel:
             trust = Verification(False, UNVERIFIED)
         training = self.manifest.get("training_data") or {}
         sources = tuple(sorted((training.get("rows") or {}).get("by_source") or {}))
-        info = ModelInfo(self.version, trust.verified, trust.by, self.chosen_by,
-                         str(self.manifest.get("created_at", "")), sources)  # fmt: skip
+        created = str(self.manifest.get("created_at", ""))
+        trained = created if created[:4].isdigit() else ""  # else "not recorded: see the MLflow run"
+        published = str((self.manifest.get("packaged") or {}).get("published_at") or "")
+        info = ModelInfo(self.version, trust.verified, trust.by, self.chosen_by, trained, sources,
+                         published)  # fmt: skip
         object.__setattr__(self, "info", info)
         ranks = {item_id: rank for rank, item_id in enumerate(sorted(instrument.ids))}
         if self.fit is None:
