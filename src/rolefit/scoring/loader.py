@@ -97,7 +97,9 @@ class ModelInfo:
     package's file record) vouches for every file; False when no signing key was configured, so only the
     checksums were checked (corruption is detected, deliberate edits are not). ``verified_by`` says
     which, in words: ``"signature (key id 0123456789abcdef)"``, ``"package (installed rolefit 1.2.0: its
-    file record)"`` or ``"checksums only: no signing key configured"``.
+    file record)"`` or ``"checksums only: no signing key configured"``. ``chosen_by`` says how it was
+    chosen (the rule of :func:`choose_model`), ``trained_at``/``published_at`` when it was made, and
+    ``training_sources`` what it was built from; :meth:`describe` says all that in words.
     """
 
     version: str
