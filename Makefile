@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 ## "make: *** [Makefile:<line>: run] Error 4" and, as for any failed recipe, exits 2 itself
 run: setup
 	@$(BIN)/dvc repro || { code=$$?; code=$$($(BIN)/python -c 'import sys; from rolefit.ops.release import exit_code_after_repro as e; print(e(".", int(sys.argv[1])))' $$code); [ "$$code" != 4 ] || echo "make run: the quality gate refused the new model (exit 4): reports/challenger/refusal.md says why" >&2; exit $$code; }
-	$(BIN)/rolefit predict --answers examples/person.json
+	$(BIN)/rolefit predict --answers examples/person.json --model models/champion
 
 ## browser: Debian's headless Chromium for the real-browser tests (Playwright drives /usr/bin/chromium)
 browser:
