@@ -148,3 +148,12 @@ def test_a_feature_without_its_extra_names_the_pip_install():
     assert error is not None and 'pip install "rolefit[train]"' in str(error)
     assert as_missing_extra(ModuleNotFoundError("x", name="no_such_thing"), "x") is None
     assert all(modules for modules in EXTRA_MODULES.values())
+
+
+def test_every_command_is_core_or_names_its_extra():
+    from rolefit.apps.cli import COMMAND_EXTRAS, app
+
+    core = {"questionnaire", "predict", "quiz", "next", "what-if"}  # what a core install runs
+    names = {command.name or command.callback.__name__ for command in app.registered_commands}
+    assert names == core | set(COMMAND_EXTRAS), names ^ (core | set(COMMAND_EXTRAS))
+    assert set(COMMAND_EXTRAS.values()) <= set(EXTRA_MODULES)
