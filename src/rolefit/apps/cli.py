@@ -35,6 +35,37 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    """``rolefit --version``: the package's version and the model that would answer (and how chosen)."""
+    if not value:
+        return
+    import rolefit
+    from rolefit.errors import RolefitError
+    from rolefit.scoring.loader import load_model
+
+    typer.echo(f"rolefit {rolefit.__version__}")
+    try:
+        info = load_model().info
+    except RolefitError as exc:
+        typer.echo(f"model: none loaded ({one_line(exc)})")
+    else:
+        typer.echo(f"model: {info.describe()}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print rolefit's version and the version of the model that answers, then exit.",
+    ),
+) -> None:
+    """rolefit: how well you fit software engineering (SWE) versus ML engineering (MLE)."""
+
+
 @app.command()
 def questionnaire(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")):
     """Print the questionnaire's items."""
@@ -94,9 +125,7 @@ def predict(
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8000, help="Port."),
-    model: str = typer.Option(
-        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
-    ),
+    model: str = typer.Option(None, "--model", help=MODEL_HELP),
     allow_unsigned: bool = typer.Option(
         False,
         "--allow-unsigned",
@@ -146,6 +175,12 @@ def serve(
 
     Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned. With --collect the
     contributions database is migrated (Alembic) before serving; the server is its only writer."""
+    from rolefit.errors import MissingExtra, require
+
+    try:
+        require("serve", "rolefit serve", ("fastapi", "fastapi_offline", "uvicorn"))
+    except MissingExtra as exc:
+        fail(str(exc), code=4)
     from rolefit.apps.guard import allowed_hosts
     from rolefit.apps.server import serve as run_server
     from rolefit.scoring.bundle import BundleError
@@ -209,6 +244,12 @@ def score(
     ``verdict`` is clear, leaning, toss-up, or no-information (a row with no answers). A CSV output's
     text cells never start a spreadsheet formula (see rolefit.data.csvsafe). Exits 2 for bad input, 3 for a
     bad model and 1 when the output cannot be written; the output is then left as it was."""
+    from rolefit.errors import MissingExtra, require
+
+    try:
+        require("batch", "rolefit score")
+    except MissingExtra as exc:
+        fail(str(exc), code=4)
     from rolefit.scoring.answers import InvalidAnswers
     from rolefit.scoring.batch import score_file
     from rolefit.scoring.bundle import BundleError
@@ -245,8 +286,34 @@ for command in (
     app.command()(command)
 
 
+#: The extra each command needs beyond the core (predict, quiz, next, what-if, questionnaire need none).
+COMMAND_EXTRAS = {
+    "serve": "serve",
+    "score": "batch",
+    **dict.fromkeys(
+        ("train", "promote", "versions", "ingest", "marginals", "drift", "monitor", "recalibrate"), "train"
+    ),
+}
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    """Run the command line; a command whose extra is not installed says which to install (exit 4)."""
+    import sys
+
+    from rolefit.errors import MissingExtra, as_missing_extra
+
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+    try:
+        app()
+    except MissingExtra as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(4) from None
+    except ModuleNotFoundError as exc:
+        missing = as_missing_extra(exc, f"rolefit {command}".strip(), COMMAND_EXTRAS.get(command))
+        if missing is None:
+            raise
+        typer.echo(f"error: {missing}", err=True)
+        raise SystemExit(4) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

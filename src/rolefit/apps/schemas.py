@@ -40,6 +40,7 @@ class HealthOut(_Out):
 
     status: Literal["ok"]
     model_version: str
+    model: ModelOut = Field(description="The model it serves: which one, how chosen, whether verified.")
 
 
 class QuestionGroupOut(_Out):
@@ -188,6 +189,20 @@ class ModelOut(_Out):
     verified_by: str = Field(
         description='In words: "signature (key id …)", "package (installed rolefit …: its file '
         'record)" or "checksums only: no signing key configured".'
+    )
+    chosen_by: Literal["argument", "ROLEFIT_MODEL", "project", "packaged"] = Field(
+        description="Which model answered, by the rule that chooses it: the model named by the caller "
+        "(argument), the ROLEFIT_MODEL setting, the project's published champion (project), or the model "
+        "packaged with rolefit (packaged)."
+    )
+    trained_at: str = Field(
+        description='When the model was trained (ISO 8601); "" when its bundle does not record it.'
+    )
+    training_sources: list[str] = Field(
+        description="The data sources the model was built from (ids: kaggle2021, synthetic, ...)."
+    )
+    published_at: str = Field(
+        description='For the packaged model, when the champion it copies was published (ISO 8601); else "".'
     )
 
 

@@ -247,11 +247,13 @@ def create_app(
     def index() -> str:
         return page_html(page, collecting(app))
 
+    info = loaded.info.to_dict()
+
     @app.get("/healthz", response_model=HealthOut, summary="Is the server up, and which model")
     async def healthz() -> Any:
         """The server is up, and the version of the model it serves."""
         # async: answered on the event loop itself, never queued behind a busy thread pool
-        return JSONResponse({"status": "ok", "model_version": loaded.version})
+        return JSONResponse({"status": "ok", "model_version": loaded.version, "model": info})
 
     @app.get("/api/questionnaire", response_model=QuestionnaireOut, summary="The questionnaire")
     def questionnaire() -> Any:
@@ -308,10 +310,10 @@ def create_app(
             # Not while collecting: the loop then also carries every contribution's requests, and 50
             # clients contributing at once kept it busy enough to hold /healthz for 100-500 ms (p99);
             # on the scoring thread, 85-90 ms on the same busy machine, and more contributions a second
-            answer = _answer_one(body, query_rate, problems, loaded.path, inline=True)
+            answer = _answer_one(body, query_rate, problems, loaded, inline=True)
             if answer is not None:
                 return answer
-        return await lanes.person(_answer_one, body, query_rate, problems, loaded.path)
+        return await lanes.person(_answer_one, body, query_rate, problems, loaded)
 
     @app.post(
         "/api/predict/batch",
@@ -335,9 +337,9 @@ def create_app(
         received = await receive(request)
         if isinstance(received, Response):
             return received
-        return await lanes.batch(_batch_steps(*received, loaded.path))
+        return await lanes.batch(_batch_steps(*received, loaded))
 
-    add_guidance_routes(app, model=loaded.path, receive=receive, run=lanes.person,
+    add_guidance_routes(app, model=loaded, receive=receive, run=lanes.person,
                         person_schema=person_schema, refused=refused)  # fmt: skip
     if collect is not None:
         add_collect_routes(app, writer, collect, body_timeout=body_timeout)
