@@ -5,6 +5,7 @@ import calendar
 import json
 import re
 import sqlite3
+import time
 
 import pytest
 
@@ -232,3 +233,23 @@ def test_the_predict_path_and_a_server_without_collect_import_nothing_of_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_tokens_are_bounded_and_a_used_one_keeps_only_the_months_end(tmp_path, clock):
+    from rolefit.collect.store import end_of_month
+
+    store = Store(database_url(str(tmp_path / "t.sqlite")), max_tokens=10, clock=clock)
+    issued = []
+    for _ in range(25):
+        clock.now += 1  # each a second later: the first ones expire first
+        issued.append(store.issue_token())
+    with sqlite3.connect(tmp_path / "t.sqlite") as db:
+        assert db.execute("select count(*) from tokens").fetchone()[0] <= 10
+    with pytest.raises(TokenRefused):
+        store.contribute(issued[0], "swe", PERSON, VERSION)  # dropped, the oldest
+    store.contribute(issued[-1], "swe", PERSON, VERSION)
+    with sqlite3.connect(tmp_path / "t.sqlite") as db:
+        used = db.execute("select expires_at from tokens where used").fetchall()
+    assert used == [(end_of_month(clock.now),)]
+    assert time.gmtime(end_of_month(clock.now))[:6] == (2026, 12, 31, 23, 59, 59)
+    store.close()

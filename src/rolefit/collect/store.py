@@ -6,6 +6,7 @@ writer at a time anyway, and the size bound is checked and kept inside the same 
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import hmac
 import secrets
@@ -30,6 +31,9 @@ TOKEN_SECONDS = 24 * 3600
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 #: Seconds between purges of expired tokens.
 PURGE_EVERY = 60.0
+#: Tokens kept at most (every prediction gets one while collecting): beyond it the oldest are dropped,
+#: so predictions alone cannot fill the disk.
+MAX_TOKENS = 1_000_000
 
 
 class TokenRefused(Exception):
@@ -70,6 +74,13 @@ def normalise_code(code: str) -> str:
     return "-".join(chars[i : i + 4] for i in range(0, len(chars), 4))
 
 
+def end_of_month(now: float) -> int:
+    """The last second (UTC) of the month of ``now``."""
+    year, month = time.gmtime(now)[:2]
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return calendar.timegm((year, month, 1, 0, 0, 0)) - 1
+
+
 def current_month(clock: Callable[[], float] = time.time) -> str:
     """The month (UTC) as ``YYYY-MM``: the finest time a contribution carries."""
     return time.strftime("%Y-%m", time.gmtime(clock()))
@@ -79,7 +90,8 @@ class Store:
     """The contributions database at ``url``; its schema is migrated to the newest revision on opening.
 
     ``max_rows``: the table's bound (then :class:`TableFull`); ``token_seconds``: a token's lifetime;
-    ``clock``: seconds since the epoch (tests move it). ``migrate=False`` (readers: the commands that
+    ``clock``: seconds since the epoch (tests move it); ``max_tokens``: tokens kept at most (the tenth
+    that expires first is dropped when it is reached). ``migrate=False`` (readers: the commands that
     count and export) leaves the schema alone and raises :class:`NoDatabase` when it is not there."""
 
     def __init__(
@@ -90,10 +102,12 @@ class Store:
         token_seconds: int = TOKEN_SECONDS,
         clock: Callable[[], float] = time.time,
         migrate: bool = True,
+        max_tokens: int = MAX_TOKENS,
     ):
         self.url = url
         self.max_rows = max_rows
         self.token_seconds = token_seconds
+        self.max_tokens = max_tokens
         self.clock = clock
         if not migrate:
             parsed = sa.engine.make_url(url)
@@ -110,6 +124,7 @@ class Store:
         #: rows in the table, counted once and then kept by the writes here (the server is the only
         #: writer): counting 100,000 rows for every contribution would cost more than the insert
         self._rows: int | None = None
+        self._tokens: int | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -118,15 +133,31 @@ class Store:
         """A new one-time token (only its hash is stored, with its expiry)."""
         token = secrets.token_urlsafe(24)
         now = self.clock()
-        with self._write, self.engine.begin() as db:
-            if now - self._purged >= PURGE_EVERY:
-                self._purged = now
-                db.execute(sa.delete(tokens).where(tokens.c.expires_at < int(now)))
-            db.execute(
-                sa.insert(tokens).values(
-                    token_hash=digest(token), expires_at=int(now) + self.token_seconds, used=False
+        with self._write:
+            with self.engine.begin() as db:
+                if (
+                    self._tokens is None
+                    or self._tokens >= self.max_tokens
+                    or now - self._purged >= PURGE_EVERY
+                ):
+                    self._purged = now
+                    db.execute(sa.delete(tokens).where(tokens.c.expires_at < int(now)))
+                    self._tokens = db.execute(sa.select(sa.func.count()).select_from(tokens)).scalar_one()
+                    if self._tokens >= self.max_tokens:
+                        oldest = (
+                            sa.select(tokens.c.token_hash)
+                            .order_by(tokens.c.expires_at)
+                            .limit(max(1, self.max_tokens // 10))
+                            .scalar_subquery()
+                        )
+                        db.execute(sa.delete(tokens).where(tokens.c.token_hash.in_(oldest)))
+                        self._tokens = db.execute(sa.select(sa.func.count()).select_from(tokens)).scalar_one()
+                db.execute(
+                    sa.insert(tokens).values(
+                        token_hash=digest(token), expires_at=int(now) + self.token_seconds, used=False
+                    )
                 )
-            )
+            self._tokens += 1  # committed
         return token
 
     def contribute(
@@ -157,7 +188,9 @@ class Store:
                         tokens.c.used.is_(False),
                         tokens.c.expires_at >= now,
                     )
-                    .values(used=True)
+                    # a used token keeps only the month's end as its expiry (it still refuses a second
+                    # use until then), not the second its prediction was made
+                    .values(used=True, expires_at=end_of_month(now))
                 )
                 if used.rowcount != 1:
                     raise TokenRefused(token)
