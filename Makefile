@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 2 ] && n=2; echo $$n)
 
 export MLFLOW_DISABLE_TELEMETRY := true
+# floating-point work with fixed thread counts, the same on every machine: a sum split over another
+# number of threads differs in its last digits, and so would the pipeline's outputs and dvc.lock
+export OMP_NUM_THREADS := 2
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run check test bench bench-load browser repro lint format clean screenshots
@@ -21,9 +26,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## run: set up, run the retraining pipeline (train, evaluate, gate, promote), predict for an example person
-## (the same flow as `rolefit train`, through DVC's stages, so `dvc status` is clean afterwards)
+## (the same flow as `rolefit train`, through DVC's stages, so `dvc status` is clean afterwards). Its
+## recipe ends with `rolefit train`'s codes: 4 when the quality gate refused the new model (DVC itself
+## exits 255; the export stage's log says REFUSED), else DVC's code. make reports it as
+## "make: *** [Makefile:<line>: run] Error 4" and, as for any failed recipe, exits 2 itself
 run: setup
-	$(BIN)/dvc repro
+	@$(BIN)/dvc repro || { code=$$?; code=$$($(BIN)/python -c 'import sys; from rolefit.ops.release import exit_code_after_repro as e; print(e(".", int(sys.argv[1])))' $$code); [ "$$code" != 4 ] || echo "make run: the quality gate refused the new model (exit 4): reports/challenger/refusal.md says why" >&2; exit $$code; }
 	$(BIN)/rolefit predict --answers examples/person.json
 
 ## browser: Debian's headless Chromium for the real-browser tests (Playwright drives /usr/bin/chromium)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from rolefit.config import load_params
 from rolefit.data.dataset import build
+from rolefit.data.parquet import write_parquet
 
 params = load_params()
 interim = Path(params.ingest.interim_dir)
@@ -15,5 +16,5 @@ for name in params.ingest.sources:
 dataset = build(frames, params)
 out = Path("data/processed/dataset.parquet")
 out.parent.mkdir(parents=True, exist_ok=True)
-dataset.to_parquet(out, index=False)
+write_parquet(dataset, out)
 print(dataset.groupby(["source", "split"]).size().unstack(fill_value=0).to_string())

@@ -11,9 +11,12 @@ from rolefit.ops.release import BUSY_EXIT, REFUSED_EXIT, REPORTS, TRAINED, WRITE
 from rolefit.scoring.bundle import BundleError
 
 params = load_params()
-train_run = json.loads((REPORTS / "train.json").read_text())
+model_version = json.loads((REPORTS / "train.json").read_text())["model_version"]
 frame = read_dataset("data/processed/dataset.parquet")
 tracking.configure(".")
+train_run = tracking.training_run(model_version)
+if train_run is None:
+    print(f"no MLflow training run of {model_version} in this store: gated against {params.export.dir}")
 try:
     release = gate_and_register(TRAINED, frame, params, ".", train_run, log=print, command="the export stage")
 except ChampionBusy as exc:
@@ -30,6 +33,8 @@ elif not verdict.passed:
     print(
         "quality gate refused version", release.version, "- champion unchanged:", *verdict.reasons, sep="\n  "
     )
+    print(f"REFUSED by the quality gate (exit {REFUSED_EXIT}): reports/ still describes the champion; "
+          "reports/challenger/refusal.md says why and which settings would address it")  # fmt: skip
     sys.exit(REFUSED_EXIT)
 else:
     print(f"version {release.version} is the new champion; exported to {params.export.dir}")

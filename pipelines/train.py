@@ -24,5 +24,5 @@ drift = json.loads((REPORTS / "drift.json").read_text())
 run = tracking.log_training(
     result, params, bundle, root=".", ingest_reports=reports, frame=frame, drift_report=drift
 )
-write_train_report(".", run, result.metrics)
+write_train_report(".", json.loads((TRAINED / "manifest.json").read_text())["model_version"], result.metrics)
 print(f"champion candidate {result.candidate} + {result.calibration}; MLflow run {run['run_id']}")

@@ -57,7 +57,10 @@ def test_metrics_and_plots_show(repo):
     metrics = dvc(repo, "metrics", "show", "--json")
     assert metrics.returncode == 0, metrics.stderr
     data = json.loads(metrics.stdout)
-    values = next(iter(data.values()))["data"]["reports/metrics.json"]["data"]
+    values = next(iter(data.values()))["data"]["reports/challenger/metrics.json"]["data"]
+    # reports/ follows the champion: after a promotion it holds the same summary
+    champion = json.loads((repo / "reports/metrics.json").read_text())
+    assert champion == json.loads((repo / "reports/challenger/metrics.json").read_text())
     assert values["synthetic"]["roc_auc"] > 0.8
     # metrics.json is committed: a diff against HEAD and the experiments table show real numbers
     diff = dvc(repo, "metrics", "diff", "HEAD", "--all", "--md")  # every metric, changed or not
@@ -74,13 +77,13 @@ def test_metrics_and_plots_show(repo):
     for name in ("roc", "precision_recall", "reliability", "confusion"):
         assert f"{name}_csv" in html, name
     # one ROC and one calibration plot per source, and the page draws them with no network at all
-    sources = {p.stem for p in (repo / "reports/plots/roc").glob("*.csv")}
+    sources = {p.stem for p in (repo / "reports/challenger/plots/roc").glob("*.csv")}
     assert "synthetic" in sources
     drawn = draw_offline(repo / "plots-out/index.html")
     for source in sources:
         for kind in ("roc", "reliability"):
-            assert drawn.get(f"reports_plots_{kind}_{source}_csv"), (kind, source, drawn)
-    assert drawn["reports_plots_confusion_csv"]
+            assert drawn.get(f"reports_challenger_plots_{kind}_{source}_csv"), (kind, source, drawn)
+    assert drawn["reports_challenger_plots_confusion_csv"]
 
 
 def draw_offline(page_path) -> dict[str, bool]:

@@ -73,9 +73,9 @@ def test_the_gate_verdict_and_version_are_dvc_metrics():
     refused = Release(
         verdict=GateVerdict(passed=False, reasons=["worse"]), version="7", promoted=False, experiment=True
     )
-    assert release_metrics(refused) == {
+    assert release_metrics(refused, "0123456789ab") == {
         "gate": "refused",
-        "version": "7",
+        "model_version": "0123456789ab",
         "promoted": False,
         "experiment": True,
     }
@@ -84,11 +84,11 @@ def test_the_gate_verdict_and_version_are_dvc_metrics():
 @pytest.mark.skipif(not DVC.is_file(), reason="dvc is not installed in this environment")
 def test_the_readme_exp_show_is_short_and_holds_verdict_and_version(tmp_path):
     """The README's command on a copy of this repository's pipeline files with one release recorded."""
-    for name in ("dvc.yaml", "params.yaml", "reports/metrics.json"):
+    for name in ("dvc.yaml", "params.yaml", "reports/challenger/metrics.json"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / "reports/release.json").write_text(
-        json.dumps({"gate": "passed", "version": "12", "promoted": True, "experiment": False})
+        json.dumps({"gate": "passed", "model_version": "0123456789ab", "promoted": True, "experiment": False})
     )
 
     def run(*args, tool="git"):
@@ -105,7 +105,7 @@ def test_the_readme_exp_show_is_short_and_holds_verdict_and_version(tmp_path):
     table = run(*readme_exp_show(), tool="dvc").splitlines()
     header = [c.strip() for c in table[0].split("|")[1:-1]]
     assert len(header) <= MAX_COLUMNS < len(full), header
-    assert {"gate", "version", "promoted"} <= set(header)
+    assert {"gate", "model_version", "promoted"} <= set(header)
     assert {"kaggle2021.log_loss", "kaggle2021.ece", "all.roc_auc"} <= set(header)
     assert "evaluate.ece_bins" not in header  # an anchored pattern keeps only what it names
     row = [c.strip() for c in table[2].split("|")[1:-1]]
@@ -134,7 +134,7 @@ def test_plots_diff_compares_two_revisions_offline_with_named_panels(tmp_path):
     shutil.copy(ROOT / ".dvc/config", tmp_path / ".dvc/config")
     shutil.copytree(ROOT / ".dvc/plots", tmp_path / ".dvc/plots")
     shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
-    plots = tmp_path / "reports/plots"
+    plots = tmp_path / "reports/challenger/plots"
     for kind, (x, y) in {"roc": ("fpr", "tpr"), "reliability": ("predicted", "observed")}.items():
         (plots / kind).mkdir(parents=True)
         for source in ("kaggle2021", "spring2027"):
@@ -143,10 +143,10 @@ def test_plots_diff_compares_two_revisions_offline_with_named_panels(tmp_path):
     run("commit", "-qm", "main")
     for source in ("kaggle2021", "spring2027"):
         (plots / "roc" / f"{source}.csv").write_text("fpr,tpr\n0,0\n0.5,0.9\n1,1\n")
-    assert run("status", "--porcelain", "reports/plots"), "the plot data is not tracked by git"
+    assert run("status", "--porcelain", "reports/challenger/plots"), "the plot data is not tracked by git"
     data = json.loads(run("plots", "diff", "HEAD", "--json", tool="dvc"))["data"]
     for source in ("kaggle2021", "spring2027"):
-        panel = data[f"reports/plots/roc/{source}.csv"][0]
+        panel = data[f"reports/challenger/plots/roc/{source}.csv"][0]
         assert set(panel["revisions"]) == {"HEAD", "workspace"}
         title = panel["content"]["title"]["text"]
         assert "roc" in title and source in title, title

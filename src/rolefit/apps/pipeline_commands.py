@@ -23,7 +23,9 @@ def train(
 ):
     """Train on the default data, evaluate, track in MLflow, and export the champion if it passes the gate.
 
-    Exits 4 when the quality gate refuses the new model (the champion stays as it was), 5 when the
+    The new model's reports go to reports/challenger/, and up into reports/ only when it is promoted.
+    Exits 4 when the quality gate refuses the new model (the champion and reports/ stay as they were;
+    reports/challenger/refusal.md says what changed and which settings would address it), 5 when the
     tracking store fails, 1 when the champion folder cannot be read or written (e.g. no space left), and
     6 when another run holds the project's champion lock (.rolefit/champion.lock; nothing is done)."""
     from rolefit.config import load_params
@@ -41,7 +43,8 @@ def train(
     try:
         published = train_and_publish(params, root, out=out, track=track, log=typer.echo, wait=wait)
     except GateRefused as exc:
-        fail(str(exc) + "; the champion was not changed", code=4)
+        why = "why, and what to try: reports/challenger/refusal.md"
+        fail(f"{exc}; the champion was not changed ({why})", code=4)
     except TrackingError as exc:
         fail(str(exc), code=5)
     except ChampionBusy as exc:
@@ -158,7 +161,7 @@ def versions(
     if not history:
         typer.echo("No version of the model is registered yet (rolefit train or dvc repro registers one).")
         return
-    lines = [("version", "registered (UTC)", "gate", "champion", "real training sources")]
+    lines = [("version", "model version", "registered (UTC)", "gate", "champion", "real training sources")]
     for row in history:
         status = "now" if "champion" in row["aliases"] else "before" if row["promoted"] else "never"
         if row["forced"]:
@@ -166,11 +169,20 @@ def versions(
         if row["rollback_from"]:
             status += f", rolled back to (from v{row['rollback_from']})"
         when = row["registered_at"][:19].replace("T", " ")
-        lines.append((str(row["version"]), when, row["verdict"], status, row["sources"] or "none"))
-    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+        lines.append(
+            (
+                str(row["version"]),
+                row["model_version"] or "-",
+                when,
+                row["verdict"],
+                status,
+                row["sources"] or "none",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
     for line in lines:
         typer.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[4]
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[5]
         )
 
 

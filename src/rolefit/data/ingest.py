@@ -61,6 +61,7 @@ from rolefit.data.io import (
     read_records,
     scrub,
 )
+from rolefit.data.parquet import write_parquet
 from rolefit.instrument.items import DEMOGRAPHIC_FIELDS, ROLES, Instrument, load_instrument
 
 
@@ -265,7 +266,7 @@ def write_ingest(result: IngestResult, out_dir: str | Path) -> dict[str, Path]:
     """
     with contextlib.ExitStack() as stack:
         targets, staged = _staged_outputs(stack, Path(out_dir), result.report["source"])
-        result.accepted.to_parquet(staged["accepted"], index=False)
+        write_parquet(result.accepted, staged["accepted"])
         csvsafe.to_csv(result.rejects, staged["rejects"])
         staged["report"].write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n")
     return targets

@@ -330,15 +330,29 @@ def generate(
     # the goal and the rules of thumb read the drawn role: their answers are evidence beyond the traits
     answered_evidence = goal_evidence + sum(rule_evidence.values(), np.zeros(n))
     evidence += answered_evidence
-    columns["p_true"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + evidence)))
+    columns["p_true"] = _posterior(trait_log_odds + evidence)
     # the posterior of someone who skipped every experience item: the Bayes reference for the
     # synthetic block alone (the experience effects come from real respondents)
-    columns["p_true_without_experience"] = 1.0 / (1.0 + np.exp(-(trait_log_odds + answered_evidence)))
+    columns["p_true_without_experience"] = _posterior(trait_log_odds + answered_evidence)
     frame = pd.DataFrame(columns)
     for item in instrument.items:
         if item.kind == "choice":
             frame[item.id] = frame[item.id].astype(object)
     return frame
+
+
+#: Decimals ``p_true`` keeps (far finer than any log loss it enters). Its last bits depend on the
+#: machine: numpy's vectorised exp and OpenBLAS pick their kernels by CPU, and the same seed gave values
+#: up to 3e-15 apart (and another synthetic.parquet) with and without AVX-512. Rounded, both machines
+#: write the same file, unless one of its 200,000 values falls within that distance of a rounding
+#: boundary: about 1e-15 / 1e-7 per value, 1 run in 500.
+P_TRUE_DECIMALS = 7
+
+
+def _posterior(log_odds: np.ndarray) -> np.ndarray:
+    """The logistic of ``log_odds``, rounded to :data:`P_TRUE_DECIMALS` and kept strictly inside (0, 1)."""
+    step = 10.0**-P_TRUE_DECIMALS
+    return np.clip(np.round(1.0 / (1.0 + np.exp(-log_odds)), P_TRUE_DECIMALS), step, 1.0 - step)
 
 
 def _answer_evidence(values, mean, shift, offset, extremity, noise) -> np.ndarray:

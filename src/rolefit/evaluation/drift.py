@@ -32,7 +32,9 @@ FLOOR = 1e-4
 
 def psi(new: dict[str, float], ref: dict[str, float]) -> float:
     total = 0.0
-    for level in set(new) | set(ref):
+    # in a fixed order: a set's order changes with each process's string hashing, and so would the
+    # last digit of the sum (reports/drift.json is a DVC output)
+    for level in sorted(set(new) | set(ref)):
         a, b = max(new.get(level, 0.0), FLOOR), max(ref.get(level, 0.0), FLOOR)
         total += (a - b) * math.log(a / b)
     return total

@@ -4,6 +4,7 @@ and the model card.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,24 @@ def metrics_summary(evaluation: Evaluation) -> dict[str, dict[str, float]]:
     return out
 
 
+#: Significant digits of the numbers the reports write. The last digits of a sum depend on the machine
+#: (numpy's vectorised kernels by CPU); these files are DVC outputs, compared byte for byte.
+DIGITS = 10
+
+
+def rounded(value: Any) -> Any:
+    """``value`` with every float rounded to :data:`DIGITS` significant digits (dicts and lists too)."""
+    if isinstance(value, float):
+        return float(f"{value:.{DIGITS}g}") if math.isfinite(value) else value
+    if isinstance(value, np.floating):
+        return rounded(float(value))
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return value
+
+
 def write_reports(evaluation: Evaluation, out_dir, manifest: dict[str, Any], params) -> dict[str, Any]:
     """``metrics.json`` (the short summary DVC compares, :func:`metrics_summary`), ``evaluation.json``
     (every metric, interval and check), plot data for ``dvc plots`` (``plots/*.csv``, per source in
@@ -61,8 +80,8 @@ def write_reports(evaluation: Evaluation, out_dir, manifest: dict[str, Any], par
         **evaluation.to_dict(),
     }
     paths = {"report": out_dir / "evaluation.json", "metrics": out_dir / "metrics.json"}
-    atomic.write_text(paths["report"], json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    summary = json.dumps(metrics_summary(evaluation), indent=2, sort_keys=True) + "\n"
+    atomic.write_text(paths["report"], json.dumps(rounded(metrics), indent=2, sort_keys=True) + "\n")
+    summary = json.dumps(rounded(metrics_summary(evaluation)), indent=2, sort_keys=True) + "\n"
     atomic.write_text(paths["metrics"], summary)
 
     def write_csv(name, rows, fields):
@@ -70,7 +89,7 @@ def write_reports(evaluation: Evaluation, out_dir, manifest: dict[str, Any], par
         with atomic.staged(path) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
+            writer.writerows({k: neutralise(rounded(v)) for k, v in row.items()} for row in rows)
         paths[f"plot_{name}"] = path
 
     c = curves(y, p)

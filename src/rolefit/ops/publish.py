@@ -18,7 +18,7 @@ from rolefit.evaluation.reports import baseline_summary, write_reports
 from rolefit.model.train import TrainResult, train
 from rolefit.ops import tracking
 from rolefit.ops.lock import champion_lock
-from rolefit.ops.release import REPORTS, TRAINED, gate_and_register, write_train_report
+from rolefit.ops.release import CHALLENGER_REPORTS, REPORTS, TRAINED, gate_and_register, write_train_report
 from rolefit.scoring.export import export
 
 
@@ -48,9 +48,10 @@ def train_and_publish(
     """Everything ``rolefit train`` does, in one process, holding the project's champion lock.
 
     Build the data (synthetic + surveys found), train and select, export the candidate bundle to
-    ``models/trained``, evaluate it into ``reports/``, log the run and model to MLflow (``track``), run
-    the quality gate and register the version as challenger, and promote it (alias ``champion``, bundle
-    copied to ``out`` / ``export.dir``) only if the gate passed (:mod:`rolefit.ops.release`). Raises
+    ``models/trained``, evaluate it into ``reports/challenger/`` (copied to ``reports/`` when promoted),
+    log the run and model to MLflow (``track``), run the quality gate and register the version as
+    challenger, and promote it (alias ``champion``, bundle copied to ``out`` / ``export.dir``) only if
+    the gate passed (:mod:`rolefit.ops.release`). Raises
     :class:`rolefit.ops.tracking.GateRefused` otherwise (``champion`` and ``out`` stay as they were).
     ``frame`` replaces the default data (it needs a ``split`` column or gets one).
 
@@ -83,7 +84,9 @@ def _train_and_publish(params, root: Path, *, out, track, frame, log) -> Publish
     for line in baseline_summary(evaluated):
         log(line)
     manifest = json.loads((trained / "manifest.json").read_text())
-    paths = write_reports(evaluated, root / REPORTS, manifest, params)
+    # the challenger's reports; reports/ itself follows the champion (copied up when promoted)
+    paths = write_reports(evaluated, root / CHALLENGER_REPORTS, manifest, params)
+    (root / REPORTS).mkdir(parents=True, exist_ok=True)
     (root / REPORTS / "drift.json").write_text(
         json.dumps(drift_report, indent=2, sort_keys=True, default=float)
     )
@@ -109,7 +112,7 @@ def _train_and_publish(params, root: Path, *, out, track, frame, log) -> Publish
                 "Re-run when the tracking server is back."
             ) from exc
     if run is not None:
-        write_train_report(root, run, result.metrics)
+        write_train_report(root, manifest["model_version"], result.metrics)
     release = gate_and_register(trained, frame, params, root, run, out=out, log=log)
     verdict, version = release.verdict, release.version
     if not verdict.passed and not release.experiment:

@@ -54,6 +54,12 @@ BUSY_EXIT = 6
 #: ``rolefit train`` and the DVC stages share them (dvc.yaml names the same paths as stage outputs).
 TRAINED = Path("models") / "trained"
 REPORTS = Path("reports")
+#: The trained model's reports until the gate decides: ``reports/`` describes the champion, so a refused
+#: or not yet promoted challenger's reports stay here (beside the champion's); promotion copies them up.
+CHALLENGER_REPORTS = REPORTS / "challenger"
+#: What an evaluation writes (:func:`rolefit.evaluation.reports.write_reports`) and promotion copies.
+REPORT_FILES = ("metrics.json", "evaluation.json", "evaluation.md", "model_card.md", "figures", "plots")
+REFUSAL = ("refusal.md", "refusal.json")
 
 
 def is_experiment() -> bool:
@@ -113,6 +119,8 @@ def gate_and_register(
     destination = Path(out) if out else root / params.export.dir
     experiment = is_experiment()
     with champion_lock(root, wait=wait, command=command, log=log):
+        for name in REFUSAL:  # an earlier refusal's explanation is about another challenger
+            (root / CHALLENGER_REPORTS / name).unlink(missing_ok=True)
         champion_dir, label, problem, override = None, "champion", None, gate.OVERRIDE
         if run is not None:
             try:
@@ -158,17 +166,89 @@ def gate_and_register(
             log(line)
         if promoted:
             publish(trained, destination, version, verdict, reason="it passed the quality gate")
+            follow_champion(root, log)
+        elif not verdict.passed:
+            write_refusal(root, verdict, trained, champion_dir, params, log)
         release = Release(verdict=verdict, version=version, promoted=promoted, experiment=experiment)
-        write_gate_report(root, release)
+        write_gate_report(root, release, trained)
     return release
 
 
-def write_gate_report(root: str | Path, release: Release) -> Path:
-    """``reports/gate.json``: the verdict, its reasons and table, the version and what was done."""
+def follow_champion(root: str | Path, log: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Copy the promoted challenger's reports (``reports/challenger/``) up into ``reports/``.
+
+    ``reports/`` describes the champion: it changes only when a model is promoted. Nothing is copied
+    when the challenger's folder holds no reports (a caller that evaluated elsewhere).
+    """
+    import shutil
+
+    root = Path(root)
+    source, target = root / CHALLENGER_REPORTS, root / REPORTS
+    copied = []
+    for name in REPORT_FILES:
+        path = source / name
+        if not path.exists():
+            continue
+        if path.is_dir():
+            shutil.rmtree(target / name, ignore_errors=True)
+            shutil.copytree(path, target / name)
+        else:
+            shutil.copyfile(path, target / name)
+        copied.append(name)
+    for name in REFUSAL:
+        (source / name).unlink(missing_ok=True)
+    if copied:
+        log(f"{REPORTS}/ now describes the new champion ({', '.join(copied)})")
+    return copied
+
+
+def write_refusal(
+    root: str | Path, verdict: GateVerdict, trained, champion_dir, params, log: Callable[[str], None]
+) -> Path:
+    """``reports/challenger/refusal.md`` and ``.json``: why, what changed, which settings would help."""
     import json
 
+    from rolefit import atomic
+    from rolefit.evaluation import refusal
+    from rolefit.scoring.bundle import read_manifest
+
+    challenger = read_manifest(trained)
+    champion_manifest = None
+    if champion_dir is not None:
+        try:
+            champion_manifest = read_manifest(published.resolve(champion_dir))
+        except Exception:  # the gate already refused an unreadable champion and said why
+            champion_manifest = None
+    explained = refusal.explain(verdict, challenger, champion_manifest, params)
+    folder = Path(root) / CHALLENGER_REPORTS
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(folder / "refusal.json", json.dumps(explained, indent=2, sort_keys=True) + "\n")
+    path = atomic.write_text(folder / "refusal.md", refusal.markdown(explained, verdict.markdown()))
+    for s in explained["suggestions"]:
+        log(f"- try `{s['setting']}` (now {s['now'] or '-'}): {s['why']}")
+    log(f"the refused challenger's reports, with why and what to try: {folder}/ (refusal.md)")
+    return path
+
+
+def write_gate_report(root: str | Path, release: Release, trained: str | Path | None = None) -> Path:
+    """``reports/gate.json``: the verdict, its reasons and table, the version and what was done.
+
+    Not a DVC output: it names the MLflow version, which depends on the store's history. It names the
+    judged bundle's ``model_version`` too, so ``make run`` can tell a refusal of this run's model
+    (:func:`exit_code_after_repro`)."""
+    import json
+
+    from rolefit.scoring.bundle import read_manifest
+
     verdict = release.verdict
+    model_version = None
+    if trained is not None:
+        try:
+            model_version = read_manifest(trained).get("model_version")
+        except Exception:
+            model_version = None
     report = {
+        "model_version": model_version,
         "passed": verdict.passed,
         "reasons": verdict.reasons,
         "version": release.version,
@@ -180,38 +260,76 @@ def write_gate_report(root: str | Path, release: Release) -> Path:
     path = Path(root) / REPORTS / "gate.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
-    write_release_metrics(root, release)
+    write_release_metrics(root, release, model_version)
     return path
 
 
-def release_metrics(release: Release) -> dict[str, Any]:
+def release_metrics(release: Release, model_version: str | None) -> dict[str, Any]:
     """The release's outcome as DVC metrics (``reports/release.json``): what ``dvc exp show`` and ``dvc
-    metrics diff`` put beside the figures: ``gate`` (passed or refused), the registered ``version`` and
-    whether it was ``promoted`` (an experiment never is)."""
+    metrics diff`` put beside the figures: ``gate`` (passed or refused), the content-derived
+    ``model_version`` and whether it was ``promoted`` (an experiment never is).
+
+    Not the registered version's number: it counts the MLflow store's history, so a fresh clone would
+    write another number than the machine that committed this file (``rolefit versions`` lists the
+    number beside each model version, for ``rolefit promote``)."""
     return {
         "gate": "passed" if release.verdict.passed else "refused",
-        "version": None if release.version is None else str(release.version),
+        "model_version": model_version,
         "promoted": bool(release.promoted),
         "experiment": bool(release.experiment),
     }
 
 
-def write_release_metrics(root: str | Path, release: Release) -> Path:
+def write_release_metrics(root: str | Path, release: Release, model_version: str | None) -> Path:
     import json
 
     path = Path(root) / REPORTS / "release.json"
-    path.write_text(json.dumps(release_metrics(release), indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(release_metrics(release, model_version), indent=2, sort_keys=True) + "\n")
     return path
 
 
-def write_train_report(root: str | Path, run: dict[str, str], metrics: dict[str, Any]) -> Path:
-    """``reports/train.json``: the MLflow run of the training and its metrics (read by later stages)."""
+def write_train_report(root: str | Path, model_version: str, metrics: dict[str, Any]) -> Path:
+    """``reports/train.json``: the trained model's version and metrics (a DVC output).
+
+    No MLflow run id: it changes with every run and would change ``dvc.lock`` with it; later stages find
+    the run by the model version (:func:`rolefit.ops.tracking.training_run`)."""
     import json
 
     path = Path(root) / REPORTS / "train.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**run, "metrics": metrics}, indent=2, sort_keys=True))
+    from rolefit.evaluation.reports import rounded
+
+    report = {"model_version": model_version, "metrics": rounded(metrics)}
+    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def exit_code_after_repro(root: str | Path, code: int) -> int:
+    """The exit code of ``make run`` after ``dvc repro`` exited ``code``: 4 when the gate refused.
+
+    DVC exits 255 for any failed stage; when the export stage refused this run's model (``gate.json``
+    names the model in ``models/trained``, refused and not an experiment), ``make run`` exits 4, as
+    ``rolefit train`` does. Any other failure keeps DVC's code.
+    """
+    import json
+
+    from rolefit.scoring.bundle import read_manifest
+
+    if code == 0:
+        return 0
+    root = Path(root)
+    try:
+        gate_report = json.loads((root / REPORTS / "gate.json").read_text())
+        trained = read_manifest(root / TRAINED).get("model_version")
+    except Exception:
+        return code
+    if (
+        gate_report.get("model_version") == trained
+        and not gate_report.get("passed")
+        and not gate_report.get("experiment")
+    ):
+        return REFUSED_EXIT
+    return code
 
 
 def _user() -> str:

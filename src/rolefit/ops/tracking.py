@@ -305,7 +305,32 @@ def log_training(
             )
         mlflow.log_dict(manifest, "bundle/manifest.json")
         info = log_pyfunc(bundle_dir)
+        # how a later stage finds this run and its model by the model's version (:func:`training_run`)
+        mlflow.set_tag("model_uri", info.model_uri)
         return {"run_id": parent.info.run_id, "model_uri": info.model_uri}
+
+
+def training_run(model_version: str) -> dict[str, str] | None:
+    """The newest training run of ``model_version`` (a content-derived version) and its model, or None.
+
+    The DVC stages pass no run id between them (it would change their outputs on every run); they find
+    the run by the model it logged. None when this store never logged that model (e.g. the train stage's
+    outputs came from DVC's cache, or the store was reset)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return None
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.model_version = '{model_version}' and tags.model_uri != ''",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    return {"run_id": runs[0].info.run_id, "model_uri": runs[0].data.tags["model_uri"]}
 
 
 def evaluation_metrics(evaluated: Evaluation) -> dict[str, float]:
@@ -675,6 +700,7 @@ def version_history() -> list[dict[str, Any]]:
         out.append(
             {
                 "version": int(version.version),
+                "model_version": tags.get("model_version", ""),
                 "registered_at": datetime.fromtimestamp(version.creation_timestamp / 1000, UTC).isoformat(
                     timespec="seconds"
                 ),

@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +146,7 @@ def save_bundle(
             (staging / ESTIMATOR).write_bytes(estimator)
         else:
             skops.io.dump(estimator, staging / ESTIMATOR)
+            canonical_skops(staging / ESTIMATOR)
         (staging / REFERENCE).write_text(
             json.dumps(reference or {}, indent=1, sort_keys=True), encoding="utf-8"
         )
@@ -163,16 +163,17 @@ def save_bundle(
             )
             written = (*written, READINESS)
         files = {name: sha256_file(staging / name) for name in written}
-        created = datetime.now(UTC)
         full = {
             "schema_version": SCHEMA_VERSION,
-            "model_version": f"{created:%Y%m%d.%H%M%S}-{files[SCORING][:8]}",
-            "created_at": created.isoformat(timespec="seconds"),
             "instrument": {"version": instrument.version, "sha256": instrument.sha256},
             "libraries": library_versions(),
             **manifest,
             "files": files,
         }
+        full["model_version"] = content_version(full)
+        # no wall-clock time: a DVC output must not change when nothing it is made of did (MLflow
+        # records when the model was trained); kept for readers of the manifest's schema
+        full["created_at"] = CREATED_AT
         manifest_bytes = json.dumps(full, indent=2, sort_keys=True).encode("utf-8")
         (staging / MANIFEST).write_bytes(manifest_bytes)
         if key is not None:
@@ -182,6 +183,62 @@ def save_bundle(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+#: The manifest's ``created_at``: bundles carry no wall-clock time (see :func:`content_version`).
+CREATED_AT = "not recorded: see the MLflow training run"
+
+
+def content_version(manifest: dict[str, Any]) -> str:
+    """The model version of a manifest: derived from its content, so equal models have equal versions.
+
+    A digest of the data (``training_data`` holds its sha256 and row counts), the parameters, the
+    instrument, the library versions and every file's sha256 (what the code made of them), as
+    ``<12 hex digits>``. Retraining the same code on the same data with the same parameters gives the
+    same version, on any machine and at any time.
+    """
+    facts = {k: v for k, v in manifest.items() if k not in ("model_version", "created_at", "signature")}
+    text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def canonical_skops(path: Path) -> None:
+    """Rewrite a ``.skops`` file so that the same estimator always gives the same bytes.
+
+    skops names each array file and ``__id__`` by the object's memory address (``id()``, a new one in
+    every process) and stamps each zip member with the current time. Each address becomes its rank of
+    first appearance in ``schema.json``; every member gets one fixed timestamp, in the original order.
+    """
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        members = [(info.filename, archive.read(info.filename)) for info in archive.infolist()]
+    schema = dict(members)["schema.json"].decode("utf-8")
+    pattern = re.compile(r'("__id__": )(\d+)|"(\d+)\.npy"')
+    ranks: dict[str, str] = {}
+    for match in pattern.finditer(schema):
+        ranks.setdefault(match.group(2) or match.group(3), str(len(ranks) + 1))
+
+    def rename(match: re.Match) -> str:
+        if match.group(2):
+            return match.group(1) + ranks[match.group(2)]
+        return f'"{ranks[match.group(3)]}.npy"'
+
+    renamed = []
+    for name, data in members:
+        if name == "schema.json":
+            data = pattern.sub(rename, schema).encode("utf-8")
+        elif name.endswith(".npy") and name[:-4] in ranks:
+            name = f"{ranks[name[:-4]]}.npy"
+        renamed.append((name, data))
+    tmp = path.with_name(path.name + ".canonical")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in renamed:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    tmp.replace(path)
 
 
 def _swap_in(staging: Path, directory: Path) -> None:
