@@ -205,7 +205,7 @@ def test_a_twenty_row_source_of_interest_items_trains_and_moves_no_kaggle_respon
                        split=["train"] * 16 + ["test"] * 4)  # fmt: skip
     frame = pd.concat([base_frame, tiny], ignore_index=True)
     result, path = _train(frame, small, tmp_path_factory, "tiny")
-    assert result.extra["real_evidence"]["pooled"]["sources"] == ["tiny"]
+    assert "tiny" in result.extra["real_evidence"]["pooled"]["sources"]
     kaggle = base_frame[(base_frame["source"] == "kaggle2021") & (base_frame["split"] == "test")]
     items = [c for c in load_instrument().ids if c in kaggle.columns]
     before = rolefit.predict_many(kaggle[items], model=small_champion[1], top_k=0)["all_answers_p_mle"]

@@ -178,6 +178,9 @@ def test_every_explanation_says_what_backs_it(champion):
         item.id: (item.choice_ids[0] if item.kind == "choice" else item.bounds[1])
         for item in INSTRUMENT.items
     }
+    pooled = result.extra["real_evidence"].get("pooled") or {}
+    pooled_sources = set(pooled.get("sources", ()))
+    pooled_items = {level["item"] for level in pooled.get("levels", ()) if level["respondents"] > 0}
     prediction = rolefit.predict(answers)
     p = prediction.all_answers
     assert len(p.explanations) == len(INSTRUMENT.items)
@@ -188,6 +191,11 @@ def test_every_explanation_says_what_backs_it(champion):
             assert evidence["sources"] == measured[entry["item"]]
             assert evidence["respondents"] == sum(measured[entry["item"]].values()) >= 100
             assert f"{evidence['respondents']:,} real respondents" in evidence["summary"]
+        elif entry["item"] in pooled_items:
+            # pooled (train.real_evidence.pooled_sources): real rows moved the assumed effect, by a share
+            assert set(evidence["sources"]) <= pooled_sources and evidence["respondents"] > 0
+            assert 0 < evidence["real_share"] < 1
+            assert evidence["basis"] == ("real" if evidence["real_share"] >= 0.5 else "assumed")
         else:
             assert evidence["basis"] == "assumed" and "assumed" in evidence["summary"]
             assert evidence["respondents"] == 0 and evidence["sources"] == {}

@@ -121,6 +121,37 @@ def test_a_refusal_says_what_changed_and_which_settings_would_address_it():
     assert alone["changed"] == {"champion": None} and alone["suggestions"] == []
 
 
+def test_a_refusal_names_a_changed_setting_and_the_pooled_items_it_moved():
+    """A behaviour check failed after a setting changed (pooled_sources): the refusal names the setting,
+    the pooled items whose corrections moved with their respondents, and suggests setting it back."""
+    params = load_params()
+    champion = manifest({"kaggle2021": 1.0}, {}, {}, "old")
+    challenger = manifest({"kaggle2021": 1.0}, {}, {}, "new")
+    challenger["params"]["train"] = {"real_evidence": {"pooled_sources": ["stackoverflow2017"]}}
+    champion["params"]["train"] = {"real_evidence": {"pooled_sources": []}}
+    challenger["real_evidence"]["pooled"] = {
+        "sources": ["stackoverflow2017"],
+        "levels": [
+            {"item": "interest_debugging", "level": 0, "correction": -0.3, "respondents": 40},
+            {"item": "interest_debugging", "level": 1, "correction": 0.1, "respondents": 60},
+            {"item": "interest_math", "level": 0, "correction": 0.0, "respondents": 0},
+        ],
+    }
+    reason = "behaviour check failed: archetype: every mle-lean item high (expected mle with p >= 0.95)"
+    explained = refusal.explain(GateVerdict(passed=False, reasons=[reason]), challenger, champion, params)
+    changed = explained["changed"]
+    assert changed["settings"] == {
+        "train.real_evidence.pooled_sources": {"champion": [], "challenger": ["stackoverflow2017"]}
+    }
+    assert [m["item"] for m in changed["items_moved"]] == ["interest_debugging"]
+    assert changed["items_moved"][0]["sources_challenger"] == {"stackoverflow2017 (pooled)": 100}
+    settings = {s["setting"]: s for s in explained["suggestions"]}
+    assert "set it back" in settings["train.real_evidence.pooled_sources"]["why"]
+    text = refusal.markdown(explained)
+    assert "setting `train.real_evidence.pooled_sources`: [] → ['stackoverflow2017']" in text
+    assert "interest_debugging: up to 0.30; respondents none → stackoverflow2017 (pooled) 100" in text
+
+
 def test_promotion_copies_the_challengers_reports_up(tmp_path):
     challenger = tmp_path / release.CHALLENGER_REPORTS
     (challenger / "plots" / "roc").mkdir(parents=True)

@@ -36,13 +36,44 @@ def _roles(manifest: dict[str, Any] | None) -> dict[str, str]:
 
 def _effects(manifest: dict[str, Any] | None) -> dict[str, dict[Any, float]]:
     out: dict[str, dict[Any, float]] = {}
-    for row in ((manifest or {}).get("real_evidence") or {}).get("effects") or []:
+    real = (manifest or {}).get("real_evidence") or {}
+    for row in real.get("effects") or []:
         out.setdefault(str(row["item"]), {})[row.get("answer")] = float(row["effect"])
+    for row in (real.get("pooled") or {}).get("levels") or []:  # a pooled item: its correction
+        out.setdefault(str(row["item"]), {})[("pooled", row.get("level"))] = float(row["correction"])
     return out
 
 
 def _measured(manifest: dict[str, Any] | None) -> dict[str, dict[str, int]]:
-    return dict(((manifest or {}).get("real_evidence") or {}).get("measured_items") or {})
+    """Respondents per source behind each item's real evidence; a pooled item's under its sources."""
+    real = (manifest or {}).get("real_evidence") or {}
+    measured = {item: dict(counts) for item, counts in (real.get("measured_items") or {}).items()}
+    pooled = real.get("pooled") or {}
+    label = f"{'+'.join(pooled.get('sources') or ['real'])} (pooled)"
+    for level in pooled.get("levels") or []:
+        if level.get("respondents") and label in measured.setdefault(level["item"], {label: 0}):
+            measured[level["item"]][label] += int(level["respondents"])
+    return measured
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, inner in value.items():
+            out.update(_flat(inner, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def _settings(challenger: dict[str, Any], champion: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every parameter (dotted key) whose value differs, but the weights and sources listed apart."""
+    new, old = _flat(_params(challenger)), _flat(_params(champion))
+    apart = ("build.source_weights.", "ingest.sources.")
+    return {
+        key: {"champion": old.get(key), "challenger": new.get(key)}
+        for key in sorted(set(new) | set(old))
+        if old.get(key) != new.get(key) and not key.startswith(apart)
+    }
 
 
 def changes(challenger: dict[str, Any], champion: dict[str, Any] | None) -> dict[str, Any]:
@@ -71,6 +102,7 @@ def changes(challenger: dict[str, Any], champion: dict[str, Any] | None) -> dict
             if old_weights.get(s, 1.0) != new_weights.get(s, 1.0)
         },
     }
+    out["settings"] = _settings(challenger, champion)
     new_effects, old_effects = _effects(challenger), _effects(champion)
     new_measured, old_measured = _measured(challenger), _measured(champion)
     moved = []
@@ -152,6 +184,15 @@ def suggestions(verdict, challenger: dict[str, Any], changed: dict[str, Any], pa
             "why": "the model does not beat the plain baseline on a real training source; look at that "
                    "source's items and weight first, the tolerance last",
         })  # fmt: skip
+    failed = [r for r in verdict.reasons if r.startswith(("behaviour check failed", "no real respondents"))]
+    for key, pair in (changed.get("settings") or {}).items():
+        if worse or failed:  # a setting changed since the champion: setting it back tells if it was that
+            out.append({
+                "setting": key,
+                "now": str(pair["challenger"]),
+                "why": f"changed since the champion (it had {pair['champion']}): set it back to see whether "
+                       "this change caused the refusal",
+            })  # fmt: skip
     if any(r.startswith("behaviour check failed") for r in verdict.reasons):
         out.append({
             "setting": "(none)",
@@ -204,6 +245,8 @@ def markdown(explained: dict[str, Any], gate_markdown: str = "") -> str:
     for key, label in (("rows", "rows"), ("roles", "role"), ("weights", "weight")):
         for source, pair in (changed.get(key) or {}).items():
             lines.append(f"- {source} {label}: {pair['champion']} → {pair['challenger']}")
+    for key, pair in (changed.get("settings") or {}).items():
+        lines.append(f"- setting `{key}`: {pair['champion']} → {pair['challenger']}")
     moved = changed.get("items_moved") or []
     if moved:
         lines.append(
