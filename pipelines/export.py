@@ -30,7 +30,8 @@ if release.experiment:
     outcome = "passed" if verdict.passed else "refused"
     print(f"experiment: version {release.version} recorded as challenger ({outcome}); champion unchanged")
 elif not verdict.passed:
-    print(f"quality gate refused version {release.version}; champion unchanged:", *verdict.reasons, sep="\n - ")
+    refused = f"quality gate refused version {release.version}; champion unchanged:"
+    print(refused, *verdict.reasons, sep="\n - ")
     print(f"REFUSED by the quality gate (exit {REFUSED_EXIT}): reports/ still describes the champion; "
           "reports/challenger/refusal.md says why and which settings would address it")  # fmt: skip
     sys.exit(REFUSED_EXIT)
