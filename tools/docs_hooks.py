@@ -23,3 +23,13 @@ def on_page_markdown(markdown: str, *, page, config, files) -> str:
     if page.file.src_uri == "index.md":
         return front_page(README.read_text(encoding="utf-8"))
     return markdown
+
+
+#: Sphinx cross-reference roles in docstrings (``:func:`rolefit.predict```): mkdocstrings shows the
+#: code, the role's name would be noise.
+SPHINX_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|mod|obj|exc|const):(<code>)")
+
+
+def on_page_content(html: str, *, page, config, files) -> str:
+    """Drop the Sphinx role names that docstrings put before their code."""
+    return SPHINX_ROLE.sub(r"\1", html)
