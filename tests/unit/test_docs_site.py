@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import html
 import inspect
-import os
 import re
-import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +15,7 @@ import yaml
 import rolefit
 
 from ..conftest import ROOT
+from ..docs_site import build_site
 
 #: Building the site takes 10-30 s on the shared 2-core machine.
 pytestmark = pytest.mark.slow
@@ -47,8 +45,11 @@ OLD_README_HEADINGS = (
 PUBLIC = ("predict", "predict_many", "questionnaire", "Prediction", "InvalidAnswers", "next_questions",
           "settled", "guide", "next_steps", "what_if", "role_facts")  # fmt: skip
 #: Elements and attributes through which a page makes the browser fetch something.
-FETCHING = re.compile(r"<(script|link|img|iframe|source|audio|video|embed|object)\b[^>]*?\b(src|href|data)=\"([^\"]*)\"",
-                      re.I)  # fmt: skip
+FETCHING = re.compile(
+    r"<(script|link|img|iframe|source|audio|video|embed|object)\b[^>]*?\b(src|href|data)=\"([^\"]*)\"", re.I
+)
+#: Text in a page that loads something itself: CSS imports, Google's font hosts.
+LOADING = re.compile(r"@import[^;]*|fonts\.(?:googleapis|gstatic)")
 
 
 def remote(url: str) -> bool:
@@ -59,20 +60,14 @@ def remote(url: str) -> bool:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The site built as `make docs` builds it, with --strict, into a temporary folder."""
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-                           str(ROOT / "mkdocs.yml"), "--site-dir", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"
-    assert "WARNING" not in done.stderr, done.stderr
-    return out
+    return build_site(tmp_path_factory.mktemp("site"))
 
 
 def headings(page_html: str) -> dict[str, str]:
     """id -> text of every heading of a built page."""
     found = re.findall(r"<h([1-6])[^>]*\bid=\"([^\"]+)\"[^>]*>(.*?)</h\1>", page_html, re.S)
-    return {anchor: html.unescape(re.sub(r"<[^>]+>", "", text)).replace("¶", "").strip() for _, anchor, text in found}
+    text_of = {anchor: html.unescape(re.sub(r"<[^>]+>", "", text)) for _, anchor, text in found}
+    return {anchor: text.replace("¶", "").strip() for anchor, text in text_of.items()}
 
 
 def words(text: str) -> str:
@@ -115,8 +110,8 @@ def test_the_built_site_fetches_nothing_from_another_host(site):
     offending = []
     for path in pages:
         text = path.read_text(encoding="utf-8")
-        offending += [f"{path.name}: <{tag} {attr}={url}>" for tag, attr, url in FETCHING.findall(text) if remote(url)]
-        offending += [f"{path.name}: {m}" for m in re.findall(r"@import[^;]*|fonts\.(?:googleapis|gstatic)", text)]
+        fetched = [f"<{tag} {attr}={url}>" for tag, attr, url in FETCHING.findall(text) if remote(url)]
+        offending += [f"{path.name}: {what}" for what in fetched + LOADING.findall(text)]
     for path in sorted(site.rglob("*.css")):
         text = path.read_text(encoding="utf-8")
         urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", text) + re.findall(r"@import\s+['\"]([^'\"]+)", text)
