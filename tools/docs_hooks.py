@@ -1,4 +1,5 @@
-"""MkDocs hooks (mkdocs.yml `hooks:`): the README is the site's front page.
+"""MkDocs hooks (mkdocs.yml `hooks:`): the README is the site's front page, the command reference is
+read from the command-line app.
 
 ``docs/index.md`` is a placeholder; its page is the README itself, with the README's links into
 ``docs/`` made relative to the site (``docs/tutorials/app.md`` -> ``tutorials/app.md``), so one text
@@ -22,6 +23,8 @@ def on_page_markdown(markdown: str, *, page, config, files) -> str:
     """Replace the front page's placeholder with the README."""
     if page.file.src_uri == "index.md":
         return front_page(README.read_text(encoding="utf-8"))
+    if COMMANDS_MARK in markdown:
+        return markdown.replace(COMMANDS_MARK, command_reference())
     return markdown
 
 
@@ -33,3 +36,53 @@ SPHINX_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|mod|obj|exc|con
 def on_page_content(html: str, *, page, config, files) -> str:
     """Drop the Sphinx role names that docstrings put before their code."""
     return SPHINX_ROLE.sub(r"\1", html)
+
+
+#: Where the command reference goes in docs/reference/cli.md.
+COMMANDS_MARK = "<!-- commands: generated from rolefit's command-line app by tools/docs_hooks.py -->"
+
+
+def command_reference() -> str:
+    """Every `rolefit` command with its help and options, read from the command-line app itself."""
+    import sys
+
+    import click
+    import typer.main
+
+    src = str(README.parent / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    from rolefit.apps.cli import app
+
+    group = typer.main.get_command(app)
+    out = []
+    for name, command in sorted(group.commands.items()):
+        if command.hidden:
+            continue
+        ctx = click.Context(command, info_name=f"rolefit {name}")
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        out += [f"### `rolefit {name}`", "", "```text", f"rolefit {name} {usage}".rstrip(), "```", ""]
+        out += [help_markdown(command.help or ""), ""]
+        rows = [record for param in command.params if (record := param.get_help_record(ctx))]
+        if rows:
+            out += ["| option | what |", "|---|---|"]
+            out += [f"| `{cell(opts)}` | {escape(cell(what))} |" for opts, what in rows]
+            out.append("")
+    return "\n".join(out)
+
+
+def help_markdown(text: str) -> str:
+    """A command's help as Markdown: its paragraphs, words in angle brackets shown as text."""
+    import inspect
+
+    return escape(inspect.cleandoc(text).replace("\b\n", ""))
+
+
+def escape(text: str) -> str:
+    """``<word>`` shown as text, not taken for an HTML element."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -129,3 +129,24 @@ def test_the_api_reference_shows_every_public_function_with_its_docstring(site):
         summary = words(inspect.getdoc(obj).split("\n\n")[0])
         assert len(summary) > 20 and summary in text, f"{name}'s docstring is not on the page: {summary!r}"
     assert set(PUBLIC) == set(rolefit.__all__)
+
+
+def prose(markdown: str) -> str:
+    """A Markdown text without its code blocks, code spans (also across lines) and HTML comments."""
+    text = re.sub(r"^\s*```.*?^\s*```", "", markdown, flags=re.S | re.M)
+    return re.sub(r"<!--.*?-->", "", re.sub(r"`[^`]*`", "", text, flags=re.S), flags=re.S)
+
+
+def test_no_words_in_angle_brackets_are_taken_for_html(site):
+    """`<title>` in a sentence is an HTML element to Python-Markdown (GitHub shows it as text): it would
+    swallow the rest of the page. Pages write such words in code or as &lt;...&gt;."""
+    sources = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    raw = [
+        f"{path.name}: {tag}"
+        for path in sources
+        for tag in re.findall(r"<[A-Za-z/][^>]*>", prose(path.read_text()))
+    ]
+    assert raw == []
+    # the command reference is generated from the app's help: its last command is there, whole
+    cli = built(site, "reference/cli.md")
+    assert 'id="rolefit-what-if"' in cli and "exact change in the probability of MLE" in cli
