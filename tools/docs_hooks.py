@@ -46,7 +46,6 @@ def command_reference() -> str:
     """Every `rolefit` command with its help and options, read from the command-line app itself."""
     import sys
 
-    import click
     import typer.main
 
     src = str(README.parent / "src")
@@ -54,21 +53,29 @@ def command_reference() -> str:
         sys.path.insert(0, src)
     from rolefit.apps.cli import app
 
-    group = typer.main.get_command(app)
+    return "\n".join(describe(typer.main.get_command(app), "rolefit"))
+
+
+def describe(group, prefix: str) -> list[str]:
+    """Markdown for every visible command of a command group, sub-groups' commands included (typer may
+    carry its own copy of click, so the group's own classes are used, not click's)."""
     out = []
     for name, command in sorted(group.commands.items()):
         if command.hidden:
             continue
-        ctx = click.Context(command, info_name=f"rolefit {name}")
+        path = f"{prefix} {name}"
+        ctx = command.context_class(command, info_name=path)
         usage = " ".join(command.collect_usage_pieces(ctx))
-        out += [f"### `rolefit {name}`", "", "```text", f"rolefit {name} {usage}".rstrip(), "```", ""]
+        out += [f"### `{path}`", "", "```text", f"{path} {usage}".rstrip(), "```", ""]
         out += [help_markdown(command.help or ""), ""]
         rows = [record for param in command.params if (record := param.get_help_record(ctx))]
         if rows:
             out += ["| option | what |", "|---|---|"]
             out += [f"| `{cell(opts)}` | {escape(cell(what))} |" for opts, what in rows]
             out.append("")
-    return "\n".join(out)
+        if getattr(command, "commands", None):
+            out += describe(command, path)
+    return out
 
 
 def help_markdown(text: str) -> str:
