@@ -32,18 +32,20 @@ $(STAMP): pyproject.toml
 ## "make: *** [Makefile:<line>: run] Error 4" and, as for any failed recipe, exits 2 itself
 run: setup
 	@$(BIN)/dvc repro || { code=$$?; code=$$($(BIN)/python -c 'import sys; from rolefit.ops.release import exit_code_after_repro as e; print(e(".", int(sys.argv[1])))' $$code); [ "$$code" != 4 ] || echo "make run: the quality gate refused the new model (exit 4): reports/challenger/refusal.md says why" >&2; exit $$code; }
-	$(BIN)/rolefit predict --answers examples/person.json
+	$(BIN)/rolefit predict --answers examples/person.json --model models/champion
 
 ## browser: Debian's headless Chromium for the real-browser tests (Playwright drives /usr/bin/chromium)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-## check: the fast lane (under 2 minutes): lint, format check, import contracts, then unit, api and model
-## tests on a small champion (ROLEFIT_TEST_CHAMPION=small; tests marked full_model are deselected)
+## check: the fast lane (under 2 minutes): lint, format check, import contracts, the public API's types
+## (mypy, [tool.mypy]), then unit, api and model tests on a small champion (ROLEFIT_TEST_CHAMPION=small;
+## tests marked full_model are deselected)
 check: setup
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/ruff format --check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	ROLEFIT_TEST_CHAMPION=small $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile tests/unit tests/api tests/model
 
 ## test: set up, lint, check the import contracts (layers, no cycles), run every test on the full champion
@@ -52,6 +54,7 @@ check: setup
 test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 ## screenshots: take the page's screenshots in a real Chromium (form, error and result at 1280 and 390 px,
@@ -95,6 +98,12 @@ mutate: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+## package-model: refresh the model packaged with rolefit (src/rolefit/packaged_model, scoring-only, with
+## its data-source notes) from the promoted champion, and pin its manifest's sha256 (part of a release)
+.PHONY: package-model
+package-model: setup
+	$(BIN)/python -m rolefit.ops.package_model --champion models/champion
+
 ## repro: run the DVC retraining pipeline
 repro: setup
 	$(BIN)/dvc repro
@@ -103,6 +112,7 @@ lint: setup
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/ruff format --check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format src tests pipelines benchmarks tools

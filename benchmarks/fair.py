@@ -140,6 +140,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=16)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--model", help="bundle folder (default: ROLEFIT_MODEL or models/champion)")
+    parser.add_argument("--model", help="bundle folder (default: as rolefit.predict chooses)")
     args = parser.parse_args()
     main(args.seconds, args.clients, args.model)

@@ -9,11 +9,26 @@ Public API::
     rolefit.questionnaire()
 
 Importing this package is light: no scikit-learn, pandas, MLflow or plotting on the predict path.
+``predict``, guidance and the command line need only the core install (``pip install rolefit``);
+``predict_many`` needs ``rolefit[batch]``. The public API (these names, ``Prediction``'s fields, the REST
+schemas and the instrument's ids) is listed in ``public-api.json`` (:mod:`rolefit.apps.public_api`);
+changes to it are recorded in ``CHANGELOG.md``.
 """
+
+from typing import TYPE_CHECKING
 
 from rolefit.instrument.items import questionnaire
 from rolefit.scoring.answers import InvalidAnswers
 from rolefit.scoring.predictor import Prediction, predict
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers (imported on first use at run time)
+    from rolefit.guidance.advice import guide
+    from rolefit.guidance.facts import role_facts
+    from rolefit.guidance.questions import next_questions, settled
+    from rolefit.guidance.steps import next_steps, what_if
+    from rolefit.scoring.frames import predict_many
+
+    __version__: str
 
 #: Imported on first use, so that ``import rolefit`` stays as light as predict needs: public name -> the
 #: module that defines it (predict_many and guidance).
@@ -27,10 +42,23 @@ _LAZY = {
     "what_if": "rolefit.guidance.steps",
 }
 
-__all__ = ["InvalidAnswers", "Prediction", "predict", "questionnaire", *_LAZY]
+# written out (the lazy ones too) so that linters and type checkers see every name
+__all__ = [
+    "InvalidAnswers",
+    "Prediction",
+    "guide",
+    "next_questions",
+    "next_steps",
+    "predict",
+    "predict_many",
+    "questionnaire",
+    "role_facts",
+    "settled",
+    "what_if",
+]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """predict_many, the guidance functions, and ``rolefit.__version__`` read from the installed metadata,
     on first use (importlib.metadata alone costs a sixth of a cold start)."""
     if name in _LAZY:

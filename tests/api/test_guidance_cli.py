@@ -92,7 +92,7 @@ def test_predict_facts_of_both_roles_or_none(champion):
 def test_predict_json_keeps_the_prediction_and_adds_guidance(champion):
     _, path = champion
     answers = json.loads(PERSON.read_text())
-    data = _json(["predict", "--answers", str(PERSON)], path)
+    data = _json(["predict", "--answers", str(PERSON), "--model", str(path)], path)  # named, as below
     expected = json.loads(json.dumps(rolefit.predict(answers, model=path).to_dict()))
     assert {k: v for k, v in data.items() if k != "guidance"} == expected  # existing keys unchanged
     guidance = rolefit.guide(answers, model=path)

@@ -21,7 +21,10 @@ def client(champion):
 def test_healthz_reports_the_model_version(client, champion):
     body = client.get("/healthz").json()
     manifest = json.loads((champion[1] / "manifest.json").read_text())
-    assert body == {"status": "ok", "model_version": manifest["model_version"]}
+    assert body["status"] == "ok" and body["model_version"] == manifest["model_version"]
+    # which model answers, as every prediction says it
+    assert body["model"] == client.post("/api/predict", json={"interest_math": 5}).json()["model"]
+    assert body["model"]["chosen_by"] == "argument" and body["model"]["version"] == manifest["model_version"]
 
 
 def test_questionnaire_endpoint(client):
@@ -42,7 +45,9 @@ def test_predict_matches_the_library(client, champion, use_model):
     answers = {"interest_math": 5, "skill_dsa": "2", "career_goal": "applied_scientist"}
     response = client.post("/api/predict", json=answers)
     assert response.status_code == 200
-    assert response.json() == json.loads(json.dumps(rolefit.predict(answers).to_dict()))
+    # the server was given the bundle as its model (chosen_by "argument"): so is the library here
+    library = rolefit.predict(answers, model=str(champion[1]))
+    assert response.json() == json.loads(json.dumps(library.to_dict()))
 
 
 def test_invalid_answers_get_422_naming_every_item(client):
@@ -132,7 +137,8 @@ def test_base_rate_as_query_or_body_field(client, champion, use_model):
     assert by_query.status_code == by_body.status_code == 200
     assert by_query.json() == by_body.json()
     result = by_query.json()
-    assert result == json.loads(json.dumps(rolefit.predict(ANSWERS, base_rate=0.04).to_dict()))
+    library = rolefit.predict(ANSWERS, base_rate=0.04, model=str(champion[1]))
+    assert result == json.loads(json.dumps(library.to_dict()))
     assert result["base_rate"] == 0.04 and default["base_rate"] != 0.04
     assert result["probabilities"]["mle"] < default["probabilities"]["mle"]
     assert result["explanations"] == default["explanations"]  # base_rate is not an item
@@ -170,7 +176,10 @@ def test_batch_base_rate_applies_to_everyone(client, champion, use_model):
     people = [ANSWERS, {"interest_coding_puzzles": 5}, {}]
     response = client.post("/api/predict/batch", params={"base_rate": 0.04}, json=people)
     assert response.status_code == 200
-    expected = [json.loads(json.dumps(rolefit.predict(p, base_rate=0.04).to_dict())) for p in people]
+    bundle = str(champion[1])
+    expected = [
+        json.loads(json.dumps(rolefit.predict(p, base_rate=0.04, model=bundle).to_dict())) for p in people
+    ]
     assert response.json() == expected
     one_each = client.post("/api/predict/batch", json=[{**p, "base_rate": 0.04} for p in people])
     assert one_each.status_code == 200 and one_each.json() == expected

@@ -143,11 +143,13 @@ def form_survey_project(
 
 
 @contextlib.contextmanager
-def rolefit_serve(bundle: Path, folder: Path):
-    """A real `rolefit serve` of ``bundle`` on a free loopback port, ready; stopped on leaving."""
+def rolefit_serve(bundle: Path, folder: Path, *args: str):
+    """A real `rolefit serve` of ``bundle`` on a free loopback port, ready; stopped on leaving.
+
+    ``args``: more options of `rolefit serve`, such as ``--collect``."""
     port = free_port()
     server = Server(
-        [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
         url=f"http://127.0.0.1:{port}", cwd=folder, environ=env(ROLEFIT_MODEL=str(bundle)),
         log=folder / "serve.log",
     )  # fmt: skip
@@ -172,3 +174,22 @@ def chromium():
             yield instance
         finally:
             instance.close()
+
+
+@contextlib.contextmanager
+def rolefit_serve_collecting(bundle: Path, folder: Path, *args: str, db: str | None = None):
+    """A real `rolefit serve --collect` of ``bundle`` (the database ``db``, default a SQLite file in
+    ``folder``; more options in ``args``) on a free loopback port, ready; stopped on leaving."""
+    port = free_port()
+    database = db or str(folder / "contributions.sqlite")
+    server = Server(
+        [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port), "--collect",
+         "--collect-db", database, *args],
+        url=f"http://127.0.0.1:{port}", cwd=folder, environ=env(ROLEFIT_MODEL=str(bundle)),
+        log=folder / "serve.log",
+    )  # fmt: skip
+    try:
+        server.wait_ready("/healthz")
+        yield server
+    finally:
+        server.stop()

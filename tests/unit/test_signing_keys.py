@@ -223,7 +223,12 @@ def test_an_unverified_bundle_warns_once_and_every_prediction_says_so(champion, 
             "version": prediction.model_version,
             "verified": False,
             "verified_by": "checksums only: no signing key configured",
+            "chosen_by": "argument",
+            "trained_at": prediction.model.trained_at,
+            "training_sources": list(prediction.model.training_sources),
+            "published_at": "",
         }
+        assert "synthetic" in prediction.model.training_sources
 
 
 def test_a_bundle_refused_for_another_reason_is_not_said_to_be_loaded(champion, tmp_path, caplog):

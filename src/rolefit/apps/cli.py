@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from rolefit.apps import guidance_commands, monitor_command, pipeline_commands, quiz, recalibrate_command
+from rolefit.apps import (
+    contributions_command,
+    guidance_commands,
+    monitor_command,
+    pipeline_commands,
+    quiz,
+    recalibrate_command,
+)
 from rolefit.apps.console import (
     ANSWERS_HELP,
     BASE_RATE_HELP,
@@ -26,6 +33,37 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    """``rolefit --version``: the package's version and the model that would answer (and how chosen)."""
+    if not value:
+        return
+    import rolefit
+    from rolefit.errors import RolefitError
+    from rolefit.scoring.loader import load_model
+
+    typer.echo(f"rolefit {rolefit.__version__}")
+    try:
+        info = load_model().info
+    except RolefitError as exc:
+        typer.echo(f"model: none loaded ({one_line(exc)})")
+    else:
+        typer.echo(f"model: {info.describe()}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print rolefit's version and the version of the model that answers, then exit.",
+    ),
+) -> None:
+    """rolefit: how well you fit software engineering (SWE) versus ML engineering (MLE)."""
 
 
 @app.command()
@@ -87,9 +125,7 @@ def predict(
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8000, help="Port."),
-    model: str = typer.Option(
-        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
-    ),
+    model: str = typer.Option(None, "--model", help=MODEL_HELP),
     allow_unsigned: bool = typer.Option(
         False,
         "--allow-unsigned",
@@ -111,15 +147,46 @@ def serve(
         help="Scoring requests one client address may have in progress at once (more get 429); 0: no "
         "limit (e.g. behind a backend that sends everyone's requests from one address).",
     ),
+    collect: bool = typer.Option(
+        False,
+        "--collect",
+        help="Let people who work as SWEs or MLEs add their answers and current role (opt-in per person, "
+        "with a deletion code); off by default: the contribution endpoints then answer 404.",
+    ),
+    collect_db: str = typer.Option(
+        None,
+        "--collect-db",
+        metavar="URL",
+        help="The contributions database: a SQLAlchemy URL (postgresql://user@host/db) or a SQLite file "
+        "(default: ROLEFIT_COLLECT_DB, else data/contributions/contributions.sqlite).",
+    ),
+    collect_max_rows: int = typer.Option(
+        100_000, "--collect-max-rows", min=1, metavar="N", help="Contributions kept at most; then refused."
+    ),
+    collect_rate: int = typer.Option(
+        10,
+        "--collect-rate",
+        min=0,
+        metavar="N",
+        help="Contribution and deletion requests one client address may send a minute; 0: no limit.",
+    ),
 ):
     """Serve the questionnaire page and the REST API (FastAPI on uvicorn).
 
-    Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned."""
+    Refuses (exit 3) a model that no signing key verifies, unless --allow-unsigned. With --collect the
+    contributions database is migrated (Alembic) before serving; the server is its only writer."""
+    from rolefit.errors import MissingExtra, require
+
+    try:
+        require("serve", "rolefit serve", ("fastapi", "fastapi_offline", "uvicorn"))
+    except MissingExtra as exc:
+        fail(str(exc), code=4)
     from rolefit.apps.guard import allowed_hosts
     from rolefit.apps.server import serve as run_server
     from rolefit.scoring.bundle import BundleError
     from rolefit.scoring.loader import load_model
 
+    settings = None
     try:
         allowed_hosts(allowed_host)  # an entry that is not a host name is named before anything starts
     except ValueError as exc:
@@ -133,10 +200,33 @@ def serve(
                 "project's key in <project>/.rolefit/signing.key), or pass --allow-unsigned",
                 code=3,
             )
+        if collect:
+            settings = collect_settings(collect_db, collect_max_rows, collect_rate)
+            from rolefit.collect.migrate import shown_url
+
+            typer.echo(f"collecting contributed answers (opt-in) into {shown_url(settings.url)}", err=True)
+        elif collect_db:
+            fail("--collect-db names the contributions database: give it with --collect")
         run_server(host=host, port=port, model=model, allowed_hosts=allowed_host,
-                   client_limit=client_limit or None)  # fmt: skip
+                   client_limit=client_limit or None, collect=settings)  # fmt: skip
     except BundleError as exc:
         fail(str(exc), code=3)
+    except Exception as exc:
+        if settings is None or not type(exc).__module__.startswith(("sqlalchemy", "alembic", "psycopg")):
+            raise
+        from rolefit.collect.migrate import shown_url
+
+        fail(f"the contributions database {shown_url(settings.url)} could not be opened: {one_line(exc)}")
+
+
+def collect_settings(db: str | None, max_rows: int, rate: int):
+    """--collect's settings; a clear error when the ``collect`` extra is not installed."""
+    try:
+        from rolefit.apps.collect_api import CollectSettings
+        from rolefit.collect.migrate import database_url
+    except ImportError as exc:
+        fail(f"--collect needs the collect extra ({exc.name} is missing): pip install 'rolefit[collect]'")
+    return CollectSettings(database_url(db), max_rows, rate or None)
 
 
 @app.command()
@@ -154,6 +244,12 @@ def score(
     ``verdict`` is clear, leaning, toss-up, or no-information (a row with no answers). A CSV output's
     text cells never start a spreadsheet formula (see rolefit.data.csvsafe). Exits 2 for bad input, 3 for a
     bad model and 1 when the output cannot be written; the output is then left as it was."""
+    from rolefit.errors import MissingExtra, require
+
+    try:
+        require("batch", "rolefit score")
+    except MissingExtra as exc:
+        fail(str(exc), code=4)
     from rolefit.scoring.answers import InvalidAnswers
     from rolefit.scoring.batch import score_file
     from rolefit.scoring.bundle import BundleError
@@ -174,6 +270,7 @@ def score(
 
 
 app.command()(quiz.quiz)
+app.add_typer(contributions_command.app, name="contributions")
 app.command("next")(guidance_commands.next_command)
 app.command("what-if")(guidance_commands.what_if_command)
 app.command()(recalibrate_command.recalibrate)
@@ -189,8 +286,34 @@ for command in (
     app.command()(command)
 
 
+#: The extra each command needs beyond the core (predict, quiz, next, what-if, questionnaire need none).
+COMMAND_EXTRAS = {
+    "serve": "serve",
+    "score": "batch",
+    **dict.fromkeys(
+        ("train", "promote", "versions", "ingest", "marginals", "drift", "monitor", "recalibrate"), "train"
+    ),
+}
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    """Run the command line; a command whose extra is not installed says which to install (exit 4)."""
+    import sys
+
+    from rolefit.errors import MissingExtra, as_missing_extra
+
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+    try:
+        app()
+    except MissingExtra as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(4) from None
+    except ModuleNotFoundError as exc:
+        missing = as_missing_extra(exc, f"rolefit {command}".strip(), COMMAND_EXTRAS.get(command))
+        if missing is None:
+            raise
+        typer.echo(f"error: {missing}", err=True)
+        raise SystemExit(4) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

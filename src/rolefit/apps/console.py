@@ -41,7 +41,10 @@ def one_line(exc: BaseException) -> str:
 
 
 ANSWERS_HELP = "JSON file of answers, or - for stdin."
-MODEL_HELP = "Bundle folder (default: ROLEFIT_MODEL or models/champion)."
+MODEL_HELP = (
+    "Bundle folder or MLflow model URI (default: ROLEFIT_MODEL, else the project's published champion, "
+    "else the model packaged with rolefit)."
+)
 
 
 #: A person's answers are one small JSON object (every item answered fits in 2 KB): a bigger file is

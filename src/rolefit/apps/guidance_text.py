@@ -170,6 +170,8 @@ def render_result(prediction, guidance, *, top: int = 5, own_base_rate: bool = F
     lines += render_steps(guidance, steps)
     lines += render_mistakes(guidance)
     lines += render_facts(guidance, facts)
+    if prediction.model is not None:  # which model answered (rolefit.scoring.loader.choose_model)
+        lines += ["", f"Answered by {prediction.model.describe()}."]
     lines += ["", prediction.notice]
     return "\n".join(lines)
 

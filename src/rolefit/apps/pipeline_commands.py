@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from rolefit.apps.console import fail, one_line
+from rolefit.apps.console import MODEL_HELP, fail, one_line
 
 
 def train(
@@ -292,9 +292,7 @@ def drift(
     ),
     adapter: str = typer.Option(None, "--adapter", help="Ingest the raw file with this adapter first."),
     reference_source: str = typer.Option("all", "--reference", help="Training source to compare with."),
-    model: str = typer.Option(
-        None, "--model", help="Bundle folder (default: ROLEFIT_MODEL or models/champion)."
-    ),
+    model: str = typer.Option(None, "--model", help=MODEL_HELP),
     params_file: Path = typer.Option(
         Path("params.yaml"), "--params", help="Parameters file (drift thresholds)."
     ),

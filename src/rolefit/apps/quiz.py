@@ -11,6 +11,11 @@ Two ways through it (``--mode``, asked when not given):
 * **all**: every question, group by group.
 
 Enter skips a question at any time; a skipped question is not asked again.
+
+Given a server that collects answers (``--contribute-to URL`` or ``ROLEFIT_CONTRIBUTE_TO``, a ``rolefit
+serve --collect``), after the result the quiz asks whether the person works as a software engineer or
+an ML engineer today and, if so, whether they want to add their answers and role: it shows what is kept
+and what is not, and posts them through the REST API only on a yes, then prints the deletion code.
 """
 
 from __future__ import annotations
@@ -30,6 +35,14 @@ def quiz(
     base_rate: str = typer.Option(None, "--base-rate", metavar="FLOAT", help=BASE_RATE_HELP),
     mode: str = typer.Option(
         None, "--mode", help="quick (adaptive, stops when settled) or all (every question); else asked."
+    ),
+    contribute_to: str = typer.Option(
+        None,
+        "--contribute-to",
+        metavar="URL",
+        envvar="ROLEFIT_CONTRIBUTE_TO",
+        help="A rolefit server that collects answers (rolefit serve --collect): after your result you are "
+        "asked whether you want to add your answers and current role to it (only on a yes).",
     ),
 ):
     """Answer the questionnaire in the terminal (Enter skips a question), then see your result."""
@@ -71,6 +84,73 @@ def quiz(
         questions=questions[:1] if not result.answers else questions,
     )  # fmt: skip
     console.print(report, markup=False, highlight=False, soft_wrap=True)
+    if contribute_to and answers:
+        offer_contribution(console, contribute_to, answers)
+
+
+ROLE_CHOICES = {"s": "swe", "software": "swe", "swe": "swe", "m": "mle", "ml": "mle", "mle": "mle"}
+
+
+def offer_contribution(console, server: str, answers: dict[str, str]) -> None:
+    """Ask whether the person works as a SWE or MLE today and wants to add their answers; on a yes,
+    post them to ``server`` and print the deletion code. Never fails the quiz: a server that cannot
+    be reached or does not collect is said in one line."""
+    from rolefit.apps.contribute_client import ServerError, contribute, statement
+
+    try:
+        about = statement(server)
+    except ServerError as exc:
+        console.print(f"\n[dim]Your answers cannot be added: {exc}.[/dim]", highlight=False)
+        return
+    console.print()
+    console.rule("Add your answers?")
+    console.print(about.get("question", ""), markup=False, highlight=False)
+    while True:
+        raw = (
+            _prompt(
+                console, "Your role today [dim](s = software engineer, m = ML engineer; Enter: neither)[/dim]"
+            )
+            .strip()
+            .lower()
+        )
+        if not raw:
+            console.print("No problem: nothing was sent.")
+            return
+        if raw in ROLE_CHOICES:
+            role = ROLE_CHOICES[raw]
+            break
+        console.print("[red]Please answer s (software engineer) or m (ML engineer), or press Enter.[/red]")
+    console.print("\nWhat is kept:", markup=False)
+    for line in about.get("kept", []):
+        console.print(f"  - {line}", markup=False, highlight=False)
+    console.print("What is not kept:", markup=False)
+    for line in about.get("not_kept", []):
+        console.print(f"  - {line}", markup=False, highlight=False)
+    console.print(f"\n{about.get('statement', '')}", markup=False, highlight=False)
+    name = "a software engineer" if role == "swe" else "an ML engineer"
+    yes = _prompt(console, f"Add your answers and your role ({name}) to {server}? [dim](y/N)[/dim]")
+    if yes.strip().lower() not in ("y", "yes"):
+        console.print("Nothing was sent.")
+        return
+    try:
+        reply = contribute(server, answers, role)
+    except ServerError as exc:
+        console.print(f"[red]Your answers were not added: {exc}.[/red]", highlight=False)
+        return
+    console.print("\n[bold]Thank you: your answers were added.[/bold]")
+    if reply.get("status") == "kept_apart":
+        console.print(
+            f"They are kept apart from the training data: {reply.get('reason')}",
+            markup=False,
+            highlight=False,
+        )
+    console.print(f"Your deletion code: [bold]{reply.get('deletion_code')}[/bold]", highlight=False)
+    console.print(
+        "Keep it: it cannot be sent again. To remove your answers at any time:\n"
+        f"  rolefit contributions delete --server {server} {reply.get('deletion_code')}",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _prompt(console, text: str) -> str:

@@ -40,6 +40,7 @@ class HealthOut(_Out):
 
     status: Literal["ok"]
     model_version: str
+    model: ModelOut = Field(description="The model it serves: which one, how chosen, whether verified.")
 
 
 class QuestionGroupOut(_Out):
@@ -189,6 +190,20 @@ class ModelOut(_Out):
         description='In words: "signature (key id …)", "package (installed rolefit …: its file '
         'record)" or "checksums only: no signing key configured".'
     )
+    chosen_by: Literal["argument", "ROLEFIT_MODEL", "project", "packaged"] = Field(
+        description="Which model answered, by the rule that chooses it: the model named by the caller "
+        "(argument), the ROLEFIT_MODEL setting, the project's published champion (project), or the model "
+        "packaged with rolefit (packaged)."
+    )
+    trained_at: str = Field(
+        description='When the model was trained (ISO 8601); "" when its bundle does not record it.'
+    )
+    training_sources: list[str] = Field(
+        description="The data sources the model was built from (ids: kaggle2021, synthetic, ...)."
+    )
+    published_at: str = Field(
+        description='For the packaged model, when the champion it copies was published (ISO 8601); else "".'
+    )
 
 
 class AllAnswersOut(_Out):
@@ -236,6 +251,10 @@ class PredictionOut(_Out):
     model_version: str
     model: ModelOut
     notice: str
+    contribution_token: str | SkipJsonSchema[None] = _absent_when_none(
+        "Only when the server collects contributed answers (rolefit serve --collect): a one-time token "
+        "for POST /api/contributions, valid 24 hours."
+    )
 
 
 class OtherAnswers(_Out):

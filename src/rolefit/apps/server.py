@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import sys
@@ -202,13 +203,17 @@ def serve(
     model: str | None = None,
     allowed_hosts: Sequence[str] = (),
     client_limit: int | None = PER_CLIENT,
+    collect: Any = None,
 ) -> None:
     """Run the app with uvicorn (one worker), its limits, and rate-limited error logs.
 
     The app answers requests for the loopback names, ``allowed_hosts``, ``ROLEFIT_ALLOWED_HOSTS``'s and
     the address it is bound to; ``client_limit``: scoring requests one client address may have in
-    progress (None: no limit). See :mod:`rolefit.apps.guard`."""
-    app = create_app(model, hosts=[*allowed_hosts, *bound_names(host)], per_client=client_limit)
+    progress (None: no limit). See :mod:`rolefit.apps.guard`. ``collect``: a
+    :class:`~rolefit.apps.collect_api.CollectSettings` to collect contributed answers (None: off)."""
+    app = create_app(
+        model, hosts=[*allowed_hosts, *bound_names(host)], per_client=client_limit, collect=collect
+    )
     running = server(app, host=host, port=port)
     note = names_note(host, app.guard_settings["hosts"])
     if note:
@@ -218,6 +223,11 @@ def serve(
     loggers = [logging.getLogger(name) for name in LIMITED_LOGGERS]
     for logger in loggers:
         logger.addFilter(limit)
+    # the model, the app and the libraries are made now and live as long as the server: moved out of the
+    # collector's sight, a full collection no longer walks them (under load it did every few seconds,
+    # holding the GIL, and so the event loop, for 150-200 ms each time)
+    gc.collect()
+    gc.freeze()
     interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:

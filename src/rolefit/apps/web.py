@@ -4,11 +4,13 @@ Endpoints: ``GET /`` (the questionnaire page), ``GET /api/questionnaire``, ``POS
 person's answers, the same schema as :func:`rolefit.predict`; returns ``Prediction.to_dict()``),
 ``POST /api/predict/batch`` (a list of up to 1,000 people), ``GET /healthz`` (model version), the
 guidance endpoints of :mod:`rolefit.apps.guidance_api` (``/api/guide``, ``/api/next-questions``,
-``/api/what-if``, ``/api/role-facts``), the OpenAPI document at ``/openapi.json`` with every request's
-and response's schema (:mod:`rolefit.apps.schemas`), and its pages at ``/docs`` (Swagger UI) and
-``/redoc`` (ReDoc), which load nothing from other hosts (:mod:`rolefit.apps.api_docs`). Invalid
-answers get 422 listing every offending item and what is allowed (the first 1,000 problems, then a
-count); request bodies over 64 KB get 413. Answers are never stored or logged.
+``/api/what-if``, ``/api/role-facts``), with ``--collect`` only the contribution endpoints of
+:mod:`rolefit.apps.collect_api` (``/api/contributions``, ``/api/contributions/delete``), the OpenAPI
+document at ``/openapi.json`` with every request's and response's schema (:mod:`rolefit.apps.schemas`),
+and its pages at ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), which load nothing from other hosts
+(:mod:`rolefit.apps.api_docs`). Invalid answers get 422 listing every offending item and what is allowed
+(the first 1,000 problems, then a count); request bodies over 64 KB get 413. Answers are never logged,
+and never stored unless the person contributes them (``--collect``).
 
 Both predict endpoints take the MLE share of the caller's population, ``base_rate`` (strictly between 0
 and 1; default: the reference survey's mix), as a query parameter (``?base_rate=0.04``; for a batch it
@@ -44,7 +46,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -74,6 +76,9 @@ from rolefit.instrument.items import load_instrument
 from rolefit.scoring.answers import InvalidAnswers, validate_answers
 from rolefit.scoring.loader import load_model
 from rolefit.scoring.predictor import predict
+
+if TYPE_CHECKING:
+    from rolefit.apps.collect_api import CollectSettings
 
 MAX_BATCH = 1000
 #: Bodies of POST /api/predict up to this size are answered on the event loop when every key is
@@ -153,6 +158,24 @@ def _answer_batch(body: bytes, query_rate: float | None, problems: dict[str, str
     return run_steps(_batch_steps(body, query_rate, problems, model))
 
 
+#: The page's own statement of whether the server collects contributions (issue #29): the page asks
+#: GET /api/contributions only when it says "on", so a server that does not collect sees no request
+#: that would answer 404.
+COLLECT_META = '<meta name="rolefit-collect" content="off">'
+
+
+def collecting(app: FastAPI) -> bool:
+    """Whether ``app`` takes contributed answers: it has the ``GET /api/contributions`` route, which
+    ``rolefit serve --collect`` adds and a server without it has not."""
+    routes = ((getattr(r, "path", None), getattr(r, "methods", None) or ()) for r in app.routes)
+    return any(path == "/api/contributions" and "GET" in methods for path, methods in routes)
+
+
+def page_html(page: str, collect: bool) -> str:
+    """The questionnaire page, saying in its ``rolefit-collect`` meta tag whether contributions are taken."""
+    return page.replace(COLLECT_META, COLLECT_META.replace('"off"', '"on"')) if collect else page
+
+
 class _GuardedApp(FastAPI):
     """The FastAPI app with :class:`~rolefit.apps.guard.Guard` outside everything else, its own
     error handling included (``add_middleware`` would put it inside, and a 500 would miss the headers)."""
@@ -169,13 +192,16 @@ def create_app(
     body_timeout: float = BODY_TIMEOUT,
     hosts: Iterable[str] = (),
     per_client: int | None = PER_CLIENT,
+    collect: CollectSettings | None = None,
 ) -> FastAPI:
     """Build the app; the model is loaded (and verified) now, so a bad bundle fails at start-up.
 
     ``body_timeout``: seconds a client has to send a request body (then 408). ``hosts``: host names
     answered besides the loopback names and ``ROLEFIT_ALLOWED_HOSTS``'s (see :mod:`rolefit.apps.guard`;
     ValueError for one that is not a name). ``per_client``: scoring requests one client address may
-    have in progress at once (then 429; None: no limit)."""
+    have in progress at once (then 429; None: no limit). ``collect``: collect contributed answers
+    (:mod:`rolefit.apps.collect_api`; the database is opened and migrated now); None: the contribution
+    endpoints do not exist (404) and predictions carry no token."""
     allowed = allowed_hosts(hosts)
     loaded = load_model(model)
     app = _GuardedApp(
@@ -197,6 +223,14 @@ def create_app(
     # one scoring thread (started on first use, ended when idle): single-person work first, batches
     # a chunk at a time (rolefit.apps.lanes)
     lanes = app.state.lanes = Lanes()
+    writer = app.state.collect_store = None
+    if collect is not None:
+        # here, not at the top: without --collect nothing of rolefit.collect (nor SQLAlchemy) is imported
+        from rolefit.apps.collect_api import Writer, add_collect_routes, with_token
+        from rolefit.collect.store import Store
+
+        app.state.collect_store = Store(collect.url, max_rows=collect.max_rows)
+        writer = Writer(app.state.collect_store)
 
     async def receive(request: Request) -> tuple[bytes, float | None, dict[str, str]] | Response:
         """Content type, query base rate and the bounded body of a predict request, or the refusal."""
@@ -211,13 +245,15 @@ def create_app(
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
-        return page
+        return page_html(page, collecting(app))
+
+    info = loaded.info.to_dict()
 
     @app.get("/healthz", response_model=HealthOut, summary="Is the server up, and which model")
     async def healthz() -> Any:
         """The server is up, and the version of the model it serves."""
         # async: answered on the event loop itself, never queued behind a busy thread pool
-        return JSONResponse({"status": "ok", "model_version": loaded.version})
+        return JSONResponse({"status": "ok", "model_version": loaded.version, "model": info})
 
     @app.get("/api/questionnaire", response_model=QuestionnaireOut, summary="The questionnaire")
     def questionnaire() -> Any:
@@ -255,18 +291,29 @@ def create_app(
     )
     async def predict_one(request: Request) -> Any:
         """One person's result: probabilities, prediction set, verdict (clear, leaning, toss-up or
-        no-information), the starting point base_rate, and every answer's effect with its evidence."""
+        no-information), the starting point base_rate, and every answer's effect with its evidence.
+        When the server collects contributions (``rolefit serve --collect``), also a one-time
+        ``contribution_token`` for ``POST /api/contributions``."""
+        if writer is None:
+            return await _predict_one(request)
+        async with writer.admit():
+            return await with_token(await _predict_one(request), writer)
+
+    async def _predict_one(request: Request) -> Response:
         received = await receive(request)
         if isinstance(received, Response):
             return received
         body, query_rate, problems = received
-        if len(body) <= INLINE_BYTES:
+        if len(body) <= INLINE_BYTES and writer is None:
             # one small person with known keys costs at most about half a millisecond: answered here,
-            # without the thread hand-off (which costs a third of the throughput of valid requests)
-            answer = _answer_one(body, query_rate, problems, loaded.path, inline=True)
+            # without the thread hand-off (which costs a third of the throughput of valid requests).
+            # Not while collecting: the loop then also carries every contribution's requests, and 50
+            # clients contributing at once kept it busy enough to hold /healthz for 100-500 ms (p99);
+            # on the scoring thread, 85-90 ms on the same busy machine, and more contributions a second
+            answer = _answer_one(body, query_rate, problems, loaded, inline=True)
             if answer is not None:
                 return answer
-        return await lanes.person(_answer_one, body, query_rate, problems, loaded.path)
+        return await lanes.person(_answer_one, body, query_rate, problems, loaded)
 
     @app.post(
         "/api/predict/batch",
@@ -290,8 +337,10 @@ def create_app(
         received = await receive(request)
         if isinstance(received, Response):
             return received
-        return await lanes.batch(_batch_steps(*received, loaded.path))
+        return await lanes.batch(_batch_steps(*received, loaded))
 
-    add_guidance_routes(app, model=loaded.path, receive=receive, run=lanes.person,
+    add_guidance_routes(app, model=loaded, receive=receive, run=lanes.person,
                         person_schema=person_schema, refused=refused)  # fmt: skip
+    if collect is not None:
+        add_collect_routes(app, writer, collect, body_timeout=body_timeout)
     return app

@@ -456,7 +456,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m rolefit.evaluation.adaptive", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--model", default=None, help="bundle folder (default: ROLEFIT_MODEL or models/champion)"
+        "--model",
+        default=None,
+        help="bundle folder (default: as rolefit.predict chooses: ROLEFIT_MODEL, the project's champion, "
+        "the packaged model)",
     )
     parser.add_argument(
         "--dataset", default="data/processed/dataset.parquet", help="the build stage's dataset"

@@ -9,7 +9,9 @@ Layout of a bundle folder::
     scoring.json    the additive lookup tables (:class:`rolefit.model.tables.AdditiveModel`): all that
                     ``rolefit.predict`` needs
     model.skops     the full calibrated scikit-learn model, in skops format (no pickle), for
-                    verification, MLflow and retraining tools
+                    verification, MLflow and retraining tools; listed as null in a *scoring-only* bundle
+                    (the model packaged with rolefit: :mod:`rolefit.scoring.packaged`), which scores,
+                    guides and explains like any other but has no estimator to load
     reference.json  answer distributions of the training split, the reference of ``rolefit drift``
     answers.json    P(answer level | role) per item from the training rows, for adaptive questioning
                     (:mod:`rolefit.guidance.questions`); optional: bundles exported before it existed
@@ -56,6 +58,8 @@ FIT = "fit.json"
 READINESS = "readiness.json"
 SIGNATURE = signing.SIGNATURE
 REQUIRED_FILES = (SCORING, ESTIMATOR, REFERENCE)
+#: Required files a manifest may list as null: a scoring-only bundle (the packaged model) has no estimator
+NULLABLE_FILES = (ESTIMATOR,)
 #: Files a bundle may have, verified like the others when its manifest lists them
 OPTIONAL_FILES = (ANSWERS, FIT, READINESS)
 
@@ -397,7 +401,7 @@ def _manifest_fits(manifest: Any) -> bool:
     for key, value in files.items():  # exactly the bundle's files (the optional ones may be null)
         if key not in REQUIRED_FILES and key not in OPTIONAL_FILES:
             return False
-        if not (_sha256(value) or (value is None and key in OPTIONAL_FILES)):
+        if not (_sha256(value) or (value is None and (key in OPTIONAL_FILES or key in NULLABLE_FILES))):
             return False
     libraries = m.get("libraries", {})
     if not (isinstance(libraries, dict) and all(_name(k) and _text(v, 200) for k, v in libraries.items())):
@@ -540,9 +544,15 @@ def _verify(
 
 def listed_files(manifest: dict[str, Any]) -> tuple[str, ...]:
     """The bundle's files its (parsed) manifest lists: every required one, then the optional ones (an
-    optional file listed as null is absent)."""
+    optional file listed as null is absent, and so is the estimator of a scoring-only bundle)."""
     files = manifest["files"]
-    return (*REQUIRED_FILES, *(name for name in OPTIONAL_FILES if files.get(name) is not None))
+    required = (name for name in REQUIRED_FILES if name not in NULLABLE_FILES or files.get(name) is not None)
+    return (*required, *(name for name in OPTIONAL_FILES if files.get(name) is not None))
+
+
+def scoring_only(manifest: dict[str, Any]) -> bool:
+    """Whether the bundle has no estimator (``model.skops`` listed as null): the packaged model."""
+    return manifest["files"].get(ESTIMATOR, "") is None
 
 
 def _check_digest(name: str, actual: str, manifest: dict[str, Any], directory: Path) -> None:

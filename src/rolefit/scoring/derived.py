@@ -30,6 +30,7 @@ from rolefit.scoring.bundle import (
     REFERENCE,
     SCORING,
     SIGNATURE,
+    BundleError,
     parse_json,
     read_verified,
     save_bundle,
@@ -85,6 +86,11 @@ def write_derived(
             return None
         return parse_json(read_verified(source, name, parent.manifest), name, where)
 
+    if files.get(ESTIMATOR) is None:
+        raise BundleError(
+            f"The model bundle at {source} is scoring-only (the model packaged with rolefit): it has no "
+            f"{ESTIMATOR} to carry into a derived bundle. Derive from the project's published champion."
+        )
     kept = {key: parent.manifest[key] for key in KEPT_FIELDS if key in parent.manifest}
     full = {**kept, **manifest, "parent": parent_record(parent)}
     save_bundle(

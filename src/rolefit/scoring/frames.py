@@ -68,7 +68,13 @@ def predict_many(
     Rows are scored :data:`CHUNK_ROWS` at a time, so the working memory stays small beside the frame
     (one float per item and row of a chunk, not of the whole frame). ``model`` may also be a model
     already loaded (e.g. verified afresh, outside the loader's cache).
+
+    Needs ``rolefit[batch]`` (pandas): without it, raises :class:`rolefit.errors.MissingExtra` naming
+    the ``pip install`` to run.
     """
+    from rolefit.errors import require
+
+    require("batch", "rolefit.predict_many", ("pandas",))
     import pandas as pd
 
     rate = validate_base_rate(base_rate)

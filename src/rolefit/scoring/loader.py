@@ -1,9 +1,26 @@
 """Finding, verifying and caching the model that :func:`rolefit.predict` scores with.
 
-The model is loaded lazily on first use, verified by checksum (and signature, when a key is found: see
-:mod:`rolefit.scoring.signing`), and cached; ``ROLEFIT_MODEL`` may point to another bundle folder or an
-MLflow model URI. Every prediction carries :attr:`LoadedModel.info` (:class:`ModelInfo`): which model
-answered and whether it was verified, computed once at load.
+Which model answers: one rule, the same from whichever folder a process starts in
+-----------------------------------------------------------------------------------
+
+The first that applies (:func:`choose_model`):
+
+1. ``argument``: the model the caller names (``model=`` of every function, ``--model`` of every command);
+2. ``ROLEFIT_MODEL``: the deployment's setting, a bundle folder or an MLflow model URI
+   (``models:/rolefit@champion``);
+3. ``project``: the published champion (``export.dir`` of its ``params.yaml``, default ``models/champion``)
+   of the rolefit project this rolefit is installed in, when it has one: the nearest folder above the
+   installed package that holds ``params.yaml`` or ``dvc.yaml`` (:func:`rolefit.scoring.signing.
+   nearest_project`, the rule that finds a project's signing key), i.e. the source checkout of an
+   editable install or the project whose ``.venv`` holds it;
+4. ``packaged``: the model packaged with rolefit (:mod:`rolefit.scoring.packaged`), so ``pip install
+   rolefit`` predicts at once.
+
+The working directory is never consulted (before, ``./models/champion`` came first, so the same call
+answered with another model from another folder). The model is loaded lazily on first use, verified by
+checksum (and signature, when a key is found: see :mod:`rolefit.scoring.signing`), and cached. Every
+prediction carries :attr:`LoadedModel.info` (:class:`ModelInfo`): which model answered (version, how it
+was chosen, its training sources and date) and whether it was verified, computed once at load.
 """
 
 from __future__ import annotations
@@ -80,15 +97,46 @@ class ModelInfo:
     package's file record) vouches for every file; False when no signing key was configured, so only the
     checksums were checked (corruption is detected, deliberate edits are not). ``verified_by`` says
     which, in words: ``"signature (key id 0123456789abcdef)"``, ``"package (installed rolefit 1.2.0: its
-    file record)"`` or ``"checksums only: no signing key configured"``.
+    file record)"`` or ``"checksums only: no signing key configured"``. ``chosen_by`` says how it was
+    chosen (the rule of :func:`choose_model`), ``trained_at``/``published_at`` when it was made, and
+    ``training_sources`` what it was built from; :meth:`describe` says all that in words.
     """
 
     version: str
     verified: bool
     verified_by: str
+    #: how it was chosen (:data:`CHOSEN_BY`): argument, ROLEFIT_MODEL, project or packaged
+    chosen_by: str = "argument"
+    #: when it was trained (the bundle's ``created_at``, ISO 8601); "" for bundles that do not record it
+    #: (reproducible builds leave the time to the MLflow run)
+    trained_at: str = ""
+    #: the data sources its build read (ids, as in ``params.yaml``: kaggle2021, synthetic, ...)
+    training_sources: tuple[str, ...] = ()
+    #: for the packaged model: when the champion it copies was published (ISO 8601); else ""
+    published_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "verified": self.verified, "verified_by": self.verified_by}
+        return {
+            "version": self.version,
+            "verified": self.verified,
+            "verified_by": self.verified_by,
+            "chosen_by": self.chosen_by,
+            "trained_at": self.trained_at,
+            "training_sources": list(self.training_sources),
+            "published_at": self.published_at,
+        }
+
+    def describe(self) -> str:
+        """In words, for people: "the model packaged with rolefit (version ..., trained 2026-12-07 on
+        ...)"."""
+        where = CHOSEN_WORDS.get(self.chosen_by, self.chosen_by)
+        sources = ", ".join(SOURCE_NAMES.get(s, s) for s in self.training_sources if s != "synthetic")
+        if self.trained_at:
+            trained = f", trained {self.trained_at[:10]}"
+        else:
+            trained = f", published {self.published_at[:10]}" if self.published_at else ""
+        on = f" on {sources}" if sources else ""
+        return f"{where} (version {self.version}{trained}{on})"
 
 
 @dataclass(frozen=True)
@@ -118,6 +166,8 @@ class LoadedModel:
     fit_coverage: float = field(default=0.0, repr=False)
     #: readiness.json's tables (:func:`rolefit.scoring.readiness.load_readiness`); None: the bundle has none
     readiness: Any = field(default=None, repr=False)
+    #: how the model was chosen (:data:`CHOSEN_BY`)
+    chosen_by: str = "argument"
 
     def __post_init__(self) -> None:
         instrument = load_instrument()
@@ -127,7 +177,14 @@ class LoadedModel:
             from rolefit.scoring.signing import UNVERIFIED, Verification
 
             trust = Verification(False, UNVERIFIED)
-        object.__setattr__(self, "info", ModelInfo(self.version, trust.verified, trust.by))
+        training = self.manifest.get("training_data") or {}
+        sources = tuple(sorted((training.get("rows") or {}).get("by_source") or {}))
+        created = str(self.manifest.get("created_at", ""))
+        trained = created if created[:4].isdigit() else ""  # else "not recorded: see the MLflow run"
+        published = str((self.manifest.get("packaged") or {}).get("published_at") or "")
+        info = ModelInfo(self.version, trust.verified, trust.by, self.chosen_by, trained, sources,
+                         published)  # fmt: skip
+        object.__setattr__(self, "info", info)
         ranks = {item_id: rank for rank, item_id in enumerate(sorted(instrument.ids))}
         if self.fit is None:
             version = str(self.manifest.get("model_version", ""))
@@ -222,37 +279,90 @@ _requested: dict[Any, LoadedModel] = {}
 _lock = threading.RLock()  # re-entrant: an MLflow URI load nests a bundle load
 
 
-def resolve_model_path(location: str | os.PathLike | None = None) -> Path:
-    """Where the model comes from: the argument, else ``ROLEFIT_MODEL``, else ``models/champion``.
+#: How the model that answers was chosen, in the order the rule tries them (see the module docstring).
+CHOSEN_BY = ("argument", "ROLEFIT_MODEL", "project", "packaged")
+CHOSEN_WORDS = {
+    "argument": "the model you named",
+    "ROLEFIT_MODEL": "the model ROLEFIT_MODEL names",
+    "project": "the project's published champion",
+    "packaged": "the model packaged with rolefit",
+}
+MODEL_ENV = "ROLEFIT_MODEL"
 
-    The default is looked up in the working directory first, then in the source checkout this package
-    is installed from (editable installs).
-    """
-    if location is None:
-        location = os.environ.get("ROLEFIT_MODEL") or None
+
+@dataclass(frozen=True)
+class Choice:
+    """Which model answers: ``location`` (a folder, or an MLflow model URI) and ``chosen_by``, how."""
+
+    location: str | Path
+    chosen_by: str
+
+
+def project_champion(package_dir: str | Path | None = None) -> Path | None:
+    """The published champion of the rolefit project this rolefit is installed in, if it has one.
+
+    The project is the nearest folder above the package (``package_dir``, default the installed
+    ``rolefit``) holding ``params.yaml`` or ``dvc.yaml``; its champion is its ``export.dir`` (default
+    ``models/champion``), counted only when it holds a published model (``CURRENT`` or a manifest)."""
+    from rolefit.scoring.signing import nearest_project
+
+    package_dir = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parents[1]
+    project = nearest_project(package_dir)
+    if project is None:
+        return None
+    folder = project / DEFAULT_BUNDLE
+    params = project / "params.yaml"
+    if params.is_file():
+        try:
+            import yaml
+
+            named = ((yaml.safe_load(params.read_text(encoding="utf-8")) or {}).get("export") or {}).get(
+                "dir"
+            )
+        except (OSError, ValueError, AttributeError, yaml.YAMLError):
+            named = None  # a broken params.yaml is the training's to report: use the default folder
+        if isinstance(named, str) and named:
+            folder = project / named
+    if (folder / "CURRENT").is_file() or (folder / "manifest.json").is_file():
+        return folder
+    return None
+
+
+def choose_model(location: str | os.PathLike | None = None) -> Choice:
+    """Which model answers, by the rule of the module docstring (never the working directory)."""
     if location is not None:
-        return Path(location).expanduser()
-    here = Path.cwd() / DEFAULT_BUNDLE
-    if here.exists():
-        return here
-    checkout = Path(__file__).resolve().parents[2] / DEFAULT_BUNDLE
-    if checkout.exists():
-        return checkout
-    return here
+        return Choice(location if isinstance(location, str) else Path(location), "argument")
+    named = os.environ.get(MODEL_ENV) or None
+    if named is not None:
+        return Choice(named, MODEL_ENV)
+    champion = project_champion()
+    if champion is not None:
+        return Choice(champion, "project")
+    from rolefit.scoring.packaged import folder
+
+    return Choice(folder(), "packaged")
+
+
+def resolve_model_path(location: str | os.PathLike | None = None) -> Path:
+    """The bundle folder :func:`choose_model` chooses (an MLflow URI is not a folder: see load_model)."""
+    return Path(choose_model(location).location).expanduser()
 
 
 def _is_mlflow_uri(location: object) -> bool:
     return isinstance(location, str) and location.startswith(("models:/", "runs:/"))
 
 
-def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
+def load_model(location: str | os.PathLike | LoadedModel | None = None) -> LoadedModel:
     """Load (once) and return the verified model; thread-safe.
 
     ``location`` (or ``ROLEFIT_MODEL``) is a bundle folder or an MLflow model URI such as
-    ``models:/rolefit@champion``; MLflow is imported only in the second case. Once loaded, the same
-    request is answered from memory with no file-system access: a newly published champion is picked
-    up after :func:`clear_cache` (or a restart), never half-way through.
+    ``models:/rolefit@champion``; MLflow is imported only in the second case. A :class:`LoadedModel` is
+    returned as it is (a server scores with the model it loaded and reports, never a second load).
+    Once loaded, the same request is answered from memory with no file-system access: a newly published
+    champion is picked up after :func:`clear_cache` (or a restart), never half-way through.
     """
+    if isinstance(location, LoadedModel):  # already loaded and verified (e.g. the server's own model)
+        return location
     # an explicit location is its own key (ROLEFIT_MODEL does not change where it points); without one,
     # the key is the environment variable, in a tuple so that it never equals an explicit location
     if location is None:
@@ -270,10 +380,9 @@ def load_model(location: str | os.PathLike | None = None) -> LoadedModel:
 
 
 def _load_model(location: str | os.PathLike | None) -> LoadedModel:
-    if location is None and _is_mlflow_uri(os.environ.get("ROLEFIT_MODEL")):
-        location = os.environ["ROLEFIT_MODEL"]
-    if _is_mlflow_uri(location):
-        key = str(location)
+    choice = choose_model(location)
+    if _is_mlflow_uri(choice.location):
+        key: Any = (choice.chosen_by, str(choice.location))
         model = _cache.get(key)
         if model is None:
             with _lock:
@@ -282,11 +391,14 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
                     from rolefit.scoring.registry import configure, download_champion
 
                     configure(Path.cwd())
-                    model = load_model(download_champion(str(location)))
+                    model = _load_folder(Path(download_champion(str(choice.location))), choice.chosen_by)
                     _cache[key] = model
         return model
-    path = resolve_model_path(location)
-    key = str(path)
+    return _load_folder(Path(choice.location).expanduser(), choice.chosen_by)
+
+
+def _load_folder(path: Path, chosen_by: str) -> LoadedModel:
+    key = (chosen_by, str(path))
     model = _cache.get(key)
     if model is not None:
         return model
@@ -314,6 +426,7 @@ def _load_model(location: str | os.PathLike | None) -> LoadedModel:
                     verification=trust,
                     fit=fit,
                     readiness=readiness,
+                    chosen_by=chosen_by,
                 )
 
             # a champion folder is resolved once to one published version (never a mix of two)

@@ -37,7 +37,7 @@ class FileChecksums(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     scoring: Sha256 = Field(alias=SCORING)
-    estimator: Sha256 = Field(alias=ESTIMATOR)
+    estimator: Sha256 | None = Field(alias=ESTIMATOR)  # null: a scoring-only bundle (the packaged model)
     reference: Sha256 = Field(alias=REFERENCE)
     answers: Sha256 | None = Field(None, alias=ANSWERS)  # absent in bundles exported before it existed
     fit: Sha256 | None = Field(None, alias=FIT)  # likewise; the fit is then rebuilt from scoring.json

@@ -237,7 +237,8 @@ def predict(
     answers : mapping of item id to answer
         Any subset of the questionnaire; skipped items are absent, None, "" or NaN.
     model : path or MLflow model URI, optional
-        The bundle to use (default: ``ROLEFIT_MODEL`` or ``models/champion``).
+        The bundle to use (default: chosen by :func:`rolefit.scoring.loader.choose_model`:
+        ``ROLEFIT_MODEL``, else the project's published champion, else the model packaged with rolefit).
     base_rate : float, optional
         The MLE share of the population the person comes from (0 < base_rate < 1). The log-odds move by
         ``logit(base_rate) - logit(model's base rate)``: the starting point changes, the reasons do not.

@@ -71,8 +71,11 @@ manifest's checksums, as always. Its signature is not checked against the user's
 whoever built the wheel). The reasoning: a packaged model is part of the installed code, which is
 already trusted to run, and anyone able to change files in the package could change this module too;
 the record catches a model edited or damaged after installation, and the wheel's integrity is the
-installer's to check (``pip install --require-hashes``). A bundle inside the package folder that the
-record does not list (an editable install, a source checkout) follows the ordinary rules above.
+installer's to check (``pip install --require-hashes``). The packaged model's own folder
+(``rolefit/packaged_model``, :mod:`rolefit.scoring.packaged`) when the record does not list it (a source
+checkout, an editable install) is verified by the sha256 of its manifest pinned in that module's code
+(``make package-model`` writes both): the same reasoning, the code vouching for its data. Any other
+bundle inside the package folder that the record does not list follows the ordinary rules above.
 
 An existing bundle you trust (e.g. one exported before signing existed) is signed with
 ``python -m rolefit.scoring.sign sign <bundle folder>``. Nothing here runs at import.
@@ -442,7 +445,7 @@ def packaged(directory: str | Path, manifest_bytes: bytes, *, package_dir=None, 
         try:
             distribution = installed("rolefit")
         except PackageNotFoundError:
-            return None
+            return _pinned(real, manifest_bytes, package_dir)
     manifest = real / MANIFEST
     for entry in distribution.files or ():
         if entry.hash is None or entry.hash.mode != "sha256" or entry.name != MANIFEST:
@@ -461,7 +464,23 @@ def packaged(directory: str | Path, manifest_bytes: bytes, *, package_dir=None, 
             )
         version = distribution.metadata["Version"]
         return Verification(True, f"package (installed rolefit {version}: its file record)")
-    return None
+    return _pinned(real, manifest_bytes, package_dir)
+
+
+def _pinned(real: Path, manifest_bytes: bytes, package_dir: Path) -> Verification | None:
+    """The packaged model's folder not in an installed-file record (a source checkout): checked against
+    the manifest sha256 pinned in :mod:`rolefit.scoring.packaged`; None for any other folder."""
+    from rolefit.scoring import packaged as pin
+
+    if real != package_dir / pin.FOLDER_NAME:
+        return None
+    if hashlib.sha256(manifest_bytes).hexdigest() != pin.MANIFEST_SHA256:
+        raise SignatureError(
+            f"The packaged model at {real} does not match the manifest sha256 pinned in "
+            "rolefit.scoring.packaged (its manifest.json was changed after `make package-model`); run "
+            "`make package-model` again or restore the folder. Refusing to load it."
+        )
+    return Verification(True, "package (the packaged model's manifest sha256, pinned in rolefit's code)")
 
 
 # ---------------------------------------------------------------------------------------------------

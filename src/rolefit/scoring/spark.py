@@ -50,7 +50,7 @@ def score(
     spark_df
         One row per respondent; item columns as in :func:`rolefit.predict_many`.
     model
-        Bundle folder (default: ``ROLEFIT_MODEL`` or ``models/champion``), resolved on the driver.
+        Bundle folder (default: as :func:`rolefit.predict` chooses), resolved on the driver.
     top_k
         How many reason columns to add.
     keep

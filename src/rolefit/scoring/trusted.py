@@ -193,6 +193,12 @@ def load_estimator(directory: str | Path):
     directory = Path(directory)
     where = f"the model bundle at {directory}"
     manifest = verify_bundle(directory)
+    if manifest["files"].get(ESTIMATOR) is None:
+        raise BundleError(
+            f"The model bundle at {directory} is scoring-only (the model packaged with rolefit): it scores "
+            f"and explains, but holds no {ESTIMATOR}. Load the full estimator from the project's published "
+            "champion (models/champion) or the MLflow registry instead."
+        )
     data = read_verified(directory, ESTIMATOR, manifest)
     data, schema, _ = migrate_classes(data, _skops_schema(data, where))
     found = skops_types(schema)

@@ -7,6 +7,7 @@
 // Moving between steps, questions and the result adds a history entry, so Back and Forward move
 // between them; changing an answer replaces the current entry.
 import { allowedWords, clearError, el, exactNumber, isChoiceLike, markError, parseNumber, problemWords, questionText, readItem, renderItem, renderQuestion, setItem, tickQuestion } from "./items.js";
+import { initContributions, offerContribution } from "./contribute.js";
 import { showNextQuestions, showResult, toggleAllReasons } from "./result.js";
 
 const $ = (id) => document.getElementById(id);
@@ -446,6 +447,7 @@ async function loadResult(focus) {
   $("again").hidden = $("result-start-over").hidden = Boolean(own);
   showView("result-view");
   if (focus) $("result-title").focus();
+  offerContribution(body, state.answers, Boolean(own));  // only when the server collects (issue #29)
   if (body.guidance.answers_needed) {
     try { showNextQuestions(await post("/api/next-questions?k=3", state.answers)); } catch (e) { showNextQuestions(null); }
   }
@@ -575,6 +577,7 @@ function wire() {
     $("visiting").hidden = true;
     $("again").hidden = $("result-start-over").hidden = false;
     $("result-title").focus();
+    offerContribution({}, state.answers, false);
   });
   $("start-over").addEventListener("click", startOver);
   $("result-start-over").addEventListener("click", startOver);
@@ -638,5 +641,6 @@ async function loadQuestionnaire() {
 }
 
 wire();
+initContributions();
 showView("start-view");
 loadQuestionnaire();
