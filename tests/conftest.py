@@ -175,3 +175,28 @@ def use_model(monkeypatch):
 
     yield _use
     clear_cache()
+
+
+@pytest.fixture()
+def old_bundle(tmp_path, monkeypatch):
+    """The tables-only bundle exported before the subpackage restructure (tests/fixtures/
+    bundle-before-restructure: no answers.json, no readiness.json), loadable: its ``model.skops`` is left
+    out of the fixture (the predict path never reads it), so an empty one is written and re-hashed. It is
+    unsigned, from before signing existed, so it is checked by its checksums as without a key."""
+    import hashlib
+    import json
+    import shutil
+
+    from rolefit.scoring.loader import clear_cache
+
+    bundle = tmp_path / "old"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "bundle-before-restructure", bundle)
+    (bundle / "model.skops").write_bytes(b"")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"]["model.skops"] = hashlib.sha256(b"").hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.delenv("ROLEFIT_SIGNING_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    clear_cache()
+    yield bundle
+    clear_cache()

@@ -6,7 +6,6 @@ expected questions left and the readiness block (issue #25, item 2).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import json
 import math
@@ -105,22 +104,6 @@ def test_a_malformed_answers_file_is_refused_naming_it(champion, tmp_path):
     rolefit.predict(PERSON, model=str(copy))  # predict does not need it
     with pytest.raises(BundleError, match=r"answers\.json .*interest_math.*sum to"):
         next_questions(PERSON, model=str(copy))
-    clear_cache()
-
-
-@pytest.fixture()
-def old_bundle(tmp_path, monkeypatch):
-    """The tables-only bundle from before the restructure (no answers.json), as test_same_predictions."""
-    bundle = tmp_path / "old"
-    shutil.copytree(FIXTURES / "bundle-before-restructure", bundle)
-    (bundle / "model.skops").write_bytes(b"")
-    manifest = json.loads((bundle / MANIFEST).read_text())
-    manifest["files"]["model.skops"] = hashlib.sha256(b"").hexdigest()
-    (bundle / MANIFEST).write_text(json.dumps(manifest))
-    monkeypatch.delenv("ROLEFIT_SIGNING_KEY", raising=False)  # unsigned, from before signing existed
-    monkeypatch.chdir(tmp_path)  # nor a project key file
-    clear_cache()
-    yield bundle
     clear_cache()
 
 

@@ -204,26 +204,12 @@ def test_steps_do_not_depend_on_what_moves_the_model(champion, tmp_path, monkeyp
         assert theirs.first != mine.first or rolefit.predict(answers, model=str(turned)).verdict == "toss-up"
 
 
-def test_a_bundle_without_readiness_gives_the_guides_steps_only(tmp_path, monkeypatch):
-    import hashlib
-    from pathlib import Path
-
-    from rolefit.scoring.loader import clear_cache
-
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    bundle = tmp_path / "bundle"
-    shutil.copytree(fixtures / "bundle-before-restructure", bundle)
-    (bundle / "model.skops").write_bytes(b"")
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["files"]["model.skops"] = hashlib.sha256(b"").hexdigest()
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.delenv("ROLEFIT_SIGNING_KEY", raising=False)
-    clear_cache()
+def test_a_bundle_without_readiness_gives_the_guides_steps_only(old_bundle):
+    bundle = old_bundle
     p = rolefit.predict(BOOTCAMP_HONEST, model=str(bundle))
     assert p.readiness is None
     found = next_steps(BOOTCAMP_HONEST, model=str(bundle))
     assert found["mle"] and all(s.kind == "guide" for r in found.roles.values() for s in r)
-    clear_cache()
 
 
 def test_what_if_explores_a_step_without_choosing_it():

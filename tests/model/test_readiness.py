@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -130,21 +129,13 @@ def test_a_malformed_readiness_file_is_refused_naming_it(champion, tmp_path):
     clear_readiness()
 
 
-def test_an_old_bundle_has_no_readiness(tmp_path, monkeypatch):
-    """The tables-only bundle from before the restructure (as test_adaptive uses it): verified, and None."""
-    bundle = tmp_path / "old"
-    shutil.copytree(FIXTURES / "bundle-before-restructure", bundle)
-    (bundle / "model.skops").write_bytes(b"")
-    manifest = json.loads((bundle / MANIFEST).read_text())
-    manifest["files"]["model.skops"] = hashlib.sha256(b"").hexdigest()
-    (bundle / MANIFEST).write_text(json.dumps(manifest))
-    monkeypatch.delenv("ROLEFIT_SIGNING_KEY", raising=False)  # unsigned, from before signing existed
-    monkeypatch.chdir(tmp_path)  # nor a project key file
+def test_an_old_bundle_has_no_readiness(old_bundle):
+    """The tables-only bundle from before the restructure: verified, and None."""
+    manifest = json.loads((old_bundle / MANIFEST).read_text())
     assert READINESS not in manifest["files"]
-    assert load_readiness(bundle) is None
-    clear_cache()
+    assert load_readiness(old_bundle) is None
     try:  # predict_many's readiness columns say so: counts missing, no top gap
-        scored = rolefit.predict_many(pd.DataFrame([STUDENT, PERSON]), model=str(bundle))
+        scored = rolefit.predict_many(pd.DataFrame([STUDENT, PERSON]), model=str(old_bundle))
         assert scored["readiness_mle_gaps"].isna().all() and scored["readiness_swe_top_gap"].isna().all()
     finally:
         clear_cache()

@@ -10,33 +10,14 @@ under the default base rate and under 0.04.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 import rolefit
-from rolefit.scoring.loader import clear_cache
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-@pytest.fixture()
-def old_bundle(tmp_path, monkeypatch):
-    bundle = tmp_path / "bundle"
-    shutil.copytree(FIXTURES / "bundle-before-restructure", bundle)
-    (bundle / "model.skops").write_bytes(b"")
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["files"]["model.skops"] = hashlib.sha256(b"").hexdigest()
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
-    # an unsigned bundle from before signing existed: checked by its checksums, as without a key
-    monkeypatch.delenv("ROLEFIT_SIGNING_KEY", raising=False)
-    monkeypatch.chdir(tmp_path)
-    clear_cache()
-    yield bundle
-    clear_cache()
 
 
 def test_every_prediction_of_the_old_code_is_reproduced(old_bundle):
