@@ -148,3 +148,22 @@ def test_the_badge_says_how_much_of_a_pooled_effect_is_real():
     assert evidence_words(evidence_entry({"basis": "assumed", "respondents": 0, "sources": {}})).startswith(
         "what career guides say"
     )
+
+
+def test_corrections_leave_the_level_to_the_source_intercept_that_scoring_drops():
+    """A prior whose levels all sit 0.5 above the truth's, its shape too flat: the rows want a steeper
+    item. An uncentred strength would lift every level with the slope, offset in the fit by a lower
+    source intercept that scoring never adds; centred, the corrections keep the rows' mean log-odds and
+    the intercept alone holds the level (here the prior's 0.5 too many)."""
+    prior = tuple(v + 0.5 for v in PRIOR)
+    model = _model()
+    model.tables["interest_math"] = ItemTable("interest_math", edges=SCALE_THRESHOLDS, values=prior)
+    X, y = _rows(26_000, 5)
+    pooled = fit_pooled(model, X, y, offset=np.zeros(len(y)), instrument=INSTRUMENT, widths=WIDTHS)
+    fix = pooled.corrections()["interest_math"]
+    bins = np.searchsorted(SCALE_THRESHOLDS, X["interest_math"].to_numpy(), "left")
+    assert abs(float(np.mean([fix[int(b)] for b in bins]))) < 1e-6
+    assert pooled.intercepts["?"] == pytest.approx(-0.5, abs=0.1)
+    table = pooled.table("interest_math", model.tables["interest_math"])
+    slope = np.polyfit(np.arange(5), np.array(table.values), 1)[0]
+    assert slope > 1.5 * np.polyfit(np.arange(5), np.array(prior), 1)[0]  # steeper: the rows were heard

@@ -5,7 +5,7 @@ The interest, skill, preference and goal items (the *pooled* items: the groups w
 the calibrated synthetic block's table value ``s_jk`` (for a scaled item, before its coverage scale).
 Real training rows that answered any of them correct it by a maximum a posteriori (MAP) logistic regression::
 
-    log_odds_i = o_i + b_source(i) + sum_j m_ij * d_j(x_ij)
+    log_odds_i = o_i + b_source(i) + sum_j m_ij * (d_j(x_ij) - dbar_j)
     d_jk = k_j * s_jk + e_jk     k_j ~ Normal(0, width_group(j)^2)     e_jk ~ Normal(0, (RESIDUAL * sd_jk)^2)
     sd_jk = width_group(j) * max(|s_jk|, FLOOR)
 
@@ -16,6 +16,13 @@ Real training rows that answered any of them correct it by a maximum a posterior
   non-test rows: sources differ in their mix of roles (the prior's centre is the exact correction for
   that) and in who they call an ML engineer (the fitted part), so no source is reweighted to one share
   and a small source with one role only trains like any other (its intercept stays finite);
+* ``dbar_j`` is item ``j``'s mean correction over the fitting rows that answered it (weighted, with
+  their multipliers: :func:`_centring`): a correction says how answers differ, never where the fitting
+  rows' mean log-odds lies. That level is the source intercept's, and scoring never adds a source
+  intercept (a respondent has no source); uncentred, a correction that raised every level was offset
+  by a lower intercept in the fit, and scoring kept the one without the other (on 100,000 respondents
+  of a generator whose ML-leaning interests read no trait, the corrections gained 0.0050 in log loss
+  on fresh respondents uncentred and 0.0066 centred);
 * ``m_ij`` is the coverage scale ``s(c_i)`` of the row for a scaled item, 1 for the career goal (whose
   effect does not grow as items are skipped): a correction is scaled like the effect it corrects;
 * the prior's width is the fit's (issue #24, ``train.fit.widths``: the relative width per group within
@@ -256,6 +263,7 @@ def fit_pooled(
         shape=(len(rows), n_cells),
     )
     yr, wr = y[rows], w[rows]
+    centre_of = _centring(design, wr, spans)
     # the prior: d_jk = k_j * s_jk + e_jk, an item's strength k_j ~ Normal(0, width^2) shared by its
     # levels and a residual per level e_jk ~ Normal(0, (RESIDUAL * sd_jk)^2); each level's marginal sd is
     # about width * |s_jk| (issue #24's width), but a few hundred people mostly learn how strong an item is
@@ -271,12 +279,12 @@ def fit_pooled(
     def objective(theta):
         e, k, b = split(theta)
         d = k[item_of] * prior + e
-        t = o + b[of_row] + design @ d
+        t = o + b[of_row] + design @ (centre_of @ d)
         residual = wr * (expit(t) - yr)
         loss = float(np.sum(wr * (np.logaddexp(0.0, t) - yr * t)))
         loss += 0.5 * float(np.sum(residual_precision * e * e) + np.sum((k / width_of) ** 2))
         loss += 0.5 * float(np.sum((b - centre) ** 2)) / SOURCE_SD**2
-        g_d = design.T @ residual
+        g_d = centre_of.T @ (design.T @ residual)
         g_e = g_d + residual_precision * e
         g_k = np.bincount(item_of, weights=g_d * prior, minlength=n_items) + k / width_of**2
         g_b = np.bincount(of_row, weights=residual, minlength=n_src) + (b - centre) / SOURCE_SD**2
@@ -288,7 +296,7 @@ def fit_pooled(
     result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
                       options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
     e, k, b = split(result.x)
-    deltas = k[item_of] * prior + e
+    deltas = centre_of @ (k[item_of] * prior + e)
     intercepts = {str(name): float(v) for name, v in zip(names, b, strict=True)}
     respondents = np.asarray((design != 0).sum(axis=0)).ravel()
     # a lean the instrument states is kept: the corrected levels are made monotone (weighted by
@@ -298,6 +306,7 @@ def fit_pooled(
             values = prior[start_:stop] + deltas[start_:stop]
             kept = direction * _isotonic(direction * values, respondents[start_:stop] + 1.0)
             deltas[start_:stop] = kept - prior[start_:stop]
+    deltas = centre_of @ deltas  # centred again: a constant shift keeps the lean
     p = expit(o + b[of_row] + design @ deltas)
     information = design.multiply(design).T @ (wr * p * (1.0 - p))
     prior_variance = (width_of[item_of] * prior) ** 2 + 1.0 / residual_precision
@@ -311,6 +320,24 @@ def fit_pooled(
     return PooledFit(
         cells, deltas, shares, respondents, by_source, result.fun, rows=len(rows), intercepts=intercepts
     )
+
+
+def _centring(design, weights: np.ndarray, spans) -> sparse.csr_matrix:
+    """The matrix ``P`` that takes each item's corrections to their differences from their mean over
+    the fitting rows' answers.
+
+    ``P d`` subtracts from every level of item ``j`` the weighted mean correction ``pi_j . d_j`` of the
+    rows that answered it (``pi_jk``: their share at level ``k``, weighted by the row's weight and
+    multiplier), so a correction never moves those rows' mean log-odds: that stays the source intercept's,
+    which scoring does not use.
+    """
+    mass = np.asarray(design.T @ weights).ravel()
+    blocks = []
+    for start, stop, _ in spans:
+        total = mass[start:stop].sum()
+        pi = mass[start:stop] / total if total > 0 else np.zeros(stop - start)
+        blocks.append(np.eye(stop - start) - np.outer(np.ones(stop - start), pi))
+    return sparse.block_diag(blocks, format="csr") if blocks else sparse.csr_matrix((0, 0))
 
 
 def _isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
