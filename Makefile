@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run check test bench bench-load browser repro lint format clean screenshots
+.PHONY: setup run check test bench bench-load browser repro lint format clean screenshots docs
 
 ## setup: create or update .venv with the package and its dev extras (idempotent)
 setup: $(STAMP)
@@ -58,12 +58,13 @@ test: setup browser
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 ## screenshots: take the page's screenshots in a real Chromium (form, error and result at 1280 and 390 px,
-## into reports/screenshots/, git-ignored) and copy the README's two into docs/images/
+## into reports/screenshots/, git-ignored) and copy the docs' two into docs/images/
 screenshots: setup browser
 	$(BIN)/python -m pytest -q tests/e2e/test_browser.py -k "keyboard_alone or out_of_range"
 	cp reports/screenshots/form-phone.png reports/screenshots/result-desktop.png docs/images/
 
-## bench: measure speed against a hand-built scikit-learn pipeline (writes reports/benchmarks.md, README)
+## bench: measure speed against a hand-built scikit-learn pipeline (writes reports/benchmarks.md and the
+## table of docs/explanation/speed.md)
 bench: setup
 	$(BIN)/python benchmarks/run.py
 
@@ -83,7 +84,7 @@ bench-stall: setup
 bench-fair: setup
 	$(BIN)/python benchmarks/fair.py
 
-## mutate: apply each realistic bug in tests/mutations/*.yaml (one per README guarantee) to a fresh copy of
+## mutate: apply each realistic bug in tests/mutations/*.yaml (one per guarantee of docs/explanation/guarantees.md) to a fresh copy of
 ## the checkout, one at a time, run the tests it names (small champion) and report any bug no test catches;
 ## not part of make test (runs needing a model train their own small champion: 27 bugs took 30 minutes on
 ## the shared 2-core sandbox, 12 of CPU). One or a
@@ -91,6 +92,11 @@ bench-fair: setup
 .PHONY: mutate
 mutate: setup
 	$(BIN)/python tools/mutate.py $(if $(ONLY),--only $(ONLY)) $(ARGS)
+
+## docs: build the documentation site into site/ (MkDocs Material, offline: open site/index.html); make test
+## builds it with --strict too (tests/unit/test_docs_site.py)
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## package-model: refresh the model packaged with rolefit (src/rolefit/packaged_model, scoring-only, with
 ## its data-source notes) from the promoted champion, and pin its manifest's sha256 (part of a release)
@@ -113,4 +119,4 @@ format: setup
 	$(BIN)/ruff check --fix src tests pipelines benchmarks tools
 
 clean:
-	rm -rf $(VENV) models/champion models/trained reports .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) models/champion models/trained reports .pytest_cache .ruff_cache .hypothesis site

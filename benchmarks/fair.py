@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.stall import Attack, p99, serving  # noqa: E402
 
-#: The person: the README's example (12 answers).
+#: The person: the docs' example (12 answers, examples/person.json).
 PERSON = (ROOT / "examples" / "person.json").read_bytes()
 #: Goals from the issue (#23): the person's p99 under load, and the batches' share of their throughput.
 GOAL_P99_MS, GOAL_SHARE = 50.0, 0.8

@@ -2,9 +2,9 @@
 
 A test suite can pass while guarding nothing (an expectation taken from the production function, a list
 compared with itself). Each file ``tests/mutations/<slug>.yaml`` describes one realistic bug that breaks
-one of the README's guarantees::
+one of the guarantees of docs/explanation/guarantees.md::
 
-    guarantee: "one sentence: the README guarantee this bug breaks"
+    guarantee: "one sentence: the guarantee this bug breaks"
     file: src/rolefit/....py      # relative to the repository root
     find: |                       # exact text; must occur exactly once in the file
       ...

@@ -4,7 +4,7 @@ Every test that uses ``visit`` runs at 1280x800 and at 390x844, records every re
 and fails if one leaves the server's origin, if the page throws a JavaScript error, or if the browser
 refuses anything under the server's Content-Security-Policy (no inline scripts or styles). Screenshots of the
 form and the result at both widths go to ``reports/screenshots/`` (git-ignored); ``make screenshots``
-copies them to ``docs/images/`` for the README.
+copies them to ``docs/images/`` for the docs site (the questionnaire tutorial and the README).
 """
 
 from __future__ import annotations
@@ -204,13 +204,15 @@ def png_size(path) -> tuple[int, int]:
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
-def test_the_readme_shows_current_screenshots():
-    """README shows the form at 390 px and the result at 1280 px from docs/images/; the committed form
-    has the size of the one the keyboard test just took (so a changed page needs `make screenshots`)."""
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_show_current_screenshots():
+    """The questionnaire tutorial shows the form at 390 px and the result at 1280 px from docs/images/
+    (the README, the site's front page, the result); the committed form has the size of the one the
+    keyboard test just took (so a changed page needs `make screenshots`)."""
+    tutorial = (ROOT / "docs" / "tutorials" / "questionnaire.md").read_text()
+    assert "](docs/images/result-desktop.png)" in (ROOT / "README.md").read_text()
     for name, width in (("form-phone", 390), ("result-desktop", 1280)):
         committed = ROOT / "docs" / "images" / f"{name}.png"
-        assert f"](docs/images/{name}.png)" in readme
+        assert f"](../images/{name}.png)" in tutorial
         assert png_size(committed)[0] == width
     fresh = SHOTS / "form-phone.png"
     assert fresh.exists(), "run test_a_whole_stepped_flow_by_keyboard_alone first (it takes the screenshots)"

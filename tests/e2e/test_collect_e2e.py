@@ -1,7 +1,7 @@
 """Issue #29 end to end: a few hundred people drawn by rolefit's generator contribute through the REST
 API of a real `rolefit serve --collect`, into SQLite and into a real PostgreSQL (started by the test as
 an unprivileged user; skipped, saying why, where it cannot be had); `rolefit contributions export`;
-the export added as a source with the README's one edit; a retraining; the challenger's evidence for
+the export added as a source with the docs' one edit; a retraining; the challenger's evidence for
 the interest items names the contributions source (whether or not the gate promotes it)."""
 
 import csv
@@ -102,7 +102,7 @@ def test_the_export_trains_and_the_challengers_interest_evidence_names_it(collec
     params = yaml.safe_load(params_path.read_text())
     params["ingest"]["search_paths"] = ["data/raw"]
     params["train"]["real_evidence"]["bootstrap"] = 5
-    # the README's one edit
+    # the docs' one edit
     params["ingest"]["sources"] = {SOURCE: {"adapter": "instrument", "file": export.name, "role": "train"}}
     params["build"]["source_weights"][SOURCE] = 1.0
     params_path.write_text(yaml.safe_dump(params))

@@ -13,7 +13,8 @@ from rolefit.scoring.champion import resolve
 from .helpers import BIN, Server, env, free_port, small_params
 
 pytestmark = pytest.mark.slow
-#: MLflow 3's UI starts on its GenAI screens whatever the experiment's kind; the README's link adds this
+#: MLflow 3's UI starts on its GenAI screens whatever the experiment's kind; the docs' link (the MLflow
+#: tutorial) adds this
 ML = "?workflowType=machine_learning"
 
 
@@ -213,7 +214,7 @@ def test_mlflow_serving_returns_probabilities(server, good_run, tmp_path):
 def test_the_ui_opens_the_experiment_on_its_runs_table_and_candidates_show_their_selection_score(
     server, good_run
 ):
-    """Headless Chromium on the real MLflow UI, at the README's link: the runs table (not the GenAI
+    """Headless Chromium on the real MLflow UI, at the docs' link: the runs table (not the GenAI
     overview), the training with its candidates beneath it, the parent run's few metrics, and a
     candidate's page showing the score it was selected by. Screenshots: reports/screenshots/mlflow-*.png."""
     import re

@@ -1,5 +1,6 @@
 """Both notebooks execute top to bottom against small pipeline outputs, so they never rot; they run
-with the tool the README names (`jupyter-execute`, from nbclient), as a reader would run them."""
+with the tool the docs name (`jupyter-execute`, from nbclient; docs/how-to/notebooks.md), as a reader
+would run them."""
 
 import subprocess
 
@@ -55,7 +56,7 @@ def executed(project, tmp_path_factory):
 
 
 def execute(name: str, project, tmp_path):
-    """Run ``notebooks/<name>`` as the README says (``jupyter-execute``) on ``project``; its cells."""
+    """Run ``notebooks/<name>`` as the docs say (``jupyter-execute``) on ``project``; its cells."""
     copy = tmp_path / name
     copy.write_text((ROOT / "notebooks" / name).read_text())
     out = subprocess.run(

@@ -2,7 +2,8 @@
 virtual environment, and predict from an empty folder with the packaged model; then add [serve] and get
 a prediction over HTTP (issue #28).
 
-Sizes are printed (run with -s to see them) and recorded in the README's "Install" section.
+Sizes are printed (run with -s to see them) and recorded in the README and in the docs' "Install in an
+app" (docs/how-to/install.md).
 """
 
 from __future__ import annotations

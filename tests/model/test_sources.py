@@ -40,7 +40,7 @@ def test_training_used_every_present_source_and_reports_each(champion):
 @needs_surveys
 def test_real_kaggle_respondents_are_ranked_and_calibrated(champion):
     """Held-out Kaggle 2021 respondents. The issue asked for ROC AUC >= 0.87 and ECE <= 0.03; what the
-    Kaggle survey asked that maps onto the instrument caps ROC AUC near 0.85 (see the README), so this
+    Kaggle survey asked that maps onto the instrument caps ROC AUC near 0.85 (docs: "Evidence"), so this
     guards the level reached instead."""
     result, _ = champion
     kaggle = result.metrics["test/kaggle2021"]

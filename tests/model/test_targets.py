@@ -29,7 +29,7 @@ def test_log_loss_close_to_bayes_and_calibrated(champion):
 
     With real respondents present, the experience effects are theirs, not the generator's, so the whole
     synthetic rows are judged against the Bayes log loss with the experience items skipped (the
-    generator writes that posterior too); whole rows keep a looser bound (README: "Evidence")."""
+    generator writes that posterior too); whole rows keep a looser bound (docs, How it works: "Evidence")."""
     result, path = champion
     test = result.metrics["test/synthetic"]
     assert test["n"] >= 20_000

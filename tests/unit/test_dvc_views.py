@@ -1,5 +1,5 @@
-"""What DVC shows a reviewer: the README's `dvc exp show` stays short and holds the gate's verdict and
-the registered version; plot data is versioned (committed or cached) so `dvc plots diff` compares
+"""What DVC shows a reviewer: the retraining tutorial's `dvc exp show` stays short and holds the gate's
+verdict and the registered version; plot data is versioned (committed or cached) so `dvc plots diff` compares
 revisions; every panel names its source and metric."""
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from ..conftest import ROOT
 
 DVC = Path(sys.executable).parent / "dvc"
 MAX_COLUMNS = 25
+#: The docs page that shows a reviewer the curated `dvc exp show` (it was the README's).
+RETRAIN_TUTORIAL = ROOT / "docs" / "tutorials" / "retrain.md"
 
 
 def stage(name: str) -> dict:
@@ -38,12 +40,12 @@ def ignored(path: str) -> bool:
 
 
 def readme_exp_show() -> list[str]:
-    """The `dvc exp show` command of the README (the curated one), as arguments."""
+    """The `dvc exp show` command of the retraining tutorial (the curated one), as arguments."""
     import shlex
 
-    commands = re.findall(r"^\s*\.venv/bin/dvc exp show (.+)$", (ROOT / "README.md").read_text(), re.M)
+    commands = re.findall(r"^\s*\.venv/bin/dvc exp show (.+)$", RETRAIN_TUTORIAL.read_text(), re.M)
     curated = [c for c in commands if "--keep" in c]
-    assert curated, "the README shows no curated `dvc exp show` command"
+    assert curated, "the retraining tutorial shows no curated `dvc exp show` command"
     return ["exp", "show", *shlex.split(curated[0])]
 
 
@@ -83,7 +85,7 @@ def test_the_gate_verdict_and_version_are_dvc_metrics():
 
 @pytest.mark.skipif(not DVC.is_file(), reason="dvc is not installed in this environment")
 def test_the_readme_exp_show_is_short_and_holds_verdict_and_version(tmp_path):
-    """The README's command on a copy of this repository's pipeline files with one release recorded."""
+    """The tutorial's command on a copy of this repository's pipeline files with one release recorded."""
     for name in ("dvc.yaml", "params.yaml", "reports/challenger/metrics.json"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)

@@ -1,5 +1,5 @@
-"""The parent run's MLflow metrics: the champion-facing summary, at most 60, named as the README names
-them; everything else goes to the run's metrics/*.json artifacts."""
+"""The parent run's MLflow metrics: the champion-facing summary, at most 60, named as the docs name
+them (docs/tutorials/mlflow.md); everything else goes to the run's metrics/*.json artifacts."""
 
 from rolefit.ops import summary
 
