@@ -55,7 +55,7 @@ test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=25
 
 ## screenshots: take the page's screenshots in a real Chromium (form, error and result at 1280 and 390 px,
 ## into reports/screenshots/, git-ignored) and copy the docs' two into docs/images/
