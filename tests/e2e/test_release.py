@@ -188,7 +188,12 @@ def registered_file(registry, version, name):
     model_id = registry.get_model_version("rolefit", version).source.rsplit("/", 1)[-1]
     location = registry.get_logged_model(model_id).artifact_location
     folder = Path(urlparse(location).path if location.startswith("file:") else location)
-    [path] = [p for p in folder.rglob(name) if (p.parent / "manifest.json").is_file()]
+    # the model's own bundle, not the one packaged with rolefit's code (code/rolefit/packaged_model)
+    [path] = [
+        p
+        for p in folder.rglob(name)
+        if (p.parent / "manifest.json").is_file() and "code" not in p.relative_to(folder).parts
+    ]
     return path
 
 

@@ -46,7 +46,13 @@ def download_champion(
 
     destination = Path(destination or tempfile.mkdtemp(prefix="rolefit-model-"))
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
-    found = [p.parent for p in local.rglob("manifest.json") if (p.parent / "scoring.json").exists()]
+    # the logged model carries rolefit's own code (code/rolefit/), and with it the model packaged with
+    # rolefit (packaged_model/): that one is not this version's bundle
+    found = [
+        p.parent
+        for p in sorted(local.rglob("manifest.json"))
+        if (p.parent / "scoring.json").exists() and (local / "code") not in p.parents
+    ]
     if not found:
         raise FileNotFoundError(f"The MLflow model at {uri} holds no rolefit bundle.")
     if project is not None:
