@@ -180,16 +180,6 @@ def chromium():
 def rolefit_serve_collecting(bundle: Path, folder: Path, *args: str, db: str | None = None):
     """A real `rolefit serve --collect` of ``bundle`` (the database ``db``, default a SQLite file in
     ``folder``; more options in ``args``) on a free loopback port, ready; stopped on leaving."""
-    port = free_port()
     database = db or str(folder / "contributions.sqlite")
-    server = Server(
-        [str(BIN / "rolefit"), "serve", "--host", "127.0.0.1", "--port", str(port), "--collect",
-         "--collect-db", database, *args],
-        url=f"http://127.0.0.1:{port}", cwd=folder, environ=env(ROLEFIT_MODEL=str(bundle)),
-        log=folder / "serve.log",
-    )  # fmt: skip
-    try:
-        server.wait_ready("/healthz")
+    with rolefit_serve(bundle, folder, "--collect", "--collect-db", database, *args) as server:
         yield server
-    finally:
-        server.stop()
