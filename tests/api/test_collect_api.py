@@ -158,36 +158,19 @@ def test_the_openapi_document_describes_the_contribution_routes(client):
 
 
 def test_schemathesis_finds_no_server_errors_in_the_contribution_routes(champion, db):
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-
     from rolefit.apps.collect_api import CollectSettings
     from rolefit.apps.web import create_app
 
+    from .helpers import server_errors
+
     collect = CollectSettings(f"sqlite:///{db}", max_rows=100_000, per_minute=None)
     app = create_app(str(champion[1]), hosts=["testserver"], collect=collect)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    failures = []
-
-    def check(op):
-        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=op.as_strategy())
-        def run(case):
-            response = case.call()
-            if response.status_code >= 500:
-                failures.append((op.path, response.status_code, response.text[:200]))
-
-        run()
-
-    operations = [
-        op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/api/contributions")
-    ]
-    operations += [op.ok() for op in schema.get_all_operations() if op.ok().path == "/api/predict"]
-    assert {op.path for op in operations} == {
+    paths, failures = server_errors(
+        app, lambda path: path.startswith("/api/contributions") or path == "/api/predict"
+    )
+    assert paths == {
         "/api/contributions",
         "/api/contributions/delete",
         "/api/predict",
     }
-    for op in operations:
-        check(op)
     assert not failures, failures

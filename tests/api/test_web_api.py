@@ -99,30 +99,14 @@ def test_page_and_docs_are_served(client):
 
 @pytest.mark.slow
 def test_schemathesis_finds_no_server_errors(champion):
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-
     from rolefit.apps.web import create_app
+
+    from .helpers import server_errors
 
     # schemathesis's in-process client sends Host: testserver, which the app answers only when told to
     app = create_app(str(champion[1]), hosts=["testserver"])
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    failures = []
-
-    def check(op):
-        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=op.as_strategy())
-        def run(case):
-            response = case.call()
-            if response.status_code >= 500:
-                failures.append((op.path, response.status_code, response.text[:200]))
-
-        run()
-
-    operations = [operation.ok() for operation in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/api/predict", "/api/predict/batch"}
-    for op in operations:
-        check(op)
+    paths, failures = server_errors(app)
+    assert paths >= {"/api/predict", "/api/predict/batch"}
     assert not failures, failures
 
 
