@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from rolefit.evaluation.gate import decide
+from rolefit.evaluation.gate import decide, shown_worse
 from rolefit.instrument.items import load_instrument
 from rolefit.scoring import champion as published
 from rolefit.scoring.bundle import SCORING, sign_bundle
@@ -30,8 +30,9 @@ def frame(training_data):
 
 @pytest.fixture(scope="module")
 def params(champion_params):
-    """The champion's params with the fewest bootstrap resamples allowed: the gate decides on the paired
-    differences themselves; the resamples only give the intervals reported beside them."""
+    """The champion's params with the fewest bootstrap resamples allowed: a difference counts against
+    a challenger only when its interval lies above zero too, and 1.5 log-odds clear that on any
+    resamples."""
     evaluate = champion_params.evaluate.model_copy(update={"bootstrap": 10})
     return champion_params.model_copy(update={"evaluate": evaluate})
 
@@ -61,6 +62,51 @@ def test_a_worse_challenger_is_refused_naming_the_sources_it_is_worse_on(worse, 
     assert verdict.checks["sources_worse"]
     rows = [r for r in verdict.table if r["metric"] == "log_loss"]
     assert rows and all(r["champion"] is not None and r["challenger"] > r["champion"] for r in rows)
+    assert all(r["low"] > 0 for r in verdict.table if r["worse"]), verdict.table
+
+
+def _row(difference, low, high, tolerance=0.01):
+    return {"difference": difference, "low": low, "high": high, "tolerance": tolerance}
+
+
+@pytest.mark.parametrize(
+    ("difference", "low", "expected"),
+    [
+        (0.025, 0.004, True),  # beyond the tolerance and the whole interval above zero
+        (0.023, -0.028, False),  # beyond the tolerance, but the interval includes no change
+        (0.023, 0.0, False),  # an interval touching zero does not show a worsening
+        (0.008, 0.002, False),  # shown worse, but within the tolerance
+        (0.025, float("nan"), True),  # no interval (one respondent): fail closed
+        (0.025, None, True),
+    ],
+)
+def test_a_difference_counts_against_the_challenger_only_beyond_the_tolerance_and_shown(
+    difference, low, expected
+):
+    assert shown_worse(_row(difference, low, 0.05), 0.01) is expected
+
+
+def test_a_difference_beyond_the_tolerance_that_the_interval_cannot_show_is_a_note_not_a_reason(
+    good, frame, params, tmp_path
+):
+    """A hundred test respondents of one source (every training row kept) and the champion pushed 0.3
+    log-odds toward SWE: worse by construction, and beyond the tolerance on the point estimate, but too
+    few respondents for the resamples to tell it from no change (measured: log loss +0.019, 95% CI
+    -0.004 to +0.034, on the small champion)."""
+    test = frame["split"] == "test"
+    kept = frame[test & (frame["source"] == "kaggle2021")].head(100).index
+    few = frame[~test | frame.index.isin(kept)]
+    challenger = rebuilt(good, tmp_path / "bundle", intercept_shift=-0.3)
+    verdict = decide(challenger, good, few, params, champion_label="champion v1")
+    unshown = [r for r in verdict.table if r["difference"] > r["tolerance"] and not r["worse"]]
+    assert unshown, verdict.table
+    for row in unshown:
+        assert row["low"] <= 0
+        counted = f"{row['source']} is worse than the champion v1: {row['metric'].replace('_', ' ')}"
+        assert not any(r.startswith(counted) for r in verdict.reasons), verdict.reasons
+        assert any("cannot tell the two apart" in n and row["source"] in n for n in verdict.notes), (
+            verdict.notes
+        )
 
 
 def test_a_better_challenger_is_promoted(good, worse, frame, params):

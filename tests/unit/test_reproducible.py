@@ -103,7 +103,8 @@ def test_a_refusal_says_what_changed_and_which_settings_would_address_it():
     challenger = manifest({"kaggle2021": 0.2}, {"skill_python": 0.9, "uses_sql": 0.21},
                           {"skill_python": {"kaggle2021": 40}}, "new")  # fmt: skip
     row = {"source": "kaggle2021", "n": 900, "metric": "log_loss", "challenger": 0.49, "champion": 0.46,
-           "baseline": 0.47, "difference": 0.03, "low": 0.02, "high": 0.04, "tolerance": 0.005}  # fmt: skip
+           "baseline": 0.47, "difference": 0.03, "low": 0.02, "high": 0.04, "tolerance": 0.005,
+           "worse": True}  # fmt: skip
     reason = "kaggle2021 is worse than the champion v1: log loss 0.4900 against 0.4600"
     verdict = GateVerdict(passed=False, reasons=[reason], table=[row])
     explained = refusal.explain(verdict, challenger, champion, params)

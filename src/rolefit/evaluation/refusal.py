@@ -126,9 +126,7 @@ def suggestions(verdict, challenger: dict[str, Any], changed: dict[str, Any], pa
     weights = params.build.source_weights
     sources = params.ingest.sources
     new_sources = set(changed.get("sources_added") or []) | set(changed.get("weights") or {})
-    worse = [
-        r for r in verdict.table if r["difference"] is not None and r["difference"] > (r["tolerance"] or 0)
-    ]
+    worse = [r for r in verdict.table if r.get("worse")]  # beyond the tolerance and shown worse (gate)
     for row in worse:
         source, metric = row["source"], row["metric"]
         own = gate.per_source.get(source)
