@@ -12,6 +12,12 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export OMP_NUM_THREADS := 2
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
+# ... except in the tests (make check, make test), which run one OpenMP thread per process as
+# tests/conftest.py means them to: two pytest-xdist workers already fill two cores, and a second OpenMP
+# thread per training only competes with the other worker (the session champion trained by two test
+# processes at once: 113 s each with two threads, 97 s with one; a small `rolefit train` gave the same
+# model to the byte with either, 2026-12-07). A test that runs `make run` gets the 2 above again.
+TEST_THREADS := OMP_NUM_THREADS=1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run check test bench bench-load browser repro lint format clean screenshots docs
@@ -46,7 +52,7 @@ check: setup
 	$(BIN)/ruff format --check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	ROLEFIT_TEST_CHAMPION=small $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile tests/unit tests/api tests/model
+	$(TEST_THREADS) ROLEFIT_TEST_CHAMPION=small $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile tests/unit tests/api tests/model
 
 ## test: set up, lint, check the import contracts (layers, no cycles), run every test on the full champion
 ## (e2e with real dvc, MLflow, Chromium and Spark) on $(WORKERS) workers; a test file never spans two
@@ -55,7 +61,7 @@ test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=25
+	$(TEST_THREADS) $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=25
 
 ## screenshots: take the page's screenshots in a real Chromium (form, error and result at 1280 and 390 px,
 ## into reports/screenshots/, git-ignored) and copy the docs' two into docs/images/

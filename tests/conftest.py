@@ -35,9 +35,33 @@ CHAMPION_SIZE = os.environ.get("ROLEFIT_TEST_CHAMPION", "full")
 SMALL_CHAMPION = {"n_respondents": 20_000, "real_evidence_bootstrap": 20, "evaluate_bootstrap": 50}
 
 
+#: The test files that take minutes, longest first (their totals from make test's durations of
+#: 2026-12-07, those trimmed since scaled by their single-test runs before and after). ``make test``
+#: runs ``pytest -n 2 --dist loadfile``: a file never spans two workers, and pytest-xdist hands files
+#: out in order, by default those with the most tests first, which left these few-test files to the
+#: end, where one could run for minutes after the other worker had finished. They are handed out first
+#: instead (:func:`pytest_collection_modifyitems`) and the many short files then fill in whichever
+#: worker finishes first. Keep it to files over about a minute.
+SLOW_FILES = (
+    "tests/e2e/test_release.py",
+    "tests/model/test_pooled_sources.py",
+    "tests/e2e/test_reproducible.py",
+    "tests/e2e/test_dvc_pipeline.py",
+    "tests/e2e/test_champion_changes.py",
+    "tests/e2e/test_faults_and_privacy.py",
+    "tests/e2e/test_notebooks.py",
+    "tests/e2e/test_collect_e2e.py",
+    "tests/e2e/test_mlflow.py",
+)
+
+
 def pytest_configure(config):
     if CHAMPION_SIZE not in CHAMPION_SIZES:
         raise pytest.UsageError(f"ROLEFIT_TEST_CHAMPION={CHAMPION_SIZE!r}: use one of {CHAMPION_SIZES}")
+    if hasattr(config.option, "loadscopereorder"):
+        # pytest-xdist's --dist loadfile then keeps the collection's order of files (SLOW_FILES first)
+        # rather than sorting them by their number of tests; the same as --no-loadscope-reorder
+        config.option.loadscopereorder = False
 
 
 def pytest_report_header(config):
@@ -51,12 +75,16 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """With the small champion, deselect the tests that judge the full-size champion's quality."""
+    """With the small champion, deselect the tests that judge the full-size champion's quality. Then
+    put the files of :data:`SLOW_FILES` first, in its order (a stable sort: every file's tests keep
+    their order, the other files theirs)."""
     if CHAMPION_SIZE == "small":
         dropped = [item for item in items if item.get_closest_marker("full_model")]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [item for item in items if not item.get_closest_marker("full_model")]
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FILES)))
 
 
 @pytest.fixture(autouse=True)
@@ -131,15 +159,25 @@ def signed():
 
 @pytest.fixture(scope="session")
 def boosting_champion(tmp_path_factory, default_params):
-    """A smaller training run restricted to the gradient-boosting candidate."""
+    """A smaller training run restricted to the gradient-boosting candidate.
+
+    Its fit is trained on the same 12,000 synthetic respondents (``train.fit.synthetic_respondents``
+    0), not on 100,000 of its own: its tests judge the all-answers model's tables, shape and allow-list,
+    which the fit's sample size does not change (its draw took 40% of this fixture's time)."""
     from rolefit.data.dataset import synthetic_frame
     from rolefit.model.train import train
     from rolefit.scoring.export import export
 
+    train_params = default_params.train
     params = default_params.model_copy(
         update={
             "synthesize": default_params.synthesize.model_copy(update={"n_respondents": 12_000}),
-            "train": default_params.train.model_copy(update={"candidates": ("boosting",)}),
+            "train": train_params.model_copy(
+                update={
+                    "candidates": ("boosting",),
+                    "fit": train_params.fit.model_copy(update={"synthetic_respondents": 0}),
+                }
+            ),
         }
     )
     frame = synthetic_frame(params, ROOT)

@@ -93,6 +93,24 @@ def small_params(path: Path, **overrides: str) -> Path:
     return path
 
 
+def quick_pipeline_params(repo: Path) -> None:
+    """Rewrite ``repo``'s params.yaml for a quicker `dvc repro` (or `make run`) of the whole pipeline.
+
+    20,000 synthetic respondents, the fit trained on those (no draw of its own), 10 bootstrap resamples
+    of the real block and 20 in evaluation; the real sources and every stage stay. For tests that judge
+    the pipeline, the release flow or reproducibility, not the full-size model's quality (the session
+    champion, tests/conftest.py, does that). The caller commits the file when its test needs it so.
+    """
+    import yaml
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["synthesize"]["n_respondents"] = 20_000
+    params["train"]["fit"]["synthetic_respondents"] = 0
+    params["train"]["real_evidence"]["bootstrap"] = 10
+    params["evaluate"]["bootstrap"] = 20
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def copy_repository(base: Path) -> Path:
     """A git repository at ``base/repo`` holding this checkout's files, with ../shared beside it."""
     copy = base / "repo"

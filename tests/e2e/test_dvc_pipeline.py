@@ -8,7 +8,7 @@ import yaml
 
 from rolefit.scoring.champion import resolve
 
-from .helpers import BIN, copy_repository, env
+from .helpers import BIN, copy_repository, env, quick_pipeline_params
 
 pytestmark = pytest.mark.slow
 STAGES = ("ingest@kaggle2021", "ingest@stackoverflow2017", "marginals", "synthesize", "build", "train",
@@ -17,7 +17,15 @@ STAGES = ("ingest@kaggle2021", "ingest@stackoverflow2017", "marginals", "synthes
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    return copy_repository(tmp_path_factory.mktemp("dvc"))
+    """A copy of the repository with quicker params, committed (`dvc metrics diff HEAD` reads HEAD's).
+
+    What is checked here is DVC's bookkeeping (which stages run, what they leave, what shows), not the
+    full-size model: the session champion (tests/conftest.py) is trained with params.yaml itself."""
+    copy = copy_repository(tmp_path_factory.mktemp("dvc"))
+    quick_pipeline_params(copy)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "commit", "-qam", "quicker params"], cwd=copy, check=True)
+    return copy
 
 
 def dvc(repo, *args, timeout=600):

@@ -13,19 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import BIN, copy_repository, env
+from .helpers import BIN, copy_repository, env, quick_pipeline_params
 
 pytestmark = pytest.mark.slow
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-
-
-def quick(repo: Path) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["synthesize"]["n_respondents"] = 20_000
-    params["train"]["fit"]["synthetic_respondents"] = 0
-    params["train"]["real_evidence"]["bootstrap"] = 10
-    params["evaluate"]["bootstrap"] = 20
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def make_run(repo: Path, environ: dict[str, str]) -> subprocess.CompletedProcess:
@@ -62,7 +53,7 @@ def committed(tmp_path_factory):
     origin = copy_repository(tmp_path_factory.mktemp("origin"))
     if not (origin.parent / "shared" / "data" / "surveys" / "kaggle-survey-2021.zip").exists():
         pytest.skip("../shared/data/surveys is not beside this clone: the scenario needs real respondents")
-    quick(origin)
+    quick_pipeline_params(origin)
     first = make_run(origin, env())
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     subprocess.run([*GIT, "add", "-A"], cwd=origin, check=True)

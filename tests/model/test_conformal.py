@@ -121,6 +121,8 @@ def test_the_thresholds_never_see_the_test_split(training_data, champion_params)
                     "candidates": ("logistic",),
                     "calibration_methods": ("coverage",),
                     "real_evidence": champion_params.train.real_evidence.model_copy(update={"bootstrap": 0}),
+                    # the fit on these rows too, not on 100,000 of its own drawn afresh for each training
+                    "fit": champion_params.train.fit.model_copy(update={"synthetic_respondents": 0}),
                 }
             )
         }
@@ -135,4 +137,5 @@ def test_the_thresholds_never_see_the_test_split(training_data, champion_params)
 
     before, after = train(frame, params), train(shuffled, params)
     assert after.additive.conformal == before.additive.conformal
+    assert after.fit.model.additive.conformal == before.fit.model.additive.conformal  # the fit's too
     assert after.metrics["test/synthetic"] != before.metrics["test/synthetic"]

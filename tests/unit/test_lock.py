@@ -1,7 +1,7 @@
 """One change to the champion at a time per project: the champion lock, with real processes holding it.
 
 Every test here starts the holder first and waits until it says it holds the lock, so which run holds
-it is never left to a race. (Two trainings started together: tests/e2e/test_release.py.)
+it is never left to a race. (Two trainings started together: tests/e2e/test_champion_changes.py.)
 """
 
 from __future__ import annotations
