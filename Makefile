@@ -56,12 +56,14 @@ check: setup
 
 ## test: set up, lint, check the import contracts (layers, no cycles), run every test on the full champion
 ## (e2e with real dvc, MLflow, Chromium and Spark) on $(WORKERS) workers; a test file never spans two
-## workers (--dist loadfile), so a module's servers and trained projects are made once
+## workers (--dist loadfile), so a module's servers and trained projects are made once; then the tests
+## marked alone (a p99 bound) by themselves, so no other test's training is what they measure
 test: setup browser
 	$(BIN)/ruff check src tests pipelines benchmarks tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(TEST_THREADS) $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=25
+	$(TEST_THREADS) $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=25 -m "not alone"
+	$(TEST_THREADS) ROLEFIT_TEST_CHAMPION=small $(BIN)/python -m pytest -m alone
 
 ## screenshots: take the page's screenshots in a real Chromium (form, error and result at 1280 and 390 px,
 ## into reports/screenshots/, git-ignored) and copy the docs' two into docs/images/
