@@ -376,6 +376,16 @@ class Params(_Section):
     drift: DriftParams = DriftParams()
 
 
+def dotted(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested params as dotted keys (``train.logistic.alpha``) with their values; a list is one value."""
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(dotted(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: data}
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read ``params.yaml``; a missing file gives the defaults, a bad one a ValueError naming the keys.
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rolefit.config import dotted
+
 #: An item's effect (log-odds, at any answer) must move at least this much to be listed as moved.
 MOVED = 0.1
 #: At most this many moved items are listed (largest moves first).
@@ -56,18 +58,9 @@ def _measured(manifest: dict[str, Any] | None) -> dict[str, dict[str, int]]:
     return measured
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, inner in value.items():
-            out.update(_flat(inner, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): value}
-
-
 def _settings(challenger: dict[str, Any], champion: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every parameter (dotted key) whose value differs, but the weights and sources listed apart."""
-    new, old = _flat(_params(challenger)), _flat(_params(champion))
+    new, old = dotted(_params(challenger)), dotted(_params(champion))
     apart = ("build.source_weights.", "ingest.sources.")
     return {
         key: {"champion": old.get(key), "challenger": new.get(key)}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rolefit.atomic import process_alive
+from rolefit.config import dotted
 from rolefit.data.dataset import frame_sha256, real_sources
 from rolefit.errors import RolefitError
 from rolefit.evaluation.gate import GateVerdict
@@ -53,14 +54,11 @@ class GateRefused(RolefitError, RuntimeError):
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, str]:
-    """Nested params as dotted keys (``train.logistic.alpha``) with string values."""
-    if isinstance(data, dict):
-        out: dict[str, str] = {}
-        for key, value in data.items():
-            out.update(flatten(value, f"{prefix}{key}."))
-        return out
-    value = json.dumps(data) if isinstance(data, (list, tuple)) else str(data)
-    return {prefix[:-1]: value[:6000]}
+    """Nested params as dotted keys (``train.logistic.alpha``) with string values, as MLflow logs them."""
+    return {
+        key: (json.dumps(value) if isinstance(value, (list, tuple)) else str(value))[:6000]
+        for key, value in dotted(data, prefix).items()
+    }
 
 
 def git_commit(root: str | Path) -> str:
